@@ -1,0 +1,171 @@
+"""HTTP client for B3's ``GetPortfolioDay``: every page, a retry policy, strict answers.
+
+The request is ``GET <base>/GetPortfolioDay/<base64 of a JSON object>``; B3 answers JSON.
+Transient failures (connection errors, timeouts, 429 and 5xx, a body that is not JSON
+such as Cloudflare's HTML error pages) are retried by tenacity with exponential backoff
+and full jitter (``wait_random_exponential``); a ``Retry-After`` header is honoured.
+JSON of the wrong shape is not transient: it fails at once as
+:class:`~services.b3.errors.SchemaDrift`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from services import settings
+from services.b3.errors import B3Unavailable, SchemaDrift
+from services.b3.portfolio import Page, PageSource, Portfolio, assemble, decode_body, parse_page
+
+log = logging.getLogger(__name__)
+
+_INDEX_CODE = re.compile(r"[A-Z0-9]{2,8}")
+_RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts per page, backoff bounds (seconds) and HTTP timeouts."""
+
+    attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 30.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+
+class _Transient(Exception):
+    """A failure worth another attempt; ``retry_after`` is the server's hint, if any."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class B3Client:
+    """Fetches one index's portfolio of the day, every page, and checks it."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        policy: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        resolved = base_url or os.environ.get(settings.B3_BASE_URL_ENV) or settings.B3_BASE_URL
+        self.base_url = resolved.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("Accept", "application/json")
+
+    def url_for(self, index: str, page: int, page_size: int, segment: str) -> str:
+        """The URL B3's own site requests for that page (parameters as base64 JSON)."""
+        params = {
+            "language": "pt-br",
+            "pageNumber": page,
+            "pageSize": page_size,
+            "index": index,
+            "segment": segment,
+        }
+        token = base64.b64encode(json.dumps(params, separators=(",", ":")).encode()).decode()
+        return f"{self.base_url}/GetPortfolioDay/{token}"
+
+    def fetch_portfolio(
+        self,
+        index: str = settings.DEFAULT_INDEX,
+        *,
+        page_size: int = settings.B3_PAGE_SIZE,
+        segment: str = settings.B3_SEGMENT,
+    ) -> Portfolio:
+        """Fetch every page of ``index``'s portfolio (following ``totalPages``) and check it."""
+        index = index.strip().upper()
+        if not _INDEX_CODE.fullmatch(index):
+            raise ValueError(f"index code {index!r} is not 2-8 letters or digits (e.g. IBOV)")
+        fetched_at = datetime.now(UTC)
+        pages: list[Page] = []
+        sources: list[PageSource] = []
+        total_pages = 1
+        while len(pages) < total_pages:
+            number = len(pages) + 1
+            source, document = self._fetch(self.url_for(index, number, page_size, segment), number)
+            page = parse_page(document)
+            if page.number != number:
+                raise SchemaDrift(f"asked for page {number}, B3 answered page {page.number}")
+            total_pages = page.total_pages
+            pages.append(page)
+            sources.append(source)
+        return assemble(index, pages, sources, fetched_at, require_sector=segment == "2")
+
+    def _fetch(self, url: str, number: int) -> tuple[PageSource, Any]:
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+            before_sleep=self._log_retry,
+        )
+        try:
+            body, document = retrying(self._get_once, url)
+        except RetryError as exhausted:
+            cause = exhausted.last_attempt.exception()
+            raise B3Unavailable(
+                f"B3 unavailable after {self.policy.attempts} attempts at {url}: {cause}"
+            ) from cause
+        return PageSource(number=number, url=url, body=body), document
+
+    def _get_once(self, url: str) -> tuple[bytes, Any]:
+        try:
+            response = self.session.get(
+                url, timeout=(self.policy.connect_timeout, self.policy.read_timeout)
+            )
+        except requests.Timeout as error:
+            raise _Transient(f"timed out ({type(error).__name__})") from error
+        except requests.ConnectionError as error:
+            raise _Transient(f"connection failed ({type(error).__name__})") from error
+        kind = response.headers.get("Content-Type", "?").split(";")[0]
+        if response.status_code in _RETRYABLE_STATUS:
+            raise _Transient(
+                f"HTTP {response.status_code} ({kind})", _retry_after(response.headers)
+            )
+        if response.status_code != 200:
+            raise B3Unavailable(f"B3 answered HTTP {response.status_code} ({kind}) at {url}")
+        try:
+            document = decode_body(response.content)
+        except ValueError as error:
+            raise _Transient(
+                f"HTTP 200 but the {len(response.content)}-byte body ({kind}) is not JSON"
+            ) from error
+        return response.content, document
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = wait_random_exponential(
+            multiplier=self.policy.initial_wait, max=self.policy.max_wait
+        )(state)
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Transient) and error.retry_after is not None:
+            return min(max(error.retry_after, backoff), self.policy.max_wait)
+        return backoff
+
+    @staticmethod
+    def _log_retry(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("B3 attempt %d failed: %s; retrying", state.attempt_number, error)
+
+
+def _retry_after(headers: requests.structures.CaseInsensitiveDict[str]) -> float | None:
+    value = headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None

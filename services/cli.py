@@ -1,0 +1,148 @@
+"""``bovespa``: the command-line entry point for everything local.
+
+Human-readable output goes to stderr; commands that produce a result print it as one JSON
+object on the last line of stdout, so scripts can ``| tail -1 | jq``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from services import settings
+from services.b3.errors import B3Error
+from services.local.emulator import Emulator
+from services.local.replay import ReplayServer
+from services.scraper.scrape import scrape as scrape_portfolio
+
+app = typer.Typer(
+    help="B3 index portfolios to a partitioned, catalogued data lake.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+local_app = typer.Typer(help="The local AWS emulator (MiniStack on 127.0.0.1:4566).")
+app.add_typer(local_app, name="local")
+
+err = Console(stderr=True)
+T = TypeVar("T")
+
+IndexOption = Annotated[
+    str, typer.Option("--index", "-i", help="B3 index code: IBOV, IBXX, IBXL, SMLL, IDIV, IFIX...")
+]
+LakeOption = Annotated[
+    str,
+    typer.Option(
+        "--lake", envvar=settings.LAKE_URI_ENV, help="A directory or s3://bucket[/prefix]."
+    ),
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", envvar=settings.B3_BASE_URL_ENV, help="B3 endpoint (default: B3's own)."
+    ),
+]
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Configure logging (to stderr) for every command."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+
+
+@app.command()
+def scrape(
+    index: IndexOption = settings.DEFAULT_INDEX,
+    lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
+    base_url: BaseUrlOption = None,
+    page_size: Annotated[int, typer.Option(min=1, help="Rows per B3 page.")] = (
+        settings.B3_PAGE_SIZE
+    ),
+) -> None:
+    """Fetch the day's portfolio of INDEX from B3, check it and write the raw partition."""
+    summary = _run(
+        lambda: scrape_portfolio(index, lake_uri=lake, base_url=base_url, page_size=page_size)
+    )
+    _print_summary(summary)
+
+
+@app.command()
+def run(
+    index: IndexOption = settings.DEFAULT_INDEX,
+    lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
+) -> None:
+    """The main job: today's portfolio from the live B3 site into the local lake."""
+    err.print(f"[bold]Scraping {index} from {settings.B3_BASE_URL}[/]")
+    _print_summary(_run(lambda: scrape_portfolio(index, lake_uri=lake)))
+
+
+@app.command()
+def demo(lake: LakeOption = str(settings.LOCAL_LAKE_DIR)) -> None:
+    """The main job, offline: replay B3's recorded IBOV answer of 2025-07-10."""
+    with ReplayServer() as server:
+        err.print(f"[bold]Replaying recorded B3 answers at {server.base_url}[/]")
+        summary = _run(lambda: scrape_portfolio("IBOV", lake_uri=lake, base_url=server.base_url))
+    _print_summary(summary)
+
+
+@local_app.command("up")
+def local_up() -> None:
+    """Start the emulator in the background (data under .state/ministack)."""
+    emulator = Emulator()
+    if emulator.is_up():
+        err.print(f"already up at {emulator.endpoint}")
+        return
+    _run(emulator.start)
+    err.print(f"[green]up[/] at {emulator.endpoint}; log: {emulator.log_file}")
+    print(json.dumps({"endpoint": emulator.endpoint, "state_dir": str(emulator.state_dir)}))
+
+
+@local_app.command("down")
+def local_down() -> None:
+    """Stop the emulator started by ``bovespa local up``."""
+    stopped = Emulator().stop()
+    err.print("stopped" if stopped else "nothing was running")
+
+
+@local_app.command("status")
+def local_status() -> None:
+    """Say whether the emulator answers."""
+    emulator = Emulator()
+    up = emulator.is_up()
+    err.print(f"{emulator.endpoint}: {'[green]up[/]' if up else '[red]down[/]'}")
+    raise typer.Exit(0 if up else 1)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run ``action``; on failure print one line to stderr and exit non-zero."""
+    try:
+        return action()
+    except B3Error as error:
+        err.print(f"[red]error[/] {type(error).__name__}: {error}", soft_wrap=True)
+        raise typer.Exit(error.exit_code) from None
+    except (ValueError, OSError, RuntimeError) as error:
+        err.print(f"[red]error[/] {type(error).__name__}: {error}", soft_wrap=True)
+        raise typer.Exit(2 if isinstance(error, ValueError) else 1) from None
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(show_header=False, box=None)
+    for key in ("index", "dt", "rows", "uri", "sha256"):
+        table.add_row(f"[bold]{key}[/]", str(summary[key]))
+    err.print(table)
+    sys.stdout.write(json.dumps(summary) + "\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,159 @@
+"""A local HTTP server that answers like B3's ``GetPortfolioDay``, from recorded bodies.
+
+It decodes the base64 JSON parameters of each request, picks the recorded body for
+``(index, segment)``, slices ``results`` by ``pageNumber``/``pageSize`` and rewrites the
+``page`` envelope, as B3 does. Faults can be scripted (HTTP 503, Cloudflare's 520 page,
+a slow answer, a truncated body...): each scripted fault answers one request, in order.
+Used by the tests and by ``bovespa demo``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from services import settings
+
+ROUTE = "/indexProxy/indexCall/GetPortfolioDay/"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How to misanswer one request. Unset fields keep the real answer's value."""
+
+    status: int | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    delay: float = 0.0
+    truncate: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def demo_cases() -> dict[tuple[str, str], Path]:
+    """The recorded IBOV portfolio of 2025-07-10 (segment 1, and segment 2 with sectors)."""
+    return {
+        ("IBOV", "1"): settings.FIXTURES_DIR
+        / "GetPortfolioDay_IBOV_segment1_2025-07-10_derived-from-csv.json",
+        ("IBOV", "2"): settings.FIXTURES_DIR
+        / "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json",
+    }
+
+
+class ReplayServer:
+    """A threaded ``http.server`` on 127.0.0.1 replaying recorded B3 bodies."""
+
+    def __init__(
+        self,
+        cases: Mapping[tuple[str, str], Path | bytes] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.cases = {
+            key: value if isinstance(value, bytes) else Path(value).read_bytes()
+            for key, value in (cases if cases is not None else demo_cases()).items()
+        }
+        self.faults: deque[Fault] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """What to pass as ``--base-url`` / ``B3_BASE_URL``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/indexProxy/indexCall"
+
+    def inject(self, *faults: Fault) -> None:
+        """Answer the next ``len(faults)`` requests with these faults, in order."""
+        with self._lock:
+            self.faults.extend(faults)
+
+    def start(self) -> ReplayServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def answer(self, path: str) -> tuple[int, str, bytes]:
+        """The real answer to ``path``: (status, content type, body)."""
+        if not path.startswith(ROUTE):
+            return 404, "application/json", b'{"message":"not found"}'
+        try:
+            params = json.loads(base64.b64decode(path[len(ROUTE) :], validate=True))
+            key = (str(params["index"]), str(params["segment"]))
+            number, size = int(params["pageNumber"]), int(params["pageSize"])
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            return 400, "application/json", b'{"message":"bad request"}'
+        with self._lock:
+            self.requests.append(params)
+        if key not in self.cases:
+            return 404, "application/json", b'{"message":"no recorded case"}'
+        return 200, "application/json", _page_of(self.cases[key], number, size)
+
+    def next_fault(self) -> Fault | None:
+        with self._lock:
+            return self.faults.popleft() if self.faults else None
+
+
+def _page_of(recorded: bytes, number: int, size: int) -> bytes:
+    document = json.loads(recorded)
+    if "page" not in document or not isinstance(document.get("results"), list):
+        return recorded  # not a portfolio body (a look-alike): replay it as recorded
+    results = document["results"]
+    document["page"] = {
+        "pageNumber": number,
+        "pageSize": size,
+        "totalRecords": len(results),
+        "totalPages": max(1, math.ceil(len(results) / size)),
+    }
+    document["results"] = results[(number - 1) * size : number * size]
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, content_type, body = server.answer(self.path)
+            fault = server.next_fault()
+            if fault is not None:
+                time.sleep(fault.delay)
+                status = fault.status or status
+                content_type = fault.content_type or content_type
+                body = fault.body if fault.body is not None else body
+                body = body[: len(body) // 2] if fault.truncate else body
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (fault.headers if fault else {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test): nothing to answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler

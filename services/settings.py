@@ -1,0 +1,49 @@
+"""One place for the pipeline's names, paths and defaults.
+
+The CLI, the Lambda handlers, the local deployment and the Pulumi program all read these,
+so a name or a prefix is changed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+#: The index scraped when none is given.
+DEFAULT_INDEX: Final = "IBOV"
+#: B3's public index endpoint; the scraper appends ``/GetPortfolioDay/<base64 JSON>``.
+B3_BASE_URL: Final = "https://sistemaswebb3-listados.b3.com.br/indexProxy/indexCall"
+#: Environment variable that overrides :data:`B3_BASE_URL` (tests, offline demo).
+B3_BASE_URL_ENV: Final = "B3_BASE_URL"
+#: B3's page size; IBOV has under 100 assets, so one page is the normal case.
+B3_PAGE_SIZE: Final = 120
+#: Segment 2 ("by sector") carries every field of segment 1 plus each asset's sector.
+B3_SEGMENT: Final = "2"
+
+#: Lake layout: ``<lake>/raw/index=IBOV/dt=2025-07-10/portfolio.parquet``.
+RAW_PREFIX: Final = "raw"
+REFINED_PREFIX: Final = "refined"
+RAW_OBJECT_NAME: Final = "portfolio.parquet"
+#: Archived B3 bodies sit beside the Parquet; the leading underscore hides them from
+#: Spark, Athena and pyarrow datasets.
+RAW_RESPONSE_PREFIX: Final = "_b3-response"
+
+#: Environment variable that names the lake (a directory or ``s3://bucket/prefix``).
+LAKE_URI_ENV: Final = "LAKE_URI"
+#: S3 user metadata key that says which part of the pipeline wrote an object, so the
+#: S3-event trigger can ignore the pipeline's own writes.
+WRITER_METADATA_KEY: Final = "pipeline-writer"
+WRITER_SCRAPER: Final = "scraper"
+WRITER_CLI: Final = "cli"
+
+#: Local AWS emulator (MiniStack, LocalStack-compatible edge port).
+EMULATOR_HOST: Final = "127.0.0.1"
+EMULATOR_PORT: Final = 4566
+EMULATOR_REGION: Final = "us-east-1"
+
+#: The repository root and its ignored state directory (local lake, emulator data).
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+STATE_DIR: Final = Path(os.environ.get("BOVESPA_STATE_DIR", REPO_ROOT / ".state"))
+LOCAL_LAKE_DIR: Final = STATE_DIR / "lake"
+FIXTURES_DIR: Final = REPO_ROOT / "tests" / "fixtures" / "b3"

@@ -1,0 +1,74 @@
+"""The scraper writing the raw layer to S3 on the local emulator."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+
+from services import settings
+from services.b3.errors import B3Unavailable
+from services.local.replay import Fault, ReplayServer
+from services.scraper import handler as scraper_handler
+from services.scraper.scrape import scrape
+from tests.conftest import CLOUDFLARE_520, FAST, SEGMENT2_2025_07_10, load, pt_br
+
+pytestmark = pytest.mark.integration
+
+KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
+
+
+def keys(bucket: str) -> list[str]:
+    s3: Any = boto3.client("s3")
+    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_scrape_to_s3_writes_exact_raw_parquet(replay: ReplayServer, bucket: str) -> None:
+    summary = scrape("IBOV", lake_uri=f"s3://{bucket}", base_url=replay.base_url, policy=FAST)
+    assert summary["uri"] == f"s3://{bucket}/{KEY}"
+    assert keys(bucket) == [
+        "raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json",
+        KEY,
+    ]
+    s3: Any = boto3.client("s3")
+    obj = s3.get_object(Bucket=bucket, Key=KEY)
+    assert obj["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_CLI}
+    rows = pq.read_table(io.BytesIO(obj["Body"].read())).to_pylist()
+    recorded = load(SEGMENT2_2025_07_10)["results"]
+    assert [(r["cod"], r["part"], r["theoricalQty"]) for r in rows] == [
+        (r["cod"], pt_br(r["part"]), pt_br(r["theoricalQty"])) for r in recorded
+    ]
+
+
+def test_scrape_under_a_prefix_and_rescrape_keeps_one_object(
+    replay: ReplayServer, bucket: str
+) -> None:
+    for _ in range(2):
+        scrape("IBOV", lake_uri=f"s3://{bucket}/lake", base_url=replay.base_url, policy=FAST)
+    assert keys(bucket) == [
+        "lake/raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json",
+        f"lake/{KEY}",
+    ]
+
+
+def test_failed_scrape_leaves_the_bucket_empty(replay: ReplayServer, bucket: str) -> None:
+    page = CLOUDFLARE_520.read_bytes()
+    replay.inject(*[Fault(status=520, body=page, content_type="text/html")] * FAST.attempts)
+    with pytest.raises(B3Unavailable, match="HTTP 520"):
+        scrape("IBOV", lake_uri=f"s3://{bucket}", base_url=replay.base_url, policy=FAST)
+    assert keys(bucket) == []
+
+
+def test_lambda_handler_marks_its_objects_as_the_pipeline_s(
+    replay: ReplayServer, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(settings.LAKE_URI_ENV, f"s3://{bucket}")
+    monkeypatch.setenv(settings.B3_BASE_URL_ENV, replay.base_url)
+    summary = scraper_handler.handler({"index": "IBOV"}, None)
+    assert (summary["dt"], summary["rows"]) == ("2025-07-10", 84)
+    s3: Any = boto3.client("s3")
+    head = s3.head_object(Bucket=bucket, Key=KEY)
+    assert head["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}

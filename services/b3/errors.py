@@ -32,6 +32,26 @@ class EmptyPortfolio(B3Error):
 
 
 class TotalsMismatch(B3Error):
-    """The rows do not reconcile with B3's own header and page totals."""
+    """The rows do not reconcile with B3's own header and page totals.
+
+    Each check has its own subclass, so the error's type names the check that failed
+    (Step Functions shows it as the error of the failed state).
+    """
 
     exit_code = 6
+
+
+class RowCountMismatch(TotalsMismatch):
+    """The number of rows differs from ``page.totalRecords``."""
+
+
+class DuplicateTickers(TotalsMismatch):
+    """A ticker appears more than once."""
+
+
+class QuantityTotalMismatch(TotalsMismatch):
+    """The quantities do not sum exactly to ``header.theoricalQty``."""
+
+
+class WeightTotalMismatch(TotalsMismatch):
+    """The weights do not sum to ``header.part`` within the rounding tolerance."""

@@ -15,7 +15,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from services.b3.errors import EmptyPortfolio, SchemaDrift, TotalsMismatch
+from services.b3.errors import (
+    DuplicateTickers,
+    EmptyPortfolio,
+    QuantityTotalMismatch,
+    RowCountMismatch,
+    SchemaDrift,
+    WeightTotalMismatch,
+)
 from services.b3.numbers import parse_quantity, parse_reductor, parse_weight
 
 PAGE_FIELDS = ("pageNumber", "pageSize", "totalRecords", "totalPages")
@@ -85,6 +92,7 @@ class Portfolio:
 
     index: str
     header: Header
+    total_records: int
     assets: tuple[Asset, ...]
     sources: tuple[PageSource, ...]
     fetched_at: datetime
@@ -218,6 +226,7 @@ def assemble(
     return Portfolio(
         index=index,
         header=first.header,
+        total_records=first.total_records,
         assets=assets,
         sources=tuple(sources),
         fetched_at=fetched_at,
@@ -225,20 +234,20 @@ def assemble(
 
 
 def check_totals(header: Header, total_records: int, assets: Sequence[Asset]) -> None:
-    """Raise :class:`TotalsMismatch` naming the first check that fails, with its numbers."""
+    """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers."""
     if len(assets) != total_records:
-        raise TotalsMismatch(
+        raise RowCountMismatch(
             f"check 'row_count' failed: got {len(assets)} rows, "
             f"page.totalRecords is {total_records}"
         )
     duplicated = sorted(cod for cod, n in Counter(a.cod for a in assets).items() if n > 1)
     if duplicated:
-        raise TotalsMismatch(
+        raise DuplicateTickers(
             f"check 'unique_tickers' failed: {', '.join(duplicated)} appear more than once"
         )
     qty = sum(asset.theoretical_qty for asset in assets)
     if qty != header.theoretical_qty:
-        raise TotalsMismatch(
+        raise QuantityTotalMismatch(
             f"check 'theoretical_qty_total' failed: rows sum to {qty}, "
             f"header.theoricalQty is {header.theoretical_qty} "
             f"(off by {qty - header.theoretical_qty})"
@@ -246,7 +255,7 @@ def check_totals(header: Header, total_records: int, assets: Sequence[Asset]) ->
     weight = sum((asset.part for asset in assets), Decimal(0))
     tolerance = WEIGHT_ROUNDING_PER_ROW * len(assets)
     if abs(weight - header.part) > tolerance:
-        raise TotalsMismatch(
+        raise WeightTotalMismatch(
             f"check 'weight_total' failed: weights sum to {weight}, header.part is "
             f"{header.part} (tolerance {tolerance} for {len(assets)} rounded weights)"
         )

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from services.b3.errors import EmptyPortfolio, SchemaDrift, TotalsMismatch
+from services.b3.errors import (
+    DuplicateTickers,
+    EmptyPortfolio,
+    QuantityTotalMismatch,
+    RowCountMismatch,
+    SchemaDrift,
+    TotalsMismatch,
+    WeightTotalMismatch,
+)
 from services.b3.portfolio import PageSource, assemble, parse_page
 from tests.conftest import (
     LOOK_ALIKE,
@@ -106,7 +114,7 @@ def test_quantity_total_must_reconcile_exactly() -> None:
     def bump(document: Any) -> None:
         document["results"][0]["theoricalQty"] = "734.631.702"  # was 734.631.701
 
-    with pytest.raises(TotalsMismatch, match="'theoretical_qty_total'.*off by 1"):
+    with pytest.raises(QuantityTotalMismatch, match="'theoretical_qty_total'.*off by 1"):
         portfolio_of(mutated(bump))
 
 
@@ -119,7 +127,7 @@ def test_weight_total_allows_only_the_rounding_tolerance() -> None:
         return change
 
     portfolio_of(mutated(shift("0.042")))  # 84 rows x 0.0005 = 0.042: still rounding
-    with pytest.raises(TotalsMismatch, match="'weight_total'.*tolerance 0.0420"):
+    with pytest.raises(WeightTotalMismatch, match="'weight_total'.*tolerance 0.0420"):
         portfolio_of(mutated(shift("0.043")))
 
 
@@ -127,13 +135,18 @@ def test_row_count_must_match_total_records() -> None:
     def drop(document: Any) -> None:
         document["results"].pop()
 
-    with pytest.raises(TotalsMismatch, match="'row_count' failed: got 83 rows.* 84"):
+    with pytest.raises(RowCountMismatch, match="'row_count' failed: got 83 rows.* 84"):
         portfolio_of(mutated(drop))
+
+
+def test_every_check_is_a_totals_mismatch_for_the_cli() -> None:
+    for kind in (RowCountMismatch, DuplicateTickers, QuantityTotalMismatch, WeightTotalMismatch):
+        assert issubclass(kind, TotalsMismatch)
 
 
 def test_tickers_must_be_unique() -> None:
     def duplicate(document: Any) -> None:
         document["results"][1]["cod"] = document["results"][0]["cod"]
 
-    with pytest.raises(TotalsMismatch, match="'unique_tickers' failed: EMBR3"):
+    with pytest.raises(DuplicateTickers, match="'unique_tickers' failed: EMBR3"):
         portfolio_of(mutated(duplicate))

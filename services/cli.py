@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -15,11 +16,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from services import settings
 from services.b3.errors import B3Error
-from services.local.emulator import Emulator
+from services.local.emulator import Emulator, point_boto3_at
 from services.local.replay import ReplayServer
 from services.scraper.scrape import scrape as scrape_portfolio
 
@@ -96,6 +98,70 @@ def demo(lake: LakeOption = str(settings.LOCAL_LAKE_DIR)) -> None:
     _print_summary(summary)
 
 
+@app.command()
+def etl(
+    lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
+    dt: Annotated[str | None, typer.Option("--dt", help="One trading day, YYYY-MM-DD.")] = None,
+    start: Annotated[str | None, typer.Option(help="Backfill from this day…")] = None,
+    end: Annotated[str | None, typer.Option(help="…to this day (inclusive).")] = None,
+    index: Annotated[
+        str | None, typer.Option("--index", "-i", help="Index codes, comma-separated.")
+    ] = None,
+    table: Annotated[str, typer.Option(help="Table in the Glue catalogue.")] = (
+        settings.REFINED_TABLE
+    ),
+    processing_date: Annotated[
+        str | None, typer.Option(help="Processing date for the date features.")
+    ] = None,
+    catalog: Annotated[
+        bool, typer.Option(help="Create/update the table in the Glue catalogue.")
+    ] = True,
+) -> None:
+    """Run the Glue job locally: raw partitions to refined/ and the catalogue table."""
+    from glue.job import parse_args
+    from glue.job import run as run_job
+
+    argv = ["--lake", lake, "--table", table, "--catalog", str(catalog).lower()]
+    for key, value in (
+        ("dt", dt),
+        ("start", start),
+        ("end", end),
+        ("index", index),
+        ("processing-date", processing_date),
+    ):
+        if value:
+            argv += [f"--{key}", value]
+    args = _run(lambda: parse_args(argv))
+    if catalog:
+        _catalog_endpoint(lake)
+    summary = _run(lambda: run_job(args))
+    table_view = Table(show_header=False, box=None)
+    for key in ("dt", "rows", "partitions", "files", "table", "seconds"):
+        table_view.add_row(f"[bold]{key}[/]", str(summary[key]))
+    err.print(table_view)
+    sys.stdout.write(json.dumps(summary) + "\n")
+
+
+def _catalog_endpoint(lake: str) -> None:
+    """Find the Glue catalogue: ``AWS_ENDPOINT_URL``, else the local emulator if it is up.
+
+    A lake in a directory can only be catalogued in the emulator; an ``s3://`` lake with
+    neither goes to AWS with the default credentials.
+    """
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return
+    emulator = Emulator()
+    if emulator.is_up():
+        point_boto3_at(emulator.endpoint)
+    elif not lake.startswith("s3://"):
+        err.print(
+            "[red]error[/] the catalogue needs the local emulator: run `bovespa local up` "
+            "(or set AWS_ENDPOINT_URL), or pass --no-catalog",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+
+
 @local_app.command("up")
 def local_up() -> None:
     """Start the emulator in the background (data under .state/ministack)."""
@@ -125,15 +191,20 @@ def local_status() -> None:
 
 
 def _run(action: Callable[[], T]) -> T:
-    """Run ``action``; on failure print one line to stderr and exit non-zero."""
+    """Run ``action``; on failure print one line to stderr and exit non-zero.
+
+    B3 errors exit with their own code (see README), bad arguments with 2, anything else
+    with 1; ``--verbose`` adds the traceback.
+    """
     try:
         return action()
-    except B3Error as error:
-        err.print(f"[red]error[/] {type(error).__name__}: {error}", soft_wrap=True)
-        raise typer.Exit(error.exit_code) from None
-    except (ValueError, OSError, RuntimeError) as error:
-        err.print(f"[red]error[/] {type(error).__name__}: {error}", soft_wrap=True)
-        raise typer.Exit(2 if isinstance(error, ValueError) else 1) from None
+    except Exception as error:
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            err.print_exception()
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        err.print(f"[red]error[/] {type(error).__name__}: {escape(message)}", soft_wrap=True)
+        code = error.exit_code if isinstance(error, B3Error) else 1
+        raise typer.Exit(2 if isinstance(error, ValueError) else code) from None
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

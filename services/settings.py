@@ -47,3 +47,11 @@ REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 STATE_DIR: Final = Path(os.environ.get("BOVESPA_STATE_DIR", REPO_ROOT / ".state"))
 LOCAL_LAKE_DIR: Final = STATE_DIR / "lake"
 FIXTURES_DIR: Final = REPO_ROOT / "tests" / "fixtures" / "b3"
+
+#: The refined table, in the Glue Data Catalog database that the mission fixes.
+GLUE_DATABASE: Final = "default"
+REFINED_TABLE: Final = "b3_index_portfolio"
+#: Partitions of the refined layer, in path order: ``refined/dt=…/index_code=…/ticker=…/``.
+REFINED_PARTITION_KEYS: Final = ("dt", "index_code", "ticker")
+#: B3 publishes in São Paulo: "today" for the processing date is São Paulo's today.
+B3_TIMEZONE: Final = "America/Sao_Paulo"

@@ -47,3 +47,13 @@ def replay_2022() -> Iterator[ReplayServer]:
     """A replay server with the real segment-2 recording of 2022-12-08."""
     with ReplayServer({("IBOV", "2"): SEGMENT2_2022_12_08}) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One quiet local Spark session for the whole run (the job reuses it)."""
+    from glue.spark import local_session
+
+    session = local_session("bovespa-tests")
+    yield session
+    session.stop()

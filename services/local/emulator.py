@@ -110,6 +110,18 @@ class Emulator:
         return True
 
 
+def point_boto3_at(endpoint: str) -> None:
+    """Make every boto3 client of this process talk to ``endpoint`` (an emulator).
+
+    Sets ``AWS_ENDPOINT_URL`` and, when none are configured, the dummy credentials and
+    region that emulators accept.
+    """
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", settings.EMULATOR_REGION)
+
+
 def _port_taken(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         return probe.connect_ex((host, port)) == 0

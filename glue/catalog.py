@@ -1,0 +1,160 @@
+"""The refined table in the Glue Data Catalog, kept by the job itself through the Glue API.
+
+The same boto3 calls work against AWS and the local emulator (``AWS_ENDPOINT_URL``). The
+crawler that the state machine runs afterwards must use a *catalog target* on this table
+(``Targets.CatalogTargets = [{DatabaseName, Tables: [table]}]``) so that it updates this
+table instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from glue.lakeio import Day, PartitionValues
+from glue.schema import COLUMNS, PARTITION_COLUMNS
+
+#: BatchCreatePartition and BatchUpdatePartition take at most 100 entries.
+BATCH = 100
+
+PARQUET_STORAGE = {
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo": {
+        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "Parameters": {"serialization.format": "1"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class CatalogResult:
+    table: str
+    created_table: bool
+    partitions_created: int
+    partitions_updated: int
+    partitions_deleted: int
+
+
+def publish(
+    database: str,
+    table: str,
+    location: str,
+    days: Iterable[Day],
+    partitions: Sequence[PartitionValues],
+    client: Any | None = None,
+) -> CatalogResult:
+    """Create or update ``database.table``; its partitions on ``days`` become ``partitions``."""
+    glue = client or boto3.client("glue")
+    ensure_database(glue, database)
+    created = upsert_table(glue, database, table, location)
+    wanted = set(partitions)
+    days = set(days)
+    existing = {
+        tuple(p["Values"])
+        for p in existing_partitions(glue, database, table, days)
+        if (p["Values"][0], p["Values"][1]) in days
+    }
+    stale = sorted(existing - wanted)
+    for values in stale:
+        glue.delete_partition(DatabaseName=database, TableName=table, PartitionValues=list(values))
+    new = sorted(wanted - existing)
+    for chunk in _chunks(new):
+        response = glue.batch_create_partition(
+            DatabaseName=database,
+            TableName=table,
+            PartitionInputList=[_partition_input(location, v) for v in chunk],
+        )
+        _raise_errors(response, "create")
+    kept = sorted(wanted & existing)
+    for chunk in _chunks(kept):
+        response = glue.batch_update_partition(
+            DatabaseName=database,
+            TableName=table,
+            Entries=[
+                {"PartitionValueList": list(v), "PartitionInput": _partition_input(location, v)}
+                for v in chunk
+            ],
+        )
+        _raise_errors(response, "update")
+    return CatalogResult(f"{database}.{table}", created, len(new), len(kept), len(stale))
+
+
+def ensure_database(glue: Any, database: str) -> None:
+    """``default`` exists in most accounts but not all: create it when missing."""
+    try:
+        glue.get_database(Name=database)
+    except glue.exceptions.EntityNotFoundException:
+        glue.create_database(DatabaseInput={"Name": database})
+
+
+def table_input(table: str, location: str) -> dict[str, Any]:
+    """The Glue ``TableInput`` of the refined table (external, Parquet, partitioned)."""
+    return {
+        "Name": table,
+        "Description": "B3 index portfolios of the day, refined (bovespa-pipeline)",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
+        "PartitionKeys": [_column(c) for c in PARTITION_COLUMNS],
+        "StorageDescriptor": {
+            "Columns": [_column(c) for c in COLUMNS],
+            "Location": location.rstrip("/") + "/",
+            **PARQUET_STORAGE,
+        },
+    }
+
+
+def upsert_table(glue: Any, database: str, table: str, location: str) -> bool:
+    """Create the table, or bring an existing one to the current schema; True if created."""
+    try:
+        glue.create_table(DatabaseName=database, TableInput=table_input(table, location))
+        return True
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_table(DatabaseName=database, TableInput=table_input(table, location))
+        return False
+
+
+def existing_partitions(
+    glue: Any, database: str, table: str, days: Iterable[Day]
+) -> list[dict[str, Any]]:
+    """The table's partitions on those days (the expression narrows it on AWS)."""
+    dts = sorted({day[0] for day in days})
+    expression = f"dt between '{dts[0]}' and '{dts[-1]}'" if dts else ""
+    found: list[dict[str, Any]] = []
+    paginator = glue.get_paginator("get_partitions")
+    for page in paginator.paginate(DatabaseName=database, TableName=table, Expression=expression):
+        found.extend(page.get("Partitions", []))
+    return found
+
+
+def _partition_input(location: str, values: PartitionValues) -> dict[str, Any]:
+    path = "/".join(f"{c.name}={v}" for c, v in zip(PARTITION_COLUMNS, values, strict=True))
+    return {
+        "Values": list(values),
+        "StorageDescriptor": {
+            "Columns": [_column(c) for c in COLUMNS],
+            "Location": f"{location.rstrip('/')}/{path}/",
+            **PARQUET_STORAGE,
+        },
+    }
+
+
+def _column(column: Any) -> dict[str, str]:
+    return {"Name": column.name, "Type": column.type, "Comment": column.meaning}
+
+
+def _chunks(items: Sequence[PartitionValues]) -> Iterable[Sequence[PartitionValues]]:
+    return (items[i : i + BATCH] for i in range(0, len(items), BATCH))
+
+
+def _raise_errors(response: dict[str, Any], action: str) -> None:
+    errors = response.get("Errors", [])
+    if errors:
+        first = errors[0]
+        raise RuntimeError(
+            f"Glue could not {action} {len(errors)} partition(s), first "
+            f"{first.get('PartitionValues')}: {first.get('ErrorDetail', {}).get('ErrorMessage')}"
+        )

@@ -1,0 +1,98 @@
+"""The Glue job against the local emulator: the catalogue entry and an S3 lake."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from glue.job import JobArgs, run
+from glue.schema import COLUMNS
+from services import settings
+from services.lake.storage import LocalLake, S3Lake
+from tests.conftest import SEGMENT2_2025_07_10
+from tests.lakes import recorded_portfolio, without, write_days
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark]
+
+JULY_10 = date(2025, 7, 10)
+
+
+def partitions(database: str, table: str) -> dict[tuple[str, ...], str]:
+    glue: Any = boto3.client("glue")
+    found = glue.get_partitions(DatabaseName=database, TableName=table)["Partitions"]
+    return {tuple(p["Values"]): p["StorageDescriptor"]["Location"] for p in found}
+
+
+def test_job_catalogues_the_table_and_keeps_its_partitions_exact(
+    spark: Any, aws_endpoint: str, tmp_path: Path
+) -> None:
+    database, table = f"bovespa_{uuid.uuid4().hex[:8]}", "portfolio"  # a database to create
+    lake = LocalLake(tmp_path)
+    portfolio = recorded_portfolio(SEGMENT2_2025_07_10)
+    write_days(lake, portfolio, [JULY_10])
+    args = JobArgs(lake=str(tmp_path), start=JULY_10, end=JULY_10, database=database, table=table)
+    assert run(args)["table"] == f"{database}.{table}"
+
+    glue: Any = boto3.client("glue")
+    described = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    assert [k["Name"] for k in described["PartitionKeys"]] == ["dt", "index_code", "ticker"]
+    columns = {c["Name"]: c["Type"] for c in described["StorageDescriptor"]["Columns"]}
+    assert columns == {c.name: c.type for c in COLUMNS}
+    assert columns["weight_pct"] == "decimal(7,3)"
+    assert described["StorageDescriptor"]["Location"] == f"{tmp_path}/refined/"
+    found = partitions(database, table)
+    assert len(found) == 84
+    assert found[("2025-07-10", "IBOV", "PETR4")] == (
+        f"{tmp_path}/refined/dt=2025-07-10/index_code=IBOV/ticker=PETR4/"
+    )
+
+    run(args)  # again: same partitions, no duplicates, still one table
+    assert partitions(database, table) == found
+    assert [t["Name"] for t in glue.get_tables(DatabaseName=database)["TableList"]] == [table]
+
+    write_days(lake, without(portfolio, "VALE3"), [JULY_10])
+    run(args)
+    assert set(partitions(database, table)) == set(found) - {("2025-07-10", "IBOV", "VALE3")}
+
+
+def test_job_on_an_s3_lake_with_local_spark(spark: Any, bucket: str) -> None:
+    lake = S3Lake(bucket)
+    write_days(lake, recorded_portfolio(SEGMENT2_2025_07_10), [JULY_10])
+    table = f"t_{uuid.uuid4().hex[:8]}"
+    summary = run(JobArgs(lake=f"s3://{bucket}", start=JULY_10, end=JULY_10, table=table))
+    assert (summary["rows"], summary["files"]) == (84, 84)
+    keys = [k for k in lake.list("refined/")]
+    assert len(keys) == 84
+    assert "refined/dt=2025-07-10/index_code=IBOV/ticker=VALE3/part-00000.snappy.parquet" in keys
+    glue: Any = boto3.client("glue")
+    location = glue.get_table(DatabaseName="default", Name=table)["Table"]["StorageDescriptor"]
+    assert location["Location"] == f"s3://{bucket}/refined/"
+
+
+def test_bovespa_etl_command(aws_endpoint: str, tmp_path: Path) -> None:
+    """The done-when command: scrape's raw partition in, refined + catalogue out, JSON last."""
+    write_days(LocalLake(tmp_path), recorded_portfolio(SEGMENT2_2025_07_10), [JULY_10])
+    table = f"t_{uuid.uuid4().hex[:8]}"
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "etl", "--dt", "2025-07-10", "--lake", str(tmp_path),
+         "--table", table],
+        capture_output=True, text=True, timeout=300, env={**os.environ}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {k: summary[k] for k in ("dt", "rows", "partitions", "table")} == {
+        "dt": "2025-07-10",
+        "rows": 84,
+        "partitions": 84,
+        "table": f"{settings.GLUE_DATABASE}.{table}",
+    }
+    assert len(partitions(settings.GLUE_DATABASE, table)) == 84

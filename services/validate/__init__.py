@@ -1,0 +1,1 @@
+"""The validate step: the raw object against the data contract."""

@@ -27,5 +27,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         lake_uri=os.environ[settings.LAKE_URI_ENV],
         writer=settings.WRITER_SCRAPER,
     )
-    logger.info("scraped", extra=summary)
+    logger.info("scraped", extra={"summary": summary})
     return summary

@@ -10,20 +10,30 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
+from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import boto3
+import pyarrow.parquet as pq
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
 from services import settings
 from services.b3.errors import B3Error
+from services.lake.raw import raw_key
+from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
 from services.local.replay import ReplayServer
+from services.local.run import Progress, follow, start, summary, wait_for_execution
 from services.scraper.scrape import scrape as scrape_portfolio
+from services.trigger.route import execution_name
 
 app = typer.Typer(
     help="B3 index portfolios to a partitioned, catalogued data lake.",
@@ -33,7 +43,7 @@ app = typer.Typer(
 local_app = typer.Typer(help="The local AWS emulator (MiniStack on 127.0.0.1:4566).")
 app.add_typer(local_app, name="local")
 
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 T = TypeVar("T")
 
 IndexOption = Annotated[
@@ -80,22 +90,117 @@ def scrape(
 
 
 @app.command()
-def run(
-    index: IndexOption = settings.DEFAULT_INDEX,
-    lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
-) -> None:
-    """The main job: today's portfolio from the live B3 site into the local lake."""
-    err.print(f"[bold]Scraping {index} from {settings.B3_BASE_URL}[/]")
-    _print_summary(_run(lambda: scrape_portfolio(index, lake_uri=lake)))
+def run(index: IndexOption = settings.DEFAULT_INDEX) -> None:
+    """The main job: today's portfolio from the live B3 site through the whole pipeline.
+
+    Starts the local emulator if needed, deploys, starts the schedule-path execution and
+    follows it to the end.
+    """
+    _pipeline(lambda stack: start(stack, LOCAL.schedule_input(index)))
 
 
 @app.command()
-def demo(lake: LakeOption = str(settings.LOCAL_LAKE_DIR)) -> None:
-    """The main job, offline: replay B3's recorded IBOV answer of 2025-07-10."""
+def demo() -> None:
+    """The main job, offline: B3's recorded IBOV answer of 2025-07-10, replayed locally."""
     with ReplayServer() as server:
-        err.print(f"[bold]Replaying recorded B3 answers at {server.base_url}[/]")
-        summary = _run(lambda: scrape_portfolio("IBOV", lake_uri=lake, base_url=server.base_url))
-    _print_summary(summary)
+        err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
+        _pipeline(lambda stack: start(stack, LOCAL.schedule_input("IBOV")), server.base_url)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A raw Parquet file.")],
+    index: Annotated[str | None, typer.Option(help="Index code (default: from the file).")] = None,
+    dt: Annotated[str | None, typer.Option(help="Trading day (default: from the file).")] = None,
+) -> None:
+    """Drop a raw Parquet file into the local bucket and follow the S3-event path it starts."""
+
+    def drop(stack: LocalStack) -> str:
+        key = raw_key(*_partition_of(file, index, dt))
+        etag = boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=file.read_bytes())[
+            "ETag"
+        ]
+        err.print(f"[bold]Dropped[/] s3://{stack.bucket}/{key}; waiting for the trigger")
+        return wait_for_execution(stack, execution_name(stack.bucket, key, etag.strip('"')))
+
+    _pipeline(drop)
+
+
+def _partition_of(file: Path, index: str | None, dt: str | None) -> tuple[str, date]:
+    """Index and trading day of a raw file: the options, else the file's own metadata."""
+    metadata = pq.read_schema(file).metadata or {}
+    index = index or metadata.get(b"bovespa.index", b"").decode()
+    day = dt or metadata.get(b"bovespa.dt", b"").decode()
+    if not index or not day:
+        raise typer.BadParameter("the file does not say its index and dt: pass --index and --dt")
+    return index.upper(), date.fromisoformat(day)
+
+
+def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None) -> None:
+    """Emulator up, deploy, start (``begin``), follow live, summarise; exit 1 on failure."""
+    timings: dict[str, float] = {}
+    clock = time.monotonic()
+    emulator = Emulator()
+    if not emulator.is_up():
+        _run(emulator.start)
+    point_boto3_at(emulator.endpoint)
+    timings["emulator_start_s"] = round(time.monotonic() - clock, 2)
+    clock = time.monotonic()
+    stack = _run(lambda: deploy(LOCAL, b3_base_url=b3_base_url))
+    timings["deploy_s"] = round(time.monotonic() - clock, 2)
+    err.print(f"[bold]Deployed[/] to {emulator.endpoint} in {timings['deploy_s']} s")
+    execution = _run(lambda: begin(stack))
+    with Live(_steps_table(Progress()), console=err, auto_refresh=False) as live:
+        outcome = _run(
+            lambda: follow(execution, lambda p: live.update(_steps_table(p), refresh=True))
+        )
+    err.print()
+    result = {**summary(stack, outcome), **timings}
+    _print_result(result)
+    sys.stdout.write(json.dumps(result) + "\n")
+    if outcome.status != "SUCCEEDED":
+        err.print(
+            f"[red]error[/] the pipeline failed in {result.get('failed_state')}: "
+            f"{result.get('error')}: {escape(str(result.get('cause')))}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+
+
+def _steps_table(progress: Progress) -> Table:
+    table = Table(title="Pipeline execution", title_justify="left")
+    for column in ("step", "status", "seconds", "status checks", "retries"):
+        table.add_column(column)
+    colour = {"succeeded": "green", "failed": "red", "running": "yellow"}
+    for step in progress.steps:
+        seconds = "…" if step.seconds is None else f"{step.seconds:.1f}"
+        table.add_row(
+            step.name,
+            f"[{colour[step.status]}]{step.status}[/]",
+            seconds,
+            str(step.polls or ""),
+            str(step.retries or ""),
+        )
+    return table
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    if result["status"] != "SUCCEEDED":
+        return
+    table = Table(show_header=False, box=None)
+    for key in ("dt", "index", "raw_rows", "refined_rows", "refined_files", "athena_count",
+                "raw", "refined", "table", "seconds"):  # fmt: skip
+        table.add_row(f"[bold]{key}[/]", escape(str(result[key])))
+    table.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))
+    err.print(table)
+    err.print(
+        f"Files: AWS_ENDPOINT_URL={settings_endpoint()} aws s3 ls {result['refined']}  "
+        "(the emulator keeps running: `bovespa local down` stops it)"
+    )
+
+
+def settings_endpoint() -> str:
+    return Emulator().endpoint
 
 
 @app.command()

@@ -8,9 +8,14 @@ two deployments cannot drift apart (a test renders both and compares).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from services import settings
+
+#: Lambda handlers, as module.function (the zip packages and the images' CMD).
+SCRAPER_HANDLER = "services.scraper.handler.handler"
+VALIDATE_HANDLER = "services.validate.handler.handler"
+TRIGGER_HANDLER = "services.trigger.handler.handler"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class Deployment:
     indices: tuple[str, ...] = (settings.DEFAULT_INDEX,)
     database: str = settings.GLUE_DATABASE
     table: str = settings.REFINED_TABLE
+    #: Attempts per B3 page inside the scraper Lambda; the state machine retries beyond.
+    scraper_http_attempts: int = 2
 
     @property
     def scraper_function(self) -> str:
@@ -61,6 +68,35 @@ class Deployment:
     @property
     def raw_object_rule(self) -> str:
         return f"{self.prefix}-raw-object-created"
+
+    def scraper_environment(self, bucket: str) -> dict[str, str]:
+        return {
+            settings.LAKE_URI_ENV: f"s3://{bucket}",
+            settings.B3_ATTEMPTS_ENV: str(self.scraper_http_attempts),
+        }
+
+    def validate_environment(self, bucket: str) -> dict[str, str]:
+        return {settings.LAKE_URI_ENV: f"s3://{bucket}"}
+
+    def trigger_environment(self, state_machine_arn: str) -> dict[str, str]:
+        return {settings.STATE_MACHINE_ARN_ENV: state_machine_arn}
+
+    def crawler_targets(self) -> dict[str, Any]:
+        """A catalog target on the refined table: the crawler updates it, never adds one."""
+        return {"CatalogTargets": [{"DatabaseName": self.database, "Tables": [self.table]}]}
+
+    #: Catalog targets require the crawler to log deletions rather than apply them.
+    CRAWLER_SCHEMA_CHANGE_POLICY: ClassVar[dict[str, str]] = {
+        "UpdateBehavior": "UPDATE_IN_DATABASE",
+        "DeleteBehavior": "LOG",
+    }
+
+    def smoke_query(self, dt: str, index: str) -> str:
+        """What the state machine's smoke query asks Athena (for the summary and tests)."""
+        return (
+            f'SELECT count(*) AS n FROM "{self.database}"."{self.table}" '
+            f"WHERE dt = '{dt}' AND index_code = '{index}'"
+        )
 
     def state_machine_values(self, scraper_arn: str, validate_arn: str) -> dict[str, str | int]:
         """The values of the placeholders in ``statemachine/pipeline.asl.json``."""

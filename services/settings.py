@@ -16,6 +16,8 @@ DEFAULT_INDEX: Final = "IBOV"
 B3_BASE_URL: Final = "https://sistemaswebb3-listados.b3.com.br/indexProxy/indexCall"
 #: Environment variable that overrides :data:`B3_BASE_URL` (tests, offline demo).
 B3_BASE_URL_ENV: Final = "B3_BASE_URL"
+#: Environment variable: attempts per B3 page before the scraper gives up.
+B3_ATTEMPTS_ENV: Final = "B3_ATTEMPTS"
 #: B3's page size; IBOV has under 100 assets, so one page is the normal case.
 B3_PAGE_SIZE: Final = 120
 #: Segment 2 ("by sector") carries every field of segment 1 plus each asset's sector.
@@ -31,6 +33,8 @@ RAW_RESPONSE_PREFIX: Final = "_b3-response"
 
 #: Environment variable that names the lake (a directory or ``s3://bucket/prefix``).
 LAKE_URI_ENV: Final = "LAKE_URI"
+#: Environment variable of the trigger Lambda: the state machine it starts.
+STATE_MACHINE_ARN_ENV: Final = "STATE_MACHINE_ARN"
 #: S3 user metadata key that says which part of the pipeline wrote an object, so the
 #: S3-event trigger can ignore the pipeline's own writes.
 WRITER_METADATA_KEY: Final = "pipeline-writer"

@@ -49,6 +49,16 @@ class RetryPolicy:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
 
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """The default policy, with ``B3_ATTEMPTS`` overriding the attempts per page.
+
+        In the scraper Lambda few attempts are made, so that longer outages are retried
+        by the state machine, where they show in the execution history.
+        """
+        attempts = os.environ.get(settings.B3_ATTEMPTS_ENV)
+        return cls(attempts=int(attempts)) if attempts else cls()
+
 
 class _Transient(Exception):
     """A failure worth another attempt; ``retry_after`` is the server's hint, if any."""
@@ -69,7 +79,7 @@ class B3Client:
     ) -> None:
         resolved = base_url or os.environ.get(settings.B3_BASE_URL_ENV) or settings.B3_BASE_URL
         self.base_url = resolved.rstrip("/")
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or RetryPolicy.from_env()
         self.session = session or requests.Session()
         self.session.headers.setdefault("Accept", "application/json")
 

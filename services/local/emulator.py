@@ -51,9 +51,18 @@ class Emulator:
             return False
 
     def environment(self) -> dict[str, str]:
-        """The process environment: bind to loopback only, keep files in :attr:`state_dir`."""
+        """The process environment: bind to loopback only, keep files in :attr:`state_dir`.
+
+        ``python3`` resolves to this virtual environment's interpreter (MiniStack runs
+        Glue ``pythonshell`` scripts with it), and the processes it starts talk back to it.
+        """
         return {
             **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+            "AWS_DEFAULT_REGION": settings.EMULATOR_REGION,
             "BIND_HOST": self.host,
             "GATEWAY_PORT": str(self.port),
             "MINISTACK_REGION": settings.EMULATOR_REGION,

@@ -13,11 +13,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from services import settings
+from services.lambda_errors import named_errors
 from services.scraper.scrape import scrape
 
 logger = Logger(service="bovespa-scraper")
 
 
+@named_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scrape ``event["index"]`` (default IBOV) into the lake named by ``LAKE_URI``."""
     index = str(event.get("index") or settings.DEFAULT_INDEX)

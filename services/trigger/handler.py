@@ -17,9 +17,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 
 from services import settings
+from services.lambda_errors import named_errors
 from services.trigger.route import decide
 
-STATE_MACHINE_ARN_ENV = "STATE_MACHINE_ARN"
 logger = Logger(service="bovespa-trigger")
 
 
@@ -30,6 +30,7 @@ def writer_of(bucket: str, key: str) -> str | None:
     return writer
 
 
+@named_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Start (or find) the execution for the raw object in ``event``; say what was done."""
     notification = S3EventBridgeNotificationEvent(event)
@@ -40,7 +41,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sfn = boto3.client("stepfunctions")
         try:
             started = sfn.start_execution(
-                stateMachineArn=os.environ[STATE_MACHINE_ARN_ENV],
+                stateMachineArn=os.environ[settings.STATE_MACHINE_ARN_ENV],
                 name=decision.name,
                 input=json.dumps(decision.input),
             )

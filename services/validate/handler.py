@@ -12,11 +12,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from services.lambda_errors import named_errors
 from services.validate.contract import validate
 
 logger = Logger(service="bovespa-validate")
 
 
+@named_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Validate the raw object named by ``event``."""
     uri = event.get("uri") or f"s3://{event['bucket']}/{event['key']}"

@@ -11,10 +11,17 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
+from localstack_client.session import Session
 
+from services import settings
 from services.local.emulator import Emulator
+
+
+def aws(service: str) -> Any:
+    """A client for the tests' own checks, from ``localstack-client``: it honours
+    ``AWS_ENDPOINT_URL`` and otherwise talks to LocalStack's edge port, 4566."""
+    return Session(region_name=settings.EMULATOR_REGION).client(service)
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +52,7 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def bucket(aws_endpoint: str) -> Iterator[str]:
     """A fresh, empty bucket for one test (emptied and removed afterwards)."""
     name = f"bovespa-test-{uuid.uuid4().hex[:12]}"
-    s3: Any = boto3.client("s3")
+    s3: Any = aws("s3")
     s3.create_bucket(Bucket=name)
     yield name
     for item in s3.list_objects_v2(Bucket=name).get("Contents", []):

@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from glue.job import JobArgs, run
@@ -19,6 +18,7 @@ from glue.schema import COLUMNS
 from services import settings
 from services.lake.storage import LocalLake, S3Lake
 from tests.conftest import SEGMENT2_2025_07_10
+from tests.integration.conftest import aws
 from tests.lakes import recorded_portfolio, without, write_days
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
@@ -27,7 +27,7 @@ JULY_10 = date(2025, 7, 10)
 
 
 def partitions(database: str, table: str) -> dict[tuple[str, ...], str]:
-    glue: Any = boto3.client("glue")
+    glue: Any = aws("glue")
     found = glue.get_partitions(DatabaseName=database, TableName=table)["Partitions"]
     return {tuple(p["Values"]): p["StorageDescriptor"]["Location"] for p in found}
 
@@ -42,7 +42,7 @@ def test_job_catalogues_the_table_and_keeps_its_partitions_exact(
     args = JobArgs(lake=str(tmp_path), start=JULY_10, end=JULY_10, database=database, table=table)
     assert run(args)["table"] == f"{database}.{table}"
 
-    glue: Any = boto3.client("glue")
+    glue: Any = aws("glue")
     described = glue.get_table(DatabaseName=database, Name=table)["Table"]
     assert [k["Name"] for k in described["PartitionKeys"]] == ["dt", "index_code", "ticker"]
     columns = {c["Name"]: c["Type"] for c in described["StorageDescriptor"]["Columns"]}
@@ -73,7 +73,7 @@ def test_job_on_an_s3_lake_with_local_spark(spark: Any, bucket: str) -> None:
     keys = [k for k in lake.list("refined/")]
     assert len(keys) == 84
     assert "refined/dt=2025-07-10/index_code=IBOV/ticker=VALE3/part-00000.snappy.parquet" in keys
-    glue: Any = boto3.client("glue")
+    glue: Any = aws("glue")
     location = glue.get_table(DatabaseName="default", Name=table)["Table"]["StorageDescriptor"]
     assert location["Location"] == f"s3://{bucket}/refined/"
 

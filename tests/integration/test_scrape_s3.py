@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import boto3
 import pyarrow.parquet as pq
 import pytest
 
@@ -15,6 +14,7 @@ from services.local.replay import Fault, ReplayServer
 from services.scraper import handler as scraper_handler
 from services.scraper.scrape import scrape
 from tests.conftest import CLOUDFLARE_520, FAST, SEGMENT2_2025_07_10, load, pt_br
+from tests.integration.conftest import aws
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
 
 
 def keys(bucket: str) -> list[str]:
-    s3: Any = boto3.client("s3")
+    s3: Any = aws("s3")
     return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
 
 
@@ -33,7 +33,7 @@ def test_scrape_to_s3_writes_exact_raw_parquet(replay: ReplayServer, bucket: str
         "raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json",
         KEY,
     ]
-    s3: Any = boto3.client("s3")
+    s3: Any = aws("s3")
     obj = s3.get_object(Bucket=bucket, Key=KEY)
     assert obj["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_CLI}
     rows = pq.read_table(io.BytesIO(obj["Body"].read())).to_pylist()
@@ -69,6 +69,6 @@ def test_lambda_handler_marks_its_objects_as_the_pipeline_s(
     monkeypatch.setenv(settings.B3_BASE_URL_ENV, replay.base_url)
     summary = scraper_handler.handler({"index": "IBOV"}, None)
     assert (summary["dt"], summary["rows"]) == ("2025-07-10", 84)
-    s3: Any = boto3.client("s3")
+    s3: Any = aws("s3")
     head = s3.head_object(Bucket=bucket, Key=KEY)
     assert head["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}

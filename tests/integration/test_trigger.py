@@ -6,11 +6,11 @@ import json
 import uuid
 from typing import Any
 
-import boto3
 import pytest
 
 from services import settings
 from services.trigger import handler as trigger
+from tests.integration.conftest import aws
 from tests.unit.test_trigger import s3_event
 
 pytestmark = pytest.mark.integration
@@ -20,18 +20,18 @@ KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
 
 @pytest.fixture
 def state_machine(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    sfn: Any = boto3.client("stepfunctions")
+    sfn: Any = aws("stepfunctions")
     arn: str = sfn.create_state_machine(
         name=f"trigger-test-{uuid.uuid4().hex[:8]}",
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
         roleArn="arn:aws:iam::000000000000:role/bovespa-test",
     )["stateMachineArn"]
-    monkeypatch.setenv(trigger.STATE_MACHINE_ARN_ENV, arn)
+    monkeypatch.setenv(settings.STATE_MACHINE_ARN_ENV, arn)
     return arn
 
 
 def event_for(bucket: str, writer: str | None) -> dict[str, Any]:
-    s3: Any = boto3.client("s3")
+    s3: Any = aws("s3")
     metadata = {settings.WRITER_METADATA_KEY: writer} if writer else {}
     etag = s3.put_object(Bucket=bucket, Key=KEY, Body=b"parquet", Metadata=metadata)["ETag"]
     event = s3_event(KEY, etag.strip('"'))
@@ -40,7 +40,7 @@ def event_for(bucket: str, writer: str | None) -> dict[str, Any]:
 
 
 def executions(arn: str) -> list[dict[str, Any]]:
-    sfn: Any = boto3.client("stepfunctions")
+    sfn: Any = aws("stepfunctions")
     found: list[dict[str, Any]] = sfn.list_executions(stateMachineArn=arn)["executions"]
     return found
 
@@ -53,7 +53,7 @@ def test_a_duplicated_event_starts_one_execution(bucket: str, state_machine: str
     assert second["action"] in {"duplicate", "start"}  # AWS answers an identical start idempotently
     runs = executions(state_machine)
     assert [run["name"] for run in runs] == [first["name"]]
-    sfn: Any = boto3.client("stepfunctions")
+    sfn: Any = aws("stepfunctions")
     started = json.loads(sfn.describe_execution(executionArn=runs[0]["executionArn"])["input"])
     assert started["uri"] == f"s3://{bucket}/{KEY}"
 

@@ -1,0 +1,40 @@
+"""The local stand-in for AWS Glue's Spark runtime.
+
+MiniStack cannot run ``glueetl`` (Spark) jobs without Docker: it marks them SUCCEEDED
+without running anything. The local deployment therefore registers the Glue job as a
+``pythonshell`` job with this script. MiniStack runs it with ``python3`` (this repository's
+virtual environment) and passes the job arguments as environment variables (``--dt`` as
+``dt``); it runs the real PySpark job, ``glue/job.py``, in local mode, with the same
+arguments.
+
+A failure leaves exactly one line on stderr (the job's exception), which MiniStack
+reports as the run's ``ErrorMessage`` and the state machine as the Glue step's cause.
+"""
+
+import os
+import subprocess
+import sys
+
+#: The job's arguments, as MiniStack names them in the environment.
+ARGUMENTS = ("lake", "dt", "start", "end", "index", "database", "table", "processing-date",
+             "engine", "catalog")  # fmt: skip
+
+
+def main() -> int:
+    argv = []
+    for name in ARGUMENTS:
+        value = os.environ.get(name)
+        if value:
+            argv += [f"--{name}", value]
+    done = subprocess.run(
+        [sys.executable, "-m", "glue.job", *argv], capture_output=True, text=True, check=False
+    )
+    sys.stdout.write(done.stdout)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        sys.stderr.write((lines[-1] if lines else f"glue.job exited {done.returncode}") + "\n")
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

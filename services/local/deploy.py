@@ -1,0 +1,240 @@
+"""Deploy the pipeline onto the local emulator, from the same description as the Pulumi program.
+
+What differs from AWS, and why (see the README, "What the emulator does"):
+
+* the functions are zip packages of ``services/`` instead of container images;
+* the Glue job is a ``pythonshell`` job running ``glue/local_launcher.py``, which runs the
+  real PySpark job in local mode (MiniStack does not run ``glueetl`` jobs);
+* the poll interval and the retry waits are short, so a run takes seconds.
+
+Everything else — names, the state machine definition, the event pattern, the job's
+arguments, the crawler's catalog target, the refined table — comes from
+:class:`services.deployment.Deployment` and :func:`services.workflow.render`, exactly as
+for AWS. Deploying again updates what exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from glue import catalog
+from services import settings
+from services.deployment import (
+    SCRAPER_HANDLER,
+    TRIGGER_HANDLER,
+    VALIDATE_HANDLER,
+    Deployment,
+)
+from services.workflow import render_json
+
+ACCOUNT = "000000000000"
+REGION = settings.EMULATOR_REGION
+LAUNCHER = settings.REPO_ROOT / "glue" / "local_launcher.py"
+
+#: The local deployment: short polls and retry waits, the scraper retrying once per page
+#: itself so that B3 outages show as retries in the execution history.
+LOCAL = Deployment(
+    prefix="bovespa-local",
+    poll_seconds=1,
+    max_polls=300,
+    scrape_retry_seconds=1,
+    scraper_http_attempts=1,
+)
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """What was deployed: the names and ARNs a run needs."""
+
+    deployment: Deployment
+    bucket: str
+    artifacts_bucket: str
+    state_machine_arn: str
+    scraper_arn: str
+    validate_arn: str
+    trigger_arn: str
+
+    @property
+    def lake_uri(self) -> str:
+        return f"s3://{self.bucket}"
+
+
+def lake_bucket(deployment: Deployment) -> str:
+    return f"{deployment.prefix}-lake"
+
+
+def artifacts_bucket(deployment: Deployment) -> str:
+    return f"{deployment.prefix}-artifacts"
+
+
+def role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def state_machine_arn(deployment: Deployment) -> str:
+    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{deployment.state_machine}"
+
+
+def code_zip() -> bytes:
+    """The functions' zip package: the ``services`` package's Python files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        root = settings.REPO_ROOT
+        for path in sorted((root / "services").rglob("*.py")):
+            archive.write(path, path.relative_to(root).as_posix())
+    return buffer.getvalue()
+
+
+def deploy(deployment: Deployment = LOCAL, *, b3_base_url: str | None = None) -> LocalStack:
+    """Create or update every resource of the pipeline in the emulator."""
+    bucket, artifacts = lake_bucket(deployment), artifacts_bucket(deployment)
+    machine_arn = state_machine_arn(deployment)
+    _buckets(bucket, artifacts)
+    scraper_env = deployment.scraper_environment(bucket)
+    if b3_base_url:
+        scraper_env[settings.B3_BASE_URL_ENV] = b3_base_url
+    package = code_zip()
+    scraper = _function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env, package)
+    validate = _function(
+        deployment.validate_function,
+        VALIDATE_HANDLER,
+        deployment.validate_environment(bucket),
+        package,
+    )
+    trigger = _function(
+        deployment.trigger_function,
+        TRIGGER_HANDLER,
+        deployment.trigger_environment(machine_arn),
+        package,
+    )
+    _raw_object_rule(deployment, bucket, trigger)
+    _glue(deployment, bucket, artifacts)
+    _athena(deployment, artifacts)
+    definition = render_json(deployment.state_machine_values(scraper, validate))
+    _state_machine(deployment, definition)
+    return LocalStack(deployment, bucket, artifacts, machine_arn, scraper, validate, trigger)
+
+
+def _client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION)
+
+
+def _buckets(bucket: str, artifacts: str) -> None:
+    s3 = _client("s3")
+    for name in (bucket, artifacts):
+        with contextlib.suppress(
+            s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists
+        ):
+            s3.create_bucket(Bucket=name)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+
+
+def _function(name: str, handler: str, environment: dict[str, str], package: bytes) -> str:
+    aws_lambda = _client("lambda")
+    config: dict[str, Any] = {
+        "Role": role_arn(f"{name}-role"),
+        "Handler": handler,
+        "Runtime": "python3.11",
+        "Timeout": 300,
+        "MemorySize": 1024,
+        "Environment": {"Variables": environment},
+    }
+    try:
+        arn: str = aws_lambda.create_function(
+            FunctionName=name, Code={"ZipFile": package}, **config
+        )["FunctionArn"]
+    except aws_lambda.exceptions.ResourceConflictException:
+        aws_lambda.update_function_code(FunctionName=name, ZipFile=package)
+        arn = aws_lambda.update_function_configuration(FunctionName=name, **config)["FunctionArn"]
+    return arn
+
+
+def _raw_object_rule(deployment: Deployment, bucket: str, trigger_arn: str) -> None:
+    events = _client("events")
+    events.put_rule(
+        Name=deployment.raw_object_rule,
+        EventPattern=json.dumps(deployment.raw_object_event_pattern(bucket)),
+        State="ENABLED",
+    )
+    events.put_targets(
+        Rule=deployment.raw_object_rule, Targets=[{"Id": "trigger", "Arn": trigger_arn}]
+    )
+
+
+def _glue(deployment: Deployment, bucket: str, artifacts: str) -> None:
+    glue = _client("glue")
+    script_key = "glue/local_launcher.py"
+    _client("s3").put_object(Bucket=artifacts, Key=script_key, Body=LAUNCHER.read_bytes())
+    job = {
+        "Role": role_arn(f"{deployment.glue_job}-role"),
+        "Command": {
+            "Name": "pythonshell",
+            "ScriptLocation": f"s3://{artifacts}/{script_key}",
+            "PythonVersion": "3.9",
+        },
+        "DefaultArguments": deployment.glue_job_arguments(bucket),
+        "MaxRetries": 0,
+        # MiniStack reads Timeout as seconds (capped at 600) for pythonshell scripts.
+        "Timeout": 600,
+    }
+    try:
+        glue.create_job(Name=deployment.glue_job, **job)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_job(JobName=deployment.glue_job, JobUpdate=job)
+    catalog.ensure_database(glue, deployment.database)
+    catalog.upsert_table(
+        glue, deployment.database, deployment.table, f"s3://{bucket}/{settings.REFINED_PREFIX}/"
+    )
+    crawler = {
+        "Role": role_arn(f"{deployment.crawler}-role"),
+        "Targets": deployment.crawler_targets(),
+        "SchemaChangePolicy": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY,
+    }
+    try:
+        glue.create_crawler(Name=deployment.crawler, **crawler)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_crawler(Name=deployment.crawler, **crawler)
+
+
+def _athena(deployment: Deployment, artifacts: str) -> None:
+    athena = _client("athena")
+    configuration = {
+        "ResultConfiguration": {"OutputLocation": f"s3://{artifacts}/athena-results/"},
+        "EnforceWorkGroupConfiguration": True,
+    }
+    try:
+        athena.create_work_group(Name=deployment.workgroup, Configuration=configuration)
+    except athena.exceptions.InvalidRequestException:
+        athena.update_work_group(
+            WorkGroup=deployment.workgroup,
+            ConfigurationUpdates={
+                "ResultConfigurationUpdates": configuration["ResultConfiguration"],
+                "EnforceWorkGroupConfiguration": True,
+            },
+        )
+
+
+def _state_machine(deployment: Deployment, definition: str) -> None:
+    sfn = _client("stepfunctions")
+    role = role_arn(f"{deployment.state_machine}-role")
+    try:
+        sfn.create_state_machine(
+            name=deployment.state_machine, definition=definition, roleArn=role, type="STANDARD"
+        )
+    except sfn.exceptions.StateMachineAlreadyExists:
+        sfn.update_state_machine(
+            stateMachineArn=state_machine_arn(deployment), definition=definition, roleArn=role
+        )

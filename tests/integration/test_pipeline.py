@@ -1,0 +1,277 @@
+"""The whole pipeline on the emulator: real S3 events, real executions, checked on the data.
+
+A SUCCEEDED status proves nothing by itself here: every test reads what landed in S3,
+the catalogue or Athena and compares it with the recorded B3 answer.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from services import settings
+from services.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.lake.storage import S3Lake
+from services.local.deploy import LOCAL, LocalStack, deploy
+from services.local.replay import Fault, ReplayServer
+from services.local.run import Outcome, follow, start, wait_for_execution
+from services.trigger.route import execution_name
+from tests.conftest import SEGMENT2_2025_07_10, load, pt_br
+from tests.integration.conftest import aws
+from tests.lakes import on_day, recorded_portfolio
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark]
+
+JULY_10 = "2025-07-10"
+
+
+@pytest.fixture(scope="module")
+def replay_server() -> Iterator[ReplayServer]:
+    with ReplayServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(aws_endpoint: str, replay_server: ReplayServer) -> LocalStack:
+    return deploy(LOCAL, b3_base_url=replay_server.base_url)
+
+
+def refined_rows(stack: LocalStack, dt: str) -> dict[str, dict[str, Any]]:
+    """Every refined row of ``dt`` (IBOV) read back from S3, by ticker."""
+    lake = S3Lake(stack.bucket)
+    rows: dict[str, dict[str, Any]] = {}
+    for key in lake.list(f"refined/dt={dt}/index_code=IBOV/"):
+        ticker = key.split("ticker=")[1].split("/")[0]
+        (row,) = pq.read_table(io.BytesIO(lake.read_bytes(key))).to_pylist()
+        assert ticker not in rows, f"two files for {ticker}"
+        rows[ticker] = row
+    return rows
+
+
+def athena(stack: LocalStack, sql: str) -> list[list[str]]:
+    client: Any = aws("athena")
+    query_id = client.start_query_execution(QueryString=sql, WorkGroup=LOCAL.workgroup)[
+        "QueryExecutionId"
+    ]
+    for _ in range(120):
+        state = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+        if state["State"] not in {"QUEUED", "RUNNING"}:
+            break
+        time.sleep(0.25)
+    assert state["State"] == "SUCCEEDED", state
+    rows = client.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
+    return [[d.get("VarCharValue", "") for d in r["Data"]] for r in rows[1:]]
+
+
+def drop_raw(stack: LocalStack, table: pa.Table, day: date) -> tuple[str, str]:
+    """Put a raw object as a person would (no pipeline mark); return key and ETag."""
+    key = raw_key("IBOV", day)
+    s3: Any = aws("s3")
+    etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=to_parquet_bytes(table))["ETag"]
+    return key, etag.strip('"')
+
+
+def run_dropped(stack: LocalStack, table: pa.Table, day: date) -> Outcome:
+    key, etag = drop_raw(stack, table, day)
+    return follow(wait_for_execution(stack, execution_name(stack.bucket, key, etag)))
+
+
+def snapshot(stack: LocalStack, prefix: str = "refined/") -> dict[str, str]:
+    s3: Any = aws("s3")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
+    return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
+
+
+def step(outcome: Outcome, name: str) -> Any:
+    return next(s for s in outcome.progress.steps if s.name == name)
+
+
+# --- the schedule path -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def first_run(stack: LocalStack) -> tuple[Outcome, dict[str, dict[str, Any]]]:
+    outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+    return outcome, refined_rows(stack, JULY_10)
+
+
+def test_schedule_path_end_to_end(
+    stack: LocalStack, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
+) -> None:
+    outcome, rows = first_run
+    assert outcome.status == "SUCCEEDED", outcome.progress
+    assert [s.name for s in outcome.progress.steps] == [
+        "Scrape", "Validate", "Glue job", "Crawler", "Athena smoke query", "Check",
+    ]  # fmt: skip
+    assert (outcome.output["rows"], outcome.output["smoke"]["count"]) == (84, 84)
+    recorded = {r["cod"]: r for r in load(SEGMENT2_2025_07_10)["results"]}
+    assert rows.keys() == recorded.keys()
+    for ticker, row in rows.items():
+        assert row["weight_pct"] == pt_br(recorded[ticker]["part"])
+        assert row["theoretical_qty"] == pt_br(recorded[ticker]["theoricalQty"])
+        assert row["index_theoretical_qty"] == 91_922_324_640
+    assert rows["PETR4"]["company_weight_pct"] == Decimal("11.404")
+    # the raw object is the scraper's, marked as such
+    s3: Any = aws("s3")
+    head = s3.head_object(Bucket=stack.bucket, Key=f"raw/index=IBOV/dt={JULY_10}/portfolio.parquet")
+    assert head["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}
+    # and Athena reads the catalogued table: counts and sums reconcile with B3
+    ((count, weight, qty),) = athena(
+        stack,
+        f"SELECT count(*), sum(weight_pct), sum(theoretical_qty) FROM "
+        f"\"default\".\"{LOCAL.table}\" WHERE dt = '{JULY_10}' AND index_code = 'IBOV'",
+    )
+    assert (int(count), Decimal(weight), int(qty)) == (84, Decimal("100.000"), 91_922_324_640)
+
+
+def test_the_scrapers_own_raw_write_starts_no_second_execution(
+    stack: LocalStack, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
+) -> None:
+    sfn: Any = aws("stepfunctions")
+    names = [
+        e["name"]
+        for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    ]
+    assert not [n for n in names if n.startswith(f"s3-IBOV-{JULY_10}")]
+
+
+@pytest.fixture(scope="module")
+def flaky_rerun(
+    stack: LocalStack,
+    replay_server: ReplayServer,
+    first_run: tuple[Outcome, dict[str, dict[str, Any]]],
+) -> tuple[Outcome, dict[str, dict[str, Any]]]:
+    """The same day again, with B3 answering 503 twice before it recovers."""
+    replay_server.inject(Fault(status=503, body=b"busy"), Fault(status=503, body=b"busy"))
+    outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+    return outcome, refined_rows(stack, JULY_10)
+
+
+def test_b3_failing_twice_is_retried_and_the_retries_show_in_the_history(
+    flaky_rerun: tuple[Outcome, dict[str, dict[str, Any]]],
+) -> None:
+    outcome, rows = flaky_rerun
+    assert outcome.status == "SUCCEEDED", outcome.progress
+    assert step(outcome, "Scrape").retries == 2
+    assert len(rows) == 84
+
+
+def test_the_same_day_twice_leaves_identical_refined_data(
+    first_run: tuple[Outcome, dict[str, dict[str, Any]]],
+    flaky_rerun: tuple[Outcome, dict[str, dict[str, Any]]],
+) -> None:
+    (_, before), (_, after) = first_run, flaky_rerun
+    assert after.keys() == before.keys()
+    lineage = "source_fetched_at"  # the second scrape fetched B3 again, later
+    for ticker, row in after.items():
+        assert {k: v for k, v in row.items() if k != lineage} == {
+            k: v for k, v in before[ticker].items() if k != lineage
+        }
+
+
+# --- the S3-event path -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3_run(stack: LocalStack) -> tuple[str, str, Outcome]:
+    """A raw file for 2025-07-11 dropped in the bucket by hand."""
+    day = date(2025, 7, 11)
+    table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
+    key, etag = drop_raw(stack, table, day)
+    outcome = follow(wait_for_execution(stack, execution_name(stack.bucket, key, etag)))
+    return key, etag, outcome
+
+
+def test_s3_event_path_end_to_end(stack: LocalStack, s3_run: tuple[str, str, Outcome]) -> None:
+    _, _, outcome = s3_run
+    assert outcome.status == "SUCCEEDED", outcome.progress
+    assert outcome.progress.steps[0].name == "Validate"  # Scrape skipped
+    rows = refined_rows(stack, "2025-07-11")
+    assert len(rows) == 84
+    assert {r["trading_weekday"] for r in rows.values()} == {5}
+    assert outcome.output["smoke"]["count"] == 84
+
+
+def test_a_duplicated_s3_event_starts_one_execution(
+    stack: LocalStack, s3_run: tuple[str, str, Outcome]
+) -> None:
+    key, etag, _ = s3_run
+    event = {
+        "version": "0",
+        "id": "duplicate-delivery",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "000000000000",
+        "time": "2025-07-11T21:30:00Z",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:s3:::{stack.bucket}"],
+        "detail": {"bucket": {"name": stack.bucket}, "object": {"key": key, "etag": etag}},
+    }
+    aws_lambda: Any = aws("lambda")
+    answer = aws_lambda.invoke(FunctionName=LOCAL.trigger_function, Payload=json.dumps(event))
+    assert json.loads(answer["Payload"].read())["action"] == "duplicate"
+    sfn: Any = aws("stepfunctions")
+    names = [
+        e["name"]
+        for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    ]
+    assert names.count(execution_name(stack.bucket, key, etag)) == 1
+
+
+# --- failures ----------------------------------------------------------------------------
+
+
+def test_totals_that_do_not_reconcile_fail_in_validate_and_leave_refined_untouched(
+    stack: LocalStack, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
+) -> None:
+    day = date(2025, 7, 14)
+    table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
+    qty = table["theoricalQty"].to_pylist()
+    qty[0] += 1_000
+    column = table.schema.get_field_index("theoricalQty")
+    table = table.set_column(column, table.schema.field(column), pa.array(qty, pa.int64()))
+    before = snapshot(stack)
+    outcome = run_dropped(stack, table, day)
+    assert outcome.status == "FAILED"
+    assert outcome.progress.failed_state == "ValidateFailed"
+    assert "QuantityTotalMismatch" in str(outcome.progress.cause)
+    assert "off by 1000" in str(outcome.progress.cause)
+    assert [s.name for s in outcome.progress.steps] == ["Validate"]
+    assert snapshot(stack) == before
+
+
+def test_a_glue_job_failure_ends_in_the_glue_step_with_the_jobs_message(
+    stack: LocalStack, replay_server: ReplayServer
+) -> None:
+    glue: Any = aws("glue")
+    job = glue.get_job(JobName=LOCAL.glue_job)["Job"]
+    arguments = {**job["DefaultArguments"], "--lake": "s3://bovespa-no-such-bucket"}
+    glue.update_job(
+        JobName=LOCAL.glue_job,
+        JobUpdate={
+            "Role": job["Role"],
+            "Command": job["Command"],
+            "DefaultArguments": arguments,
+            "Timeout": 600,
+        },
+    )
+    try:
+        day = date(2025, 7, 15)
+        table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
+        outcome = run_dropped(stack, table, day)
+    finally:
+        deploy(LOCAL, b3_base_url=replay_server.base_url)
+    assert outcome.status == "FAILED"
+    assert outcome.progress.failed_state == "GlueJobFailed"
+    assert outcome.progress.error == "Glue.FAILED"
+    assert "NoSuchBucket" in str(outcome.progress.cause)
+    assert step(outcome, "Glue job").status == "failed"

@@ -20,7 +20,7 @@ from glue.schema import COLUMNS, PARTITION_COLUMNS
 #: BatchCreatePartition and BatchUpdatePartition take at most 100 entries.
 BATCH = 100
 
-PARQUET_STORAGE = {
+PARQUET_STORAGE: dict[str, Any] = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
     "SerdeInfo": {

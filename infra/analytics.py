@@ -1,0 +1,43 @@
+"""Analytics: the Athena workgroup, results enforced into the artifacts bucket, scans capped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from services.deployment import Deployment
+
+
+@dataclass(frozen=True)
+class AnalyticsArgs:
+    deployment: Deployment
+    results_location: pulumi.Input[str]
+    bytes_scanned_cutoff: int
+
+
+class Analytics(pulumi.ComponentResource):
+    """Where the smoke query and the analysts' queries run."""
+
+    def __init__(self, name: str, args: AnalyticsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("bovespa:analytics:Analytics", name, None, opts)
+        # The workgroup's settings override the client's: results always land in the
+        # artifacts bucket, encrypted, and no query may scan more than the cutoff.
+        self.workgroup = aws.athena.Workgroup(
+            args.deployment.workgroup,
+            name=args.deployment.workgroup,
+            force_destroy=True,
+            configuration={
+                "enforce_workgroup_configuration": True,
+                "publish_cloudwatch_metrics_enabled": True,
+                "bytes_scanned_cutoff_per_query": args.bytes_scanned_cutoff,
+                "engine_version": {"selected_engine_version": "Athena engine version 3"},
+                "result_configuration": {
+                    "output_location": args.results_location,
+                    "encryption_configuration": {"encryption_option": "SSE_S3"},
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"workgroup": self.workgroup.name})

@@ -1,0 +1,62 @@
+"""The stack's settings, read once from ``pulumi.Config`` (``Pulumi.<stack>.yaml``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from services.deployment import Deployment
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything a stack may set; defaults are the ``dev`` example's."""
+
+    prefix: str
+    indices: tuple[str, ...]
+    schedule_cron: str
+    schedule_timezone: str
+    glue_worker_type: str
+    glue_workers: int
+    glue_timeout_minutes: int
+    alarm_email: str | None
+    athena_bytes_scanned_cutoff: int
+    create_glue_database: bool
+    log_retention_days: int
+    image_history: int
+    poll_seconds: int
+    max_polls: int
+    scrape_retry_seconds: int
+
+    @property
+    def deployment(self) -> Deployment:
+        """The shared description (names, state machine values...) for this stack."""
+        return Deployment(
+            prefix=self.prefix,
+            poll_seconds=self.poll_seconds,
+            max_polls=self.max_polls,
+            scrape_retry_seconds=self.scrape_retry_seconds,
+            indices=self.indices,
+        )
+
+
+def load() -> StackConfig:
+    config = pulumi.Config()
+    return StackConfig(
+        prefix=config.get("prefix") or f"bovespa-{pulumi.get_stack()}",
+        indices=tuple(config.get_object("indices") or ["IBOV"]),
+        schedule_cron=config.get("scheduleCron") or "cron(30 19 ? * MON-FRI *)",
+        schedule_timezone=config.get("scheduleTimezone") or "America/Sao_Paulo",
+        glue_worker_type=config.get("glueWorkerType") or "G.1X",
+        glue_workers=config.get_int("glueWorkers") or 2,
+        glue_timeout_minutes=config.get_int("glueTimeoutMinutes") or 30,
+        alarm_email=config.get("alarmEmail") or None,
+        athena_bytes_scanned_cutoff=config.get_int("athenaBytesScannedCutoff") or 1_073_741_824,
+        create_glue_database=config.get_bool("createGlueDatabase") or False,
+        log_retention_days=config.get_int("logRetentionDays") or 30,
+        image_history=config.get_int("imageHistory") or 5,
+        poll_seconds=config.get_int("pollSeconds") or 30,
+        max_polls=config.get_int("maxPolls") or 120,
+        scrape_retry_seconds=config.get_int("scrapeRetrySeconds") or 60,
+    )

@@ -1,0 +1,229 @@
+"""ETL: the Glue job (Spark), its code in S3, the refined table and the crawler."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from glue import catalog
+from infra.policies import allow, assume_role, policy
+from services import settings
+from services.deployment import Deployment
+
+JOB_SCRIPT = settings.REPO_ROOT / "glue" / "job.py"
+BUILD_DIR = settings.STATE_DIR / "build"
+
+
+@dataclass(frozen=True)
+class EtlArgs:
+    deployment: Deployment
+    lake_bucket: pulumi.Input[str]
+    lake_arn: pulumi.Input[str]
+    artifacts_bucket: pulumi.Input[str]
+    artifacts_arn: pulumi.Input[str]
+    worker_type: str
+    workers: int
+    timeout_minutes: int
+    create_database: bool
+    account: str
+    region: str
+
+
+def package_zip() -> bytes:
+    """``glue/`` and ``services/`` as one zip for ``--extra-py-files`` (deterministic)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for package in ("glue", "services"):
+            for path in sorted((settings.REPO_ROOT / package).rglob("*.py")):
+                info = zipfile.ZipInfo(path.relative_to(settings.REPO_ROOT).as_posix())
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def content_key(name: str, data: bytes) -> str:
+    """An S3 key that changes with the content, so Glue always runs what was deployed."""
+    return f"glue/{hashlib.sha256(data).hexdigest()[:16]}/{name}"
+
+
+class Etl(pulumi.ComponentResource):
+    """The Glue 5.0 job, the refined table in the catalogue, and its crawler."""
+
+    def __init__(self, name: str, args: EtlArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("bovespa:etl:Etl", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        deployment = args.deployment
+        glue_arn = f"arn:aws:glue:{args.region}:{args.account}"
+        catalog_arn = f"{glue_arn}:catalog"
+        database_arn = f"{glue_arn}:database/{deployment.database}"
+        table_arn = f"{glue_arn}:table/{deployment.database}/{deployment.table}"
+
+        # The job's code: the entry script and the packages it imports, keyed by content.
+        script = JOB_SCRIPT.read_bytes()
+        package = package_zip()
+        BUILD_DIR.mkdir(parents=True, exist_ok=True)
+        package_path = BUILD_DIR / "bovespa-glue.zip"
+        package_path.write_bytes(package)
+        script_key, package_key = content_key("job.py", script), content_key("bovespa.zip", package)
+        aws.s3.BucketObjectv2(
+            f"{name}-script",
+            bucket=args.artifacts_bucket,
+            key=script_key,
+            source=pulumi.FileAsset(str(JOB_SCRIPT)),
+            opts=child,
+        )
+        aws.s3.BucketObjectv2(
+            f"{name}-package",
+            bucket=args.artifacts_bucket,
+            key=package_key,
+            source=pulumi.FileAsset(str(package_path)),
+            opts=child,
+        )
+
+        # "default" exists in most accounts; createGlueDatabase=true creates it where not.
+        depends: list[pulumi.Resource] = []
+        if args.create_database:
+            depends.append(
+                aws.glue.CatalogDatabase(f"{name}-database", name=deployment.database, opts=child)
+            )
+        # The refined table, as the job keeps it (the job updates schema and partitions).
+        table = catalog.table_input(deployment.table, "LOCATION")
+        location = pulumi.Output.from_input(args.lake_bucket).apply(
+            lambda b: f"s3://{b}/{settings.REFINED_PREFIX}/"
+        )
+        self.table = aws.glue.CatalogTable(
+            f"{name}-refined-table",
+            name=deployment.table,
+            database_name=deployment.database,
+            table_type=table["TableType"],
+            parameters=table["Parameters"],
+            description=table["Description"],
+            partition_keys=[
+                {"name": c["Name"], "type": c["Type"], "comment": c["Comment"]}
+                for c in table["PartitionKeys"]
+            ],
+            storage_descriptor={
+                "location": location,
+                "input_format": catalog.PARQUET_STORAGE["InputFormat"],
+                "output_format": catalog.PARQUET_STORAGE["OutputFormat"],
+                "ser_de_info": {
+                    "serialization_library": catalog.PARQUET_STORAGE["SerdeInfo"][
+                        "SerializationLibrary"
+                    ],
+                    "parameters": catalog.PARQUET_STORAGE["SerdeInfo"]["Parameters"],
+                },
+                "columns": [
+                    {"name": c["Name"], "type": c["Type"], "comment": c["Comment"]}
+                    for c in table["StorageDescriptor"]["Columns"]
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+
+        lake = pulumi.Output.from_input(args.lake_arn)
+        catalog_grant = allow(
+            ["glue:GetDatabase", "glue:CreateDatabase", "glue:GetTable", "glue:CreateTable",
+             "glue:UpdateTable", "glue:GetPartitions", "glue:BatchCreatePartition",
+             "glue:BatchUpdatePartition", "glue:DeletePartition"],
+            [catalog_arn, database_arn, table_arn],
+        )  # fmt: skip
+        # The job's role: read raw/, write refined/, read its code, keep its table.
+        role = aws.iam.Role(
+            f"{deployment.glue_job}-role", assume_role_policy=assume_role("glue.amazonaws.com"),
+            opts=child,
+        )  # fmt: skip
+        aws.iam.RolePolicy(
+            f"{deployment.glue_job}-policy",
+            role=role.id,
+            policy=policy(
+                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.RAW_PREFIX}/*"])),
+                lake.apply(
+                    lambda a: allow(
+                        ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                        [f"{a}/{settings.REFINED_PREFIX}/*"],
+                    )
+                ),
+                lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
+                pulumi.Output.from_input(args.artifacts_arn).apply(
+                    lambda a: allow(["s3:GetObject"], [f"{a}/glue/*"])
+                ),
+                catalog_grant,
+                allow(
+                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    [f"arn:aws:logs:{args.region}:{args.account}:log-group:/aws-glue/*"],
+                ),
+            ),
+            opts=child,
+        )
+        artifacts = pulumi.Output.from_input(args.artifacts_bucket)
+        arguments = pulumi.Output.from_input(args.lake_bucket).apply(deployment.glue_job_arguments)
+        # The job: Glue 5.0 (Spark 3.5.4, Python 3.11). No job-level retries: the state
+        # machine retries, where it can be seen.
+        self.job = aws.glue.Job(
+            deployment.glue_job,
+            name=deployment.glue_job,
+            role_arn=role.arn,
+            glue_version="5.0",
+            worker_type=args.worker_type,
+            number_of_workers=args.workers,
+            timeout=args.timeout_minutes,
+            max_retries=0,
+            command={
+                "name": "glueetl",
+                "python_version": "3",
+                "script_location": artifacts.apply(lambda b: f"s3://{b}/{script_key}"),
+            },
+            default_arguments=pulumi.Output.all(arguments, artifacts).apply(
+                lambda parts: {
+                    **parts[0],
+                    "--engine": "glue",
+                    "--extra-py-files": f"s3://{parts[1]}/{package_key}",
+                    "--additional-python-modules": "tenacity==9.2.1",
+                    "--enable-metrics": "true",
+                    "--enable-continuous-cloudwatch-log": "true",
+                    "--job-language": "python",
+                }
+            ),
+            opts=child,
+        )
+
+        # The crawler: a catalog target on the refined table, so it never makes a second one.
+        crawler_role = aws.iam.Role(
+            f"{deployment.crawler}-role", assume_role_policy=assume_role("glue.amazonaws.com"),
+            opts=child,
+        )  # fmt: skip
+        aws.iam.RolePolicy(
+            f"{deployment.crawler}-policy",
+            role=crawler_role.id,
+            policy=policy(
+                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.REFINED_PREFIX}/*"])),
+                lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
+                catalog_grant,
+                allow(
+                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    [f"arn:aws:logs:{args.region}:{args.account}:log-group:/aws-glue/*"],
+                ),
+            ),
+            opts=child,
+        )
+        targets = deployment.crawler_targets()["CatalogTargets"]
+        self.crawler = aws.glue.Crawler(
+            deployment.crawler,
+            name=deployment.crawler,
+            role=crawler_role.arn,
+            database_name=deployment.database,
+            catalog_targets=[
+                {"database_name": t["DatabaseName"], "tables": t["Tables"]} for t in targets
+            ],
+            schema_change_policy={
+                "update_behavior": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY["UpdateBehavior"],
+                "delete_behavior": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY["DeleteBehavior"],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.table]),
+        )
+        self.register_outputs({"job": self.job.name, "crawler": self.crawler.name})

@@ -1,0 +1,227 @@
+"""Images and functions: ECR repositories, the two images, and the three Lambda functions.
+
+The scraper image also serves the validate function (another CMD); the trigger has its
+own, smaller image. Each function has its own role, allowed only what it does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker_build as docker_build
+
+from infra.policies import allow, assume_role, log_writer, policy
+from services import settings
+from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER, Deployment
+
+DOCKERFILES = {"scraper": "docker/scraper.Dockerfile", "trigger": "docker/trigger.Dockerfile"}
+
+
+@dataclass(frozen=True)
+class FunctionsArgs:
+    deployment: Deployment
+    lake_bucket: pulumi.Input[str]
+    lake_arn: pulumi.Input[str]
+    state_machine_arn: pulumi.Input[str]
+    log_retention_days: int
+    image_history: int
+
+
+def lambda_image_uri(repository_url: str, digest: str) -> str:
+    """``repository@sha256:…``: Lambda refuses ``repository:tag@digest``."""
+    return f"{repository_url}@{digest}"
+
+
+class Functions(pulumi.ComponentResource):
+    """ECR repositories and images, and the scraper, validate and trigger functions."""
+
+    def __init__(self, name: str, args: FunctionsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("bovespa:functions:Functions", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        deployment = args.deployment
+        self.image_uris: dict[str, pulumi.Output[str]] = {}
+        for image, dockerfile in DOCKERFILES.items():
+            self.image_uris[image] = self._image(name, image, dockerfile, args.image_history, child)
+
+        bucket = pulumi.Output.from_input(args.lake_bucket)
+        raw_objects = pulumi.Output.from_input(args.lake_arn).apply(
+            lambda arn: f"{arn}/{settings.RAW_PREFIX}/*"
+        )
+        self.scraper = self._function(
+            name,
+            deployment.scraper_function,
+            self.image_uris["scraper"],
+            SCRAPER_HANDLER,
+            bucket.apply(deployment.scraper_environment),
+            args,
+            child,
+            timeout=300,
+            memory=1024,
+            # The scraper writes (and, when a write fails, deletes) only under raw/.
+            grants=[
+                raw_objects.apply(lambda r: allow(["s3:PutObject", "s3:DeleteObject"], [r])),
+                pulumi.Output.all(args.lake_arn).apply(
+                    lambda a: allow(
+                        ["s3:ListBucket"],
+                        [a[0]],
+                        Condition={"StringLike": {"s3:prefix": [f"{settings.RAW_PREFIX}/*"]}},
+                    )
+                ),
+            ],
+        )
+        self.validate = self._function(
+            name,
+            deployment.validate_function,
+            self.image_uris["scraper"],
+            VALIDATE_HANDLER,
+            bucket.apply(deployment.validate_environment),
+            args,
+            child,
+            timeout=120,
+            memory=1024,
+            # Validate only reads raw/.
+            grants=[raw_objects.apply(lambda r: allow(["s3:GetObject"], [r]))],
+        )
+        self.trigger = self._function(
+            name,
+            deployment.trigger_function,
+            self.image_uris["trigger"],
+            TRIGGER_HANDLER,
+            pulumi.Output.from_input(args.state_machine_arn).apply(deployment.trigger_environment),
+            args,
+            child,
+            timeout=30,
+            memory=256,
+            # The trigger reads object metadata under raw/ and starts only this state machine.
+            grants=[
+                raw_objects.apply(lambda r: allow(["s3:GetObject"], [r])),
+                pulumi.Output.from_input(args.state_machine_arn).apply(
+                    lambda arn: allow(["states:StartExecution"], [arn])
+                ),
+            ],
+        )
+        self.register_outputs(
+            {
+                "scraper": self.scraper.arn,
+                "validate": self.validate.arn,
+                "trigger": self.trigger.arn,
+                "images": self.image_uris,
+            }
+        )
+
+    def _image(
+        self,
+        name: str,
+        image: str,
+        dockerfile: str,
+        history: int,
+        child: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
+        # A repository per image, scanned on push, keeping the last few images.
+        repository = aws.ecr.Repository(
+            f"{name}-{image}-repository",
+            name=f"{self._prefix(name)}-{image}",
+            image_scanning_configuration={"scan_on_push": True},
+            image_tag_mutability="MUTABLE",
+            force_delete=True,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-{image}-lifecycle",
+            repository=repository.name,
+            policy=json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "description": f"keep the last {history} images",
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": history,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+            opts=child,
+        )
+        token = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id)
+        # Built from docker/ for one platform, pushed with Docker media types: BuildKit
+        # cannot attach provenance attestations to those, and Lambda refuses an image
+        # index that carries them.
+        built = docker_build.Image(
+            f"{name}-{image}-image",
+            context={"location": str(settings.REPO_ROOT)},
+            dockerfile={"location": str(settings.REPO_ROOT / dockerfile)},
+            platforms=[docker_build.Platform.LINUX_AMD64],
+            tags=[repository.repository_url.apply(lambda url: f"{url}:latest")],
+            push=True,
+            exports=[{"registry": {"oci_media_types": False}}],
+            registries=[
+                {
+                    "address": repository.repository_url,
+                    "username": token.user_name,
+                    "password": token.password,
+                }
+            ],
+            opts=child,
+        )
+        return pulumi.Output.all(repository.repository_url, built.digest).apply(
+            lambda parts: lambda_image_uri(parts[0], parts[1])
+        )
+
+    def _function(
+        self,
+        name: str,
+        function_name: str,
+        image_uri: pulumi.Output[str],
+        handler: str,
+        environment: pulumi.Output[dict[str, str]],
+        args: FunctionsArgs,
+        child: pulumi.ResourceOptions,
+        *,
+        timeout: int,
+        memory: int,
+        grants: list[pulumi.Output[dict[str, object]]],
+    ) -> aws.lambda_.Function:
+        # Its log group, with a retention (Lambda would create one that keeps logs forever).
+        log_group = aws.cloudwatch.LogGroup(
+            f"{function_name}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        # Its own role: the grants above, and writing to its own log group.
+        role = aws.iam.Role(
+            f"{function_name}-role",
+            assume_role_policy=assume_role("lambda.amazonaws.com"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{function_name}-policy",
+            role=role.id,
+            policy=policy(log_writer(log_group.arn), *grants),
+            opts=child,
+        )
+        return aws.lambda_.Function(
+            function_name,
+            name=function_name,
+            package_type="Image",
+            image_uri=image_uri,
+            image_config={"commands": [handler]},
+            role=role.arn,
+            timeout=timeout,
+            memory_size=memory,
+            environment={"variables": environment},
+            tracing_config={"mode": "Active"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+        )
+
+    @staticmethod
+    def _prefix(name: str) -> str:
+        return name.removesuffix("-functions")

@@ -1,0 +1,132 @@
+"""The Pulumi program: one stack of the pipeline, built from a few components.
+
+Reading order: ``Storage`` (buckets) → ``Functions`` (images, Lambdas) → ``Etl`` (Glue
+job, table, crawler) → ``Analytics`` (Athena) → ``Workflow`` (state machine, S3 rule,
+schedule) → ``Monitoring`` (alarms). Names come from ``services/deployment.py``, shared
+with the local deployment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.analytics import Analytics, AnalyticsArgs
+from infra.config import StackConfig, load
+from infra.etl import Etl, EtlArgs
+from infra.functions import Functions, FunctionsArgs
+from infra.monitoring import Monitoring, MonitoringArgs
+from infra.storage import Storage, StorageArgs
+from infra.workflow import Workflow, WorkflowArgs, state_machine_arn
+
+
+@dataclass(frozen=True)
+class Stack:
+    storage: Storage
+    functions: Functions
+    etl: Etl
+    analytics: Analytics
+    workflow: Workflow
+    monitoring: Monitoring
+
+
+def build(config: StackConfig) -> Stack:
+    """Declare every resource of the stack."""
+    deployment = config.deployment
+    account = aws.get_caller_identity().account_id
+    region = aws.get_region().region
+    storage = Storage(f"{config.prefix}-storage", StorageArgs(prefix=config.prefix))
+    functions = Functions(
+        f"{config.prefix}-functions",
+        FunctionsArgs(
+            deployment=deployment,
+            lake_bucket=storage.lake.bucket,
+            lake_arn=storage.lake.arn,
+            state_machine_arn=state_machine_arn(deployment, region, account),
+            log_retention_days=config.log_retention_days,
+            image_history=config.image_history,
+        ),
+    )
+    etl = Etl(
+        f"{config.prefix}-etl",
+        EtlArgs(
+            deployment=deployment,
+            lake_bucket=storage.lake.bucket,
+            lake_arn=storage.lake.arn,
+            artifacts_bucket=storage.artifacts.bucket,
+            artifacts_arn=storage.artifacts.arn,
+            worker_type=config.glue_worker_type,
+            workers=config.glue_workers,
+            timeout_minutes=config.glue_timeout_minutes,
+            create_database=config.create_glue_database,
+            account=account,
+            region=region,
+        ),
+    )
+    analytics = Analytics(
+        f"{config.prefix}-analytics",
+        AnalyticsArgs(
+            deployment=deployment,
+            results_location=storage.athena_results,
+            bytes_scanned_cutoff=config.athena_bytes_scanned_cutoff,
+        ),
+    )
+    workflow = Workflow(
+        f"{config.prefix}-workflow",
+        WorkflowArgs(
+            deployment=deployment,
+            account=account,
+            region=region,
+            lake_bucket=storage.lake.bucket,
+            lake_arn=storage.lake.arn,
+            artifacts_arn=storage.artifacts.arn,
+            scraper_arn=functions.scraper.arn,
+            validate_arn=functions.validate.arn,
+            trigger_arn=functions.trigger.arn,
+            trigger_name=functions.trigger.name,
+            glue_job_arn=etl.job.arn,
+            crawler_arn=etl.crawler.arn,
+            workgroup_arn=analytics.workgroup.arn,
+            schedule_cron=config.schedule_cron,
+            schedule_timezone=config.schedule_timezone,
+            log_retention_days=config.log_retention_days,
+        ),
+    )
+    monitoring = Monitoring(
+        f"{config.prefix}-monitoring",
+        MonitoringArgs(
+            prefix=config.prefix,
+            state_machine_arn=workflow.state_machine.arn,
+            function_names=[
+                functions.scraper.name,
+                functions.validate.name,
+                functions.trigger.name,
+            ],
+            alarm_email=config.alarm_email,
+        ),
+    )
+    console = f"https://{region}.console.aws.amazon.com"
+    pulumi.export("lake_bucket", storage.lake.bucket)
+    pulumi.export("artifacts_bucket", storage.artifacts.bucket)
+    pulumi.export("state_machine_arn", workflow.state_machine.arn)
+    pulumi.export(
+        "state_machine_console",
+        workflow.state_machine.arn.apply(
+            lambda arn: f"{console}/states/home?region={region}#/statemachines/view/{arn}"
+        ),
+    )
+    pulumi.export(
+        "athena_console",
+        analytics.workgroup.name.apply(
+            lambda wg: f"{console}/athena/home?region={region}#/query-editor?workgroup={wg}"
+        ),
+    )
+    pulumi.export("refined_table", f"{deployment.database}.{deployment.table}")
+    pulumi.export("alarm_topic", monitoring.topic.arn)
+    return Stack(storage, functions, etl, analytics, workflow, monitoring)
+
+
+def main() -> None:
+    build(load())

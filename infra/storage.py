@@ -1,0 +1,115 @@
+"""Storage: the lake bucket (raw/, refined/) and the artifacts bucket (scripts, Athena results)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.policies import policy
+from services import settings
+
+
+@dataclass(frozen=True)
+class StorageArgs:
+    prefix: str
+
+
+class Storage(pulumi.ComponentResource):
+    """Private, encrypted, TLS-only buckets; raw versioned; S3 events go to EventBridge."""
+
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("bovespa:storage:Storage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # The lake: raw/ (as B3 sent it) and refined/ (what Athena reads).
+        self.lake = aws.s3.Bucket(f"{name}-lake", bucket_prefix=f"{args.prefix}-lake-", opts=child)
+        # Scripts and packages of the Glue job, and Athena's query results.
+        self.artifacts = aws.s3.Bucket(
+            f"{name}-artifacts", bucket_prefix=f"{args.prefix}-artifacts-", opts=child
+        )
+        for label, bucket in (("lake", self.lake), ("artifacts", self.artifacts)):
+            self._lock_down(name, label, bucket, child)
+
+        # Versioning keeps every raw object B3 ever sent (the lake bucket holds raw/).
+        aws.s3.BucketVersioning(
+            f"{name}-lake-versioning",
+            bucket=self.lake.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        # Old versions of refined objects are noise: expire them after 30 days.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lake-lifecycle",
+            bucket=self.lake.id,
+            rules=[
+                {
+                    "id": "expire-replaced-refined",
+                    "status": "Enabled",
+                    "filter": {"prefix": f"{settings.REFINED_PREFIX}/"},
+                    "noncurrent_version_expiration": {"noncurrent_days": 30},
+                }
+            ],
+            opts=child,
+        )
+        # S3 events (Object Created under raw/) go to EventBridge, where the rule filters them.
+        aws.s3.BucketNotification(
+            f"{name}-lake-events", bucket=self.lake.id, eventbridge=True, opts=child
+        )
+        # Athena results are disposable: expire them after a week.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-artifacts-lifecycle",
+            bucket=self.artifacts.id,
+            rules=[
+                {
+                    "id": "expire-athena-results",
+                    "status": "Enabled",
+                    "filter": {"prefix": "athena-results/"},
+                    "expiration": {"days": 7},
+                }
+            ],
+            opts=child,
+        )
+        self.athena_results = self.artifacts.bucket.apply(lambda b: f"s3://{b}/athena-results/")
+        self.register_outputs({"lake": self.lake.bucket, "artifacts": self.artifacts.bucket})
+
+    @staticmethod
+    def _lock_down(
+        name: str, label: str, bucket: aws.s3.Bucket, child: pulumi.ResourceOptions
+    ) -> None:
+        # No public access, whatever an ACL or policy says.
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-{label}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        # Encrypted at rest by default (SSE-S3).
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-{label}-encryption",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        # Refuse plain HTTP.
+        aws.s3.BucketPolicy(
+            f"{name}-{label}-tls-only",
+            bucket=bucket.id,
+            policy=policy(
+                bucket.arn.apply(
+                    lambda arn: {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [arn, f"{arn}/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                )
+            ),
+            opts=child,
+        )

@@ -1,0 +1,114 @@
+"""Run the Pulumi program offline with ``pulumi.runtime.set_mocks`` and record what it declares.
+
+The mocks answer like AWS would (ARNs, bucket names, ECR URLs, image digests) so the
+program's Outputs resolve; every resource's resolved inputs are kept for the tests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+ACCOUNT = "000000000000"
+REGION = "us-east-1"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+#: Config of the stack under test; the local deployment's values, so both can be compared.
+CONFIG = {
+    "prefix": "bovespa-local",
+    "indices": json.dumps(["IBOV", "SMLL"]),
+    "scheduleCron": "cron(30 19 ? * MON-FRI *)",
+    "scheduleTimezone": "America/Sao_Paulo",
+    "glueWorkerType": "G.1X",
+    "glueWorkers": "2",
+    "alarmEmail": "alerts@example.com",
+    "athenaBytesScannedCutoff": "1073741824",
+    "pollSeconds": "1",
+    "maxPolls": "300",
+    "scrapeRetrySeconds": "1",
+}
+
+
+@dataclass
+class Declared:
+    """A resource the program declared."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class Mocks(pulumi.runtime.Mocks):
+    declared: list[Declared] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        name = inputs.get("name") or args.name
+        outputs = {**inputs, "name": name}
+        service = args.typ.split(":")[1].split("/")[0]
+        outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}")
+        if args.typ == "aws:s3/bucket:Bucket":
+            bucket = f"{inputs['bucketPrefix']}20251123"
+            outputs.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}")
+        elif args.typ == "aws:ecr/repository:Repository":
+            outputs.update(
+                repositoryUrl=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}",
+                registryId=ACCOUNT,
+            )
+        elif args.typ == "docker-build:index:Image":
+            outputs.update(digest=DIGEST, ref=f"{inputs['tags'][0]}@{DIGEST}")
+        elif args.typ == "aws:lambda/function:Function":
+            outputs["arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        elif args.typ == "aws:sfn/stateMachine:StateMachine":
+            outputs["arn"] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+        elif args.typ == "aws:glue/job:Job":
+            outputs["arn"] = f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{name}"
+        elif args.typ == "aws:glue/crawler:Crawler":
+            outputs["arn"] = f"arn:aws:glue:{REGION}:{ACCOUNT}:crawler/{name}"
+        elif args.typ == "aws:athena/workgroup:Workgroup":
+            outputs["arn"] = f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/{name}"
+        elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            outputs["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"
+        self.declared.append(Declared(args.typ, args.name, inputs))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/t", "userId": "t"}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": REGION, "region": REGION, "id": REGION}
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {"userName": "AWS", "password": "secret", "authorizationToken": "x",
+                    "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com",
+                    "expiresAt": "2030-01-01T00:00:00Z", "id": REGION}  # fmt: skip
+        return {}
+
+    def of_type(self, kind: str) -> list[Declared]:
+        return [d for d in self.declared if d.type == kind]
+
+    def one(self, kind: str, name: str | None = None) -> Declared:
+        found = [d for d in self.of_type(kind) if name is None or d.inputs.get("name") == name]
+        assert len(found) == 1, (kind, name, [d.name for d in found])
+        return found[0]
+
+
+def run_program(config: dict[str, str] | None = None) -> Mocks:
+    """Declare the whole stack under mocks and wait until every resource is registered."""
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project="bovespa-pipeline", stack="test", preview=False)
+    values = CONFIG if config is None else config
+    pulumi.runtime.set_all_config({f"bovespa-pipeline:{k}": v for k, v in values.items()})
+
+    @pulumi.runtime.test  # type: ignore[misc]
+    def declare() -> None:
+        from infra.config import load
+        from infra.program import build
+
+        build(load())
+
+    declare()
+    return mocks

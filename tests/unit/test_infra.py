@@ -1,0 +1,265 @@
+"""The Pulumi program under ``pulumi.runtime.set_mocks``: resources, protections, privileges."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from infra.workflow import UNSCOPABLE
+from services import settings
+from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
+from services.local.deploy import LOCAL, function_arn
+from services.workflow import render_json
+from tests.pulumi_mocks import CONFIG, DIGEST, Mocks, run_program
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Mocks:
+    return run_program()
+
+
+def lake_bucket(stack: Mocks) -> str:
+    (bucket,) = [d for d in stack.of_type("aws:s3/bucket:Bucket") if d.name.endswith("-lake")]
+    return f"{bucket.inputs['bucketPrefix']}20251123"
+
+
+def test_every_component_is_declared(stack: Mocks) -> None:
+    components = {d.type for d in stack.declared if d.type.startswith("bovespa:")}
+    assert components == {
+        "bovespa:storage:Storage",
+        "bovespa:functions:Functions",
+        "bovespa:etl:Etl",
+        "bovespa:analytics:Analytics",
+        "bovespa:workflow:Workflow",
+        "bovespa:monitoring:Monitoring",
+    }
+
+
+def test_buckets_are_private_encrypted_tls_only_and_raw_is_versioned(stack: Mocks) -> None:
+    assert len(stack.of_type("aws:s3/bucket:Bucket")) == 2
+    for block in stack.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
+        assert all(
+            block.inputs[k]
+            for k in (
+                "blockPublicAcls",
+                "blockPublicPolicy",
+                "ignorePublicAcls",
+                "restrictPublicBuckets",
+            )
+        )
+    for encryption in stack.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ):
+        (rule,) = encryption.inputs["rules"]
+        assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    policies = stack.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    assert len(policies) == 2
+    for bucket_policy in policies:
+        (statement,) = json.loads(bucket_policy.inputs["policy"])["Statement"]
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    (versioning,) = stack.of_type("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    assert "lake" in versioning.name
+    (notification,) = stack.of_type("aws:s3/bucketNotification:BucketNotification")
+    assert notification.inputs["eventbridge"] is True
+    lifecycles = stack.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    results = [lc for lc in lifecycles if "artifacts" in lc.name]
+    assert results[0].inputs["rules"][0]["filter"]["prefix"] == "athena-results/"
+
+
+def test_images_are_built_for_one_platform_without_attestations_and_used_by_digest(
+    stack: Mocks,
+) -> None:
+    for repository in stack.of_type("aws:ecr/repository:Repository"):
+        assert repository.inputs["imageScanningConfiguration"]["scanOnPush"] is True
+    for lifecycle in stack.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
+        (rule,) = json.loads(lifecycle.inputs["policy"])["rules"]
+        assert rule["selection"]["countType"] == "imageCountMoreThan"
+    images = stack.of_type("docker-build:index:Image")
+    assert {repo_relative(i.inputs["dockerfile"]["location"]) for i in images} == {
+        "docker/scraper.Dockerfile",
+        "docker/trigger.Dockerfile",
+    }
+    for image in images:
+        assert image.inputs["platforms"] == ["linux/amd64"]
+        assert image.inputs["exports"] == [{"registry": {"ociMediaTypes": False}}]
+        assert image.inputs["push"] is True
+    uris = {
+        f.inputs["name"]: f.inputs["imageUri"]
+        for f in stack.of_type("aws:lambda/function:Function")
+    }
+    for uri in uris.values():
+        assert re.fullmatch(
+            r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+@sha256:[0-9a-f]{64}", uri
+        )
+        assert uri.endswith(DIGEST)
+    assert uris[LOCAL.scraper_function] == uris[LOCAL.validate_function]  # one image, two CMDs
+    assert uris[LOCAL.trigger_function].split("@")[0].endswith("-trigger")
+
+
+def repo_relative(location: str) -> str:
+    return location.removeprefix(str(settings.REPO_ROOT) + "/")
+
+
+def test_functions_have_their_handler_limits_environment_and_log_retention(stack: Mocks) -> None:
+    functions = {f.inputs["name"]: f.inputs for f in stack.of_type("aws:lambda/function:Function")}
+    handlers = {name: f["imageConfig"]["commands"] for name, f in functions.items()}
+    assert handlers == {
+        LOCAL.scraper_function: [SCRAPER_HANDLER],
+        LOCAL.validate_function: [VALIDATE_HANDLER],
+        LOCAL.trigger_function: [TRIGGER_HANDLER],
+    }
+    bucket = lake_bucket(stack)
+    assert (
+        functions[LOCAL.scraper_function]["environment"]["variables"]["LAKE_URI"]
+        == f"s3://{bucket}"
+    )
+    machine = f"arn:aws:states:us-east-1:000000000000:stateMachine:{LOCAL.state_machine}"
+    assert functions[LOCAL.trigger_function]["environment"]["variables"] == {
+        settings.STATE_MACHINE_ARN_ENV: machine
+    }
+    for function in functions.values():
+        assert function["packageType"] == "Image"
+        assert 0 < function["timeout"] <= 900
+        assert function["memorySize"] >= 128
+    groups = {g.inputs["name"]: g.inputs for g in stack.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    for name in functions:
+        assert groups[f"/aws/lambda/{name}"]["retentionInDays"] > 0
+
+
+def statements(stack: Mocks, role_fragment: str) -> list[dict[str, Any]]:
+    (policy,) = [
+        p for p in stack.of_type("aws:iam/rolePolicy:RolePolicy") if role_fragment in p.name
+    ]
+    found: list[dict[str, Any]] = json.loads(policy.inputs["policy"])["Statement"]
+    return found
+
+
+def test_no_iam_statement_allows_everything_where_aws_allows_scoping(stack: Mocks) -> None:
+    policies = stack.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert len(policies) == 7
+    for policy in policies:
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"]
+            assert not any(a == "*" or a.endswith(":*") for a in actions), (policy.name, actions)
+            if "*" in statement["Resource"]:
+                assert set(actions) <= set(UNSCOPABLE), (policy.name, actions)
+
+
+def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
+    bucket = lake_bucket(stack)
+    scraper = statements(stack, "scraper-policy")
+    writes = [s for s in scraper if "s3:PutObject" in s["Action"]]
+    assert writes == [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:DeleteObject"],
+            "Resource": [f"arn:aws:s3:::{bucket}/raw/*"],
+        }
+    ]
+    validate = statements(stack, "validate-policy")
+    assert [s["Resource"] for s in validate if s["Action"] == ["s3:GetObject"]] == [
+        [f"arn:aws:s3:::{bucket}/raw/*"]
+    ]
+    assert not [s for s in validate if "s3:PutObject" in s["Action"]]
+    trigger = statements(stack, "trigger-policy")
+    starts = [s for s in trigger if "states:StartExecution" in s["Action"]]
+    assert starts[0]["Resource"] == [
+        f"arn:aws:states:us-east-1:000000000000:stateMachine:{LOCAL.state_machine}"
+    ]
+
+
+def test_the_state_machine_role_allows_exactly_the_definitions_calls(stack: Mocks) -> None:
+    allowed = {a for s in statements(stack, f"{LOCAL.state_machine}-policy") for a in s["Action"]}
+    definition = json.loads(stack.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    called = set()
+    for state in definition["States"].values():
+        resource = state.get("Resource", "")
+        if resource == "arn:aws:states:::lambda:invoke":
+            called.add("lambda:InvokeFunction")
+        elif resource.startswith("arn:aws:states:::aws-sdk:"):
+            service, action = resource.split(":")[-2:]
+            called.add(f"{service}:{action[0].upper()}{action[1:]}")
+    assert called <= allowed
+    assert {a for a in allowed if a.split(":")[0] in {"lambda", "states"}} == {
+        "lambda:InvokeFunction"
+    }
+
+
+def test_the_etl_job_crawler_and_table(stack: Mocks) -> None:
+    job = stack.one("aws:glue/job:Job").inputs
+    assert (job["glueVersion"], job["command"]["name"], job["maxRetries"]) == ("5.0", "glueetl", 0)
+    assert (job["workerType"], job["numberOfWorkers"]) == ("G.1X", 2)
+    assert job["timeout"] > 0
+    assert re.search(r"/glue/[0-9a-f]{16}/job\.py$", job["command"]["scriptLocation"])
+    assert re.search(
+        r"/glue/[0-9a-f]{16}/bovespa\.zip$", job["defaultArguments"]["--extra-py-files"]
+    )
+    crawler = stack.one("aws:glue/crawler:Crawler").inputs
+    assert crawler["catalogTargets"] == [{"databaseName": "default", "tables": [LOCAL.table]}]
+    assert crawler["schemaChangePolicy"]["deleteBehavior"] == "LOG"
+    table = stack.one("aws:glue/catalogTable:CatalogTable").inputs
+    assert [k["name"] for k in table["partitionKeys"]] == list(settings.REFINED_PARTITION_KEYS)
+    assert table["storageDescriptor"]["location"] == f"s3://{lake_bucket(stack)}/refined/"
+    assert not stack.of_type("aws:glue/catalogDatabase:CatalogDatabase")  # "default" exists
+
+
+def test_a_missing_default_database_can_be_created() -> None:
+    mocks = run_program({**CONFIG, "createGlueDatabase": "true"})
+    assert mocks.one("aws:glue/catalogDatabase:CatalogDatabase").inputs["name"] == "default"
+
+
+def test_the_rendered_definition_equals_the_local_deployments(stack: Mocks) -> None:
+    machine = stack.one("aws:sfn/stateMachine:StateMachine").inputs
+    assert machine["type"] == "STANDARD"
+    assert machine["tracingConfiguration"] == {"enabled": True}
+    assert machine["loggingConfiguration"]["level"] == "ERROR"
+    local = render_json(
+        LOCAL.state_machine_values(
+            function_arn(LOCAL.scraper_function), function_arn(LOCAL.validate_function)
+        )
+    )
+    assert machine["definition"] == local
+
+
+def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
+    rule = stack.one("aws:cloudwatch/eventRule:EventRule").inputs
+    assert json.loads(rule["eventPattern"]) == LOCAL.raw_object_event_pattern(lake_bucket(stack))
+    assert json.loads(rule["eventPattern"])["detail"]["object"]["key"] == [
+        {"wildcard": "raw/*.parquet"}
+    ]
+    target = stack.one("aws:cloudwatch/eventTarget:EventTarget").inputs
+    assert target["arn"] == function_arn(LOCAL.trigger_function)
+    permission = stack.one("aws:lambda/permission:Permission").inputs
+    assert permission["principal"] == "events.amazonaws.com"
+    schedules = {
+        s.inputs["name"]: s.inputs for s in stack.of_type("aws:scheduler/schedule:Schedule")
+    }
+    assert set(schedules) == {"bovespa-local-daily-ibov", "bovespa-local-daily-smll"}
+    for index, schedule in zip(
+        ("IBOV", "SMLL"), sorted(schedules.values(), key=lambda s: s["name"]), strict=True
+    ):
+        assert schedule["scheduleExpression"] == "cron(30 19 ? * MON-FRI *)"
+        assert schedule["scheduleExpressionTimezone"] == "America/Sao_Paulo"
+        assert json.loads(schedule["target"]["input"]) == {"source": "schedule", "index": index}
+
+
+def test_analytics_and_monitoring(stack: Mocks) -> None:
+    workgroup = stack.one("aws:athena/workgroup:Workgroup").inputs["configuration"]
+    assert workgroup["enforceWorkgroupConfiguration"] is True
+    assert workgroup["bytesScannedCutoffPerQuery"] == 1073741824
+    assert workgroup["resultConfiguration"]["outputLocation"].endswith("/athena-results/")
+    alarms = {
+        a.inputs["metricName"] for a in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    assert alarms == {"ExecutionsFailed", "ExecutionsTimedOut", "Errors"}
+    assert len(stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == 5
+    subscription = stack.one("aws:sns/topicSubscription:TopicSubscription").inputs
+    assert (subscription["protocol"], subscription["endpoint"]) == ("email", "alerts@example.com")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from services.analysis.queries import saved_queries
 from services.deployment import Deployment
 
 
@@ -40,4 +41,17 @@ class Analytics(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The saved queries (services/analysis/queries/*.sql), in the workgroup's list.
+        self.named_queries = [
+            aws.athena.NamedQuery(
+                f"{args.deployment.prefix}-{saved.name}",
+                name=saved.name,
+                description=saved.description[:1024],
+                database=args.deployment.database,
+                workgroup=self.workgroup.name,
+                query=saved.sql,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for saved in saved_queries().values()
+        ]
         self.register_outputs({"workgroup": self.workgroup.name})

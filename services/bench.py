@@ -23,7 +23,7 @@ from rich.table import Table
 
 from services import settings
 from services.lake.storage import LocalLake
-from services.local.emulator import Emulator, _port_taken
+from services.local.emulator import Emulator, port_taken
 from services.local.samples import business_days, recorded_portfolio, write_days
 
 LAST_DAY = "2025-07-10"
@@ -86,7 +86,7 @@ def tree_rss(root: int) -> int:
 
 def bench_demo() -> dict[str, object]:
     """``bovespa demo`` on a cold emulator with empty state; timings and peak memory."""
-    if _port_taken(settings.EMULATOR_HOST, settings.EMULATOR_PORT):
+    if port_taken(settings.EMULATOR_HOST, settings.EMULATOR_PORT):
         raise SystemExit("port 4566 is in use: stop the emulator (make local-down) first")
     with tempfile.TemporaryDirectory(prefix="bovespa-bench-state-") as state:
         env = {**os.environ, "BOVESPA_STATE_DIR": state}

@@ -6,6 +6,7 @@ object on the last line of stdout, so scripts can ``| tail -1 | jq``.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
@@ -26,6 +27,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from services import settings
+from services.analysis.athena import run as run_athena
+from services.analysis.queries import bind, saved_queries
+from services.analysis.report import build as build_report
+from services.analysis.report import previous_dt
 from services.b3.errors import B3Error
 from services.lake.raw import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy
@@ -104,7 +109,10 @@ def demo() -> None:
     """The main job, offline: B3's recorded IBOV answer of 2025-07-10, replayed locally."""
     with ReplayServer() as server:
         err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
-        _pipeline(lambda stack: start(stack, LOCAL.schedule_input("IBOV")), server.base_url)
+        result = _pipeline(
+            lambda stack: start(stack, LOCAL.schedule_input("IBOV")), server.base_url
+        )
+    _write_report(result["dt"], result["index"], settings.STATE_DIR / "reports")
 
 
 @app.command()
@@ -136,7 +144,7 @@ def _partition_of(file: Path, index: str | None, dt: str | None) -> tuple[str, d
     return index.upper(), date.fromisoformat(day)
 
 
-def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None) -> None:
+def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None) -> dict[str, Any]:
     """Emulator up, deploy, start (``begin``), follow live, summarise; exit 1 on failure."""
     timings: dict[str, float] = {}
     clock = time.monotonic()
@@ -165,6 +173,7 @@ def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None
             soft_wrap=True,
         )
         raise typer.Exit(1)
+    return result
 
 
 def _steps_table(progress: Progress) -> Table:
@@ -265,6 +274,71 @@ def _catalog_endpoint(lake: str) -> None:
             soft_wrap=True,
         )
         raise typer.Exit(1)
+
+
+@app.command("query")
+def query_command(
+    query: Annotated[str, typer.Argument(help="A saved query's name, or SQL.")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="name=value, for a saved query.")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Run a saved query (``services/analysis/queries``) or SQL on the local stack's Athena."""
+    saved = saved_queries()
+    values = dict(p.split("=", 1) for p in param or [] if "=" in p)
+    sql = _run(lambda: bind(saved[query], values)) if query in saved else query
+    if query not in saved and " " not in query.strip():
+        err.print(f"[red]error[/] no saved query {query!r}; saved: {', '.join(saved)}")
+        raise typer.Exit(2)
+    _use_local_aws()
+    result = _run(lambda: run_athena(sql, LOCAL.workgroup))
+    if output == "json":
+        sys.stdout.write(json.dumps(result.as_dicts(), ensure_ascii=False) + "\n")
+    elif output == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    else:
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*(escape("" if v is None else v) for v in row))
+        Console().print(table)
+
+
+@app.command()
+def report(
+    dt: Annotated[str, typer.Option("--dt", help="The portfolio day, YYYY-MM-DD.")],
+    index: IndexOption = settings.DEFAULT_INDEX,
+    out: Annotated[Path, typer.Option(help="Where to write the HTML and PNGs.")] = (
+        settings.STATE_DIR / "reports"
+    ),
+) -> None:
+    """Write an HTML report with charts about one portfolio day (from the local stack)."""
+    _use_local_aws()
+    print(_write_report(dt, index.upper(), out))
+
+
+def _write_report(dt: str, index: str, out: Path) -> Path:
+    glue = boto3.client("glue")
+    before = previous_dt(glue, LOCAL.database, LOCAL.table, index, dt)
+    written = _run(
+        lambda: build_report(lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out)
+    )
+    assert written.html_path is not None
+    err.print(f"[bold]Report[/] {written.html_path}")
+    return written.html_path
+
+
+def _use_local_aws() -> None:
+    """Talk to ``AWS_ENDPOINT_URL``, else to the local emulator, which must be up."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return
+    emulator = Emulator()
+    if not emulator.is_up():
+        err.print("[red]error[/] the local stack is not up: run `make demo` (or `make run`) first")
+        raise typer.Exit(1)
+    point_boto3_at(emulator.endpoint)
 
 
 @local_app.command("up")

@@ -75,7 +75,7 @@ class Emulator:
 
     def start(self, timeout: float = 30.0) -> subprocess.Popen[bytes]:
         """Start the emulator in the background and wait until it answers."""
-        if _port_taken(self.host, self.port):
+        if port_taken(self.host, self.port):
             raise RuntimeError(f"{self.host}:{self.port} is already in use")
         for sub in ("s3", "state", "tmp"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -131,7 +131,15 @@ def point_boto3_at(endpoint: str) -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", settings.EMULATOR_REGION)
 
 
-def _port_taken(host: str, port: int) -> bool:
+def free_port(host: str = settings.EMULATOR_HOST) -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def port_taken(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         return probe.connect_ex((host, port)) == 0
 

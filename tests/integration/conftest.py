@@ -15,7 +15,7 @@ import pytest
 from localstack_client.session import Session
 
 from services import settings
-from services.local.emulator import Emulator
+from services.local.emulator import Emulator, free_port, port_taken
 
 
 def aws(service: str) -> Any:
@@ -38,7 +38,14 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if configured:
             yield configured
             return
-        emulator = Emulator(state_dir=tmp_path_factory.mktemp("ministack"))
+        # LocalStack's edge port, unless something (a `bovespa local up`) already has it:
+        # the tests then get their own emulator beside it rather than touching its state.
+        port = (
+            settings.EMULATOR_PORT
+            if not port_taken(settings.EMULATOR_HOST, settings.EMULATOR_PORT)
+            else free_port()
+        )
+        emulator = Emulator(port=port, state_dir=tmp_path_factory.mktemp("ministack"))
         process = emulator.start()
         env.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
         try:

@@ -10,6 +10,7 @@ import pytest
 
 from infra.workflow import UNSCOPABLE
 from services import settings
+from services.analysis.queries import saved_queries
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
 from services.local.deploy import LOCAL, function_arn
 from services.workflow import render_json
@@ -249,6 +250,14 @@ def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
         assert schedule["scheduleExpression"] == "cron(30 19 ? * MON-FRI *)"
         assert schedule["scheduleExpressionTimezone"] == "America/Sao_Paulo"
         assert json.loads(schedule["target"]["input"]) == {"source": "schedule", "index": index}
+
+
+def test_the_saved_queries_are_published_in_the_workgroup(stack: Mocks) -> None:
+    named = {q.inputs["name"]: q.inputs for q in stack.of_type("aws:athena/namedQuery:NamedQuery")}
+    assert set(named) == set(saved_queries())
+    for name, query in named.items():
+        assert query["query"] == saved_queries()[name].sql
+        assert (query["workgroup"], query["database"]) == (LOCAL.workgroup, "default")
 
 
 def test_analytics_and_monitoring(stack: Mocks) -> None:

@@ -1,0 +1,1 @@
+"""Analysis: saved Athena queries, running them, and the HTML report with charts."""

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from glue import catalog
-from infra.policies import allow, assume_role, policy
+from infra.policies import allow, role
 from services import settings
 from services.deployment import Deployment
 
@@ -132,15 +132,15 @@ class Etl(pulumi.ComponentResource):
              "glue:BatchUpdatePartition", "glue:DeletePartition"],
             [catalog_arn, database_arn, table_arn],
         )  # fmt: skip
+        glue_logs = allow(
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            [f"arn:aws:logs:{args.region}:{args.account}:log-group:/aws-glue/*"],
+        )
         # The job's role: read raw/, write refined/, read its code, keep its table.
-        role = aws.iam.Role(
-            f"{deployment.glue_job}-role", assume_role_policy=assume_role("glue.amazonaws.com"),
-            opts=child,
-        )  # fmt: skip
-        aws.iam.RolePolicy(
-            f"{deployment.glue_job}-policy",
-            role=role.id,
-            policy=policy(
+        job_role = role(
+            deployment.glue_job,
+            "glue.amazonaws.com",
+            [
                 lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.RAW_PREFIX}/*"])),
                 lake.apply(
                     lambda a: allow(
@@ -153,12 +153,9 @@ class Etl(pulumi.ComponentResource):
                     lambda a: allow(["s3:GetObject"], [f"{a}/glue/*"])
                 ),
                 catalog_grant,
-                allow(
-                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    [f"arn:aws:logs:{args.region}:{args.account}:log-group:/aws-glue/*"],
-                ),
-            ),
-            opts=child,
+                glue_logs,
+            ],
+            child,
         )
         artifacts = pulumi.Output.from_input(args.artifacts_bucket)
         arguments = pulumi.Output.from_input(args.lake_bucket).apply(deployment.glue_job_arguments)
@@ -167,7 +164,7 @@ class Etl(pulumi.ComponentResource):
         self.job = aws.glue.Job(
             deployment.glue_job,
             name=deployment.glue_job,
-            role_arn=role.arn,
+            role_arn=job_role.arn,
             glue_version="5.0",
             worker_type=args.worker_type,
             number_of_workers=args.workers,
@@ -193,23 +190,16 @@ class Etl(pulumi.ComponentResource):
         )
 
         # The crawler: a catalog target on the refined table, so it never makes a second one.
-        crawler_role = aws.iam.Role(
-            f"{deployment.crawler}-role", assume_role_policy=assume_role("glue.amazonaws.com"),
-            opts=child,
-        )  # fmt: skip
-        aws.iam.RolePolicy(
-            f"{deployment.crawler}-policy",
-            role=crawler_role.id,
-            policy=policy(
+        crawler_role = role(
+            deployment.crawler,
+            "glue.amazonaws.com",
+            [
                 lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.REFINED_PREFIX}/*"])),
                 lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
                 catalog_grant,
-                allow(
-                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    [f"arn:aws:logs:{args.region}:{args.account}:log-group:/aws-glue/*"],
-                ),
-            ),
-            opts=child,
+                glue_logs,
+            ],
+            child,
         )
         targets = deployment.crawler_targets()["CatalogTargets"]
         self.crawler = aws.glue.Crawler(

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
-from infra.policies import allow, assume_role, log_writer, policy
+from infra.policies import allow, log_writer, role
 from services import settings
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER, Deployment
 
@@ -197,16 +197,8 @@ class Functions(pulumi.ComponentResource):
             opts=child,
         )
         # Its own role: the grants above, and writing to its own log group.
-        role = aws.iam.Role(
-            f"{function_name}-role",
-            assume_role_policy=assume_role("lambda.amazonaws.com"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{function_name}-policy",
-            role=role.id,
-            policy=policy(log_writer(log_group.arn), *grants),
-            opts=child,
+        function_role = role(
+            function_name, "lambda.amazonaws.com", [log_writer(log_group.arn), *grants], child
         )
         return aws.lambda_.Function(
             function_name,
@@ -214,7 +206,7 @@ class Functions(pulumi.ComponentResource):
             package_type="Image",
             image_uri=image_uri,
             image_config={"commands": [handler]},
-            role=role.arn,
+            role=function_role.arn,
             timeout=timeout,
             memory_size=memory,
             environment={"variables": environment},

@@ -34,35 +34,44 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
         for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
-            aws.cloudwatch.MetricAlarm(
+            self._alarm(
                 f"{args.prefix}-{metric}",
-                name=f"{args.prefix}-{metric}",
-                namespace="AWS/States",
-                metric_name=metric,
-                dimensions={"StateMachineArn": args.state_machine_arn},
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[self.topic.arn],
-                opts=child,
+                f"{args.prefix}-{metric}",
+                "AWS/States",
+                metric,
+                {"StateMachineArn": args.state_machine_arn},
             )
         for index, function in enumerate(args.function_names):
-            aws.cloudwatch.MetricAlarm(
+            self._alarm(
                 f"{args.prefix}-lambda-errors-{index}",
-                name=pulumi.Output.from_input(function).apply(lambda f: f"{f}-errors"),
-                namespace="AWS/Lambda",
-                metric_name="Errors",
-                dimensions={"FunctionName": function},
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[self.topic.arn],
-                opts=child,
+                pulumi.Output.from_input(function).apply(lambda f: f"{f}-errors"),
+                "AWS/Lambda",
+                "Errors",
+                {"FunctionName": function},
             )
         self.register_outputs({"topic": self.topic.arn})
+
+    def _alarm(
+        self,
+        resource_name: str,
+        name: pulumi.Input[str],
+        namespace: str,
+        metric: str,
+        dimensions: dict[str, pulumi.Input[str]],
+    ) -> None:
+        # One or more in five minutes is worth an e-mail.
+        aws.cloudwatch.MetricAlarm(
+            resource_name,
+            name=name,
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dimensions,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.topic.arn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )

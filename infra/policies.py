@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 
 def document(*statements: dict[str, Any]) -> str:
@@ -32,3 +33,15 @@ def log_writer(log_group_arn: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]
     return pulumi.Output.from_input(log_group_arn).apply(
         lambda arn: allow(["logs:CreateLogStream", "logs:PutLogEvents"], [arn, f"{arn}:*"])
     )
+
+
+def role(
+    name: str,
+    service: str,
+    statements: list[pulumi.Input[dict[str, Any]]],
+    opts: pulumi.ResourceOptions,
+) -> aws.iam.Role:
+    """A role that ``service`` assumes, with one inline policy of exactly ``statements``."""
+    created = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role(service), opts=opts)
+    aws.iam.RolePolicy(f"{name}-policy", role=created.id, policy=policy(*statements), opts=opts)
+    return created

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.policies import allow, assume_role, policy
+from infra.policies import allow, role
 from services import settings
 from services.deployment import Deployment
 from services.workflow import render_json
@@ -64,15 +64,10 @@ class Workflow(pulumi.ComponentResource):
             lambda arns: render_json(deployment.state_machine_values(arns[0], arns[1]))
         )
         # Its role: exactly the calls the definition makes (and what Athena needs for them).
-        role = aws.iam.Role(
-            f"{deployment.state_machine}-role",
-            assume_role_policy=assume_role("states.amazonaws.com"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{deployment.state_machine}-policy",
-            role=role.id,
-            policy=policy(
+        machine_role = role(
+            deployment.state_machine,
+            "states.amazonaws.com",
+            [
                 pulumi.Output.all(args.scraper_arn, args.validate_arn).apply(
                     lambda arns: allow(
                         ["lambda:InvokeFunction"], [*arns, *(f"{a}:*" for a in arns)]
@@ -117,8 +112,8 @@ class Workflow(pulumi.ComponentResource):
                     )
                 ),
                 allow(UNSCOPABLE, ["*"]),
-            ),
-            opts=child,
+            ],
+            child,
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{deployment.state_machine}-logs",
@@ -131,7 +126,7 @@ class Workflow(pulumi.ComponentResource):
             deployment.state_machine,
             name=deployment.state_machine,
             type="STANDARD",
-            role_arn=role.arn,
+            role_arn=machine_role.arn,
             definition=self.definition,
             logging_configuration={
                 "log_destination": log_group.arn.apply(lambda arn: f"{arn}:*"),
@@ -168,18 +163,11 @@ class Workflow(pulumi.ComponentResource):
         )
 
         # The daily schedule: one execution per index, on B3's weekdays, São Paulo time.
-        scheduler_role = aws.iam.Role(
-            f"{name}-scheduler-role",
-            assume_role_policy=assume_role("scheduler.amazonaws.com"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-scheduler-policy",
-            role=scheduler_role.id,
-            policy=policy(
-                self.state_machine.arn.apply(lambda arn: allow(["states:StartExecution"], [arn]))
-            ),
-            opts=child,
+        scheduler_role = role(
+            f"{name}-scheduler",
+            "scheduler.amazonaws.com",
+            [self.state_machine.arn.apply(lambda arn: allow(["states:StartExecution"], [arn]))],
+            child,
         )
         self.schedules = [
             aws.scheduler.Schedule(

@@ -148,15 +148,17 @@ def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None
     """Emulator up, deploy, start (``begin``), follow live, summarise; exit 1 on failure."""
     timings: dict[str, float] = {}
     clock = time.monotonic()
-    emulator = Emulator()
-    if not emulator.is_up():
-        _run(emulator.start)
-    point_boto3_at(emulator.endpoint)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")  # an emulator the user chose (LocalStack...)
+    if not endpoint:
+        emulator = Emulator()
+        if not emulator.is_up():
+            _run(emulator.start)
+        point_boto3_at(endpoint := emulator.endpoint)
     timings["emulator_start_s"] = round(time.monotonic() - clock, 2)
     clock = time.monotonic()
     stack = _run(lambda: deploy(LOCAL, b3_base_url=b3_base_url))
     timings["deploy_s"] = round(time.monotonic() - clock, 2)
-    err.print(f"[bold]Deployed[/] to {emulator.endpoint} in {timings['deploy_s']} s")
+    err.print(f"[bold]Deployed[/] to {endpoint} in {timings['deploy_s']} s")
     execution = _run(lambda: begin(stack))
     with Live(_steps_table(Progress()), console=err, auto_refresh=False) as live:
         outcome = _run(
@@ -164,7 +166,7 @@ def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None
         )
     err.print()
     result = {**summary(stack, outcome), **timings}
-    _print_result(result)
+    _print_result(result, endpoint)
     sys.stdout.write(json.dumps(result) + "\n")
     if outcome.status != "SUCCEEDED":
         err.print(
@@ -193,7 +195,7 @@ def _steps_table(progress: Progress) -> Table:
     return table
 
 
-def _print_result(result: dict[str, Any]) -> None:
+def _print_result(result: dict[str, Any], endpoint: str) -> None:
     if result["status"] != "SUCCEEDED":
         return
     table = Table(show_header=False, box=None)
@@ -203,13 +205,9 @@ def _print_result(result: dict[str, Any]) -> None:
     table.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))
     err.print(table)
     err.print(
-        f"Files: AWS_ENDPOINT_URL={settings_endpoint()} aws s3 ls {result['refined']}  "
+        f"Files: AWS_ENDPOINT_URL={endpoint} aws s3 ls {result['refined']}  "
         "(the emulator keeps running: `bovespa local down` stops it)"
     )
-
-
-def settings_endpoint() -> str:
-    return Emulator().endpoint
 
 
 @app.command()

@@ -29,8 +29,6 @@ from rich.table import Table
 from services import settings
 from services.analysis.athena import run as run_athena
 from services.analysis.queries import bind, saved_queries
-from services.analysis.report import build as build_report
-from services.analysis.report import previous_dt
 from services.b3.errors import B3Error
 from services.lake.raw import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy
@@ -318,6 +316,9 @@ def report(
 
 
 def _write_report(dt: str, index: str, out: Path) -> Path:
+    from services.analysis.report import build as build_report  # matplotlib: load on use
+    from services.analysis.report import previous_dt
+
     glue = boto3.client("glue")
     before = previous_dt(glue, LOCAL.database, LOCAL.table, index, dt)
     written = _run(

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from services.analysis.queries import saved_queries
+from services.analysis.views import views
 from services.deployment import Deployment
 
 
@@ -16,6 +17,8 @@ class AnalyticsArgs:
     deployment: Deployment
     results_location: pulumi.Input[str]
     bytes_scanned_cutoff: int
+    #: The refined table the views read.
+    depends_on: tuple[pulumi.Resource, ...] = ()
 
 
 class Analytics(pulumi.ComponentResource):
@@ -53,5 +56,23 @@ class Analytics(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for saved in saved_queries().values()
+        ]
+        # The views (services/analysis/views/*.sql): Athena (Presto) views in the catalogue.
+        self.views = [
+            aws.glue.CatalogTable(
+                f"{args.deployment.prefix}-{view.name}",
+                name=view.name,
+                database_name=args.deployment.database,
+                description=view.description[:2048],
+                table_type="VIRTUAL_VIEW",
+                view_original_text=view.presto_view_text(),
+                view_expanded_text="/* Presto View */",
+                parameters={"presto_view": "true", "comment": "Presto View"},
+                storage_descriptor={
+                    "columns": [{"name": name, "type": kind} for name, kind in view.hive_columns()]
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            )
+            for view in views().values()
         ]
         self.register_outputs({"workgroup": self.workgroup.name})

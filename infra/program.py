@@ -71,6 +71,7 @@ def build(config: StackConfig) -> Stack:
             deployment=deployment,
             results_location=storage.athena_results,
             bytes_scanned_cutoff=config.athena_bytes_scanned_cutoff,
+            depends_on=(etl.table,),
         ),
     )
     workflow = Workflow(

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 
 from services import settings
+from services.analysis.views import inline
 
 
 class QueryFailed(Exception):
@@ -27,10 +28,14 @@ class Result:
 def run(
     sql: str, workgroup: str, database: str = settings.GLUE_DATABASE, timeout: float = 300.0
 ) -> Result:
-    """Start ``sql`` in ``workgroup``, wait for it, and read every result page."""
+    """Start ``sql`` in ``workgroup``, wait for it, and read every result page.
+
+    Views of :mod:`services.analysis.views` that ``sql`` names are inlined first, so the
+    same SQL runs where they do not exist (the local emulator).
+    """
     athena: Any = boto3.client("athena")
     query_id = athena.start_query_execution(
-        QueryString=sql, WorkGroup=workgroup, QueryExecutionContext={"Database": database}
+        QueryString=inline(sql), WorkGroup=workgroup, QueryExecutionContext={"Database": database}
     )["QueryExecutionId"]
     deadline = time.monotonic() + timeout
     while True:

@@ -127,6 +127,29 @@ def test_day_over_day(stack: LocalStack) -> None:
     assert any(changes)
 
 
+def test_the_views_make_the_common_questions_one_line(stack: LocalStack) -> None:
+    weights: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows_of(LATER):
+        weights[row["asset"]] += pt_br(row["part"])
+    got = athena(
+        f'SELECT company, weight_pct, tickers FROM "default"."b3_company_weights" '
+        f"WHERE dt = '{LATER}' AND index_code = 'IBOV' ORDER BY weight_pct DESC, company",
+        LOCAL.workgroup,
+    ).as_dicts()
+    assert [(r["company"], Decimal(r["weight_pct"] or "")) for r in got] == sorted(
+        weights.items(), key=lambda kv: (-kv[1], kv[0])
+    )
+    (sectors,) = athena(
+        f'SELECT count(*) AS n, sum(weight_pct) AS total FROM "default"."b3_sector_weights" '
+        f"WHERE dt = '{LATER}' AND index_code = 'IBOV'",
+        LOCAL.workgroup,
+    ).rows
+    assert (int(sectors[0] or ""), Decimal(sectors[1] or "")) == (
+        len({r["segment"] for r in rows_of(LATER)}),
+        sum(pt_br(r["part"]) for r in rows_of(LATER)),
+    )
+
+
 def test_entries_and_exits(stack: LocalStack) -> None:
     assert [(r["ticker"], r["movement"]) for r in ask("entries_exits")] == [
         ("ALOS3", "entered"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from infra.workflow import UNSCOPABLE
 from services import settings
 from services.analysis.queries import saved_queries
+from services.analysis.views import views
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
 from services.local.deploy import LOCAL, function_arn
 from services.workflow import render_json
@@ -206,7 +208,7 @@ def test_the_etl_job_crawler_and_table(stack: Mocks) -> None:
     crawler = stack.one("aws:glue/crawler:Crawler").inputs
     assert crawler["catalogTargets"] == [{"databaseName": "default", "tables": [LOCAL.table]}]
     assert crawler["schemaChangePolicy"]["deleteBehavior"] == "LOG"
-    table = stack.one("aws:glue/catalogTable:CatalogTable").inputs
+    table = stack.one("aws:glue/catalogTable:CatalogTable", LOCAL.table).inputs
     assert [k["name"] for k in table["partitionKeys"]] == list(settings.REFINED_PARTITION_KEYS)
     assert table["storageDescriptor"]["location"] == f"s3://{lake_bucket(stack)}/refined/"
     assert not stack.of_type("aws:glue/catalogDatabase:CatalogDatabase")  # "default" exists
@@ -258,6 +260,21 @@ def test_the_saved_queries_are_published_in_the_workgroup(stack: Mocks) -> None:
     for name, query in named.items():
         assert query["query"] == saved_queries()[name].sql
         assert (query["workgroup"], query["database"]) == (LOCAL.workgroup, "default")
+
+
+def test_the_views_are_athena_views_of_their_sql(stack: Mocks) -> None:
+    tables = [t.inputs for t in stack.of_type("aws:glue/catalogTable:CatalogTable")]
+    declared = {t["name"]: t for t in tables if t.get("tableType") == "VIRTUAL_VIEW"}
+    assert set(declared) == set(views()) == {"b3_company_weights", "b3_sector_weights"}
+    for name, table in declared.items():
+        assert table["parameters"] == {"presto_view": "true", "comment": "Presto View"}
+        text = table["viewOriginalText"]
+        encoded = text.removeprefix("/* Presto View: ").removesuffix(" */")
+        definition = json.loads(base64.b64decode(encoded))
+        assert definition["originalSql"] == views()[name].select
+        assert [c["name"] for c in definition["columns"]] == [
+            c["name"] for c in table["storageDescriptor"]["columns"]
+        ]
 
 
 def test_analytics_and_monitoring(stack: Mocks) -> None:

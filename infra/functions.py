@@ -17,6 +17,7 @@ from infra.policies import allow, log_writer, role
 from services import settings
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER, Deployment
 
+XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 DOCKERFILES = {"scraper": "docker/scraper.Dockerfile", "trigger": "docker/trigger.Dockerfile"}
 
 
@@ -196,9 +197,13 @@ class Functions(pulumi.ComponentResource):
             retention_in_days=args.log_retention_days,
             opts=child,
         )
-        # Its own role: the grants above, and writing to its own log group.
+        # Its own role: the grants above, writing to its own log group, and sending its
+        # X-Ray traces (active tracing needs that; X-Ray cannot be scoped to a resource).
         function_role = role(
-            function_name, "lambda.amazonaws.com", [log_writer(log_group.arn), *grants], child
+            function_name,
+            "lambda.amazonaws.com",
+            [log_writer(log_group.arn), allow(XRAY_WRITE, ["*"]), *grants],
+            child,
         )
         return aws.lambda_.Function(
             function_name,

@@ -127,7 +127,12 @@ def test_functions_have_their_handler_limits_environment_and_log_retention(stack
     assert functions[LOCAL.trigger_function]["environment"]["variables"] == {
         settings.STATE_MACHINE_ARN_ENV: machine
     }
-    for function in functions.values():
+    for name, function in functions.items():
+        assert function["tracingConfig"] == {"mode": "Active"}
+        tracing = [
+            s for s in statements(stack, f"{name}-policy") if "xray:PutTraceSegments" in s["Action"]
+        ]
+        assert tracing, f"{name} traces actively but may not send traces"
         assert function["packageType"] == "Image"
         assert 0 < function["timeout"] <= 900
         assert function["memorySize"] >= 128

@@ -70,20 +70,17 @@ class Etl(pulumi.ComponentResource):
         package_path = BUILD_DIR / "bovespa-glue.zip"
         package_path.write_bytes(package)
         script_key, package_key = content_key("job.py", script), content_key("bovespa.zip", package)
-        aws.s3.BucketObjectv2(
-            f"{name}-script",
-            bucket=args.artifacts_bucket,
-            key=script_key,
-            source=pulumi.FileAsset(str(JOB_SCRIPT)),
-            opts=child,
-        )
-        aws.s3.BucketObjectv2(
-            f"{name}-package",
-            bucket=args.artifacts_bucket,
-            key=package_key,
-            source=pulumi.FileAsset(str(package_path)),
-            opts=child,
-        )
+        for label, key, path in (
+            ("script", script_key, JOB_SCRIPT),
+            ("package", package_key, package_path),
+        ):
+            aws.s3.BucketObjectv2(
+                f"{name}-{label}",
+                bucket=args.artifacts_bucket,
+                key=key,
+                source=pulumi.FileAsset(str(path)),
+                opts=child,
+            )
 
         # "default" exists in most accounts; createGlueDatabase=true creates it where not.
         depends: list[pulumi.Resource] = []

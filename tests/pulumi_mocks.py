@@ -16,6 +16,16 @@ ACCOUNT = "000000000000"
 REGION = "us-east-1"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
+#: ARNs as AWS forms them, for the resources whose ARN the program passes on.
+ARN_FORMATS = {
+    "aws:lambda/function:Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{name}}",
+    "aws:sfn/stateMachine:StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{name}}",
+    "aws:glue/job:Job": f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{{name}}",
+    "aws:glue/crawler:Crawler": f"arn:aws:glue:{REGION}:{ACCOUNT}:crawler/{{name}}",
+    "aws:athena/workgroup:Workgroup": f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/{{name}}",
+    "aws:cloudwatch/logGroup:LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{{name}}",
+}
+
 #: Config of the stack under test; the local deployment's values, so both can be compared.
 CONFIG = {
     "prefix": "bovespa-local",
@@ -61,18 +71,8 @@ class Mocks(pulumi.runtime.Mocks):
             )
         elif args.typ == "docker-build:index:Image":
             outputs.update(digest=DIGEST, ref=f"{inputs['tags'][0]}@{DIGEST}")
-        elif args.typ == "aws:lambda/function:Function":
-            outputs["arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-        elif args.typ == "aws:sfn/stateMachine:StateMachine":
-            outputs["arn"] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
-        elif args.typ == "aws:glue/job:Job":
-            outputs["arn"] = f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{name}"
-        elif args.typ == "aws:glue/crawler:Crawler":
-            outputs["arn"] = f"arn:aws:glue:{REGION}:{ACCOUNT}:crawler/{name}"
-        elif args.typ == "aws:athena/workgroup:Workgroup":
-            outputs["arn"] = f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/{name}"
-        elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
-            outputs["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"
+        elif args.typ in ARN_FORMATS:
+            outputs["arn"] = ARN_FORMATS[args.typ].format(name=name)
         self.declared.append(Declared(args.typ, args.name, inputs))
         return f"{args.name}-id", outputs
 

@@ -8,9 +8,10 @@ so the same code talks to AWS or to the local emulator.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -121,23 +122,25 @@ class S3Lake:
         return self.uri_of(key)
 
     def read_bytes(self, key: str) -> bytes:
-        try:
+        with self._missing_is_not_found(key):
             response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
-        except ClientError as error:
-            if error.response["Error"]["Code"] in {"NoSuchKey", "404"}:
-                raise FileNotFoundError(self.uri_of(key)) from error
-            raise
         body: bytes = response["Body"].read()
         return body
 
     def metadata(self, key: str) -> dict[str, str]:
-        try:
+        with self._missing_is_not_found(key):
             response = self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+        return dict(response.get("Metadata", {}))
+
+    @contextlib.contextmanager
+    def _missing_is_not_found(self, key: str) -> Iterator[None]:
+        """S3's "no such key" (a 404 for HEAD) as :class:`FileNotFoundError`, like a local lake."""
+        try:
+            yield
         except ClientError as error:
             if error.response["Error"]["Code"] in {"NoSuchKey", "404"}:
                 raise FileNotFoundError(self.uri_of(key)) from error
             raise
-        return dict(response.get("Metadata", {}))
 
     def list(self, prefix: str) -> list[str]:
         strip = len(self.prefix) + 1 if self.prefix else 0

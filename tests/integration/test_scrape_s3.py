@@ -10,6 +10,7 @@ import pytest
 
 from services import settings
 from services.b3.errors import B3Unavailable
+from services.lake.storage import S3Lake
 from services.local.replay import Fault, ReplayServer
 from services.scraper import handler as scraper_handler
 from services.scraper.scrape import scrape
@@ -72,3 +73,11 @@ def test_lambda_handler_marks_its_objects_as_the_pipeline_s(
     s3: Any = aws("s3")
     head = s3.head_object(Bucket=bucket, Key=KEY)
     assert head["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}
+
+
+def test_a_missing_object_is_file_not_found_as_in_a_local_lake(bucket: str) -> None:
+    lake = S3Lake(bucket)
+    with pytest.raises(FileNotFoundError, match=f"s3://{bucket}/{KEY}"):
+        lake.read_bytes(KEY)
+    with pytest.raises(FileNotFoundError, match=f"s3://{bucket}/{KEY}"):
+        lake.metadata(KEY)

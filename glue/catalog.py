@@ -58,9 +58,10 @@ def publish(
         for p in existing_partitions(glue, database, table, days)
         if (p["Values"][0], p["Values"][1]) in days
     }
+    # New partitions first, then the kept ones, and the ones the days no longer have last:
+    # the job has already put every new file in place, so no partition ever points at a
+    # file that is not there yet, and a day never loses a ticker it still has.
     stale = sorted(existing - wanted)
-    for values in stale:
-        glue.delete_partition(DatabaseName=database, TableName=table, PartitionValues=list(values))
     new = sorted(wanted - existing)
     for chunk in _chunks(new):
         response = glue.batch_create_partition(
@@ -80,6 +81,8 @@ def publish(
             ],
         )
         _raise_errors(response, "update")
+    for values in stale:
+        glue.delete_partition(DatabaseName=database, TableName=table, PartitionValues=list(values))
     return CatalogResult(f"{database}.{table}", created, len(new), len(kept), len(stale))
 
 

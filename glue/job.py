@@ -11,14 +11,24 @@ AWS Glue runs this file as a ``glueetl`` job with ``--key value`` arguments; loc
 ``--processing-date``  the processing date for the date features (default: today, São Paulo)
 ``--engine``           ``glue``, ``local`` or ``auto`` (Glue when ``awsglue`` is importable)
 ``--catalog``          ``true``/``false``: update the Glue catalogue (default true)
+``--raw-sha256``       the SHA-256 of the raw bytes Validate passed (one ``--dt``, one ``--index``)
+``--raw-version``      their S3 version id (``null``: the store keeps no versions)
 
-It prints one JSON line: ``dt``, ``rows``, ``partitions``, ``files``, ``table``, ``days``.
+What is refined is exactly what was validated: with ``--raw-sha256`` the job refines those
+bytes (that version of the object) or fails with ``RawObjectChanged``; without it, the
+local engine applies the data contract to every day it finds and skips, and reports, the
+days it refuses, while the Glue engine (which has no pyarrow for the contract) refuses to
+run unpinned.
+
+It prints one JSON line: ``dt``, ``rows``, ``partitions``, ``files``, ``table``, ``days``,
+``skipped``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import tempfile
 import time
@@ -33,14 +43,26 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from glue import catalog
-from glue.lakeio import Day, GlueIO, JobIO, LocalIO, PartitionValues, discover
+from glue.lakeio import (
+    Day,
+    GlueIO,
+    JobIO,
+    LocalIO,
+    PartitionValues,
+    Pin,
+    Refused,
+    discover,
+    fault_point,
+)
 from glue.schema import PARTITION_COLUMNS
 from glue.spark import glue_session, local_session
 from glue.transforms import refine
 from services import settings
-from services.lake.storage import open_lake
+from services.lake.layout import INDEX_CODE, RawDay
+from services.lake.storage import NO_VERSION, Lake, open_lake
 
 PARTITIONS = [c.name for c in PARTITION_COLUMNS]
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class RefinedCheckFailed(Exception):
@@ -64,12 +86,30 @@ class JobArgs:
     processing_date: date = field(default_factory=today_in_sao_paulo)
     engine: str = "auto"
     catalog: bool = True
+    #: The validated bytes' SHA-256 and S3 version (the state machine's Validate result).
+    raw_sha256: str | None = None
+    raw_version: str = NO_VERSION
 
     def __post_init__(self) -> None:
         if self.start > self.end:
             raise ValueError(f"--start {self.start} is after --end {self.end}")
         if self.engine not in {"auto", "glue", "local"}:
             raise ValueError(f"--engine must be glue, local or auto, not {self.engine!r}")
+        for index in self.indices:
+            if not INDEX_CODE.fullmatch(index):
+                raise ValueError(f"--index {index!r} is not a B3 index code (2-8 A-Z or 0-9)")
+        if self.raw_sha256 is not None:
+            if self.start != self.end or len(self.indices) != 1:
+                raise ValueError("--raw-sha256 pins one object: give one --dt and one --index")
+            if not _SHA256.fullmatch(self.raw_sha256):
+                raise ValueError(f"--raw-sha256 {self.raw_sha256!r} is not a SHA-256 in hex")
+
+    @property
+    def pins(self) -> dict[RawDay, Pin] | None:
+        """The pinned object, when the run refines exactly what Validate passed."""
+        if self.raw_sha256 is None:
+            return None
+        return {RawDay(self.indices[0], self.start): Pin(self.raw_sha256, self.raw_version)}
 
     @property
     def span(self) -> str:
@@ -112,6 +152,10 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
         options["processing_date"] = date.fromisoformat(pairs["processing-date"])
     if "catalog" in pairs:
         options["catalog"] = pairs["catalog"].lower() not in {"false", "0", "no"}
+    if pairs.get("raw-sha256"):
+        options["raw_sha256"] = pairs["raw-sha256"].lower()
+    if pairs.get("raw-version"):
+        options["raw_version"] = pairs["raw-version"]
     return JobArgs(lake=lake, start=start, end=end, **options)
 
 
@@ -122,32 +166,60 @@ def resolve_engine(engine: str) -> str:
     return "glue" if importlib.util.find_spec("awsglue") is not None else "local"
 
 
+def contract_validator(lake: Lake, key: str) -> Pin:
+    """The data contract (``services.validate.contract``), as the local engine applies it."""
+    from services.b3.errors import B3Error  # the contract needs pyarrow: loaded on use
+    from services.validate.contract import ContractViolation, validate
+
+    try:
+        result = validate(lake.uri_of(key), lake=lake)
+    except (ContractViolation, B3Error) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise Refused(f"{type(error).__name__}: {first}") from None
+    return Pin(result["sha256"], result["version"])
+
+
 def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
-    """Refine the raw partitions of ``args``' days and catalogue them; return the summary."""
+    """Refine the validated raw objects of ``args``' days and catalogue them; return the summary."""
     began = time.monotonic()
     lake = open_lake(args.lake)
-    parts = discover(lake, args.start, args.end, args.indices)
     engine = resolve_engine(args.engine)
+    found = discover(
+        lake,
+        args.start,
+        args.end,
+        args.indices,
+        pins=args.pins,
+        validator=None if engine == "glue" else contract_validator,
+    )
+    parts = found.parts
     with tempfile.TemporaryDirectory(prefix="bovespa-etl-") as scratch:
         io: JobIO = LocalIO(lake, Path(scratch)) if engine == "local" else GlueIO(lake)
-        spark = spark or (local_session() if engine == "local" else glue_session())
-        raw = spark.read.option("basePath", io.raw_base).parquet(*io.raw_paths(parts))
-        refined = refine(raw, args.processing_date).persist()
         try:
-            days, partitions, rows = check(refined)
-            missing = {(p.dt.isoformat(), p.index) for p in parts} - set(days)
-            if missing:
-                raise RefinedCheckFailed(f"every row of {sorted(missing)} was lost in refining")
-            refined.repartition(*PARTITIONS).write.mode("overwrite").partitionBy(
-                *PARTITIONS
-            ).parquet(io.refined_target)
-            files = io.publish(days, set(partitions))
+            paths = io.stage_raw(parts)
+            spark = spark or (local_session() if engine == "local" else glue_session())
+            raw = spark.read.option("basePath", io.raw_base).parquet(*paths)
+            refined = refine(raw, args.processing_date).persist()
+            try:
+                days, partitions, rows = check(refined)
+                missing = {(p.dt.isoformat(), p.index) for p in parts} - set(days)
+                if missing:
+                    raise RefinedCheckFailed(f"every row of {sorted(missing)} was lost in refining")
+                refined.repartition(*PARTITIONS).write.mode("overwrite").partitionBy(
+                    *PARTITIONS
+                ).parquet(io.refined_target)
+                files = io.publish(days, set(partitions))
+            finally:
+                refined.unpersist()
+            table = f"{args.database}.{args.table}"
+            if args.catalog:
+                location = lake.uri_of(settings.REFINED_PREFIX)
+                table = catalog.publish(args.database, args.table, location, days, partitions).table
+            fault_point("publish.catalogued")
+            io.cleanup(days)
         finally:
-            refined.unpersist()
-    table = f"{args.database}.{args.table}"
-    if args.catalog:
-        location = lake.uri_of(settings.REFINED_PREFIX)
-        table = catalog.publish(args.database, args.table, location, days, partitions).table
+            if isinstance(io, GlueIO):
+                io.discard_staging()
     return {
         "dt": args.span,
         "rows": rows,
@@ -156,6 +228,7 @@ def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
         "table": table,
         "days": sorted({day[0] for day in days}),
         "indices": sorted({day[1] for day in days}),
+        "skipped": [str(skip) for skip in found.skipped],
         "engine": engine,
         "seconds": round(time.monotonic() - began, 2),
     }

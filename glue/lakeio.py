@@ -1,35 +1,44 @@
-"""Where the job's Spark reads and writes, for each engine and lake.
+"""Where the job's Spark reads and writes, for each engine and lake, and how a day is published.
 
-* On AWS Glue (``GlueIO``), Spark reads and writes ``s3://`` itself; dynamic partition
-  overwrite replaces the partitions it writes, and partitions of a rewritten day that
-  the new run no longer has (a ticker that left) are deleted afterwards.
-* In local Spark (``LocalIO``), which has no S3 connector, Spark reads the raw objects
-  from the lake directory, or from copies staged out of S3, and writes into a scratch
-  directory; :meth:`LocalIO.publish` then puts one file per partition into the lake
-  (atomic rename locally, one PUT on S3) and deletes what the day no longer has.
+Reading. Spark never reads a raw partition's directory: each day's canonical object (and
+nothing else beside it) is read through the lake, checked against its *pin* — the
+SHA-256 (and, on a versioned bucket, the version) of the bytes that passed the data
+contract — and staged where Spark reads it: a scratch directory for local Spark, a
+run-scoped ``staging/<run>/`` prefix of the lake on AWS Glue. An object that changed
+since it was validated is :class:`RawObjectChanged`, never refined.
 
-Either way a day is replaced whole, other days are not touched, and no moment exists in
-which a rewritten day's partitions are missing.
+Writing. Spark writes the refined partitions into scratch (local) or ``staging/<run>/``
+(Glue); :meth:`JobIO.publish` then puts them in place day by day:
+
+* in a directory lake, the day's new tree is filled under a hidden name beside the old one
+  and exchanged with it in one ``renameat2(RENAME_EXCHANGE)``: a reader sees the whole old
+  day or the whole new one, and a run killed at any point leaves one of them whole;
+* on S3, each partition's one file is replaced by one PUT or COPY, so every partition is
+  whole (old or new) at every moment; tickers the day no longer has are deleted after
+  the new files are in place, and the catalogue is switched last.
+
+:meth:`JobIO.cleanup` deletes what a finished (or an earlier, killed) run left aside.
+Re-running a day repairs whatever a killed run left.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import shutil
+import signal
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Protocol
 
 from services import settings
-from services.lake.raw import partition as raw_partition
-from services.lake.raw import raw_key
-from services.lake.storage import Lake, LocalLake
+from services.lake.layout import NotARawKey, RawDay, parse_raw_key
+from services.lake.storage import NO_VERSION, Lake, LocalLake
 
-RAW_KEY = re.compile(
-    rf"{settings.RAW_PREFIX}/index=(?P<index>[^/]+)/dt=(?P<dt>\d{{4}}-\d{{2}}-\d{{2}})/"
-    rf"{re.escape(settings.RAW_OBJECT_NAME)}"
-)
 REFINED_FILE = re.compile(
     r"dt=(?P<dt>[^/]+)/index_code=(?P<index>[^/]+)/ticker=(?P<ticker>[^/]+)/[^/]*\.parquet"
 )
@@ -40,30 +49,158 @@ PartitionValues = tuple[str, str, str]  # (dt, index_code, ticker)
 
 
 class NoRawData(Exception):
-    """The requested days have no raw partition in the lake."""
+    """The requested days have no raw object in the lake (or none that passed the contract)."""
+
+
+class RawObjectChanged(Exception):
+    """The raw object is no longer the one the contract passed: nothing of it is refined."""
+
+
+class NotValidated(Exception):
+    """An engine that cannot apply the data contract was asked to refine unvalidated days."""
+
+
+class Refused(Exception):
+    """The data contract refused a raw object; the message names the check."""
+
+
+class InjectedFault(BaseException):
+    """Raised at a fault point named in ``BOVESPA_FAULT`` (tests of a killed run)."""
+
+
+def fault_point(name: str) -> None:
+    """Stop here as if the run were killed, when ``BOVESPA_FAULT`` names this point.
+
+    ``BOVESPA_FAULT=publish.staged`` raises :class:`InjectedFault` (a ``BaseException``,
+    so no handler of the job's catches it); ``BOVESPA_FAULT=kill:publish.staged`` sends
+    the process SIGKILL, so not even ``finally`` runs.
+    """
+    wanted = os.environ.get(settings.FAULT_ENV, "")
+    if wanted == f"kill:{name}":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if wanted == name:
+        raise InjectedFault(f"fault injected at {name}")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """Which bytes of a raw object passed the contract."""
+
+    sha256: str
+    version: str = NO_VERSION
 
 
 @dataclass(frozen=True)
 class RawPartition:
+    """A raw object to refine, with the pin of its validated bytes."""
+
     index: str
     dt: date
+    pin: Pin
+
+    @property
+    def day(self) -> RawDay:
+        return RawDay(self.index, self.dt)
 
 
-def discover(lake: Lake, start: date, end: date, indices: Sequence[str] = ()) -> list[RawPartition]:
-    """The raw partitions between ``start`` and ``end`` (inclusive), for ``indices`` or all."""
+@dataclass(frozen=True)
+class Skipped:
+    """A raw object the contract refused: not refined, and said so in the summary."""
+
+    day: RawDay
+    reason: str
+
+    def __str__(self) -> str:
+        return f"skipped {self.day.index} {self.day.dt} ({self.day.dt:%A}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class Discovery:
+    parts: list[RawPartition]
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+#: Applies the data contract to the raw object at a key; returns the pin or raises
+#: :class:`Refused`.
+Validator = Callable[[Lake, str], Pin]
+
+
+def raw_days(lake: Lake, start: date, end: date, indices: Sequence[str] = ()) -> list[RawDay]:
+    """The days between ``start`` and ``end`` (inclusive) that have a canonical raw object.
+
+    Only ``raw/index=<INDEX>/dt=<YYYY-MM-DD>/portfolio.parquet`` counts: anything else in
+    a raw partition is not data and is not read.
+    """
     found = []
     for key in lake.list(settings.RAW_PREFIX + "/"):
-        match = RAW_KEY.fullmatch(key)
-        if not match:
+        try:
+            day = parse_raw_key(key)
+        except NotARawKey:
             continue
-        day = date.fromisoformat(match["dt"])
-        if start <= day <= end and (not indices or match["index"] in indices):
-            found.append(RawPartition(match["index"], day))
-    if not found:
-        span = start.isoformat() if start == end else f"{start}..{end}"
-        which = ",".join(indices) or "any index"
+        if start <= day.dt <= end and (not indices or day.index in indices):
+            found.append(day)
+    return sorted(found, key=lambda d: (d.dt, d.index))
+
+
+def discover(
+    lake: Lake,
+    start: date,
+    end: date,
+    indices: Sequence[str] = (),
+    *,
+    pins: Mapping[RawDay, Pin] | None = None,
+    validator: Validator | None = None,
+) -> Discovery:
+    """The raw objects to refine, each pinned to validated bytes.
+
+    With ``pins`` (the state machine's Validate passed them on) exactly those days are
+    refined. Otherwise ``validator`` applies the contract to every day found: a day it
+    refuses is skipped and reported. Without either, nothing unvalidated is refined.
+    """
+    span = start.isoformat() if start == end else f"{start}..{end}"
+    which = ",".join(indices) or "any index"
+    days = raw_days(lake, start, end, indices)
+    if pins is not None:
+        missing = sorted(set(pins) - set(days))
+        if missing:
+            raise NoRawData(f"no raw object for {', '.join(map(str, missing))} under {lake.uri}")
+        return Discovery([RawPartition(d.index, d.dt, pins[d]) for d in sorted(pins)])
+    if not days:
         raise NoRawData(f"no raw partition for {which} on {span} under {lake.uri_of('raw')}")
-    return sorted(found, key=lambda part: (part.dt, part.index))
+    if validator is None:
+        raise NotValidated(
+            "this engine cannot apply the data contract: pass --raw-sha256 (the state machine "
+            "passes Validate's), or refine with `bovespa etl`, which validates each day"
+        )
+    parts: list[RawPartition] = []
+    skipped: list[Skipped] = []
+    for day in days:
+        try:
+            parts.append(RawPartition(day.index, day.dt, validator(lake, day.key)))
+        except Refused as refusal:
+            skipped.append(Skipped(day, str(refusal)))
+    if not parts:
+        reasons = "; ".join(str(s) for s in skipped)
+        raise NoRawData(f"no raw partition of {which} on {span} passed the contract: {reasons}")
+    return Discovery(parts, skipped)
+
+
+def read_pinned(lake: Lake, part: RawPartition) -> bytes:
+    """The raw object's bytes, exactly as validated, or :class:`RawObjectChanged`."""
+    try:
+        stored = lake.read_object(part.day.key, part.pin.version)
+    except FileNotFoundError:
+        raise RawObjectChanged(
+            f"{part.day}: the raw object validated as sha256 {part.pin.sha256[:16]}… is gone"
+        ) from None
+    digest = hashlib.sha256(stored.data).hexdigest()
+    if digest != part.pin.sha256:
+        raise RawObjectChanged(
+            f"{part.day}: the raw object changed after it was validated "
+            f"(validated sha256 {part.pin.sha256[:16]}…, now {digest[:16]}…); "
+            "its own execution refines the new one"
+        )
+    return stored.data
 
 
 def refined_key(values: PartitionValues, name: str = REFINED_FILE_NAME) -> str:
@@ -89,93 +226,165 @@ class JobIO(Protocol):
     @property
     def raw_base(self) -> str: ...
 
-    def raw_paths(self, parts: Sequence[RawPartition]) -> list[str]: ...
+    def stage_raw(self, parts: Sequence[RawPartition]) -> list[str]:
+        """Put each part's validated bytes where Spark reads them; return the file paths."""
 
     @property
     def refined_target(self) -> str: ...
 
     def publish(self, days: Iterable[Day], expected: set[PartitionValues]) -> int:
-        """Make the lake hold exactly ``expected`` for ``days``; return the files written."""
+        """Put Spark's output in place for ``days``; return the files written."""
+
+    def cleanup(self, days: Iterable[Day]) -> None:
+        """Delete what publishing left aside (stale tickers, old trees, staging)."""
 
 
-class LocalIO:
-    """Local Spark: read the lake directory (or copies staged out of S3), write to scratch."""
+class _Publisher:
+    """Publishing shared by both engines; subclasses say where Spark's output is."""
+
+    lake: Lake
+
+    def _written(self) -> dict[PartitionValues, str]:
+        """Spark's output: the one file of each partition (a path or a lake key)."""
+        raise NotImplementedError
+
+    def _read(self, source: str) -> bytes:
+        raise NotImplementedError
+
+    def _put(self, source: str, key: str) -> None:
+        self.lake.write_bytes(key, self._read(source))
+
+    def publish(self, days: Iterable[Day], expected: set[PartitionValues]) -> int:
+        written = self._written()
+        if set(written) != expected:
+            raise RuntimeError(
+                f"Spark wrote {len(written)} partitions, {len(expected)} were expected"
+            )
+        days = sorted(set(days))
+        self._kept = {refined_key(values) for values in written}
+        if isinstance(self.lake, LocalLake):
+            self._publish_trees(self.lake, days, written)
+        else:
+            self._publish_objects(days, written)
+        return len(written)
+
+    def _publish_trees(
+        self, lake: LocalLake, days: list[Day], written: dict[PartitionValues, str]
+    ) -> None:
+        staged = {day: lake.stage_tree(day_prefix(day)) for day in days}
+        for values, source in written.items():
+            target = staged[(values[0], values[1])] / f"ticker={values[2]}" / REFINED_FILE_NAME
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self._read(source))
+        fault_point("publish.staged")
+        for day in days:
+            lake.swap_in(day_prefix(day), staged[day])
+        fault_point("publish.switched")
+
+    def _publish_objects(self, days: list[Day], written: dict[PartitionValues, str]) -> None:
+        fault_point("publish.staged")
+        for number, (values, source) in enumerate(sorted(written.items())):
+            self._put(source, refined_key(values))
+            if number == 0:
+                fault_point("publish.switching")
+        fault_point("publish.switched")
+        for day in days:
+            for key in self.lake.list(day_prefix(day)):
+                if key not in self._kept:
+                    self.lake.delete(key)
+
+    def cleanup(self, days: Iterable[Day]) -> None:
+        if isinstance(self.lake, LocalLake):
+            for day in days:
+                self.lake.discard_stale(day_prefix(day))
+
+
+class LocalIO(_Publisher):
+    """Local Spark: read staged copies in scratch, write to scratch, publish from there."""
 
     def __init__(self, lake: Lake, scratch: Path) -> None:
         self.lake = lake
         self.scratch = scratch
-        self._direct = isinstance(lake, LocalLake)
 
     @property
     def raw_base(self) -> str:
-        root = self.lake.uri_of(settings.RAW_PREFIX)
-        return root if self._direct else str(self.scratch / settings.RAW_PREFIX)
+        return str(self.scratch / settings.RAW_PREFIX)
 
-    def raw_paths(self, parts: Sequence[RawPartition]) -> list[str]:
+    def stage_raw(self, parts: Sequence[RawPartition]) -> list[str]:
         paths = []
         for part in parts:
-            if self._direct:
-                paths.append(self.lake.uri_of(raw_partition(part.index, part.dt)))
-                continue
-            key = raw_key(part.index, part.dt)
-            staged = self.scratch.joinpath(*key.split("/"))
+            staged = self.scratch.joinpath(*part.day.key.split("/"))
             staged.parent.mkdir(parents=True, exist_ok=True)
-            staged.write_bytes(self.lake.read_bytes(key))
-            paths.append(str(staged.parent))
+            staged.write_bytes(read_pinned(self.lake, part))
+            paths.append(str(staged))
         return paths
 
     @property
     def refined_target(self) -> str:
         return str(self.scratch / settings.REFINED_PREFIX)
 
-    def publish(self, days: Iterable[Day], expected: set[PartitionValues]) -> int:
-        """Put each partition's one file into the lake, then drop what the days no longer have."""
+    def _written(self) -> dict[PartitionValues, str]:
         root = Path(self.refined_target)
-        written: dict[PartitionValues, Path] = {}
+        written: dict[PartitionValues, str] = {}
         for path in sorted(root.rglob("*.parquet")):
             values = partition_of(path.relative_to(root).as_posix())
             if values in written:
                 raise RuntimeError(f"Spark wrote more than one file for partition {values}")
             if values is not None:
-                written[values] = path
-        if set(written) != expected:
-            raise RuntimeError(
-                f"Spark wrote {len(written)} partitions, {len(expected)} were expected"
-            )
-        keep = {refined_key(values) for values in written}
-        for values, path in written.items():
-            self.lake.write_bytes(refined_key(values), path.read_bytes())
-        for day in days:
-            for key in self.lake.list(day_prefix(day)):
-                if key not in keep:
-                    self.lake.delete(key)
-        return len(written)
+                written[values] = str(path)
+        return written
+
+    def _read(self, source: str) -> bytes:
+        return Path(source).read_bytes()
 
 
-class GlueIO:
-    """AWS Glue: Spark reads and writes ``s3://`` directly."""
+class GlueIO(_Publisher):
+    """AWS Glue: Spark reads and writes the lake's URIs itself, under ``staging/<run>/``."""
 
-    def __init__(self, lake: Lake) -> None:
+    def __init__(self, lake: Lake, run_id: str | None = None) -> None:
         self.lake = lake
+        self.run_id = run_id or uuid.uuid4().hex[:16]
+        self.staging = f"{settings.STAGING_PREFIX}/{self.run_id}"
 
     @property
     def raw_base(self) -> str:
-        return self.lake.uri_of(settings.RAW_PREFIX)
+        return self.lake.uri_of(f"{self.staging}/{settings.RAW_PREFIX}")
 
-    def raw_paths(self, parts: Sequence[RawPartition]) -> list[str]:
-        return [self.lake.uri_of(raw_partition(part.index, part.dt)) for part in parts]
+    def stage_raw(self, parts: Sequence[RawPartition]) -> list[str]:
+        return [
+            self.lake.write_bytes(f"{self.staging}/{part.day.key}", read_pinned(self.lake, part))
+            for part in parts
+        ]
 
     @property
     def refined_target(self) -> str:
-        return self.lake.uri_of(settings.REFINED_PREFIX)
+        return self.lake.uri_of(f"{self.staging}/{settings.REFINED_PREFIX}")
 
-    def publish(self, days: Iterable[Day], expected: set[PartitionValues]) -> int:
-        """Dynamic overwrite replaced the written partitions; delete the ones left over."""
-        files = 0
-        for day in days:
-            for key in self.lake.list(day_prefix(day)):
-                if partition_of(key) in expected:
-                    files += 1
-                else:
-                    self.lake.delete(key)
-        return files
+    def _written(self) -> dict[PartitionValues, str]:
+        prefix = f"{self.staging}/{settings.REFINED_PREFIX}/"
+        written: dict[PartitionValues, str] = {}
+        for key in self.lake.list(prefix):
+            values = partition_of(key[len(prefix) :])
+            if values is None or not key.endswith(".parquet"):
+                continue
+            if values in written:
+                raise RuntimeError(f"Spark wrote more than one file for partition {values}")
+            written[values] = key
+        return written
+
+    def _read(self, source: str) -> bytes:
+        return self.lake.read_bytes(source)
+
+    def _put(self, source: str, key: str) -> None:
+        self.lake.copy(source, key)
+
+    def cleanup(self, days: Iterable[Day]) -> None:
+        super().cleanup(days)
+        self.discard_staging()
+
+    def discard_staging(self) -> None:
+        """Delete this run's ``staging/<run>/`` (also when the run failed)."""
+        for key in self.lake.list(self.staging + "/"):
+            self.lake.delete(key)
+        if isinstance(self.lake, LocalLake):
+            shutil.rmtree(self.lake.path_of(self.staging), ignore_errors=True)

@@ -31,6 +31,12 @@ RAW_OBJECT_NAME: Final = "portfolio.parquet"
 #: Spark, Athena and pyarrow datasets.
 RAW_RESPONSE_PREFIX: Final = "_b3-response"
 
+#: Run-scoped scratch space of the Glue job in the lake (``staging/<run>/``): the raw bytes it
+#: refines and Spark's output, before they are published; deleted when the run ends.
+STAGING_PREFIX: Final = "staging"
+#: Environment variable naming a fault point of the job's publishing (tests of killed runs).
+FAULT_ENV: Final = "BOVESPA_FAULT"
+
 #: Environment variable that names the lake (a directory or ``s3://bucket/prefix``).
 LAKE_URI_ENV: Final = "LAKE_URI"
 #: Environment variable of the trigger Lambda: the state machine it starts.

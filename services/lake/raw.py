@@ -1,6 +1,7 @@
 """The raw layer: B3's portfolio of one index and day, untouched, as one Parquet object.
 
-Layout (hive style, deterministic names, so re-scraping a day replaces it)::
+Layout (hive style, deterministic names, so re-scraping a day replaces it; built and parsed
+by :mod:`services.lake.layout` only)::
 
     raw/index=IBOV/dt=2025-07-10/portfolio.parquet
     raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json   (the body as received)
@@ -22,7 +23,20 @@ import pyarrow.parquet as pq
 
 from services import settings
 from services.b3.portfolio import Portfolio
+from services.lake.layout import partition, raw_key, response_key
 from services.lake.storage import Lake
+
+__all__ = [
+    "RAW_SCHEMA",
+    "RawObject",
+    "partition",
+    "raw_key",
+    "read_raw",
+    "response_key",
+    "to_parquet_bytes",
+    "to_table",
+    "write_raw",
+]
 
 WEIGHT = pa.decimal128(7, 3)
 REDUCTOR = pa.decimal128(24, 8)
@@ -60,21 +74,6 @@ class RawObject:
     uri: str
     rows: int
     response_uris: tuple[str, ...]
-
-
-def partition(index: str, dt: date) -> str:
-    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition."""
-    return f"{settings.RAW_PREFIX}/index={index}/dt={dt.isoformat()}"
-
-
-def raw_key(index: str, dt: date) -> str:
-    """Key of the day's raw Parquet object."""
-    return f"{partition(index, dt)}/{settings.RAW_OBJECT_NAME}"
-
-
-def response_key(index: str, dt: date, page: int) -> str:
-    """Key of the archived B3 body of ``page``."""
-    return f"{partition(index, dt)}/{settings.RAW_RESPONSE_PREFIX}-page-{page:03d}.json"
 
 
 def to_table(portfolio: Portfolio) -> pa.Table:

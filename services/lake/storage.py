@@ -9,15 +9,35 @@ so the same code talks to AWS or to the local emulator.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import boto3
 from botocore.exceptions import ClientError
+
+#: How a store says "this object has no version" (S3's own word for it).
+NO_VERSION = "null"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object's bytes with the identity the store gave them when they were read."""
+
+    data: bytes
+    #: The store's version id (S3, versioned bucket), else :data:`NO_VERSION`.
+    version: str
+    #: The S3 ETag, without quotes; ``None`` for a local lake.
+    etag: str | None
 
 
 class Lake(Protocol):
@@ -35,6 +55,12 @@ class Lake(Protocol):
 
     def read_bytes(self, key: str) -> bytes:
         """Read the object at ``key``; :class:`FileNotFoundError` if absent."""
+
+    def read_object(self, key: str, version: str = NO_VERSION) -> StoredObject:
+        """Read ``key`` (that ``version``, where the store keeps versions), with its identity."""
+
+    def copy(self, source: str, key: str) -> str:
+        """Copy the object at ``source`` to ``key`` (atomically replacing it); return its URI."""
 
     def metadata(self, key: str) -> dict[str, str]:
         """The user metadata written with ``key`` (always empty for a local lake)."""
@@ -77,6 +103,14 @@ class LocalLake:
     def read_bytes(self, key: str) -> bytes:
         return self.path_of(key).read_bytes()
 
+    def read_object(self, key: str, version: str = NO_VERSION) -> StoredObject:
+        if version != NO_VERSION:
+            raise ValueError(f"a directory lake keeps no versions: cannot read {key} at {version}")
+        return StoredObject(self.read_bytes(key), NO_VERSION, None)
+
+    def copy(self, source: str, key: str) -> str:
+        return self.write_bytes(key, self.read_bytes(source))
+
     def metadata(self, key: str) -> dict[str, str]:
         if not self.path_of(key).exists():
             raise FileNotFoundError(self.uri_of(key))
@@ -89,13 +123,57 @@ class LocalLake:
         if not base.is_dir():
             return []
         return sorted(
-            path.relative_to(self.root).as_posix()
+            relative
             for path in base.rglob("*")
-            if path.is_file() and not path.name.startswith(".tmp-")
+            if path.is_file() and not _hidden(relative := path.relative_to(self.root).as_posix())
         )
 
     def delete(self, key: str) -> None:
         self.path_of(key).unlink(missing_ok=True)
+
+    # --- replacing a whole directory in one step (publishing a refined day) ---------------
+
+    def stage_tree(self, prefix: str) -> Path:
+        """A new, empty, hidden directory beside ``prefix``'s, to fill and then :meth:`swap_in`.
+
+        Its name starts with ``.``, which Spark, Athena, pyarrow and :meth:`list` skip.
+        """
+        target = self.path_of(prefix.rstrip("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = target.parent / f".{target.name}.new-{uuid.uuid4().hex[:12]}"
+        staged.mkdir()
+        return staged
+
+    def swap_in(self, prefix: str, staged: Path) -> Path | None:
+        """Make ``staged`` the directory at ``prefix`` in one atomic step.
+
+        An existing directory is exchanged with ``staged`` (Linux ``renameat2`` with
+        ``RENAME_EXCHANGE``), so every reader sees either the whole old tree or the whole
+        new one. It then sits under a hidden name, returned, for :meth:`discard_stale` to
+        delete. Where the exchange is not available, the old tree is renamed away first.
+        """
+        target = self.path_of(prefix.rstrip("/"))
+        if not target.exists():
+            os.rename(staged, target)
+            return None
+        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
+        if _exchange(staged, target):
+            os.rename(staged, old)  # staged now holds the old tree
+        else:
+            os.rename(target, old)
+            os.rename(staged, target)
+        return old
+
+    def discard_stale(self, prefix: str) -> int:
+        """Delete the hidden trees an earlier :meth:`stage_tree`/:meth:`swap_in` left beside
+        ``prefix`` (a run killed half-way, or the old tree of a finished swap)."""
+        target = self.path_of(prefix.rstrip("/"))
+        if not target.parent.is_dir():
+            return 0
+        stale = [p for p in target.parent.glob(f".{target.name}.*") if p.is_dir()]
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+        return len(stale)
 
 
 class S3Lake:
@@ -127,6 +205,23 @@ class S3Lake:
         body: bytes = response["Body"].read()
         return body
 
+    def read_object(self, key: str, version: str = NO_VERSION) -> StoredObject:
+        extra = {} if version == NO_VERSION else {"VersionId": version}
+        with self._missing_is_not_found(key):
+            response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key), **extra)
+        data: bytes = response["Body"].read()
+        etag = str(response.get("ETag", "")).strip('"') or None
+        return StoredObject(data, response.get("VersionId") or NO_VERSION, etag)
+
+    def copy(self, source: str, key: str) -> str:
+        with self._missing_is_not_found(source):
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=self.object_key(key),
+                CopySource={"Bucket": self.bucket, "Key": self.object_key(source)},
+            )
+        return self.uri_of(key)
+
     def metadata(self, key: str) -> dict[str, str]:
         with self._missing_is_not_found(key):
             response = self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
@@ -152,6 +247,34 @@ class S3Lake:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+
+
+def _hidden(relative_key: str) -> bool:
+    """Spark, Athena and pyarrow skip any path component that starts with ``.``."""
+    return any(part.startswith(".") for part in relative_key.split("/"))
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two directories atomically (Linux ``renameat2``); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    renameat2 = getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    done = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in {errno.ENOSYS, errno.EINVAL, errno.ENOTSUP}:
+        return False
+    raise OSError(code, os.strerror(code), str(second))
 
 
 def open_lake(uri: str | Path) -> Lake:

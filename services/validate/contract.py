@@ -8,8 +8,8 @@ the same functions). Every failure is its own exception type, named for the chec
 
 from __future__ import annotations
 
+import hashlib
 import io
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,13 +20,10 @@ import pyarrow.parquet as pq
 
 from services import settings
 from services.b3.portfolio import Asset, Header, check_totals
+from services.lake.layout import NotARawKey, split_raw_uri
 from services.lake.raw import RAW_SCHEMA
 from services.lake.storage import Lake, open_lake
 
-RAW_KEY = re.compile(
-    rf"(?P<root>.*?)/?(?P<key>{settings.RAW_PREFIX}/index=(?P<index>[A-Z0-9]{{2,8}})/"
-    r"dt=(?P<dt>\d{4}-\d{2}-\d{2})/[^/]+\.parquet)"
-)
 HEADER_COLUMNS = (
     "header_date",
     "header_part",
@@ -41,7 +38,7 @@ class ContractViolation(Exception):
 
 
 class NotARawObject(ContractViolation):
-    """The key does not follow ``raw/index=<INDEX>/dt=<YYYY-MM-DD>/<name>.parquet``."""
+    """The key is not a day's canonical ``raw/index=<INDEX>/dt=<YYYY-MM-DD>/portfolio.parquet``."""
 
 
 class UnreadableParquet(ContractViolation):
@@ -65,25 +62,26 @@ class NotATradingDay(ContractViolation):
 
 
 def split_uri(uri: str) -> tuple[str, str, str, date]:
-    """``(lake URI, key, index, dt)`` of a raw object's URI or path."""
-    match = RAW_KEY.fullmatch(uri)
-    if match is None:
-        raise NotARawObject(
-            f"{uri} is not a raw object: expected .../raw/index=<INDEX>/dt=<YYYY-MM-DD>/*.parquet"
-        )
+    """``(lake URI, key, index, dt)`` of a raw object's URI or path (the raw layout's rule)."""
     try:
-        dt = date.fromisoformat(match["dt"])
-    except ValueError:
-        raise NotARawObject(f"{uri}: dt={match['dt']} is not a date") from None
-    return match["root"] or ".", match["key"], match["index"], dt
+        root, key, day = split_raw_uri(uri)
+    except NotARawKey as error:
+        raise NotARawObject(str(error)) from None
+    return root, key, day.index, day.dt
 
 
 def validate(uri: str, *, lake: Lake | None = None, today: date | None = None) -> dict[str, Any]:
-    """Check the raw object at ``uri``; return ``{dt, index, rows, uri}`` or raise."""
+    """Check the raw object at ``uri``; return ``{dt, index, rows, uri}`` and its pin, or raise.
+
+    The pin says exactly which bytes passed: ``sha256`` of them, and the store's
+    ``version`` id (``"null"`` where the store keeps no versions) and ``etag``. The Glue
+    job refines those bytes and no others.
+    """
     root, key, index, dt = split_uri(uri)
     lake = lake or open_lake(root)
+    stored = lake.read_object(key)
     try:
-        table = pq.read_table(io.BytesIO(lake.read_bytes(key)))
+        table = pq.read_table(io.BytesIO(stored.data))
     except pa.ArrowInvalid as error:
         raise UnreadableParquet(f"{uri} is not a readable Parquet file: {error}") from None
     check_schema(table.schema)
@@ -106,7 +104,15 @@ def validate(uri: str, *, lake: Lake | None = None, today: date | None = None) -
         for row in rows
     ]
     check_totals(header, rows[0]["page_totalRecords"], assets)
-    return {"dt": dt.isoformat(), "index": index, "rows": len(rows), "uri": lake.uri_of(key)}
+    return {
+        "dt": dt.isoformat(),
+        "index": index,
+        "rows": len(rows),
+        "uri": lake.uri_of(key),
+        "sha256": hashlib.sha256(stored.data).hexdigest(),
+        "version": stored.version,
+        "etag": stored.etag,
+    }
 
 
 def check_schema(schema: pa.Schema) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import date
 from pathlib import Path
@@ -47,12 +48,16 @@ def rewrite(lake: LocalLake, change: object) -> None:
     lake.write_bytes(raw_key("IBOV", JULY_10), to_parquet_bytes(change(table)))  # type: ignore[operator]
 
 
-def test_a_valid_object_passes_with_its_numbers(lake: LocalLake) -> None:
+def test_a_valid_object_passes_with_its_numbers_and_the_pin_of_its_bytes(lake: LocalLake) -> None:
+    data = lake.read_bytes(raw_key("IBOV", JULY_10))
     assert validate(uri(lake), today=TODAY) == {
         "dt": "2025-07-10",
         "index": "IBOV",
         "rows": 84,
         "uri": uri(lake),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "version": "null",  # a directory keeps no versions
+        "etag": None,
     }
 
 
@@ -137,6 +142,10 @@ def test_the_header_date_must_match_the_path(lake: LocalLake, tmp_path: Path) ->
         "refined/dt=2025-07-10/index_code=IBOV/ticker=PETR4/part-00000.snappy.parquet",
         "raw/IBOV/2025-07-10/portfolio.parquet",
         "raw/index=IBOV/dt=2025-13-40/portfolio.parquet",
+        "raw/index=IBOV/dt=20250710/portfolio.parquet",
+        "raw/index=IBOV/dt=2025-07-10/extra.parquet",  # only portfolio.parquet is data
+        "raw/index=IBOV/dt=2025-07-10/notes.txt",
+        "raw/index=ibov/dt=2025-07-10/portfolio.parquet",
     ],
 )
 def test_objects_outside_the_raw_layout_are_refused(tmp_path: Path, name: str) -> None:

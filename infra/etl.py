@@ -133,16 +133,23 @@ class Etl(pulumi.ComponentResource):
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
             [f"arn:aws:logs:{args.region}:{args.account}:log-group:/aws-glue/*"],
         )
-        # The job's role: read raw/, write refined/, read its code, keep its table.
+        # The job's role: read raw/, write refined/ and staging/, read its code, keep its table.
         job_role = role(
             deployment.glue_job,
             "glue.amazonaws.com",
             [
-                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.RAW_PREFIX}/*"])),
+                # The version of a raw object that Validate passed (GetObject?versionId=).
+                lake.apply(
+                    lambda a: allow(
+                        ["s3:GetObject", "s3:GetObjectVersion"], [f"{a}/{settings.RAW_PREFIX}/*"]
+                    )
+                ),
+                # refined/ it publishes; staging/<run>/ holds the pinned raw copy and
+                # Spark's output until they are published.
                 lake.apply(
                     lambda a: allow(
                         ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                        [f"{a}/{settings.REFINED_PREFIX}/*"],
+                        [f"{a}/{settings.REFINED_PREFIX}/*", f"{a}/{settings.STAGING_PREFIX}/*"],
                     )
                 ),
                 lake.apply(lambda a: allow(["s3:ListBucket"], [a])),

@@ -96,11 +96,17 @@ class Functions(pulumi.ComponentResource):
             child,
             timeout=30,
             memory=256,
-            # The trigger reads object metadata under raw/ and starts only this state machine.
+            # The trigger starts only this state machine, and reads its running executions'
+            # histories to see whether one already validated the object (it reads no object).
             grants=[
-                raw_objects.apply(lambda r: allow(["s3:GetObject"], [r])),
                 pulumi.Output.from_input(args.state_machine_arn).apply(
-                    lambda arn: allow(["states:StartExecution"], [arn])
+                    lambda arn: allow(["states:StartExecution", "states:ListExecutions"], [arn])
+                ),
+                pulumi.Output.from_input(args.state_machine_arn).apply(
+                    lambda arn: allow(
+                        ["states:GetExecutionHistory"],
+                        [arn.replace(":stateMachine:", ":execution:") + ":*"],
+                    )
                 ),
             ],
         )

@@ -49,7 +49,16 @@ class Storage(pulumi.ComponentResource):
                     "status": "Enabled",
                     "filter": {"prefix": f"{settings.REFINED_PREFIX}/"},
                     "noncurrent_version_expiration": {"noncurrent_days": 30},
-                }
+                },
+                {
+                    # The job deletes its staging/<run>/ when it ends; a killed run's stays
+                    # until this rule expires it.
+                    "id": "expire-job-staging",
+                    "status": "Enabled",
+                    "filter": {"prefix": f"{settings.STAGING_PREFIX}/"},
+                    "expiration": {"days": 2},
+                    "noncurrent_version_expiration": {"noncurrent_days": 1},
+                },
             ],
             opts=child,
         )

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import boto3
+import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
 from rich.console import Console
@@ -30,13 +32,21 @@ from services import settings
 from services.analysis.athena import run as run_athena
 from services.analysis.queries import bind, saved_queries
 from services.b3.errors import B3Error
-from services.lake.raw import raw_key
+from services.lake.layout import NotARawKey, RawDay, parse_raw_key, raw_key
+from services.lake.storage import LocalLake
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
 from services.local.replay import ReplayServer
-from services.local.run import Progress, follow, start, summary, wait_for_execution
+from services.local.run import (
+    Progress,
+    execution_names,
+    follow,
+    start,
+    summary,
+    wait_for_execution,
+)
 from services.scraper.scrape import scrape as scrape_portfolio
-from services.trigger.route import execution_name
+from services.validate.contract import validate
 
 app = typer.Typer(
     help="B3 index portfolios to a partitioned, catalogued data lake.",
@@ -119,27 +129,46 @@ def ingest(
     index: Annotated[str | None, typer.Option(help="Index code (default: from the file).")] = None,
     dt: Annotated[str | None, typer.Option(help="Trading day (default: from the file).")] = None,
 ) -> None:
-    """Drop a raw Parquet file into the local bucket and follow the S3-event path it starts."""
+    """Drop a raw Parquet file into the local bucket and follow the S3-event path it starts.
+
+    The file is checked against the data contract first: a file the contract refuses is
+    never written, so it cannot replace the day's good raw object.
+    """
+    data = file.read_bytes()
+    day = _partition_of(file, index, dt)
+    _run(lambda: _validate_before_writing(data, day))
 
     def drop(stack: LocalStack) -> str:
-        key = raw_key(*_partition_of(file, index, dt))
-        etag = boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=file.read_bytes())[
-            "ETag"
-        ]
-        err.print(f"[bold]Dropped[/] s3://{stack.bucket}/{key}; waiting for the trigger")
-        return wait_for_execution(stack, execution_name(stack.bucket, key, etag.strip('"')))
+        known = execution_names(stack)
+        etag = boto3.client("s3").put_object(Bucket=stack.bucket, Key=day.key, Body=data)["ETag"]
+        err.print(f"[bold]Dropped[/] s3://{stack.bucket}/{day.key}; waiting for the trigger")
+        return wait_for_execution(stack, day.key, etag.strip('"'), known)
 
     _pipeline(drop)
 
 
-def _partition_of(file: Path, index: str | None, dt: str | None) -> tuple[str, date]:
+def _validate_before_writing(data: bytes, day: RawDay) -> dict[str, Any]:
+    """The data contract on ``data`` as the raw object of ``day``, before it goes anywhere."""
+    with tempfile.TemporaryDirectory(prefix="bovespa-ingest-") as scratch:
+        lake = LocalLake(scratch)
+        lake.write_bytes(day.key, data)
+        return validate(lake.uri_of(day.key), lake=lake)
+
+
+def _partition_of(file: Path, index: str | None, dt: str | None) -> RawDay:
     """Index and trading day of a raw file: the options, else the file's own metadata."""
-    metadata = pq.read_schema(file).metadata or {}
+    try:
+        metadata = pq.read_schema(file).metadata or {}
+    except (pa.ArrowInvalid, OSError):
+        metadata = {}
     index = index or metadata.get(b"bovespa.index", b"").decode()
     day = dt or metadata.get(b"bovespa.dt", b"").decode()
     if not index or not day:
         raise typer.BadParameter("the file does not say its index and dt: pass --index and --dt")
-    return index.upper(), date.fromisoformat(day)
+    try:
+        return parse_raw_key(raw_key(index.upper(), date.fromisoformat(day)))
+    except (NotARawKey, ValueError) as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None) -> dict[str, Any]:
@@ -249,6 +278,8 @@ def etl(
     for key in ("dt", "rows", "partitions", "files", "table", "seconds"):
         table_view.add_row(f"[bold]{key}[/]", str(summary[key]))
     err.print(table_view)
+    for skipped in summary["skipped"]:
+        err.print(f"[yellow]{escape(skipped)}[/]", soft_wrap=True)
     sys.stdout.write(json.dumps(summary) + "\n")
 
 

@@ -137,6 +137,9 @@ def _buckets(bucket: str, artifacts: str) -> None:
             s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists
         ):
             s3.create_bucket(Bucket=name)
+    # As on AWS (infra/storage.py): the lake is versioned, so the job can read exactly the
+    # version of a raw object that Validate passed.
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_notification_configuration(
         Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )

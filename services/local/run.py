@@ -134,19 +134,33 @@ def start(stack: LocalStack, execution_input: Mapping[str, Any]) -> str:
     return arn
 
 
-def wait_for_execution(stack: LocalStack, name: str, timeout: float = 60.0) -> str:
-    """The ARN of the execution called ``name`` (started by the trigger), once it exists."""
+def execution_names(stack: LocalStack) -> set[str]:
+    """The names of every execution of the deployed state machine so far."""
     sfn = boto3.client("stepfunctions")
-    arn = f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.state_machine_arn)
+    return {e["name"] for page in pages for e in page["executions"]}
+
+
+def wait_for_execution(
+    stack: LocalStack, key: str, etag: str, known: set[str], timeout: float = 60.0
+) -> str:
+    """The ARN of the execution the trigger started for this write of ``key``, once it exists.
+
+    The trigger names executions from the event's sequencer or version id, which only the
+    event carries: the execution is found by its input (``key``, ``etag``) among those not
+    in ``known`` (the names taken before the write).
+    """
+    sfn = boto3.client("stepfunctions")
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            sfn.describe_execution(executionArn=arn)
-            return arn
-        except sfn.exceptions.ExecutionDoesNotExist:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no execution {name} started within {timeout:.0f} s") from None
-            time.sleep(0.5)
+        for name in sorted(execution_names(stack) - known):
+            arn = f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+            started = json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
+            if started.get("key") == key and started.get("etag") == etag:
+                return arn
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no execution started for {key} within {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def follow(

@@ -1,14 +1,18 @@
 """Lambda handler of the S3-event trigger (EventBridge rule on ``Object Created`` under ``raw/``).
 
-Starts one execution of the state machine named by ``STATE_MACHINE_ARN`` for each raw
-object dropped in the bucket; a duplicated event (same bucket, key and ETag) finds its
-execution already there, which counts as done.
+Starts one execution of the state machine named by ``STATE_MACHINE_ARN`` for each write
+of a day's raw object; a duplicated event finds its execution already there, which
+counts as done. A write that a running execution has already validated (the scraper's,
+on the schedule path) starts nothing: the trigger reads the running executions' histories
+for a Validate result pinned to exactly this object, waiting a few seconds for one that
+is still scraping or validating the day.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -17,17 +21,46 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 
 from services import settings
+from services.lake.layout import RawDay
 from services.lambda_errors import named_errors
-from services.trigger.route import decide
+from services.trigger.route import ObjectWrite, coverage, decide
 
 logger = Logger(service="bovespa-trigger")
 
+#: How long the trigger waits for a running execution to finish validating the day.
+COVERAGE_WAIT_SECONDS = 20.0
+COVERAGE_POLL_SECONDS = 1.0
 
-def writer_of(bucket: str, key: str) -> str | None:
-    """The pipeline's metadata mark on the object, if any."""
-    head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
-    writer: str | None = head.get("Metadata", {}).get(settings.WRITER_METADATA_KEY)
-    return writer
+
+def covering_execution(
+    sfn: Any,
+    state_machine_arn: str,
+    write: ObjectWrite,
+    day: RawDay,
+    *,
+    wait: float = COVERAGE_WAIT_SECONDS,
+    poll: float = COVERAGE_POLL_SECONDS,
+) -> str | None:
+    """The running execution whose Validate pinned exactly ``write``, if there is one."""
+    deadline = time.monotonic() + wait
+    while True:
+        pending = False
+        pages = sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=state_machine_arn, statusFilter="RUNNING"
+        )
+        for execution in (e for page in pages for e in page.get("executions", [])):
+            verdict = coverage(_history(sfn, execution["executionArn"]), write, day)
+            if verdict == "covered":
+                return str(execution["executionArn"])
+            pending = pending or verdict == "pending"
+        if not pending or time.monotonic() > deadline:
+            return None
+        time.sleep(poll)
+
+
+def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    return [event for page in pages for event in page.get("events", [])]
 
 
 @named_errors
@@ -35,19 +68,18 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Start (or find) the execution for the raw object in ``event``; say what was done."""
     notification = S3EventBridgeNotificationEvent(event)
     logger.append_keys(event_id=notification.get_id)
-    decision = decide(event, writer_of)
+    sfn = boto3.client("stepfunctions")
+    machine = os.environ[settings.STATE_MACHINE_ARN_ENV]
+    decision = decide(event, lambda write, day: covering_execution(sfn, machine, write, day))
     result: dict[str, Any] = asdict(decision)
     if decision.action == "start":
-        sfn = boto3.client("stepfunctions")
         try:
             started = sfn.start_execution(
-                stateMachineArn=os.environ[settings.STATE_MACHINE_ARN_ENV],
-                name=decision.name,
-                input=json.dumps(decision.input),
+                stateMachineArn=machine, name=decision.name, input=json.dumps(decision.input)
             )
             result["executionArn"] = started["executionArn"]
         except sfn.exceptions.ExecutionAlreadyExists:
             result["action"] = "duplicate"
-            result["reason"] = "this object version already has its execution"
+            result["reason"] = "this write of the object already has its execution"
     logger.info("trigger decision", extra={"decision": result})
     return result

@@ -1,27 +1,36 @@
 """What the trigger does with one S3 ``Object Created`` event, as pure functions.
 
-An object starts an execution only if its key follows the raw contract
-(``raw/index=<INDEX>/dt=<YYYY-MM-DD>/<name>.parquet``) and the pipeline's own scraper did
-not write it (the scraper's execution carries on by itself). The execution's name comes
-from bucket, key and ETag, so the same event delivered twice starts one execution.
+An object starts an execution only if its key — decoded as S3 encodes it in events — is
+a day's canonical raw object (:mod:`services.lake.layout`). The execution is named from
+the bucket, the key and the write itself: its version id on a versioned bucket, else the
+event's sequencer. The same event delivered twice finds its execution already there,
+while every new write of the key — a revert to an earlier file included — starts its own.
+
+Nothing that the writer of an object controls (metadata, tags, its bytes) can keep it
+from being processed. The one write the trigger leaves alone is one that a running
+execution has already validated: an execution whose Validate step pinned exactly this
+object (the same version id, or the same ETag where the event carries no version). That
+is the scraper's own write on the schedule path; its execution carries on by itself.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services import settings
+from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 
-RAW_KEY = re.compile(
-    rf"{settings.RAW_PREFIX}/index=(?P<index>[A-Z0-9]{{2,8}})/"
-    r"dt=(?P<dt>\d{4}-\d{2}-\d{2})/(?P<name>[^/_.][^/]*)\.parquet"
-)
+from services.lake.layout import NotARawKey, RawDay, parse_raw_key
+
 #: Step Functions execution names: 1-80 characters of letters, digits, '-' and '_'.
 NAME_LIMIT = 80
+#: States whose output tells what an execution validated, and the one before it.
+VALIDATE_STATE = "Validate"
+SCRAPE_STATE = "Scrape"
 
 
 @dataclass(frozen=True)
@@ -34,41 +43,138 @@ class Decision:
     input: dict[str, Any] = field(default_factory=dict)
 
 
-def execution_name(bucket: str, key: str, etag: str) -> str:
-    """A readable, valid, deterministic execution name for this object version."""
-    digest = hashlib.sha256(f"{bucket}/{key}/{etag}".encode()).hexdigest()[:16]
-    match = RAW_KEY.fullmatch(key)
-    label = f"{match['index']}-{match['dt']}" if match else "object"
+@dataclass(frozen=True)
+class ObjectWrite:
+    """One write of an object, as the event describes it."""
+
+    bucket: str
+    key: str
+    etag: str
+    version_id: str | None = None
+    sequencer: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def identity(self) -> str:
+        """What tells this write from every other write of the key."""
+        return self.version_id or self.sequencer or self.etag
+
+
+#: ``covered(write)``: the execution that already validated exactly this write, if any.
+Coverage = Callable[[ObjectWrite, RawDay], str | None]
+
+
+def object_write(event: Mapping[str, Any]) -> ObjectWrite:
+    """The write an EventBridge S3 event describes, with the key decoded (``+``, ``%xx``)."""
+    notification = S3EventBridgeNotificationEvent(dict(event))
+    detail = notification.detail
+    obj = detail.object
+    raw = detail.raw_event.get("object", {})
+    return ObjectWrite(
+        bucket=detail.bucket.name,
+        key=obj.key,
+        etag=obj.etag.strip('"'),
+        version_id=raw.get("version-id") or None,
+        sequencer=raw.get("sequencer") or None,
+    )
+
+
+def execution_name(write: ObjectWrite) -> str:
+    """A readable, valid, deterministic execution name for this write of the object."""
+    digest = hashlib.sha256(f"{write.bucket}/{write.key}/{write.identity}".encode()).hexdigest()
+    try:
+        day = parse_raw_key(write.key)
+        label = f"{day.index}-{day.dt.isoformat()}"
+    except NotARawKey:
+        label = "object"
     readable = re.sub(r"[^A-Za-z0-9_-]", "-", f"s3-{label}")
-    return f"{readable[: NAME_LIMIT - len(digest) - 1]}-{digest}"
+    return f"{readable[: NAME_LIMIT - 17]}-{digest[:16]}"
 
 
-def decide(event: Mapping[str, Any], writer_of: Callable[[str, str], str | None]) -> Decision:
-    """Decide for one EventBridge S3 event; ``writer_of(bucket, key)`` reads the metadata mark."""
+def decide(event: Mapping[str, Any], covered: Coverage) -> Decision:
+    """Decide for one EventBridge S3 event; ``covered`` looks for an execution already on it."""
     if event.get("detail-type") != "Object Created" or event.get("source") != "aws.s3":
         return Decision("ignore", f"not an S3 Object Created event ({event.get('detail-type')})")
-    detail = event.get("detail", {})
-    bucket = detail.get("bucket", {}).get("name", "")
-    key = detail.get("object", {}).get("key", "")
-    etag = str(detail.get("object", {}).get("etag", ""))
-    match = RAW_KEY.fullmatch(key)
-    if not bucket or match is None:
-        return Decision(
-            "ignore", f"{key!r} is not a raw Parquet object (raw/index=…/dt=…/*.parquet)"
-        )
-    writer = writer_of(bucket, key)
-    if writer == settings.WRITER_SCRAPER:
-        return Decision("ignore", "written by the pipeline's scraper; its execution carries on")
+    try:
+        write = object_write(event)
+    except (KeyError, TypeError, AttributeError):
+        return Decision("ignore", "the event names no bucket and key")
+    try:
+        day = parse_raw_key(write.key)
+    except NotARawKey as error:
+        return Decision("ignore", str(error))
+    if not write.bucket:
+        return Decision("ignore", "the event names no bucket")
+    execution = covered(write, day)
+    if execution is not None:
+        return Decision("ignore", f"already validated by the running execution {execution}")
     return Decision(
         "start",
-        f"raw object {'dropped by hand' if writer is None else f'written by {writer}'}",
-        name=execution_name(bucket, key, etag),
+        "a new write of the day's raw object",
+        name=execution_name(write),
         input={
             "source": "s3",
-            "bucket": bucket,
-            "key": key,
-            "uri": f"s3://{bucket}/{key}",
-            "index": match["index"],
-            "dt": match["dt"],
+            "bucket": write.bucket,
+            "key": write.key,
+            "uri": write.uri,
+            "index": day.index,
+            "dt": day.dt.isoformat(),
+            "etag": write.etag,
+            "version": write.version_id,
         },
     )
+
+
+def coverage(events: Iterable[Mapping[str, Any]], write: ObjectWrite, day: RawDay) -> str:
+    """What one execution's history says about ``write``: a pure function of the history.
+
+    ``covered``: its Validate pinned exactly this write. ``pending``: it may still
+    validate this day (a Scrape or Validate of it has not finished yet), so look again
+    shortly. ``no``: it does not concern this write.
+    """
+    in_flight = 0
+    for event in events:
+        kind = str(event.get("type", ""))
+        if kind == "ExecutionStarted":
+            details = event.get("executionStartedEventDetails", {})
+            if not _concerns(_json(details.get("input")), day):
+                return "no"
+        elif kind.endswith("StateEntered"):
+            name = event.get("stateEnteredEventDetails", {}).get("name")
+            in_flight += name in {SCRAPE_STATE, VALIDATE_STATE}
+        elif kind.endswith("StateExited"):
+            details = event.get("stateExitedEventDetails", {})
+            name = details.get("name")
+            in_flight -= name in {SCRAPE_STATE, VALIDATE_STATE}
+            if name == VALIDATE_STATE and _pins(_json(details.get("output")), write):
+                return "covered"
+    return "pending" if in_flight > 0 else "no"
+
+
+def _concerns(execution_input: Any, day: RawDay) -> bool:
+    """Whether an execution with this input may validate ``day`` (its index, or any)."""
+    if not isinstance(execution_input, dict):
+        return True
+    index = execution_input.get("index")
+    return not isinstance(index, str) or index == day.index
+
+
+def _pins(output: Any, write: ObjectWrite) -> bool:
+    """Whether a Validate output pins exactly ``write``."""
+    if not isinstance(output, dict) or output.get("uri") != write.uri:
+        return False
+    version = output.get("version")
+    if write.version_id and isinstance(version, str) and version != "null":
+        return version == write.version_id
+    etag = output.get("etag")
+    return isinstance(etag, str) and bool(etag) and etag.strip('"') == write.etag
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None

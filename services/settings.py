@@ -41,8 +41,8 @@ FAULT_ENV: Final = "BOVESPA_FAULT"
 LAKE_URI_ENV: Final = "LAKE_URI"
 #: Environment variable of the trigger Lambda: the state machine it starts.
 STATE_MACHINE_ARN_ENV: Final = "STATE_MACHINE_ARN"
-#: S3 user metadata key that says which part of the pipeline wrote an object, so the
-#: S3-event trigger can ignore the pipeline's own writes.
+#: S3 user metadata key that says which part of the pipeline wrote an object: provenance
+#: only. Anyone can set it, so no step decides anything from it.
 WRITER_METADATA_KEY: Final = "pipeline-writer"
 WRITER_SCRAPER: Final = "scraper"
 WRITER_CLI: Final = "cli"

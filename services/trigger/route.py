@@ -124,6 +124,7 @@ def decide(event: Mapping[str, Any], covered: Coverage) -> Decision:
             "dt": day.dt.isoformat(),
             "etag": write.etag,
             "version": write.version_id,
+            "sequencer": write.sequencer,
         },
     )
 

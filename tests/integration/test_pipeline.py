@@ -23,11 +23,10 @@ from services.lake.raw import raw_key, to_parquet_bytes, to_table
 from services.lake.storage import S3Lake
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.replay import Fault, ReplayServer
-from services.local.run import Outcome, follow, start, wait_for_execution
-from services.trigger.route import execution_name
+from services.local.run import Outcome, execution_names, follow, start, wait_for_execution
 from tests.conftest import SEGMENT2_2025_07_10, load, pt_br
 from tests.integration.conftest import aws
-from tests.lakes import on_day, recorded_portfolio
+from tests.lakes import on_day, recorded_portfolio, without
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -72,17 +71,31 @@ def athena(stack: LocalStack, sql: str) -> list[list[str]]:
     return [[d.get("VarCharValue", "") for d in r["Data"]] for r in rows[1:]]
 
 
-def drop_raw(stack: LocalStack, table: pa.Table, day: date) -> tuple[str, str]:
-    """Put a raw object as a person would (no pipeline mark); return key and ETag."""
+def drop_raw(stack: LocalStack, table: pa.Table, day: date) -> str:
+    """Put a raw object as a person would; return the execution its event starts."""
     key = raw_key("IBOV", day)
     s3: Any = aws("s3")
+    known = execution_names(stack)
     etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=to_parquet_bytes(table))["ETag"]
-    return key, etag.strip('"')
+    return wait_for_execution(stack, key, etag.strip('"'), known)
 
 
 def run_dropped(stack: LocalStack, table: pa.Table, day: date) -> Outcome:
-    key, etag = drop_raw(stack, table, day)
-    return follow(wait_for_execution(stack, execution_name(stack.bucket, key, etag)))
+    return follow(drop_raw(stack, table, day))
+
+
+def float_weights(table: pa.Table) -> pa.Table:
+    """The same rows with the weight as a float: a file the contract refuses."""
+    part = table.schema.get_field_index("part")
+    return table.set_column(part, "part", table["part"].cast(pa.float64()))
+
+
+def history(execution_arn: str) -> list[dict[str, Any]]:
+    sfn: Any = aws("stepfunctions")
+    events: list[dict[str, Any]] = sfn.get_execution_history(
+        executionArn=execution_arn, maxResults=1000
+    )["events"]
+    return events
 
 
 def snapshot(stack: LocalStack, prefix: str = "refined/") -> dict[str, str]:
@@ -182,17 +195,15 @@ def test_the_same_day_twice_leaves_identical_refined_data(
 
 
 @pytest.fixture(scope="module")
-def s3_run(stack: LocalStack) -> tuple[str, str, Outcome]:
+def s3_run(stack: LocalStack) -> Outcome:
     """A raw file for 2025-07-11 dropped in the bucket by hand."""
     day = date(2025, 7, 11)
     table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
-    key, etag = drop_raw(stack, table, day)
-    outcome = follow(wait_for_execution(stack, execution_name(stack.bucket, key, etag)))
-    return key, etag, outcome
+    return run_dropped(stack, table, day)
 
 
-def test_s3_event_path_end_to_end(stack: LocalStack, s3_run: tuple[str, str, Outcome]) -> None:
-    _, _, outcome = s3_run
+def test_s3_event_path_end_to_end(stack: LocalStack, s3_run: Outcome) -> None:
+    outcome = s3_run
     assert outcome.status == "SUCCEEDED", outcome.progress
     assert outcome.progress.steps[0].name == "Validate"  # Scrape skipped
     rows = refined_rows(stack, "2025-07-11")
@@ -201,10 +212,9 @@ def test_s3_event_path_end_to_end(stack: LocalStack, s3_run: tuple[str, str, Out
     assert outcome.output["smoke"]["count"] == 84
 
 
-def test_a_duplicated_s3_event_starts_one_execution(
-    stack: LocalStack, s3_run: tuple[str, str, Outcome]
-) -> None:
-    key, etag, _ = s3_run
+def test_a_duplicated_s3_event_starts_one_execution(stack: LocalStack, s3_run: Outcome) -> None:
+    sfn: Any = aws("stepfunctions")
+    started = json.loads(sfn.describe_execution(executionArn=s3_run.execution_arn)["input"])
     event = {
         "version": "0",
         "id": "duplicate-delivery",
@@ -214,17 +224,63 @@ def test_a_duplicated_s3_event_starts_one_execution(
         "time": "2025-07-11T21:30:00Z",
         "region": "us-east-1",
         "resources": [f"arn:aws:s3:::{stack.bucket}"],
-        "detail": {"bucket": {"name": stack.bucket}, "object": {"key": key, "etag": etag}},
+        "detail": {
+            "bucket": {"name": stack.bucket},
+            "object": {
+                "key": started["key"],
+                "etag": started["etag"],
+                "sequencer": started["sequencer"],
+            },
+        },
     }
     aws_lambda: Any = aws("lambda")
     answer = aws_lambda.invoke(FunctionName=LOCAL.trigger_function, Payload=json.dumps(event))
     assert json.loads(answer["Payload"].read())["action"] == "duplicate"
-    sfn: Any = aws("stepfunctions")
     names = [
         e["name"]
         for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
     ]
-    assert names.count(execution_name(stack.bucket, key, etag)) == 1
+    assert names.count(s3_run.execution_arn.rsplit(":", 1)[1]) == 1
+
+
+def test_an_object_replaced_between_validate_and_the_job_is_not_what_is_refined(
+    stack: LocalStack,
+) -> None:
+    """Finding 1: a valid day, and while its execution is past Validate, a refused file."""
+    day = date(2025, 7, 17)
+    portfolio = recorded_portfolio(SEGMENT2_2025_07_10)
+    first = drop_raw(stack, to_table(on_day(portfolio, day)), day)
+    for _ in range(600):  # until Validate has pinned the first file; the job has not read it
+        if any(
+            e.get("stateExitedEventDetails", {}).get("name") == "Validate" for e in history(first)
+        ):
+            break
+        time.sleep(0.05)
+    second = drop_raw(stack, float_weights(to_table(on_day(without(portfolio, "PETR3"), day))), day)
+    refused, refined = follow(second), follow(first)
+    assert (refused.status, refused.progress.failed_state) == ("FAILED", "ValidateFailed")
+    assert "SchemaMismatch" in str(refused.progress.cause)
+    assert refined.status == "SUCCEEDED", refined.progress
+    rows = refined_rows(stack, day.isoformat())
+    assert len(rows) == 84
+    assert "PETR3" in rows
+    assert sum(row["weight_pct"] for row in rows.values()) == Decimal("100.000")
+    s3: Any = aws("s3")
+    current = s3.get_object(Bucket=stack.bucket, Key=raw_key("IBOV", day))["Body"].read()
+    assert pq.read_table(io.BytesIO(current)).schema.field("part").type == pa.float64()
+
+
+def test_reverting_a_day_to_an_earlier_file_refines_it_again(stack: LocalStack) -> None:
+    """Finding 2: file A, then B, then A again (the same bytes): refined holds A."""
+    day = date(2025, 7, 18)
+    portfolio = recorded_portfolio(SEGMENT2_2025_07_10)
+    a, b = to_table(on_day(portfolio, day)), to_table(on_day(without(portfolio, "PETR3"), day))
+    outcomes = [run_dropped(stack, table, day) for table in (a, b, a)]
+    assert [o.status for o in outcomes] == ["SUCCEEDED"] * 3
+    assert len({o.execution_arn for o in outcomes}) == 3
+    rows = refined_rows(stack, day.isoformat())
+    assert len(rows) == 84
+    assert "PETR3" in rows
 
 
 # --- failures ----------------------------------------------------------------------------

@@ -64,6 +64,7 @@ def test_a_dropped_raw_object_starts_an_execution_with_its_partition() -> None:
         "dt": "2025-07-10",
         "etag": "d41d8cd98f00b204e9800998ecf8427e",
         "version": None,
+        "sequencer": "00617F08299329D189",
     }
 
 

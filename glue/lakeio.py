@@ -159,12 +159,12 @@ def discover(
     """
     span = start.isoformat() if start == end else f"{start}..{end}"
     which = ",".join(indices) or "any index"
-    days = raw_days(lake, start, end, indices)
     if pins is not None:
-        missing = sorted(set(pins) - set(days))
+        missing = sorted(d for d in pins if d.key not in lake.list(d.partition + "/"))
         if missing:
             raise NoRawData(f"no raw object for {', '.join(map(str, missing))} under {lake.uri}")
         return Discovery([RawPartition(d.index, d.dt, pins[d]) for d in sorted(pins)])
+    days = raw_days(lake, start, end, indices)
     if not days:
         raise NoRawData(f"no raw partition for {which} on {span} under {lake.uri_of('raw')}")
     if validator is None:
@@ -364,7 +364,10 @@ class GlueIO(_Publisher):
         prefix = f"{self.staging}/{settings.REFINED_PREFIX}/"
         written: dict[PartitionValues, str] = {}
         for key in self.lake.list(prefix):
-            values = partition_of(key[len(prefix) :])
+            relative = key[len(prefix) :]
+            if any(part.startswith(("_", ".")) for part in relative.split("/")):
+                continue  # Spark's own leftovers (_temporary, .spark-staging-…), not output
+            values = partition_of(relative)
             if values is None or not key.endswith(".parquet"):
                 continue
             if values in written:

@@ -7,8 +7,12 @@ from datetime import date
 import pytest
 
 from glue.job import parse_args, resolve_engine
+from glue.lakeio import Pin
 from glue.schema import PARTITION_COLUMNS
 from services import settings
+from services.lake.layout import RawDay
+
+SHA = "c25e21ce609e791bb62f8322653816d978311368ea38d94c2623090673e122fe"
 
 
 def test_reads_glue_style_arguments_and_ignores_glues_own() -> None:
@@ -32,6 +36,18 @@ def test_reads_glue_style_arguments_and_ignores_glues_own() -> None:
     assert (args.database, args.table) == ("default", settings.REFINED_TABLE)
 
 
+def test_the_state_machine_pins_the_validated_object() -> None:
+    args = parse_args(
+        ["--lake", "s3://b", "--dt", "2025-07-10", "--index", "IBOV",
+         "--raw-sha256", SHA.upper(), "--raw-version", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH"]
+    )  # fmt: skip
+    assert args.pins == {
+        RawDay("IBOV", date(2025, 7, 10)): Pin(SHA, "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH")
+    }
+    unpinned = parse_args(["--lake", "/x", "--dt", "2025-07-10"])
+    assert (unpinned.pins, unpinned.raw_version) == (None, "null")
+
+
 def test_a_range_for_backfills() -> None:
     args = parse_args(["--lake", "/x", "--start", "2025-06-02", "--end", "2025-06-27"])
     assert args.span == "2025-06-02..2025-06-27"
@@ -45,6 +61,24 @@ def test_a_range_for_backfills() -> None:
         (["--lake", "/x", "--dt", "10/07/2025"], "Invalid isoformat"),
         (["--lake", "/x", "--start", "2025-07-10", "--end", "2025-07-01"], "is after"),
         (["--lake", "/x", "--dt", "2025-07-10", "--engine", "emr"], "--engine"),
+        (["--lake", "/x", "--dt", "2025-07-10", "--index", "../x"], "not a B3 index code"),
+        (["--lake", "/x", "--dt", "2025-07-10", "--raw-sha256", SHA], "one --dt and one --index"),
+        (
+            [
+                "--lake",
+                "/x",
+                "--start",
+                "2025-07-10",
+                "--end",
+                "2025-07-11",
+                "--index",
+                "IBOV",
+                "--raw-sha256",
+                SHA,
+            ],
+            "one --dt and one --index",
+        ),
+        (["--lake", "/x", "--dt", "2025-07-10", "--index", "IBOV", "--raw-sha256", "abc"], "hex"),
     ],
 )
 def test_bad_arguments_are_one_clear_error(argv: list[str], message: str) -> None:

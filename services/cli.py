@@ -30,6 +30,8 @@ from services import settings
 from services.analysis.athena import run as run_athena
 from services.analysis.queries import bind, saved_queries
 from services.b3.errors import B3Error
+from services.b3.indices import canonical
+from services.b3.indices import resolve as resolve_indices
 from services.lake.raw import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
@@ -50,7 +52,10 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 T = TypeVar("T")
 
 IndexOption = Annotated[
-    str, typer.Option("--index", "-i", help="B3 index code: IBOV, IBXX, IBXL, SMLL, IDIV, IFIX...")
+    str,
+    typer.Option(
+        "--index", "-i", help="B3 index code: IBOV, IBXX, IBXL, SMLL, IDIV, IFIX... (IBRX works)"
+    ),
 ]
 LakeOption = Annotated[
     str,
@@ -86,6 +91,7 @@ def scrape(
     ),
 ) -> None:
     """Fetch the day's portfolio of INDEX from B3, check it and write the raw partition."""
+    index = _index(index)
     summary = _run(
         lambda: scrape_portfolio(index, lake_uri=lake, base_url=base_url, page_size=page_size)
     )
@@ -99,6 +105,7 @@ def run(index: IndexOption = settings.DEFAULT_INDEX) -> None:
     Starts the local emulator if needed, deploys, starts the schedule-path execution and
     follows it to the end.
     """
+    index = _index(index)
     _pipeline(lambda stack: start(stack, LOCAL.schedule_input(index)))
 
 
@@ -231,6 +238,8 @@ def etl(
     from glue.job import parse_args
     from glue.job import run as run_job
 
+    if index:
+        index = ",".join(_indices(index))
     argv = ["--lake", lake, "--table", table, "--catalog", str(catalog).lower()]
     for key, value in (
         ("dt", dt),
@@ -311,8 +320,9 @@ def report(
     ),
 ) -> None:
     """Write an HTML report with charts about one portfolio day (from the local stack)."""
+    index = _index(index)
     _use_local_aws()
-    print(_write_report(dt, index.upper(), out))
+    print(_write_report(dt, index, out))
 
 
 def _write_report(dt: str, index: str, out: Path) -> Path:
@@ -383,6 +393,22 @@ def _run(action: Callable[[], T]) -> T:
         err.print(f"[red]error[/] {type(error).__name__}: {escape(message)}", soft_wrap=True)
         code = error.exit_code if isinstance(error, B3Error) else 1
         raise typer.Exit(2 if isinstance(error, ValueError) else code) from None
+
+
+def _index(typed: str) -> str:
+    """B3's code for an ``--index`` value (``IBRX`` -> ``IBXX``, said on stderr); exit 2 if none."""
+    code, note = _run(lambda: canonical(typed))
+    if note:
+        err.print(f"[yellow]note[/] {escape(note)}", soft_wrap=True)
+    return code
+
+
+def _indices(typed: str) -> tuple[str, ...]:
+    """B3's codes for a comma-separated ``--index`` value, or ``all``; exit 2 if one is unknown."""
+    selection = _run(lambda: resolve_indices(typed))
+    for note in selection.notes:
+        err.print(f"[yellow]note[/] {escape(note)}", soft_wrap=True)
+    return selection.codes
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

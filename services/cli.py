@@ -350,6 +350,24 @@ def _use_local_aws() -> None:
     point_boto3_at(emulator.endpoint)
 
 
+@app.command("cost")
+def cost_command(
+    stack: Annotated[str, typer.Option(help="The stack: reads Pulumi.<stack>.yaml.")] = "dev",
+    indices: Annotated[
+        str | None, typer.Option(help="B3 codes, comma-separated, or all (default: the stack's).")
+    ] = None,
+    flex: Annotated[bool, typer.Option(help="Price the Glue job as a Flex run.")] = False,
+) -> None:
+    """The modelled AWS cost of one daily run and of a month, in both designs (services/cost.py)."""
+    from services import cost
+
+    settings_ = _run(lambda: cost.read_stack(stack))
+    codes = _indices(indices) if indices else settings_.indices
+    estimates = [cost.estimate(settings_, design, codes, flex=flex) for design in cost.DESIGNS]
+    err.print(cost.render(estimates, settings_))
+    sys.stdout.write(cost.as_json(estimates) + "\n")
+
+
 @local_app.command("up")
 def local_up() -> None:
     """Start the emulator in the background (data under .state/ministack)."""

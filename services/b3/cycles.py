@@ -21,6 +21,11 @@ from datetime import date
 
 from services.b3.errors import PeriodMismatch
 
+# TODO(lead, once services/b3/calendar.py is merged): nothing here needs holidays, but the
+# refining of these datasets will: a cycle's first session is
+# services.b3.calendar.first_session_of_month(cycle.year, cycle.first_month), and
+# B3Client.serving_session may refuse a header date that calendar.is_session rejects.
+
 #: The first month of each cycle.
 FIRST_MONTHS = (1, 5, 9)
 #: Months per cycle.

@@ -6,6 +6,7 @@ B3's own CSV of that day, read independently (tests/ibra.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -82,11 +83,15 @@ def test_raw_rows_equal_b3s_csv_and_reconcile(scraped: tuple[Path, dict[str, Any
 
 def test_validate_accepts_the_two_page_day(scraped: tuple[Path, dict[str, Any], Any]) -> None:
     lake, summary, _ = scraped
+    data = (lake / RAW / "portfolio.parquet").read_bytes()
     assert validate(summary["uri"]) == {
         "dt": "2021-06-22",
         "index": "IBRA",
         "rows": 179,
         "uri": str(lake / RAW / "portfolio.parquet"),
+        "sha256": hashlib.sha256(data).hexdigest(),  # the pin of the bytes it checked
+        "version": "null",
+        "etag": None,
     }
 
 

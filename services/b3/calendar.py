@@ -8,8 +8,9 @@ Christi, Christmas Eve, the last weekday of the year, São Paulo's municipal hol
 until B3 stopped closing on them (2022), Black Awareness Day from 2024, and one-off
 closures. Ash Wednesday opens late and is a session.
 
-No calendar is written here: the library is asked once per ten-year block and the
-answers are kept as plain sorted dates, so the lookups are pure Python after that.
+No calendar is written here: the library is asked once per year (with a year's margin
+either side) and the answers are kept as plain sorted dates, so the lookups are pure
+Python after that.
 
 B3 publishes a session's portfolio once the previous session has closed (a body dated
 Monday 07/07/25 was fetched on Saturday 2025-07-05; one dated 20/06/25 on the evening of
@@ -38,7 +39,6 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: The name given to a one-off closure, which the library lists without a name.
 ADHOC_CLOSURE = "exceptional closure"
-_BLOCK_YEARS = 10
 
 
 @dataclass(frozen=True)
@@ -52,16 +52,16 @@ class _Block:
     closures: dict[date, str]
 
 
-@lru_cache(maxsize=16)
-def _block(decade: int) -> _Block:
-    """Ten years of B3's calendar, with a year's margin on either side.
+@lru_cache(maxsize=32)
+def _block(year: int) -> _Block:
+    """B3's calendar of ``year``, with a year's margin on either side.
 
-    The margin means the next or previous session of any day of the decade is in the
-    same block.
+    The margin means the next or previous session of any day of ``year`` is in the same
+    block. (A short span keeps the library's work, and a cold start, small.)
     """
     import exchange_calendars  # pandas underneath: loaded on first use only
 
-    first, last = date(decade - 1, 1, 1), date(decade + _BLOCK_YEARS, 12, 31)
+    first, last = date(year - 1, 1, 1), date(year + 1, 12, 31)
     calendar = exchange_calendars.get_calendar(
         CALENDAR, start=first.isoformat(), end=last.isoformat()
     )
@@ -77,7 +77,7 @@ def _block(decade: int) -> _Block:
 
 
 def _block_of(day: date) -> _Block:
-    return _block(day.year - day.year % _BLOCK_YEARS)
+    return _block(day.year)
 
 
 def is_session(day: date) -> bool:
@@ -113,10 +113,9 @@ def first_session_of_month(year: int, month: int) -> date:
 def sessions_between(first: date, last: date) -> list[date]:
     """Every session from ``first`` to ``last``, both included, oldest first."""
     found: list[date] = []
-    for decade in range(first.year - first.year % _BLOCK_YEARS, last.year + 1, _BLOCK_YEARS):
-        sessions = _block(decade).sessions
-        low = max(first, date(decade, 1, 1))
-        high = min(last, date(decade + _BLOCK_YEARS - 1, 12, 31))
+    for year in range(first.year, last.year + 1):
+        sessions = _block(year).sessions
+        low, high = max(first, date(year, 1, 1)), min(last, date(year, 12, 31))
         found += sessions[bisect.bisect_left(sessions, low) : bisect.bisect_right(sessions, high)]
     return found
 

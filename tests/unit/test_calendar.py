@@ -60,7 +60,7 @@ def test_next_and_previous_sessions_step_over_closures() -> None:
     assert calendar.next_session(date(2025, 2, 28)) == date(2025, 3, 5)  # over Carnival
     assert calendar.previous_session(date(2026, 1, 2)) == date(2025, 12, 30)
     assert calendar.previous_session(date(2025, 7, 10)) == date(2025, 7, 9)
-    # across the library's ten-year blocks
+    # across years (the library is asked a year at a time)
     assert calendar.next_session(date(2019, 12, 30)) == date(2020, 1, 2)
     assert calendar.previous_session(date(2020, 1, 2)) == date(2019, 12, 30)
 

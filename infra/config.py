@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from services.deployment import Deployment
+from services.deployment import SCHEDULE_CRON, SCHEDULE_TIMEZONE, Deployment
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ def load() -> StackConfig:
     return StackConfig(
         prefix=config.get("prefix") or f"bovespa-{pulumi.get_stack()}",
         indices=tuple(config.get_object("indices") or ["IBOV"]),
-        schedule_cron=config.get("scheduleCron") or "cron(30 19 ? * MON-FRI *)",
-        schedule_timezone=config.get("scheduleTimezone") or "America/Sao_Paulo",
+        schedule_cron=config.get("scheduleCron") or SCHEDULE_CRON,
+        schedule_timezone=config.get("scheduleTimezone") or SCHEDULE_TIMEZONE,
         glue_worker_type=config.get("glueWorkerType") or "G.1X",
         glue_workers=config.get_int("glueWorkers") or 2,
         glue_timeout_minutes=config.get_int("glueTimeoutMinutes") or 30,

@@ -24,12 +24,13 @@ from pyspark.sql.types import DateType, IntegerType, StringType, StructField, St
 
 from glue.schema import COLUMNS, PARTITION_COLUMNS, RENAMES, WEIGHT
 from services.b3.calendar import count_sessions, first_session_of_month
+from services.b3.cycles import FIRST_MONTHS
 
 DAY = ["dt", "index_code"]
 
 #: B3 rebalances its main indices every four months: the new portfolio takes effect on
-#: the first session of January, May and September.
-REBALANCE_MONTHS = (1, 5, 9)
+#: the first session of January, May and September (the first months of B3's cycles).
+REBALANCE_MONTHS = FIRST_MONTHS
 
 #: The per-day calendar features that C joins on ``dt``.
 SESSION_CALENDAR_SCHEMA = StructType(

@@ -65,7 +65,7 @@ class NotATradingDay(ContractViolation):
     session after now, which B3 cannot have published yet."""
 
     #: Exit code of ``bovespa scrape`` when B3's header date breaks this rule.
-    exit_code = 7
+    exit_code = 8
 
 
 def split_uri(uri: str) -> tuple[str, str, str, date]:

@@ -30,7 +30,7 @@ from services import settings
 from services.analysis.athena import run as run_athena
 from services.analysis.queries import bind, saved_queries
 from services.b3.errors import B3Error
-from services.lake.raw import raw_key
+from services.lake.layout import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
 from services.local.replay import ReplayServer

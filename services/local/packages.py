@@ -69,20 +69,20 @@ def pip_options() -> list[str]:
     return pip_target_options(local_python(), local_platforms())
 
 
-def dependencies_zip(image: Image) -> Path:
+def dependencies_zip(image: Image, cache: Path = DEPENDENCIES_DIR) -> Path:
     """The image's requirements, installed for the local Python on Linux and zipped.
 
-    Built once per content of the requirements file (and pip options); later calls
-    return the cached zip.
+    Built once per content of the requirements file (and pip options) into ``cache``;
+    later calls return the cached zip. A failed build leaves nothing there.
     """
     requirements = image.requirements
     options = pip_options()
     key = hashlib.sha256(requirements.read_bytes() + "\0".join(options).encode()).hexdigest()
-    cached = DEPENDENCIES_DIR / f"{image.name}-py{local_python()}-{key[:16]}.zip"
+    cached = cache / f"{image.name}-py{local_python()}-{key[:16]}.zip"
     if cached.exists():
         return cached
-    DEPENDENCIES_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=DEPENDENCIES_DIR, prefix=".building-") as scratch:
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".building-") as scratch:
         target = Path(scratch) / "packages"
         command = [
             sys.executable,
@@ -94,9 +94,13 @@ def dependencies_zip(image: Image) -> Path:
         if result.returncode != 0:
             errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
             reason = (errors or result.stderr.strip().splitlines() or ["pip failed"])[-1]
-            relative = requirements.relative_to(settings.REPO_ROOT)
+            shown = (
+                requirements.relative_to(settings.REPO_ROOT)
+                if requirements.is_relative_to(settings.REPO_ROOT)
+                else requirements
+            )
             raise PackageBuildFailed(
-                f"could not install {relative} as Linux wheels for Python {local_python()}: "
+                f"could not install {shown} as Linux wheels for Python {local_python()}: "
                 f"{reason.removeprefix('ERROR: ')}"
             )
         partial = Path(scratch) / "dependencies.zip"

@@ -24,7 +24,12 @@ from packaging.requirements import Requirement
 
 from services import settings
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
-from services.local.packages import dependencies_zip, function_zip, local_python
+from services.local.packages import (
+    PackageBuildFailed,
+    dependencies_zip,
+    function_zip,
+    local_python,
+)
 from services.packaging import (
     LAMBDA_PYTHON,
     Image,
@@ -172,6 +177,23 @@ def test_the_former_base_image_had_no_pyarrow_to_install(
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert "No matching distribution found for pyarrow" in result.stderr
+
+
+def test_a_pin_without_a_linux_wheel_fails_the_build_in_one_line_and_leaves_nothing(
+    tmp_path: Path, package_index: None
+) -> None:
+    requirements = tmp_path / "broken.requirements.txt"
+    requirements.write_text("pyarrow==0.17.1\n")  # sdist only for the emulator's Python
+    dockerfile = tmp_path / "broken.Dockerfile"
+    dockerfile.write_text(f"FROM scratch\nCOPY {requirements} ${{LAMBDA_TASK_ROOT}}/\n")
+    cache = tmp_path / "cache"
+    with pytest.raises(PackageBuildFailed) as failure:
+        dependencies_zip(Image("broken", dockerfile), cache)
+    message = str(failure.value)
+    assert "\n" not in message
+    assert message.startswith(f"could not install {requirements} as Linux wheels for Python")
+    assert "pyarrow==0.17.1" in message
+    assert list(cache.iterdir()) == []
 
 
 @pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)

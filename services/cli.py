@@ -29,7 +29,8 @@ from rich.table import Table
 from services import settings
 from services.analysis.athena import run as run_athena
 from services.analysis.queries import bind, saved_queries
-from services.b3.errors import B3Error
+from services.b3.codes import index_argument
+from services.errors import BadArgument, exit_code, one_line
 from services.lake.raw import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
@@ -120,9 +121,9 @@ def ingest(
     dt: Annotated[str | None, typer.Option(help="Trading day (default: from the file).")] = None,
 ) -> None:
     """Drop a raw Parquet file into the local bucket and follow the S3-event path it starts."""
+    key = _run(lambda: raw_key(*_partition_of(file, index, dt)))  # bad values: refused now
 
     def drop(stack: LocalStack) -> str:
-        key = raw_key(*_partition_of(file, index, dt))
         etag = boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=file.read_bytes())[
             "ETag"
         ]
@@ -133,13 +134,23 @@ def ingest(
 
 
 def _partition_of(file: Path, index: str | None, dt: str | None) -> tuple[str, date]:
-    """Index and trading day of a raw file: the options, else the file's own metadata."""
-    metadata = pq.read_schema(file).metadata or {}
-    index = index or metadata.get(b"bovespa.index", b"").decode()
+    """Index and trading day of a raw file: the options, else the file's own metadata.
+
+    Both become the object's key, so both are checked here: an index code as B3 writes
+    it, a ``YYYY-MM-DD`` date.
+    """
+    metadata = {} if index and dt else (pq.read_schema(file).metadata or {})
+    code = index or metadata.get(b"bovespa.index", b"").decode()
     day = dt or metadata.get(b"bovespa.dt", b"").decode()
-    if not index or not day:
-        raise typer.BadParameter("the file does not say its index and dt: pass --index and --dt")
-    return index.upper(), date.fromisoformat(day)
+    if not code or not day:
+        raise BadArgument("the file does not say its index and dt: pass --index and --dt")
+    try:
+        trading_day = date.fromisoformat(day)
+    except ValueError:
+        raise BadArgument(f"dt {day[:40]!r} is not a YYYY-MM-DD date") from None
+    if len(day) != len("YYYY-MM-DD"):
+        raise BadArgument(f"dt {day[:40]!r} is not a YYYY-MM-DD date")
+    return index_argument(code), trading_day
 
 
 def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None) -> dict[str, Any]:
@@ -369,20 +380,18 @@ def local_status() -> None:
 
 
 def _run(action: Callable[[], T]) -> T:
-    """Run ``action``; on failure print one line to stderr and exit non-zero.
+    """Run ``action``; on failure print one line to stderr and exit with the error's code.
 
-    B3 errors exit with their own code (see README), bad arguments with 2, anything else
-    with 1; ``--verbose`` adds the traceback.
+    The codes are :data:`services.errors.EXIT_CODES` (also in the README); ``--verbose``
+    adds the traceback.
     """
     try:
         return action()
     except Exception as error:
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             err.print_exception()
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        err.print(f"[red]error[/] {type(error).__name__}: {escape(message)}", soft_wrap=True)
-        code = error.exit_code if isinstance(error, B3Error) else 1
-        raise typer.Exit(2 if isinstance(error, ValueError) else code) from None
+        err.print(f"[red]error[/] {escape(one_line(error))}", soft_wrap=True)
+        raise typer.Exit(exit_code(error)) from None
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -21,11 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from services import settings
+from services.b3.codes import index_argument, is_index_code
+from services.b3.numbers import REDUCTOR_PRECISION, REDUCTOR_SCALE, WEIGHT_PRECISION, WEIGHT_SCALE
 from services.b3.portfolio import Portfolio
+from services.errors import BadArgument
 from services.lake.storage import Lake
 
-WEIGHT = pa.decimal128(7, 3)
-REDUCTOR = pa.decimal128(24, 8)
+WEIGHT = pa.decimal128(WEIGHT_PRECISION, WEIGHT_SCALE)
+REDUCTOR = pa.decimal128(REDUCTOR_PRECISION, REDUCTOR_SCALE)
 
 #: The raw Parquet schema: B3's fields first, then the header totals, then lineage.
 RAW_SCHEMA = pa.schema(
@@ -63,7 +66,14 @@ class RawObject:
 
 
 def partition(index: str, dt: date) -> str:
-    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition."""
+    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition.
+
+    ``index`` must be an index code as B3 writes it (:class:`BadArgument` otherwise), so
+    no caller can build a key that leaves the partition (``../x``) or escapes oddly.
+    """
+    if not is_index_code(index):
+        index_argument(index)  # raises, saying why
+        raise BadArgument(f"index code {index!r} is not upper-case")
     return f"{settings.RAW_PREFIX}/index={index}/dt={dt.isoformat()}"
 
 

@@ -265,31 +265,57 @@ def assemble(
     )
 
 
-def check_totals(header: Header, total_records: int, assets: Sequence[Asset]) -> None:
-    """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers."""
-    if len(assets) != total_records:
+@dataclass(frozen=True)
+class Totals:
+    """What the reconciliation checks need of a day's rows, however they were counted."""
+
+    rows: int
+    duplicated: tuple[str, ...]
+    quantity: int
+    weight: Decimal
+
+
+def totals_of(assets: Sequence[Asset]) -> Totals:
+    """The :class:`Totals` of parsed assets."""
+    return Totals(
+        rows=len(assets),
+        duplicated=tuple(sorted(cod for cod, n in Counter(a.cod for a in assets).items() if n > 1)),
+        quantity=sum(asset.theoretical_qty for asset in assets),
+        weight=sum((asset.part for asset in assets), Decimal(0)),
+    )
+
+
+def check_totals(header: Header, total_records: int, assets: Sequence[Asset] | Totals) -> None:
+    """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers.
+
+    ``assets`` may be the parsed rows (the scraper) or their :class:`Totals` computed
+    elsewhere (Validate counts with Arrow): the checks and their messages are these.
+    """
+    totals = assets if isinstance(assets, Totals) else totals_of(assets)
+    if totals.rows != total_records:
         raise RowCountMismatch(
-            f"check 'row_count' failed: got {len(assets)} rows, "
+            f"check 'row_count' failed: got {totals.rows} rows, "
             f"page.totalRecords is {total_records}"
         )
-    duplicated = sorted(cod for cod, n in Counter(a.cod for a in assets).items() if n > 1)
-    if duplicated:
+    if totals.duplicated:
+        shown = ", ".join(totals.duplicated[:10])
+        more = len(totals.duplicated) - 10
         raise DuplicateTickers(
-            f"check 'unique_tickers' failed: {', '.join(duplicated)} appear more than once"
+            f"check 'unique_tickers' failed: {shown}{f' and {more} more' if more > 0 else ''} "
+            "appear more than once"
         )
-    qty = sum(asset.theoretical_qty for asset in assets)
+    qty = totals.quantity
     if qty != header.theoretical_qty:
         raise QuantityTotalMismatch(
             f"check 'theoretical_qty_total' failed: rows sum to {qty}, "
             f"header.theoricalQty is {header.theoretical_qty} "
             f"(off by {qty - header.theoretical_qty})"
         )
-    weight = sum((asset.part for asset in assets), Decimal(0))
-    tolerance = WEIGHT_ROUNDING_PER_ROW * len(assets)
-    if abs(weight - header.part) > tolerance:
+    tolerance = WEIGHT_ROUNDING_PER_ROW * totals.rows
+    if abs(totals.weight - header.part) > tolerance:
         raise WeightTotalMismatch(
-            f"check 'weight_total' failed: weights sum to {weight}, header.part is "
-            f"{header.part} (tolerance {tolerance} for {len(assets)} rounded weights)"
+            f"check 'weight_total' failed: weights sum to {totals.weight}, header.part is "
+            f"{header.part} (tolerance {tolerance} for {totals.rows} rounded weights)"
         )
 
 

@@ -17,34 +17,88 @@ It prints one JSON line: ``dt``, ``rows``, ``partitions``, ``files``, ``table``,
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
+import re
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from glue import catalog
-from glue.lakeio import Day, GlueIO, JobIO, LocalIO, PartitionValues, discover
+from glue.lakeio import RAW_DT, Day, GlueIO, JobIO, LocalIO, PartitionValues, discover
 from glue.schema import PARTITION_COLUMNS
 from glue.spark import glue_session, local_session
 from glue.transforms import refine
 from services import settings
+from services.b3.codes import check_index_data, check_ticker, index_argument
+from services.b3.errors import SchemaDrift
+from services.errors import BadArgument
 from services.lake.storage import open_lake
+from services.validate.contract import UnreadableParquet
 
 PARTITIONS = [c.name for c in PARTITION_COLUMNS]
 
 
 class RefinedCheckFailed(Exception):
     """The refined rows do not reconcile with the raw rows they came from."""
+
+
+class SparkFailed(Exception):
+    """Spark failed for a reason the job cannot name more precisely (its one-line cause)."""
+
+
+#: A raw object's path as Spark writes it in an error (``file:/…`` locally, ``s3://`` on AWS).
+_RAW_FILE_IN_ERROR = re.compile(
+    rf"(?:file:|s3a?://|s3n://)[^\s,;\]\[]*?/{settings.RAW_PREFIX}/index=[^/\s]*/dt=[^/\s]*/"
+    r"[^/\s]+?\.parquet"
+)
+_Run = TypeVar("_Run", bound=Callable[..., Any])
+
+
+def spark_errors_in_one_line(job: _Run) -> _Run:
+    """Turn a Spark (Py4J) failure of ``job`` into one line that names what failed.
+
+    A raw object Spark cannot read becomes :class:`UnreadableParquet` naming the object,
+    as Validate would name it; any other Spark failure :class:`SparkFailed` with the
+    innermost Java cause. Both leave a single line on stderr, which the local launcher
+    and AWS Glue report as the run's ``ErrorMessage``.
+    """
+
+    @functools.wraps(job)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return job(*args, **kwargs)
+        except Exception as error:
+            if not type(error).__module__.startswith(("py4j", "pyspark")):
+                raise
+            raise spark_failure(str(error)) from None
+
+    return wrapped  # type: ignore[return-value]
+
+
+def spark_failure(text: str) -> Exception:
+    """The one-line error for Spark's error ``text`` (a Py4J trace of hundreds of lines)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line for line in lines if line.startswith("Caused by:")]  # innermost last
+    causes = causes or [line for line in lines if "Exception: " in line or line.startswith(":")]
+    cause = causes[-1] if causes else lines[0] if lines else "no message"
+    reason = cause.rsplit("Exception: ", 1)[-1].strip() or cause
+    reason = reason if len(reason) <= 300 else reason[:299] + "…"
+    raw = _RAW_FILE_IN_ERROR.search(text)
+    if raw:
+        named = reason if raw[0] in reason else f"{raw[0]}: {reason}"
+        return UnreadableParquet(f"Spark cannot read a raw object: {named}")
+    return SparkFailed(reason)
 
 
 def today_in_sao_paulo() -> date:
@@ -67,9 +121,9 @@ class JobArgs:
 
     def __post_init__(self) -> None:
         if self.start > self.end:
-            raise ValueError(f"--start {self.start} is after --end {self.end}")
+            raise BadArgument(f"--start {self.start} is after --end {self.end}")
         if self.engine not in {"auto", "glue", "local"}:
-            raise ValueError(f"--engine must be glue, local or auto, not {self.engine!r}")
+            raise BadArgument(f"--engine must be glue, local or auto, not {self.engine!r}")
 
     @property
     def span(self) -> str:
@@ -95,24 +149,35 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
     try:
         lake = pairs["lake"]
         if "dt" in pairs:
-            start = end = date.fromisoformat(pairs["dt"])
+            start = end = _day(pairs, "dt")
         else:
-            start, end = date.fromisoformat(pairs["start"]), date.fromisoformat(pairs["end"])
+            start, end = _day(pairs, "start"), _day(pairs, "end")
     except KeyError as missing:
-        raise ValueError(
+        raise BadArgument(
             f"missing job argument --{missing.args[0]} (need --lake and --dt)"
         ) from None
     options: dict[str, Any] = {}
     if pairs.get("index"):
-        options["indices"] = tuple(i.strip().upper() for i in pairs["index"].split(",") if i)
+        options["indices"] = tuple(index_argument(i) for i in pairs["index"].split(",") if i)
     for key in ("database", "table", "engine"):
         if pairs.get(key):
             options[key] = pairs[key]
     if pairs.get("processing-date"):
-        options["processing_date"] = date.fromisoformat(pairs["processing-date"])
+        options["processing_date"] = _day(pairs, "processing-date")
     if "catalog" in pairs:
         options["catalog"] = pairs["catalog"].lower() not in {"false", "0", "no"}
     return JobArgs(lake=lake, start=start, end=end, **options)
+
+
+def _day(pairs: dict[str, str], key: str) -> date:
+    """The ``YYYY-MM-DD`` argument ``--key`` (it becomes a partition: nothing else passes)."""
+    text = pairs[key]
+    try:
+        if len(text) != len("YYYY-MM-DD"):
+            raise ValueError(f"Invalid isoformat string: {text[:40]!r}")
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise BadArgument(f"--{key}: {error}") from None
 
 
 def resolve_engine(engine: str) -> str:
@@ -122,6 +187,7 @@ def resolve_engine(engine: str) -> str:
     return "glue" if importlib.util.find_spec("awsglue") is not None else "local"
 
 
+@spark_errors_in_one_line
 def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
     """Refine the raw partitions of ``args``' days and catalogue them; return the summary."""
     began = time.monotonic()
@@ -190,10 +256,29 @@ def check(refined: DataFrame) -> tuple[list[Day], list[PartitionValues], int]:
     if mismatched:
         days = ", ".join(f"{d}/{i}" for d, i in sorted(mismatched))
         raise RefinedCheckFailed(f"index theoretical quantity differs from B3's header on {days}")
-    partitions = sorted((row["dt"], row["index_code"], row["ticker"]) for row in rows)
+    partitions = sorted(
+        check_partition_values(row["dt"], row["index_code"], row["ticker"]) for row in rows
+    )
     if len(set(partitions)) != len(partitions):
         raise RefinedCheckFailed("a ticker appears twice on the same day")
     return sorted(tickers), partitions, len(rows)
+
+
+def check_partition_values(dt: Any, index: Any, ticker: Any) -> PartitionValues:
+    """The values that become the refined path, each as B3 writes it, else ``SchemaDrift``.
+
+    A ticker with ``/`` or ``=`` would change the path (and be deleted as stale on S3),
+    one of 300 characters would fail the write, ``__HIVE_DEFAULT_PARTITION__`` would read
+    back as NULL: none of them reaches a write.
+    """
+    where = f"raw row of {dt}/{index}"
+    if not (isinstance(dt, str) and RAW_DT.fullmatch(dt)):
+        raise SchemaDrift(f"{where}: dt {dt!r} is not YYYY-MM-DD")
+    return (
+        dt,
+        check_index_data(index, f"{where}: index"),
+        check_ticker(ticker, f"{where}: ticker (cod)"),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -22,12 +22,16 @@ from pathlib import Path
 from typing import Protocol
 
 from services import settings
+from services.b3.codes import INDEX_CODE
 from services.lake.raw import partition as raw_partition
 from services.lake.raw import raw_key
 from services.lake.storage import Lake, LocalLake
 
+#: A partition's ``dt`` value.
+RAW_DT = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A raw object: a key of any other shape (an index that is not a B3 code) is not one.
 RAW_KEY = re.compile(
-    rf"{settings.RAW_PREFIX}/index=(?P<index>[^/]+)/dt=(?P<dt>\d{{4}}-\d{{2}}-\d{{2}})/"
+    rf"{settings.RAW_PREFIX}/index=(?P<index>{INDEX_CODE})/dt=(?P<dt>{RAW_DT.pattern})/"
     rf"{re.escape(settings.RAW_OBJECT_NAME)}"
 )
 REFINED_FILE = re.compile(
@@ -56,7 +60,11 @@ def discover(lake: Lake, start: date, end: date, indices: Sequence[str] = ()) ->
         match = RAW_KEY.fullmatch(key)
         if not match:
             continue
-        day = date.fromisoformat(match["dt"])
+        try:
+            day = date.fromisoformat(match["dt"])
+        except ValueError:
+            continue  # dt=2025-13-40: not a raw partition, as the trigger and Validate say
+
         if start <= day <= end and (not indices or match["index"] in indices):
             found.append(RawPartition(match["index"], day))
     if not found:

@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 import boto3
 from botocore.exceptions import ClientError
 
+from services.errors import BadArgument
+
 
 class Lake(Protocol):
     """What the pipeline needs from storage; see :func:`open_lake`."""
@@ -160,8 +162,8 @@ def open_lake(uri: str | Path) -> Lake:
     if text.startswith("s3://"):
         parsed = urlparse(text)
         if not parsed.netloc:
-            raise ValueError(f"lake URI {text!r} names no bucket")
+            raise BadArgument(f"lake URI {text!r} names no bucket")
         return S3Lake(parsed.netloc, parsed.path)
     if "://" in text:
-        raise ValueError(f"lake URI {text!r}: only a directory or s3://bucket/prefix is supported")
+        raise BadArgument(f"lake URI {text!r}: only a directory or s3://bucket/prefix is supported")
     return LocalLake(text)

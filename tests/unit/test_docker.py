@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -64,3 +66,40 @@ def test_requirements_are_pinned_as_in_pyproject() -> None:
             if line and not line.startswith("#"):
                 name, version = line.split("==")
                 assert pins[name] == version, f"{requirements.name}: {line}"
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "handler"),
+    [
+        ("scraper.Dockerfile", "services.scraper.handler"),
+        ("scraper.Dockerfile", "services.validate.handler"),
+        ("trigger.Dockerfile", "services.trigger.handler"),
+    ],
+)
+def test_every_project_module_a_handler_imports_is_copied(dockerfile: str, handler: str) -> None:
+    """A fresh interpreter imports the handler; each project file it loaded is in the image."""
+    code = (
+        f"import sys, {handler}\n"
+        "for m in list(sys.modules.values()):\n"
+        "    f = getattr(m, '__file__', None) or ''\n"
+        "    if m.__name__.split('.')[0] in ('services', 'glue'): print(f)\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=settings.REPO_ROOT,
+    ).stdout.split()
+    sources = [
+        source
+        for kind, args in instructions(DOCKER / dockerfile)
+        if kind == "COPY"
+        for source in args.split()[:-1]
+    ]
+    for path in loaded:
+        relative = Path(path).relative_to(settings.REPO_ROOT).as_posix()
+        assert any(
+            relative == source or (source.endswith("/") and relative.startswith(source))
+            for source in sources
+        ), f"{dockerfile} lacks {relative}, which {handler} imports"

@@ -29,6 +29,7 @@ from rich.table import Table
 from services import settings
 from services.analysis.athena import run as run_athena
 from services.analysis.queries import bind, saved_queries
+from services.analysis.readonly import check_read_only
 from services.b3.codes import index_argument
 from services.errors import BadArgument, exit_code, one_line
 from services.lake.raw import raw_key
@@ -291,13 +292,19 @@ def query_command(
     ] = None,
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
-    """Run a saved query (``services/analysis/queries``) or SQL on the local stack's Athena."""
+    """Run a saved query (``services/analysis/queries``) or SQL on the local stack's Athena.
+
+    Only one read-only statement runs (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN), and it may
+    not touch files (see :mod:`services.analysis.readonly`); anything else is refused
+    before it reaches Athena.
+    """
     saved = saved_queries()
     values = dict(p.split("=", 1) for p in param or [] if "=" in p)
     sql = _run(lambda: bind(saved[query], values)) if query in saved else query
     if query not in saved and " " not in query.strip():
         err.print(f"[red]error[/] no saved query {query!r}; saved: {', '.join(saved)}")
         raise typer.Exit(2)
+    _run(lambda: check_read_only(sql))
     _use_local_aws()
     result = _run(lambda: run_athena(sql, LOCAL.workgroup))
     if output == "json":

@@ -81,7 +81,7 @@ class Emulator:
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,
-            *("-m", "hypercorn", "ministack.app:app"),
+            *("-m", "hypercorn", "services.local.ministack_app:app"),
             *("--bind", f"{self.host}:{self.port}", "--log-level", "WARNING"),
         ]
         with self.log_file.open("ab") as log:

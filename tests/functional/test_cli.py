@@ -106,3 +106,23 @@ def test_ingest_refuses_a_bad_date_at_once(tmp_path: Path) -> None:
     done = bovespa("ingest", str(raw), "--index", "IBOV", "--dt", "20250710", env=env)
     assert done.returncode == 2
     assert error_lines(done) == ["error BadArgument: dt '20250710' is not a YYYY-MM-DD date"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        ('DROP TABLE "default"."b3_index_portfolio"', "not DROP"),
+        ("SELECT * FROM read_text('/etc/passwd')", "table must be a plain name"),
+        ("COPY (SELECT 1) TO '/tmp/x.csv'", "not COPY"),
+        ("SELECT 1; SELECT 2", "one statement at a time"),
+    ],
+)
+def test_query_refuses_anything_but_one_read_only_statement(sql: str, why: str) -> None:
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # never reached
+    done = bovespa("query", sql, env=env)
+    assert done.returncode == 14, done.stderr
+    lines = error_lines(done)
+    assert len(lines) == 1
+    assert lines[0].startswith("error QueryRefused: ")
+    assert why in lines[0]
+    assert done.stdout == ""

@@ -42,7 +42,9 @@ EXIT_CODES: Final[dict[str, ExitCode]] = {
     "TotalsMismatch": ExitCode(
         6, "a reconciliation check failed; the message names it and gives the numbers"
     ),
-    "TooManyPages": ExitCode(7, "B3 claims more pages than `B3_MAX_PAGES`; none is requested"),
+    "TooManyPages": ExitCode(
+        7, "B3 claims more pages than `B3_MAX_PAGES`; no further page is requested"
+    ),
     "BodyTooLarge": ExitCode(
         8, "a body past `B3_MAX_WIRE_BYTES` as received or `B3_MAX_BODY_BYTES` decoded"
     ),
@@ -57,6 +59,10 @@ EXIT_CODES: Final[dict[str, ExitCode]] = {
         14, "`bovespa query` SQL that is not one read-only statement, or touches files"
     ),
     "QueryFailed": ExitCode(15, "Athena ended the query FAILED or CANCELLED"),
+    "SparkFailed": ExitCode(16, "the Glue job's Spark failed; the line gives Spark's own cause"),
+    "RenderError": ExitCode(
+        17, "the state machine template and the deployment's values do not match"
+    ),
 }
 
 #: Anything not in :data:`EXIT_CODES`: an unexpected failure.

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -37,6 +38,7 @@ from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
 from services.local.replay import ReplayServer
 from services.local.run import Progress, follow, start, summary, wait_for_execution
+from services.scraper.ahead import scrape_preview, scrape_theoretical
 from services.scraper.scrape import scrape as scrape_portfolio
 from services.trigger.route import execution_name
 
@@ -68,6 +70,21 @@ BaseUrlOption = Annotated[
 ]
 
 
+class ScrapedDataset(StrEnum):
+    """What ``bovespa scrape`` fetches."""
+
+    day = "day"
+    theoretical = "theoretical"
+    preview = "preview"
+
+
+_SCRAPERS: dict[ScrapedDataset, Callable[..., dict[str, Any]]] = {
+    ScrapedDataset.day: scrape_portfolio,
+    ScrapedDataset.theoretical: scrape_theoretical,
+    ScrapedDataset.preview: scrape_preview,
+}
+
+
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Configure logging (to stderr) for every command."""
@@ -86,11 +103,17 @@ def scrape(
     page_size: Annotated[int, typer.Option(min=1, help="Rows per B3 page.")] = (
         settings.B3_PAGE_SIZE
     ),
+    dataset: Annotated[
+        ScrapedDataset,
+        typer.Option(
+            help="day: the day's portfolio; theoretical: the four-month theoretical portfolio; "
+            "preview: the preview of the next one, if B3 has a current one."
+        ),
+    ] = ScrapedDataset.day,
 ) -> None:
-    """Fetch the day's portfolio of INDEX from B3, check it and write the raw partition."""
-    summary = _run(
-        lambda: scrape_portfolio(index, lake_uri=lake, base_url=base_url, page_size=page_size)
-    )
+    """Fetch a portfolio of INDEX from B3, check it and write its raw partition."""
+    scraper = _SCRAPERS[dataset]
+    summary = _run(lambda: scraper(index, lake_uri=lake, base_url=base_url, page_size=page_size))
     _print_summary(summary)
 
 
@@ -403,8 +426,10 @@ def _run(action: Callable[[], T]) -> T:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
-    for key in ("index", "dt", "rows", "uri", "sha256"):
-        table.add_row(f"[bold]{key}[/]", str(summary[key]))
+    for key in ("dataset", "index", "dt", "cycle", "target_cycle", "status", "reason", "rows",
+                "uri", "sha256"):  # fmt: skip
+        if key in summary:
+            table.add_row(f"[bold]{key}[/]", escape(str(summary[key])))
     err.print(table)
     sys.stdout.write(json.dumps(summary) + "\n")
 

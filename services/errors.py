@@ -42,26 +42,31 @@ EXIT_CODES: Final[dict[str, ExitCode]] = {
     "TotalsMismatch": ExitCode(
         6, "a reconciliation check failed; the message names it and gives the numbers"
     ),
+    "PeriodMismatch": ExitCode(
+        7,
+        "a four-month period stated by B3 is not the cycle of the session "
+        '(see "The portfolio ahead")',
+    ),
     "TooManyPages": ExitCode(
-        7, "B3 claims more pages than `B3_MAX_PAGES`; no further page is requested"
+        8, "B3 claims more pages than `B3_MAX_PAGES`; no further page is requested"
     ),
     "BodyTooLarge": ExitCode(
-        8, "a body past `B3_MAX_WIRE_BYTES` as received or `B3_MAX_BODY_BYTES` decoded"
+        9, "a body past `B3_MAX_WIRE_BYTES` as received or `B3_MAX_BODY_BYTES` decoded"
     ),
-    "B3Redirect": ExitCode(9, "B3 answered with a redirect (3xx); the line names its Location"),
+    "B3Redirect": ExitCode(10, "B3 answered with a redirect (3xx); the line names its Location"),
     "ContractViolation": ExitCode(
-        10, "a raw object breaks the data contract (Validate's checks; the class names which)"
+        11, "a raw object breaks the data contract (Validate's checks; the class names which)"
     ),
-    "TooManyRows": ExitCode(11, "a raw object holds more rows than `MAX_RAW_ROWS`"),
-    "NoRawData": ExitCode(12, "the days asked for have no raw partition"),
-    "RefinedCheckFailed": ExitCode(13, "refined rows do not reconcile with the raw rows"),
+    "TooManyRows": ExitCode(12, "a raw object holds more rows than `MAX_RAW_ROWS`"),
+    "NoRawData": ExitCode(13, "the days asked for have no raw partition"),
+    "RefinedCheckFailed": ExitCode(14, "refined rows do not reconcile with the raw rows"),
     "QueryRefused": ExitCode(
-        14, "`bovespa query` SQL that is not one read-only statement, or touches files"
+        15, "`bovespa query` SQL that is not one read-only statement, or touches files"
     ),
-    "QueryFailed": ExitCode(15, "Athena ended the query FAILED or CANCELLED"),
-    "SparkFailed": ExitCode(16, "the Glue job's Spark failed; the line gives Spark's own cause"),
+    "QueryFailed": ExitCode(16, "Athena ended the query FAILED or CANCELLED"),
+    "SparkFailed": ExitCode(17, "the Glue job's Spark failed; the line gives Spark's own cause"),
     "RenderError": ExitCode(
-        17, "the state machine template and the deployment's values do not match"
+        18, "the state machine template and the deployment's values do not match"
     ),
 }
 

@@ -1,6 +1,7 @@
-"""HTTP client for B3's ``GetPortfolioDay``: every page, a retry policy, strict answers.
+"""HTTP client for B3's ``indexCall`` endpoints: every page, a retry policy, strict answers.
 
-The request is ``GET <base>/GetPortfolioDay/<base64 of a JSON object>``; B3 answers JSON.
+The request is ``GET <base>/<call>/<base64 of a JSON object>`` (``GetPortfolioDay``,
+``GetTheoricalPortfolio``, ``GetQuartelyPreview``, ``GetConfigurations``); B3 answers JSON.
 Transient failures (connection errors, a connection cut mid-body, timeouts, 429 and 5xx,
 a body that is not JSON such as Cloudflare's HTML error pages) are retried by tenacity
 with exponential backoff and full jitter (``wait_random_exponential``); a ``Retry-After``
@@ -8,9 +9,10 @@ header is honoured. JSON of the wrong shape, or a body that is not UTF-8, is not
 transient: it fails at once as :class:`~services.b3.errors.SchemaDrift`.
 
 Every scrape is bounded (:class:`Limits`, defaults in :mod:`services.settings`): pages
-per index, bytes per body as received and decoded (the body is streamed in chunks and
+per call, bytes per body as received and decoded (the body is streamed in chunks and
 inflated with a cap, so a gzip bomb is stopped at the cap without being inflated), and
-one deadline for the whole scrape, retries and waits included. Redirects are refused.
+one deadline for everything a client does (a client serves one scrape: the deadline
+starts at its first request and covers every page, retry and wait). Redirects are refused.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import logging
 import os
 import time
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Protocol, TypeVar
 
 import requests
 import urllib3
@@ -40,13 +43,26 @@ from tenacity import (
 from services import settings
 from services.b3.codes import index_argument
 from services.b3.errors import B3Redirect, B3Unavailable, BodyTooLarge, SchemaDrift, TooManyPages
-from services.b3.portfolio import Page, PageSource, Portfolio, assemble, decode_body, parse_page
+from services.b3.portfolio import PageSource, Portfolio, assemble, decode_body, parse_page
 
 log = logging.getLogger(__name__)
 
 #: Bytes asked of the socket per read while streaming a body.
 _CHUNK = 64 * 1024
 _RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+
+
+class NumberedPage(Protocol):
+    """What :meth:`B3Client.fetch_pages` needs of a parsed page."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def total_pages(self) -> int: ...
+
+
+P = TypeVar("P", bound=NumberedPage)
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,7 @@ class B3Client:
         self.policy = policy or RetryPolicy.from_env()
         self.session = session or requests.Session()
         self.limits = limits or Limits.from_env()
+        self._deadline: _Deadline | None = None
         self.session.headers.setdefault("Accept", "application/json")
         # Only what _Inflater decodes (requests would add br/zstd when their modules exist).
         self.session.headers["Accept-Encoding"] = "gzip, deflate"
@@ -139,8 +156,12 @@ class B3Client:
             "index": index,
             "segment": segment,
         }
+        return self.call_url("GetPortfolioDay", params)
+
+    def call_url(self, call: str, params: Mapping[str, object]) -> str:
+        """``<base>/<call>/<base64 of the JSON params>``: how B3's site calls every endpoint."""
         token = base64.b64encode(json.dumps(params, separators=(",", ":")).encode()).decode()
-        return f"{self.base_url}/GetPortfolioDay/{token}"
+        return f"{self.base_url}/{call}/{token}"
 
     def fetch_portfolio(
         self,
@@ -150,31 +171,68 @@ class B3Client:
         segment: str = settings.B3_SEGMENT,
     ) -> Portfolio:
         """Fetch every page of ``index``'s portfolio (following ``totalPages``) and check it."""
-        index = index_argument(index)
-        deadline = _Deadline(self.limits.deadline_seconds)
+        index = check_index(index)
         fetched_at = datetime.now(UTC)
-        pages: list[Page] = []
+        pages, sources = self.fetch_pages(
+            lambda number: self.url_for(index, number, page_size, segment), parse_page
+        )
+        return assemble(index, pages, sources, fetched_at, require_sector=segment == "2")
+
+    def fetch_pages(
+        self, url_of_page: Callable[[int], str], parse: Callable[[Any], P]
+    ) -> tuple[list[P], list[PageSource]]:
+        """Fetch page 1, 2, ... (``url_of_page(n)``) until the ``totalPages`` B3 states.
+
+        ``parse`` turns one decoded body into a page (or raises); every page must be the
+        one asked for. Returns the parsed pages and the bodies as received, in order.
+        """
+        pages: list[P] = []
         sources: list[PageSource] = []
         total_pages = 1
         while len(pages) < total_pages:
             number = len(pages) + 1
-            url = self.url_for(index, number, page_size, segment)
-            source, document = self._fetch(url, number, deadline)
-            page = parse_page(document)
+            url = url_of_page(number)
+            source, document = self._fetch(url, number)
+            page = parse(document)
             if page.number != number:
                 raise SchemaDrift(f"asked for page {number}, B3 answered page {page.number}")
             if page.total_pages > self.limits.max_pages:
                 raise TooManyPages(
-                    f"B3 says {index} has {page.total_pages} pages of {page_size} rows (page "
-                    f"{number} at {url}); at most {self.limits.max_pages} are fetched "
-                    "(B3_MAX_PAGES)"
+                    f"B3 says there are {page.total_pages} pages (page {number} at {url}); "
+                    f"at most {self.limits.max_pages} are fetched (B3_MAX_PAGES)"
                 )
             total_pages = page.total_pages
             pages.append(page)
             sources.append(source)
-        return assemble(index, pages, sources, fetched_at, require_sector=segment == "2")
+        return pages, sources
 
-    def _fetch(self, url: str, number: int, deadline: _Deadline) -> tuple[PageSource, Any]:
+    def fetch_one(self, url: str) -> tuple[PageSource, Any]:
+        """One GET with the retry policy: the body as received and its decoded JSON."""
+        return self._fetch(url, 1)
+
+    def serving_session(
+        self, index: str, *, segment: str = settings.B3_SEGMENT
+    ) -> tuple[date, PageSource]:
+        """The session whose portfolio B3 serves now, as ``GetPortfolioDay`` states it.
+
+        Once a session has closed B3 already serves the next one, so the clock cannot say
+        which session an answer belongs to; ``header.date`` does. One row is asked for
+        (``pageSize`` 1): only the header is read. Returns the date and the body.
+        """
+        index = check_index(index)
+        source, document = self.fetch_one(self.url_for(index, 1, 1, segment))
+        return parse_page(document).header.trading_date, source
+
+    @property
+    def deadline(self) -> _Deadline:
+        """The client's one deadline, started by its first request."""
+        if self._deadline is None:
+            self._deadline = _Deadline(self.limits.deadline_seconds)
+        return self._deadline
+
+    def _fetch(self, url: str, number: int) -> tuple[PageSource, Any]:
+        deadline = self.deadline
+
         def stop(state: RetryCallState) -> bool:
             if state.attempt_number >= self.policy.attempts:
                 return True
@@ -285,6 +343,12 @@ class B3Client:
     def _log_retry(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         log.warning("B3 attempt %d failed: %s; retrying", state.attempt_number, error)
+
+
+def check_index(index: str) -> str:
+    """``index`` upper-cased, or :class:`~services.errors.BadArgument` unless it is a B3
+    index code (:func:`services.b3.codes.index_argument`)."""
+    return index_argument(index)
 
 
 def _retry_after(headers: requests.structures.CaseInsensitiveDict[str]) -> float | None:

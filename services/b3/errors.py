@@ -49,6 +49,13 @@ class WeightTotalMismatch(TotalsMismatch):
     """The weights do not sum to ``header.part`` within the rounding tolerance."""
 
 
+class PeriodMismatch(B3Error):
+    """The four-month period B3 states is not the one the session belongs to.
+
+    Also raised for a statement that names no B3 cycle (Jan.-Apr., May-Aug., Sep.-Dec.).
+    """
+
+
 class LimitExceeded(B3Error):
     """An answer went past one of the scraper's bounds (``services.settings``)."""
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from services.b3.codes import check_ticker
 from services.b3.errors import (
@@ -265,9 +265,32 @@ def assemble(
     )
 
 
+class Totals(Protocol):
+    """B3's stated totals: what :func:`check_totals` reconciles rows with."""
+
+    @property
+    def part(self) -> Decimal: ...
+
+    @property
+    def theoretical_qty(self) -> int: ...
+
+
+class Row(Protocol):
+    """One row as :func:`check_totals` reads it."""
+
+    @property
+    def cod(self) -> str: ...
+
+    @property
+    def part(self) -> Decimal: ...
+
+    @property
+    def theoretical_qty(self) -> int: ...
+
+
 @dataclass(frozen=True)
-class Totals:
-    """What the reconciliation checks need of a day's rows, however they were counted."""
+class RowTotals:
+    """What the reconciliation checks need of the rows, however they were counted."""
 
     rows: int
     duplicated: tuple[str, ...]
@@ -275,9 +298,9 @@ class Totals:
     weight: Decimal
 
 
-def totals_of(assets: Sequence[Asset]) -> Totals:
-    """The :class:`Totals` of parsed assets."""
-    return Totals(
+def totals_of(assets: Sequence[Row]) -> RowTotals:
+    """The :class:`RowTotals` of parsed rows."""
+    return RowTotals(
         rows=len(assets),
         duplicated=tuple(sorted(cod for cod, n in Counter(a.cod for a in assets).items() if n > 1)),
         quantity=sum(asset.theoretical_qty for asset in assets),
@@ -285,13 +308,15 @@ def totals_of(assets: Sequence[Asset]) -> Totals:
     )
 
 
-def check_totals(header: Header, total_records: int, assets: Sequence[Asset] | Totals) -> None:
+def check_totals(header: Totals, total_records: int, assets: Sequence[Row] | RowTotals) -> None:
     """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers.
 
-    ``assets`` may be the parsed rows (the scraper) or their :class:`Totals` computed
-    elsewhere (Validate counts with Arrow): the checks and their messages are these.
+    Used for every portfolio B3 publishes with a header of totals: the day's, the
+    theoretical portfolio and the preview. ``assets`` may be the parsed rows or their
+    :class:`RowTotals` counted elsewhere (Validate counts with Arrow): the checks and
+    their messages are these.
     """
-    totals = assets if isinstance(assets, Totals) else totals_of(assets)
+    totals = assets if isinstance(assets, RowTotals) else totals_of(assets)
     if totals.rows != total_records:
         raise RowCountMismatch(
             f"check 'row_count' failed: got {totals.rows} rows, "

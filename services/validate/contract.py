@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from services import settings
 from services.b3.codes import INDEX_CODE, TICKER_FULL
 from services.b3.errors import SchemaDrift
-from services.b3.portfolio import Header, Totals, check_totals
+from services.b3.portfolio import Header, RowTotals, check_totals
 from services.lake.raw import RAW_SCHEMA
 from services.lake.storage import Lake, open_lake
 
@@ -196,13 +196,13 @@ def check_codes_and_signs(table: pa.Table) -> None:
             raise SchemaDrift(f"column {name} is negative in {negative} of {table.num_rows} rows")
 
 
-def totals_of(table: pa.Table) -> Totals:
+def totals_of(table: pa.Table) -> RowTotals:
     """The reconciliation totals, counted by Arrow (quantities summed without overflow)."""
     counts = pc.value_counts(table["cod"])
     duplicated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
     quantity = pc.sum(pc.cast(table["theoricalQty"], pa.decimal128(38, 0))).as_py()
     weight = pc.sum(table["part"]).as_py()
-    return Totals(
+    return RowTotals(
         rows=table.num_rows,
         duplicated=tuple(sorted(duplicated.to_pylist())),
         quantity=int(quantity or 0),

@@ -120,7 +120,7 @@ def test_ingest_refuses_a_bad_date_at_once(tmp_path: Path) -> None:
 def test_query_refuses_anything_but_one_read_only_statement(sql: str, why: str) -> None:
     env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # never reached
     done = bovespa("query", sql, env=env)
-    assert done.returncode == 14, done.stderr
+    assert done.returncode == 15, done.stderr
     lines = error_lines(done)
     assert len(lines) == 1
     assert lines[0].startswith("error QueryRefused: ")

@@ -32,6 +32,8 @@ from services.analysis.athena import run as run_athena
 from services.analysis.queries import bind, saved_queries
 from services.analysis.readonly import check_read_only
 from services.b3.codes import index_argument
+from services.b3.indices import canonical
+from services.b3.indices import resolve as resolve_indices
 from services.errors import BadArgument, exit_code, one_line
 from services.lake.raw import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy
@@ -54,7 +56,10 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 T = TypeVar("T")
 
 IndexOption = Annotated[
-    str, typer.Option("--index", "-i", help="B3 index code: IBOV, IBXX, IBXL, SMLL, IDIV, IFIX...")
+    str,
+    typer.Option(
+        "--index", "-i", help="B3 index code: IBOV, IBXX, IBXL, SMLL, IDIV, IFIX... (IBRX works)"
+    ),
 ]
 LakeOption = Annotated[
     str,
@@ -112,6 +117,7 @@ def scrape(
     ] = ScrapedDataset.day,
 ) -> None:
     """Fetch a portfolio of INDEX from B3, check it and write its raw partition."""
+    index = _index(index)
     scraper = _SCRAPERS[dataset]
     summary = _run(lambda: scraper(index, lake_uri=lake, base_url=base_url, page_size=page_size))
     _print_summary(summary)
@@ -124,6 +130,7 @@ def run(index: IndexOption = settings.DEFAULT_INDEX) -> None:
     Starts the local emulator if needed, deploys, starts the schedule-path execution and
     follows it to the end.
     """
+    index = _index(index)
     _pipeline(lambda stack: start(stack, LOCAL.schedule_input(index)))
 
 
@@ -266,6 +273,8 @@ def etl(
     from glue.job import parse_args
     from glue.job import run as run_job
 
+    if index:
+        index = ",".join(_indices(index))
     argv = ["--lake", lake, "--table", table, "--catalog", str(catalog).lower()]
     for key, value in (
         ("dt", dt),
@@ -352,8 +361,9 @@ def report(
     ),
 ) -> None:
     """Write an HTML report with charts about one portfolio day (from the local stack)."""
+    index = _index(index)
     _use_local_aws()
-    print(_write_report(dt, index.upper(), out))
+    print(_write_report(dt, index, out))
 
 
 def _write_report(dt: str, index: str, out: Path) -> Path:
@@ -379,6 +389,24 @@ def _use_local_aws() -> None:
         err.print("[red]error[/] the local stack is not up: run `make demo` (or `make run`) first")
         raise typer.Exit(1)
     point_boto3_at(emulator.endpoint)
+
+
+@app.command("cost")
+def cost_command(
+    stack: Annotated[str, typer.Option(help="The stack: reads Pulumi.<stack>.yaml.")] = "dev",
+    indices: Annotated[
+        str | None, typer.Option(help="B3 codes, comma-separated, or all (default: the stack's).")
+    ] = None,
+    flex: Annotated[bool, typer.Option(help="Price the Glue job as a Flex run.")] = False,
+) -> None:
+    """The modelled AWS cost of one daily run and of a month, in both designs (services/cost.py)."""
+    from services import cost
+
+    settings_ = _run(lambda: cost.read_stack(stack))
+    codes = _indices(indices) if indices else settings_.indices
+    estimates = [cost.estimate(settings_, design, codes, flex=flex) for design in cost.DESIGNS]
+    err.print(cost.render(estimates, settings_))
+    sys.stdout.write(cost.as_json(estimates) + "\n")
 
 
 @local_app.command("up")
@@ -422,6 +450,22 @@ def _run(action: Callable[[], T]) -> T:
             err.print_exception()
         err.print(f"[red]error[/] {escape(one_line(error))}", soft_wrap=True)
         raise typer.Exit(exit_code(error)) from None
+
+
+def _index(typed: str) -> str:
+    """B3's code for an ``--index`` value (``IBRX`` -> ``IBXX``, said on stderr); exit 2 if none."""
+    code, note = _run(lambda: canonical(typed))
+    if note:
+        err.print(f"[yellow]note[/] {escape(note)}", soft_wrap=True)
+    return code
+
+
+def _indices(typed: str) -> tuple[str, ...]:
+    """B3's codes for a comma-separated ``--index`` value, or ``all``; exit 2 if one is unknown."""
+    selection = _run(lambda: resolve_indices(typed))
+    for note in selection.notes:
+        err.print(f"[yellow]note[/] {escape(note)}", soft_wrap=True)
+    return selection.codes
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

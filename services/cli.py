@@ -239,8 +239,8 @@ def _print_result(result: dict[str, Any], endpoint: str) -> None:
     if result["status"] != "SUCCEEDED":
         return
     table = Table(show_header=False, box=None)
-    for key in ("dt", "index", "raw_rows", "refined_rows", "refined_files", "athena_count",
-                "raw", "refined", "table", "seconds"):  # fmt: skip
+    for key in ("dt", "session", "index", "raw_rows", "refined_rows", "refined_files",
+                "athena_count", "raw", "refined", "table", "seconds"):  # fmt: skip
         table.add_row(f"[bold]{key}[/]", escape(str(result[key])))
     table.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))
     err.print(table)
@@ -470,8 +470,8 @@ def _indices(typed: str) -> tuple[str, ...]:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
-    for key in ("dataset", "index", "dt", "cycle", "target_cycle", "status", "reason", "rows",
-                "uri", "sha256"):  # fmt: skip
+    for key in ("dataset", "index", "dt", "session", "cycle", "target_cycle", "status",
+                "reason", "rows", "uri", "sha256"):  # fmt: skip
         if key in summary:
             table.add_row(f"[bold]{key}[/]", escape(str(summary[key])))
     err.print(table)

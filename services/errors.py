@@ -47,26 +47,32 @@ EXIT_CODES: Final[dict[str, ExitCode]] = {
         "a four-month period stated by B3 is not the cycle of the session "
         '(see "The portfolio ahead")',
     ),
+    "NotATradingDay": ExitCode(
+        8,
+        "B3's header date is not a B3 session (the message names the holiday: "
+        "`dt=2025-12-25 is not a B3 session: Natal`), or lies beyond the next session after "
+        'now (see "B3\'s calendar")',
+    ),
     "TooManyPages": ExitCode(
-        8, "B3 claims more pages than `B3_MAX_PAGES`; no further page is requested"
+        9, "B3 claims more pages than `B3_MAX_PAGES`; no further page is requested"
     ),
     "BodyTooLarge": ExitCode(
-        9, "a body past `B3_MAX_WIRE_BYTES` as received or `B3_MAX_BODY_BYTES` decoded"
+        10, "a body past `B3_MAX_WIRE_BYTES` as received or `B3_MAX_BODY_BYTES` decoded"
     ),
-    "B3Redirect": ExitCode(10, "B3 answered with a redirect (3xx); the line names its Location"),
+    "B3Redirect": ExitCode(11, "B3 answered with a redirect (3xx); the line names its Location"),
     "ContractViolation": ExitCode(
-        11, "a raw object breaks the data contract (Validate's checks; the class names which)"
+        12, "a raw object breaks the data contract (Validate's checks; the class names which)"
     ),
-    "TooManyRows": ExitCode(12, "a raw object holds more rows than `MAX_RAW_ROWS`"),
-    "NoRawData": ExitCode(13, "the days asked for have no raw partition"),
-    "RefinedCheckFailed": ExitCode(14, "refined rows do not reconcile with the raw rows"),
+    "TooManyRows": ExitCode(13, "a raw object holds more rows than `MAX_RAW_ROWS`"),
+    "NoRawData": ExitCode(14, "the days asked for have no raw partition"),
+    "RefinedCheckFailed": ExitCode(15, "refined rows do not reconcile with the raw rows"),
     "QueryRefused": ExitCode(
-        15, "`bovespa query` SQL that is not one read-only statement, or touches files"
+        16, "`bovespa query` SQL that is not one read-only statement, or touches files"
     ),
-    "QueryFailed": ExitCode(16, "Athena ended the query FAILED or CANCELLED"),
-    "SparkFailed": ExitCode(17, "the Glue job's Spark failed; the line gives Spark's own cause"),
+    "QueryFailed": ExitCode(17, "Athena ended the query FAILED or CANCELLED"),
+    "SparkFailed": ExitCode(18, "the Glue job's Spark failed; the line gives Spark's own cause"),
     "RenderError": ExitCode(
-        18, "the state machine template and the deployment's values do not match"
+        19, "the state machine template and the deployment's values do not match"
     ),
 }
 

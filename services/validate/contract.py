@@ -17,13 +17,13 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from services import settings
+from services.b3 import calendar
 from services.b3.codes import INDEX_CODE, TICKER_FULL
 from services.b3.errors import SchemaDrift
 from services.b3.portfolio import Header, RowTotals, check_totals
@@ -81,7 +81,8 @@ class TooManyRows(ContractViolation):
 
 
 class NotATradingDay(ContractViolation):
-    """The trading date is a weekend day or lies in the future."""
+    """The trading date is not a B3 session (weekend, holiday), or lies beyond the next
+    session after now, which B3 cannot have published yet."""
 
 
 def split_uri(uri: str) -> tuple[str, str, str, date]:
@@ -102,16 +103,19 @@ def validate(
     uri: str,
     *,
     lake: Lake | None = None,
-    today: date | None = None,
+    now: datetime | None = None,
     max_rows: int = settings.MAX_RAW_ROWS,
 ) -> dict[str, Any]:
-    """Check the raw object at ``uri``; return ``{dt, index, rows, uri}`` or raise."""
+    """Check the raw object at ``uri``; return ``{dt, index, rows, uri}`` or raise.
+
+    ``now`` is the instant the date rule is judged at (default: :func:`calendar.now`).
+    """
     root, key, index, dt = split_uri(uri)
     lake = lake or open_lake(root)
     table = read_checked(lake.read_bytes(key), uri, max_rows)
     check_values(table)
     header = check_header(table, dt)
-    check_trading_day(dt, today or datetime.now(ZoneInfo(settings.B3_TIMEZONE)).date())
+    check_trading_day(dt, now or calendar.now())
     check_codes_and_signs(table)
     check_totals(header, table["page_totalRecords"][0].as_py(), totals_of(table))
     return {"dt": dt.isoformat(), "index": index, "rows": table.num_rows, "uri": lake.uri_of(key)}
@@ -210,9 +214,25 @@ def totals_of(table: pa.Table) -> RowTotals:
     )
 
 
-def check_trading_day(dt: date, today: date) -> None:
-    """B3 trades on weekdays; a portfolio cannot be dated after today (São Paulo)."""
-    if dt.weekday() >= 5:
-        raise NotATradingDay(f"dt={dt} is a {dt:%A}: B3 does not trade on weekends")
-    if dt > today:
-        raise NotATradingDay(f"dt={dt} is in the future (today is {today} in São Paulo)")
+def check_trading_day(dt: date, now: datetime) -> None:
+    """``dt`` must be a B3 session no later than the next session after ``now``.
+
+    B3 serves the next session's portfolio as soon as a session has closed (and on
+    weekends and holidays), so tonight's scrape of tomorrow's portfolio passes; a weekend
+    day, a holiday (named), or a day further ahead does not.
+    """
+    if not calendar.is_session(dt):
+        weekday = calendar.WEEKDAY_NAMES[dt.weekday()]
+        holiday = calendar.holiday_name(dt)
+        if dt.weekday() >= 5:
+            why = f"{weekday}" + (f" ({holiday})" if holiday else "")
+        else:
+            why = holiday or "B3 holds no session that day"
+        raise NotATradingDay(f"dt={dt} is not a B3 session: {why}")
+    latest = calendar.latest_publishable_session(now)
+    if dt > latest:
+        local = calendar.to_sao_paulo(now)
+        raise NotATradingDay(
+            f"dt={dt} is after {calendar.session_label(latest)}, the next B3 session after "
+            f"now ({local:%Y-%m-%d %H:%M} in São Paulo): B3 cannot have published it yet"
+        )

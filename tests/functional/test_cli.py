@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from services import settings
 from services.lake.raw import raw_key
 from services.lake.storage import LocalLake
 from services.local.replay import Fault, ReplayServer
+from services.local.samples import redate_body
 from tests.conftest import CLOUDFLARE_520, SEGMENT2_2025_07_10, load
 from tests.lakes import recorded_portfolio, write_days
 
@@ -120,9 +122,23 @@ def test_ingest_refuses_a_bad_date_at_once(tmp_path: Path) -> None:
 def test_query_refuses_anything_but_one_read_only_statement(sql: str, why: str) -> None:
     env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # never reached
     done = bovespa("query", sql, env=env)
-    assert done.returncode == 15, done.stderr
+    assert done.returncode == 16, done.stderr
     lines = error_lines(done)
     assert len(lines) == 1
     assert lines[0].startswith("error QueryRefused: ")
     assert why in lines[0]
     assert done.stdout == ""
+
+
+def test_a_holiday_portfolio_exits_8_naming_the_holiday(tmp_path: Path) -> None:
+    import os
+
+    body = redate_body(SEGMENT2_2025_07_10.read_bytes(), date(2025, 12, 25))
+    env = {**os.environ, settings.CLOCK_ENV: "2025-12-24T20:00:00-03:00"}
+    with ReplayServer({("IBOV", "2"): body}) as server:
+        done = bovespa("scrape", "--lake", str(tmp_path), "--base-url", server.base_url, env=env)
+    assert done.returncode == 8
+    assert done.stdout == ""
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error ")]
+    assert lines == ["error NotATradingDay: dt=2025-12-25 is not a B3 session: Natal"]
+    assert list(tmp_path.rglob("*")) == []

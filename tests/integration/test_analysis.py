@@ -258,7 +258,7 @@ def test_bovespa_query_refuses_ddl_and_the_table_survives(stack: LocalStack) -> 
         [sys.executable, "-m", "services.cli", "query", f"DROP TABLE {TABLE}"],
         capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False,
     )  # fmt: skip
-    assert done.returncode == 15
+    assert done.returncode == 16
     assert done.stderr.strip().startswith("error QueryRefused: only read-only statements run")
     assert aws("glue").get_table(DatabaseName="default", Name=settings.REFINED_TABLE)
     assert len(ask("top_weights")) == 20

@@ -254,7 +254,8 @@ def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
     for index, schedule in zip(
         ("IBOV", "SMLL"), sorted(schedules.values(), key=lambda s: s["name"]), strict=True
     ):
-        assert schedule["scheduleExpression"] == "cron(30 19 ? * MON-FRI *)"
+        # the default: weekdays before B3's open (README, "The schedule")
+        assert schedule["scheduleExpression"] == "cron(0 8 ? * MON-FRI *)"
         assert schedule["scheduleExpressionTimezone"] == "America/Sao_Paulo"
         assert json.loads(schedule["target"]["input"]) == {"source": "schedule", "index": index}
 

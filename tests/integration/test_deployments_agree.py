@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::Depre
 #: What only the AWS job needs: Spark engine, its code package, Glue's own options.
 AWS_ONLY_ARGUMENTS = {
     "--engine", "--extra-py-files", "--additional-python-modules", "--enable-metrics",
-    "--enable-continuous-cloudwatch-log", "--job-language",
+    "--job-language",
 }  # fmt: skip
 
 

@@ -22,9 +22,8 @@ BUILD_DIR = settings.STATE_DIR / "build"
 #: What the job does to the catalogue (glue/catalog.py: publish). No CreateDatabase: the
 #: stack makes sure the database exists.
 JOB_CATALOG_ACTIONS = [
-    "glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable",
-    "glue:GetPartitions", "glue:BatchCreatePartition", "glue:BatchUpdatePartition",
-    "glue:DeletePartition",
+    "glue:GetDatabase", "glue:CreateTable", "glue:UpdateTable", "glue:GetPartitions",
+    "glue:BatchCreatePartition", "glue:BatchUpdatePartition", "glue:DeletePartition",
 ]  # fmt: skip
 #: What the crawler does on its catalog target, the refined table: read it and its
 #: partitions (in batches too), add and update partitions (UPDATE_IN_DATABASE); it

@@ -32,6 +32,7 @@ from services.deployment import (
     VALIDATE_HANDLER,
     Deployment,
 )
+from services.local.recorder import APP_ID_ENV
 from services.workflow import render_json
 
 ACCOUNT = "000000000000"
@@ -150,7 +151,8 @@ def _function(name: str, handler: str, environment: dict[str, str], package: byt
         "Runtime": "python3.11",
         "Timeout": 300,
         "MemorySize": 1024,
-        "Environment": {"Variables": environment},
+        # Local only: the function names itself in its AWS calls (services.local.recorder).
+        "Environment": {"Variables": {**environment, APP_ID_ENV: name}},
     }
     try:
         arn: str = aws_lambda.create_function(
@@ -185,7 +187,12 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str) -> None:
             "ScriptLocation": f"s3://{artifacts}/{script_key}",
             "PythonVersion": "3.9",
         },
-        "DefaultArguments": deployment.glue_job_arguments(bucket),
+        # Local only: MiniStack hands a pythonshell job its arguments as environment
+        # variables, so the job names itself in its AWS calls (services.local.recorder).
+        "DefaultArguments": {
+            **deployment.glue_job_arguments(bucket),
+            f"--{APP_ID_ENV}": deployment.glue_job,
+        },
         "MaxRetries": 0,
         # MiniStack reads Timeout as seconds (capped at 600) for pythonshell scripts.
         "Timeout": 600,

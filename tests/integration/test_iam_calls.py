@@ -1,14 +1,15 @@
 """Sufficient and least IAM: the calls the components really make, against the Pulumi roles.
 
 The emulator enforces no IAM. Here the local deployment runs the pipeline — the schedule
-path end to end, and a dropped raw object that fails validation (the S3-event path) — while
-the emulator records every AWS call a component makes (``services.local.recorder``: the
-scraper, validate and trigger functions and the Glue job name themselves in their
-User-Agent) and the state machine's Tasks are read from its execution history. Each call
-must be allowed by the policy the Pulumi program gives that component's role (declared
-under ``pulumi.runtime.set_mocks``), as MiniStack's IAM evaluator decides it; and each
-granted action no call needed must have a written reason below — AWS making that call
-with the role on the component's behalf — or go.
+path end to end (creating, updating and deleting partitions), and a dropped raw object that
+fails validation (the S3-event path) — while the emulator records every AWS call a
+component makes (``services.local.recorder``: the scraper, validate and trigger functions
+and the Glue job name themselves in their User-Agent) and the state machine's Tasks are
+read from its execution history. Each call must be allowed by the policy the Pulumi
+program gives that component's role (declared under ``pulumi.runtime.set_mocks``), as
+MiniStack's IAM evaluator decides it; and each granted action no call needed must have a
+written reason below — AWS making that call with the role on the component's behalf — or
+go.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
+from glue import catalog
+from glue.lakeio import refined_key
 from infra.workflow import UNSCOPABLE
+from services import settings
 from services.lake.raw import raw_key, to_parquet_bytes, to_table
 from services.local.deploy import ACCOUNT as LOCAL_ACCOUNT
 from services.local.deploy import LOCAL, REGION, deploy
@@ -32,10 +37,10 @@ from services.local.replay import ReplayServer
 from services.local.run import follow, start, wait_for_execution
 from services.trigger.route import execution_name
 from services.workflow import render
-from tests.conftest import SEGMENT2_2025_07_10
+from tests.conftest import SEGMENT2_2025_07_10, load
 from tests.iam import Request, decision, requests_of_call, requests_of_execution, unexercised
 from tests.integration.conftest import aws
-from tests.lakes import recorded_portfolio, without
+from tests.lakes import on_day, recorded_portfolio
 from tests.pulumi_mocks import ACCOUNT, Mocks, run_program
 
 pytestmark = [
@@ -182,22 +187,20 @@ class Exercise:
 
 
 JULY_10 = "2025-07-10"
+#: Before the run, the catalogue and refined/ hold July 10th without this ticker and with a
+#: made-up one, so the run creates, updates and deletes partitions, whatever ran before.
+MISSING, LEFT_OVER = "ALOS3", "ZZZZ3"
 
 
-def forget_refined(bucket: str, dt: str) -> None:
-    """Remove a day's refined files and partitions (the tests' client: not recorded)."""
-    s3: Any = aws("s3")
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"refined/dt={dt}/").get("Contents", [])
-    for item in listed:
-        s3.delete_object(Bucket=bucket, Key=item["Key"])
+def arrange_july_10(bucket: str) -> None:
+    """Set the day's partitions and files up (the tests' own client: not recorded)."""
+    tickers = [r["cod"] for r in load(SEGMENT2_2025_07_10)["results"]]
+    wanted = [(JULY_10, "IBOV", t) for t in [*tickers, LEFT_OVER] if t != MISSING]
     glue: Any = aws("glue")
-    partitions = glue.get_partitions(
-        DatabaseName=LOCAL.database, TableName=LOCAL.table, Expression=f"dt = '{dt}'"
-    )["Partitions"]
-    for partition in partitions:
-        glue.delete_partition(
-            DatabaseName=LOCAL.database, TableName=LOCAL.table, PartitionValues=partition["Values"]
-        )
+    location = f"s3://{bucket}/{settings.REFINED_PREFIX}/"
+    catalog.publish(LOCAL.database, LOCAL.table, location, [(JULY_10, "IBOV")], wanted, glue)
+    s3: Any = aws("s3")
+    s3.put_object(Bucket=bucket, Key=refined_key((JULY_10, "IBOV", LEFT_OVER)), Body=b"stale")
 
 
 @pytest.fixture(scope="module")
@@ -205,23 +208,27 @@ def exercise(aws_endpoint: str) -> Exercise:
     log = os.environ.get(CALL_LOG_ENV)
     if not log:
         pytest.skip("an external AWS endpoint: the calls are not recorded")
-    before = len(read_calls(Path(log)))
     with ReplayServer() as server:
         stack = deploy(LOCAL, b3_base_url=server.base_url)
-        forget_refined(stack.bucket, JULY_10)  # so the first run creates its partitions
+        arrange_july_10(stack.bucket)
+        before = len(read_calls(Path(log)))
         scheduled = follow(start(stack, LOCAL.schedule_input("IBOV")))
         assert scheduled.status == "SUCCEEDED", scheduled.progress
-        # The same day again, dropped by hand without one ticker (one that left the index):
-        # the S3-event path, updating 83 partitions and deleting one.
-        table = to_table(without(recorded_portfolio(SEGMENT2_2025_07_10), "ALOS3"))
+        assert scheduled.output["smoke"]["count"] == 84
+        # A day dropped by hand whose totals do not reconcile: the S3-event path, which
+        # Validate stops.
+        day = date(2025, 7, 17)
+        table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
+        qty = table["theoricalQty"].to_pylist()
+        qty[0] += 1_000
+        column = table.schema.get_field_index("theoricalQty")
+        table = table.set_column(column, table.schema.field(column), pa.array(qty, pa.int64()))
         s3: Any = aws("s3")
-        key = raw_key("IBOV", date.fromisoformat(JULY_10))
+        key = raw_key("IBOV", day)
         etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=to_parquet_bytes(table))["ETag"]
-        dropped = follow(
-            wait_for_execution(stack, execution_name(stack.bucket, key, etag.strip('"')))
-        )
-        assert dropped.status == "SUCCEEDED", dropped.progress
-        assert dropped.output["smoke"]["count"] == 83
+        name = execution_name(stack.bucket, key, etag.strip('"'))
+        dropped = follow(wait_for_execution(stack, name))
+        assert dropped.progress.failed_state == "ValidateFailed", dropped.progress
     requests = [
         r
         for call in read_calls(Path(log))[before:]

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 import pulumi
 
+from services import settings
+from services.b3.indices import Selection, UnknownIndex, parse_setting
 from services.deployment import Deployment
+
+
+class StackConfigError(pulumi.RunError):
+    """A stack setting Pulumi must refuse before deploying anything (one line, no traceback)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ def load() -> StackConfig:
     config = pulumi.Config()
     return StackConfig(
         prefix=config.get("prefix") or f"bovespa-{pulumi.get_stack()}",
-        indices=tuple(config.get_object("indices") or ["IBOV"]),
+        indices=indices(config.get("indices")).codes,
         schedule_cron=config.get("scheduleCron") or "cron(30 19 ? * MON-FRI *)",
         schedule_timezone=config.get("scheduleTimezone") or "America/Sao_Paulo",
         glue_worker_type=config.get("glueWorkerType") or "G.1X",
@@ -58,3 +64,20 @@ def load() -> StackConfig:
         max_polls=config.get_int("maxPolls") or 120,
         scrape_retry_seconds=config.get_int("scrapeRetrySeconds") or 60,
     )
+
+
+def indices(raw: str | None) -> Selection:
+    """The ``indices`` setting: a list of B3 codes, or ``all`` (every index B3 publishes).
+
+    Aliases users type (``IBRX`` -> ``IBXX``...) are resolved and said with
+    ``pulumi.log.info``; an unknown code stops ``pulumi up`` here, not at 19:30.
+    """
+    if raw is None:
+        return Selection((settings.DEFAULT_INDEX,))
+    try:
+        selection = parse_setting(raw)
+    except UnknownIndex as error:
+        raise StackConfigError(f"bovespa-pipeline:indices: {error}") from None
+    for note in selection.notes:
+        pulumi.log.info(f"bovespa-pipeline:indices: {note}")
+    return selection

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -30,11 +31,14 @@ from services import settings
 from services.analysis.athena import run as run_athena
 from services.analysis.queries import bind, saved_queries
 from services.b3.errors import B3Error
+from services.b3.indices import canonical
+from services.b3.indices import resolve as resolve_indices
 from services.lake.raw import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
 from services.local.replay import ReplayServer
 from services.local.run import Progress, follow, start, summary, wait_for_execution
+from services.scraper.ahead import scrape_preview, scrape_theoretical
 from services.scraper.scrape import scrape as scrape_portfolio
 from services.trigger.route import execution_name
 
@@ -50,7 +54,10 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 T = TypeVar("T")
 
 IndexOption = Annotated[
-    str, typer.Option("--index", "-i", help="B3 index code: IBOV, IBXX, IBXL, SMLL, IDIV, IFIX...")
+    str,
+    typer.Option(
+        "--index", "-i", help="B3 index code: IBOV, IBXX, IBXL, SMLL, IDIV, IFIX... (IBRX works)"
+    ),
 ]
 LakeOption = Annotated[
     str,
@@ -64,6 +71,21 @@ BaseUrlOption = Annotated[
         "--base-url", envvar=settings.B3_BASE_URL_ENV, help="B3 endpoint (default: B3's own)."
     ),
 ]
+
+
+class ScrapedDataset(StrEnum):
+    """What ``bovespa scrape`` fetches."""
+
+    day = "day"
+    theoretical = "theoretical"
+    preview = "preview"
+
+
+_SCRAPERS: dict[ScrapedDataset, Callable[..., dict[str, Any]]] = {
+    ScrapedDataset.day: scrape_portfolio,
+    ScrapedDataset.theoretical: scrape_theoretical,
+    ScrapedDataset.preview: scrape_preview,
+}
 
 
 @app.callback()
@@ -84,11 +106,18 @@ def scrape(
     page_size: Annotated[int, typer.Option(min=1, help="Rows per B3 page.")] = (
         settings.B3_PAGE_SIZE
     ),
+    dataset: Annotated[
+        ScrapedDataset,
+        typer.Option(
+            help="day: the day's portfolio; theoretical: the four-month theoretical portfolio; "
+            "preview: the preview of the next one, if B3 has a current one."
+        ),
+    ] = ScrapedDataset.day,
 ) -> None:
-    """Fetch the day's portfolio of INDEX from B3, check it and write the raw partition."""
-    summary = _run(
-        lambda: scrape_portfolio(index, lake_uri=lake, base_url=base_url, page_size=page_size)
-    )
+    """Fetch a portfolio of INDEX from B3, check it and write its raw partition."""
+    index = _index(index)
+    scraper = _SCRAPERS[dataset]
+    summary = _run(lambda: scraper(index, lake_uri=lake, base_url=base_url, page_size=page_size))
     _print_summary(summary)
 
 
@@ -99,6 +128,7 @@ def run(index: IndexOption = settings.DEFAULT_INDEX) -> None:
     Starts the local emulator if needed, deploys, starts the schedule-path execution and
     follows it to the end.
     """
+    index = _index(index)
     _pipeline(lambda stack: start(stack, LOCAL.schedule_input(index)))
 
 
@@ -231,6 +261,8 @@ def etl(
     from glue.job import parse_args
     from glue.job import run as run_job
 
+    if index:
+        index = ",".join(_indices(index))
     argv = ["--lake", lake, "--table", table, "--catalog", str(catalog).lower()]
     for key, value in (
         ("dt", dt),
@@ -311,8 +343,9 @@ def report(
     ),
 ) -> None:
     """Write an HTML report with charts about one portfolio day (from the local stack)."""
+    index = _index(index)
     _use_local_aws()
-    print(_write_report(dt, index.upper(), out))
+    print(_write_report(dt, index, out))
 
 
 def _write_report(dt: str, index: str, out: Path) -> Path:
@@ -338,6 +371,24 @@ def _use_local_aws() -> None:
         err.print("[red]error[/] the local stack is not up: run `make demo` (or `make run`) first")
         raise typer.Exit(1)
     point_boto3_at(emulator.endpoint)
+
+
+@app.command("cost")
+def cost_command(
+    stack: Annotated[str, typer.Option(help="The stack: reads Pulumi.<stack>.yaml.")] = "dev",
+    indices: Annotated[
+        str | None, typer.Option(help="B3 codes, comma-separated, or all (default: the stack's).")
+    ] = None,
+    flex: Annotated[bool, typer.Option(help="Price the Glue job as a Flex run.")] = False,
+) -> None:
+    """The modelled AWS cost of one daily run and of a month, in both designs (services/cost.py)."""
+    from services import cost
+
+    settings_ = _run(lambda: cost.read_stack(stack))
+    codes = _indices(indices) if indices else settings_.indices
+    estimates = [cost.estimate(settings_, design, codes, flex=flex) for design in cost.DESIGNS]
+    err.print(cost.render(estimates, settings_))
+    sys.stdout.write(cost.as_json(estimates) + "\n")
 
 
 @local_app.command("up")
@@ -385,10 +436,28 @@ def _run(action: Callable[[], T]) -> T:
         raise typer.Exit(2 if isinstance(error, ValueError) else code) from None
 
 
+def _index(typed: str) -> str:
+    """B3's code for an ``--index`` value (``IBRX`` -> ``IBXX``, said on stderr); exit 2 if none."""
+    code, note = _run(lambda: canonical(typed))
+    if note:
+        err.print(f"[yellow]note[/] {escape(note)}", soft_wrap=True)
+    return code
+
+
+def _indices(typed: str) -> tuple[str, ...]:
+    """B3's codes for a comma-separated ``--index`` value, or ``all``; exit 2 if one is unknown."""
+    selection = _run(lambda: resolve_indices(typed))
+    for note in selection.notes:
+        err.print(f"[yellow]note[/] {escape(note)}", soft_wrap=True)
+    return selection.codes
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
-    for key in ("index", "dt", "rows", "uri", "sha256"):
-        table.add_row(f"[bold]{key}[/]", str(summary[key]))
+    for key in ("dataset", "index", "dt", "cycle", "target_cycle", "status", "reason", "rows",
+                "uri", "sha256"):  # fmt: skip
+        if key in summary:
+            table.add_row(f"[bold]{key}[/]", escape(str(summary[key])))
     err.print(table)
     sys.stdout.write(json.dumps(summary) + "\n")
 

@@ -30,6 +30,14 @@ RAW_OBJECT_NAME: Final = "portfolio.parquet"
 #: Archived B3 bodies sit beside the Parquet; the leading underscore hides them from
 #: Spark, Athena and pyarrow datasets.
 RAW_RESPONSE_PREFIX: Final = "_b3-response"
+#: The four-month datasets (``services/lake/datasets.py``) sit BESIDE ``raw/``, not under
+#: it: the S3-event rule starts the day's pipeline for every ``raw/*.parquet``.
+RAW_THEORETICAL_PREFIX: Final = "raw-theoretical"
+THEORETICAL_OBJECT_NAME: Final = "theoretical.parquet"
+RAW_PREVIEW_PREFIX: Final = "raw-preview"
+PREVIEW_OBJECT_NAME: Final = "preview.parquet"
+#: Written instead of the preview when B3 has no current one ("no preview now").
+NO_PREVIEW_MARKER: Final = "_no-preview.json"
 
 #: Environment variable that names the lake (a directory or ``s3://bucket/prefix``).
 LAKE_URI_ENV: Final = "LAKE_URI"

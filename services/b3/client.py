@@ -1,6 +1,7 @@
-"""HTTP client for B3's ``GetPortfolioDay``: every page, a retry policy, strict answers.
+"""HTTP client for B3's ``indexCall`` endpoints: every page, a retry policy, strict answers.
 
-The request is ``GET <base>/GetPortfolioDay/<base64 of a JSON object>``; B3 answers JSON.
+The request is ``GET <base>/<call>/<base64 of a JSON object>`` (``GetPortfolioDay``,
+``GetTheoricalPortfolio``, ``GetQuartelyPreview``, ``GetConfigurations``); B3 answers JSON.
 Transient failures (connection errors, timeouts, 429 and 5xx, a body that is not JSON
 such as Cloudflare's HTML error pages) are retried by tenacity with exponential backoff
 and full jitter (``wait_random_exponential``); a ``Retry-After`` header is honoured.
@@ -15,9 +16,10 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Protocol, TypeVar
 
 import requests
 from tenacity import (
@@ -31,12 +33,25 @@ from tenacity import (
 
 from services import settings
 from services.b3.errors import B3Unavailable, SchemaDrift
-from services.b3.portfolio import Page, PageSource, Portfolio, assemble, decode_body, parse_page
+from services.b3.portfolio import PageSource, Portfolio, assemble, decode_body, parse_page
 
 log = logging.getLogger(__name__)
 
 _INDEX_CODE = re.compile(r"[A-Z0-9]{2,8}")
 _RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+
+
+class NumberedPage(Protocol):
+    """What :meth:`B3Client.fetch_pages` needs of a parsed page."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def total_pages(self) -> int: ...
+
+
+P = TypeVar("P", bound=NumberedPage)
 
 
 @dataclass(frozen=True)
@@ -92,8 +107,12 @@ class B3Client:
             "index": index,
             "segment": segment,
         }
+        return self.call_url("GetPortfolioDay", params)
+
+    def call_url(self, call: str, params: Mapping[str, object]) -> str:
+        """``<base>/<call>/<base64 of the JSON params>``: how B3's site calls every endpoint."""
         token = base64.b64encode(json.dumps(params, separators=(",", ":")).encode()).decode()
-        return f"{self.base_url}/GetPortfolioDay/{token}"
+        return f"{self.base_url}/{call}/{token}"
 
     def fetch_portfolio(
         self,
@@ -103,23 +122,51 @@ class B3Client:
         segment: str = settings.B3_SEGMENT,
     ) -> Portfolio:
         """Fetch every page of ``index``'s portfolio (following ``totalPages``) and check it."""
-        index = index.strip().upper()
-        if not _INDEX_CODE.fullmatch(index):
-            raise ValueError(f"index code {index!r} is not 2-8 letters or digits (e.g. IBOV)")
+        index = check_index(index)
         fetched_at = datetime.now(UTC)
-        pages: list[Page] = []
+        pages, sources = self.fetch_pages(
+            lambda number: self.url_for(index, number, page_size, segment), parse_page
+        )
+        return assemble(index, pages, sources, fetched_at, require_sector=segment == "2")
+
+    def fetch_pages(
+        self, url_of_page: Callable[[int], str], parse: Callable[[Any], P]
+    ) -> tuple[list[P], list[PageSource]]:
+        """Fetch page 1, 2, ... (``url_of_page(n)``) until the ``totalPages`` B3 states.
+
+        ``parse`` turns one decoded body into a page (or raises); every page must be the
+        one asked for. Returns the parsed pages and the bodies as received, in order.
+        """
+        pages: list[P] = []
         sources: list[PageSource] = []
         total_pages = 1
         while len(pages) < total_pages:
             number = len(pages) + 1
-            source, document = self._fetch(self.url_for(index, number, page_size, segment), number)
-            page = parse_page(document)
+            source, document = self._fetch(url_of_page(number), number)
+            page = parse(document)
             if page.number != number:
                 raise SchemaDrift(f"asked for page {number}, B3 answered page {page.number}")
             total_pages = page.total_pages
             pages.append(page)
             sources.append(source)
-        return assemble(index, pages, sources, fetched_at, require_sector=segment == "2")
+        return pages, sources
+
+    def fetch_one(self, url: str) -> tuple[PageSource, Any]:
+        """One GET with the retry policy: the body as received and its decoded JSON."""
+        return self._fetch(url, 1)
+
+    def serving_session(
+        self, index: str, *, segment: str = settings.B3_SEGMENT
+    ) -> tuple[date, PageSource]:
+        """The session whose portfolio B3 serves now, as ``GetPortfolioDay`` states it.
+
+        Once a session has closed B3 already serves the next one, so the clock cannot say
+        which session an answer belongs to; ``header.date`` does. One row is asked for
+        (``pageSize`` 1): only the header is read. Returns the date and the body.
+        """
+        index = check_index(index)
+        source, document = self.fetch_one(self.url_for(index, 1, 1, segment))
+        return parse_page(document).header.trading_date, source
 
     def _fetch(self, url: str, number: int) -> tuple[PageSource, Any]:
         retrying = Retrying(
@@ -174,6 +221,14 @@ class B3Client:
     def _log_retry(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         log.warning("B3 attempt %d failed: %s; retrying", state.attempt_number, error)
+
+
+def check_index(index: str) -> str:
+    """``index`` upper-cased, or :class:`ValueError` unless it is 2-8 letters or digits."""
+    code = index.strip().upper()
+    if not _INDEX_CODE.fullmatch(code):
+        raise ValueError(f"index code {index!r} is not 2-8 letters or digits (e.g. IBOV)")
+    return code
 
 
 def _retry_after(headers: requests.structures.CaseInsensitiveDict[str]) -> float | None:

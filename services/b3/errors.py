@@ -55,3 +55,12 @@ class QuantityTotalMismatch(TotalsMismatch):
 
 class WeightTotalMismatch(TotalsMismatch):
     """The weights do not sum to ``header.part`` within the rounding tolerance."""
+
+
+class PeriodMismatch(B3Error):
+    """The four-month period B3 states is not the one the session belongs to.
+
+    Also raised for a statement that names no B3 cycle (Jan.-Apr., May-Aug., Sep.-Dec.).
+    """
+
+    exit_code = 7

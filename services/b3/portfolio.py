@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from services.b3.errors import (
     DuplicateTickers,
@@ -233,8 +233,35 @@ def assemble(
     )
 
 
-def check_totals(header: Header, total_records: int, assets: Sequence[Asset]) -> None:
-    """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers."""
+class Totals(Protocol):
+    """B3's stated totals: what :func:`check_totals` reconciles rows with."""
+
+    @property
+    def part(self) -> Decimal: ...
+
+    @property
+    def theoretical_qty(self) -> int: ...
+
+
+class Row(Protocol):
+    """One row as :func:`check_totals` reads it."""
+
+    @property
+    def cod(self) -> str: ...
+
+    @property
+    def part(self) -> Decimal: ...
+
+    @property
+    def theoretical_qty(self) -> int: ...
+
+
+def check_totals(header: Totals, total_records: int, assets: Sequence[Row]) -> None:
+    """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers.
+
+    Used for every portfolio B3 publishes with a header of totals: the day's, the
+    theoretical portfolio and the preview.
+    """
     if len(assets) != total_records:
         raise RowCountMismatch(
             f"check 'row_count' failed: got {len(assets)} rows, "

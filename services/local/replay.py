@@ -1,9 +1,12 @@
-"""A local HTTP server that answers like B3's ``GetPortfolioDay``, from recorded bodies.
+"""A local HTTP server that answers like B3's ``indexCall`` endpoints, from recorded bodies.
 
-It decodes the base64 JSON parameters of each request, picks the recorded body for
-``(index, segment)``, slices ``results`` by ``pageNumber``/``pageSize`` and rewrites the
-``page`` envelope, as B3 does. Faults can be scripted (HTTP 503, Cloudflare's 520 page,
-a slow answer, a truncated body...): each scripted fault answers one request, in order.
+It decodes the base64 JSON parameters of each request, picks the recorded body -- for
+``GetPortfolioDay`` by ``(index, segment)``, for ``GetTheoricalPortfolio``,
+``GetQuartelyPreview`` and ``GetConfigurations`` by ``(call, index)`` -- slices
+``results`` by ``pageNumber``/``pageSize`` and rewrites the ``page`` envelope, as B3 does
+(a body without that envelope, such as ``GetConfigurations``'s, is served as recorded).
+Faults can be scripted (HTTP 503, Cloudflare's 520 page, a slow answer, a truncated
+body...): each scripted fault answers one request, in order.
 Used by the tests and by ``bovespa demo``.
 """
 
@@ -24,7 +27,10 @@ from typing import Any
 
 from services import settings
 
-ROUTE = "/indexProxy/indexCall/GetPortfolioDay/"
+PREFIX = "/indexProxy/indexCall/"
+ROUTE = PREFIX + "GetPortfolioDay/"
+#: The other calls it can answer, from the ``answers`` given for ``(call, index)``.
+CALLS = ("GetTheoricalPortfolio", "GetQuartelyPreview", "GetConfigurations")
 
 
 @dataclass(frozen=True)
@@ -57,13 +63,16 @@ class ReplayServer:
         cases: Mapping[tuple[str, str], Path | bytes] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
+        answers: Mapping[tuple[str, str], Path | bytes] | None = None,
     ) -> None:
-        self.cases = {
-            key: value if isinstance(value, bytes) else Path(value).read_bytes()
-            for key, value in (cases if cases is not None else demo_cases()).items()
-        }
+        self.cases = _read(cases if cases is not None else demo_cases())
+        #: Bodies of the other :data:`CALLS`, by ``(call, index)``.
+        self.answers = _read(answers or {})
         self.faults: deque[Fault] = deque()
         self.requests: list[dict[str, Any]] = []
+        #: The call of each request in :attr:`requests` (``GetPortfolioDay``...).
+        self.called: list[str] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
@@ -97,23 +106,34 @@ class ReplayServer:
 
     def answer(self, path: str) -> tuple[int, str, bytes]:
         """The real answer to ``path``: (status, content type, body)."""
-        if not path.startswith(ROUTE):
+        call, _, token = path.removeprefix(PREFIX).partition("/")
+        if not path.startswith(PREFIX) or call not in ("GetPortfolioDay", *CALLS):
             return 404, "application/json", b'{"message":"not found"}'
         try:
-            params = json.loads(base64.b64decode(path[len(ROUTE) :], validate=True))
-            key = (str(params["index"]), str(params["segment"]))
+            params = json.loads(base64.b64decode(token, validate=True))
+            index = str(params["index"])
+            key = (index, str(params["segment"])) if call == "GetPortfolioDay" else (call, index)
             number, size = int(params["pageNumber"]), int(params["pageSize"])
         except (binascii.Error, ValueError, KeyError, TypeError):
             return 400, "application/json", b'{"message":"bad request"}'
         with self._lock:
             self.requests.append(params)
-        if key not in self.cases:
+            self.called.append(call)
+        recorded = self.cases if call == "GetPortfolioDay" else self.answers
+        if key not in recorded:
             return 404, "application/json", b'{"message":"no recorded case"}'
-        return 200, "application/json", _page_of(self.cases[key], number, size)
+        return 200, "application/json", _page_of(recorded[key], number, size)
 
     def next_fault(self) -> Fault | None:
         with self._lock:
             return self.faults.popleft() if self.faults else None
+
+
+def _read(bodies: Mapping[tuple[str, str], Path | bytes]) -> dict[tuple[str, str], bytes]:
+    return {
+        key: value if isinstance(value, bytes) else Path(value).read_bytes()
+        for key, value in bodies.items()
+    }
 
 
 def _page_of(recorded: bytes, number: int, size: int) -> bytes:

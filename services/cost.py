@@ -1,0 +1,483 @@
+"""The modelled AWS cost of one daily run and of a month, for both designs of the schedule.
+
+* **per index** (today): one execution per configured index, each with its own Glue job
+  run, crawl and Athena smoke query;
+* **one execution** (issue #13): a ``Map`` scrapes and validates every index, then one
+  Glue job run, one crawl and one smoke query serve them all.
+
+The model multiplies quantities by list prices. Quantities come from the stack's
+settings (``Pulumi.<stack>.yaml``: region, indices, Glue worker type and count, polling),
+from durations measured by ``make bench`` (:data:`MEASURED`), from sizes measured on the
+recorded portfolios, and from a few named assumptions (:data:`ASSUMED`), each with why.
+Every list price is in :data:`PRICES`, the one table, with its source. Free tiers are
+ignored (list prices only); CloudWatch Logs, X-Ray, EventBridge (AWS service events and
+14 M scheduler invocations a month are free) and data transfer are not modelled.
+
+Billing rules (from the pricing pages in :data:`PRICES`):
+
+* Glue Spark jobs bill DPU-seconds, per second, with a 1-minute minimum per run; a G.1X
+  worker is 1 DPU, G.2X 2 DPUs; Flex runs bill the same way at a lower rate.
+* Crawlers bill DPU-seconds with a 10-minute minimum per run.
+* Lambda bills GB-seconds (memory x duration, per ms) and requests.
+* Standard workflows bill each state transition.
+* Athena bills bytes scanned, at least 10 MB per query.
+* S3 bills requests (PUT/COPY/POST/LIST; GET/HEAD) and GB-months stored; ECR GB-months.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from rich.table import Table
+
+from services import settings
+from services.b3.indices import INDICES, resolve
+
+D = Decimal
+SESSIONS_PER_MONTH: Final = 21
+MB: Final = 1024**2
+TB: Final = 1024**4
+GB: Final = 1024**3
+BASE_REGION: Final = "us-east-1"
+
+GLUE_PRICING = "https://aws.amazon.com/glue/pricing/"
+LAMBDA_PRICING = "https://aws.amazon.com/lambda/pricing/"
+SFN_PRICING = "https://aws.amazon.com/step-functions/pricing/"
+ATHENA_PRICING = "https://aws.amazon.com/athena/pricing/"
+S3_PRICING = "https://aws.amazon.com/s3/pricing/"
+ECR_PRICING = "https://aws.amazon.com/ecr/pricing/"
+PRICE_LIST = (
+    "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/{service}/current/{region}/index.csv"
+)
+
+
+@dataclass(frozen=True)
+class Price:
+    """One list price: USD per ``unit`` in ``region``, and where it is published."""
+
+    item: str
+    region: str
+    usd: Decimal
+    unit: str
+    source: str
+
+
+#: Every list price the model uses (USD, on demand, no free tier). Where the São Paulo
+#: price of an item is not here, the model uses us-east-1's and marks the line.
+PRICES: Final[tuple[Price, ...]] = (
+    Price("glue_dpu_hour", BASE_REGION, D("0.44"), "DPU-hour", GLUE_PRICING),
+    Price("glue_flex_dpu_hour", BASE_REGION, D("0.29"), "DPU-hour", GLUE_PRICING),
+    Price("crawler_dpu_hour", BASE_REGION, D("0.44"), "DPU-hour", GLUE_PRICING),
+    Price("lambda_gb_second", BASE_REGION, D("0.0000166667"), "GB-second (x86)", LAMBDA_PRICING),
+    Price("lambda_request", BASE_REGION, D("0.0000002"), "request", LAMBDA_PRICING),
+    Price("sfn_transition", BASE_REGION, D("0.000025"), "state transition", SFN_PRICING),
+    Price("sfn_transition", "sa-east-1", D("0.0000375"), "state transition",
+          PRICE_LIST.format(service="AWSStepFunctions", region="sa-east-1")
+          + " (usage type SAE1-StateTransition)"),
+    Price("athena_tb", BASE_REGION, D("5.00"), "TB scanned", ATHENA_PRICING),
+    Price("s3_put", BASE_REGION, D("0.000005"), "request", S3_PRICING),
+    Price("s3_put", "sa-east-1", D("0.000007"), "request",
+          PRICE_LIST.format(service="AmazonS3", region="sa-east-1")
+          + " (usage type SAE1-Requests-Tier1)"),
+    Price("s3_get", BASE_REGION, D("0.0000004"), "request", S3_PRICING),
+    Price("s3_get", "sa-east-1", D("0.00000056"), "request",
+          PRICE_LIST.format(service="AmazonS3", region="sa-east-1")
+          + " (usage type SAE1-Requests-Tier2)"),
+    Price("s3_gb_month", BASE_REGION, D("0.023"), "GB-month", S3_PRICING),
+    Price("s3_gb_month", "sa-east-1", D("0.0405"), "GB-month",
+          PRICE_LIST.format(service="AmazonS3", region="sa-east-1")
+          + " (usage type SAE1-TimedStorage-ByteHrs)"),
+    Price("ecr_gb_month", BASE_REGION, D("0.10"), "GB-month", ECR_PRICING),
+    Price("ecr_gb_month", "sa-east-1", D("0.10"), "GB-month", ECR_PRICING),
+)  # fmt: skip
+
+#: DPUs per worker of each Glue worker type (G.1X: 4 vCPU, 16 GB = 1 DPU).
+DPU_PER_WORKER: Final[Mapping[str, int]] = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
+GLUE_MINIMUM_S: Final = 60
+CRAWLER_MINIMUM_S: Final = 600
+ATHENA_MINIMUM_BYTES: Final = 10 * MB
+#: Memory of each function (infra/functions.py; a test keeps them equal).
+LAMBDA_MEMORY_MB: Final[Mapping[str, int]] = {"scraper": 1024, "validate": 1024, "trigger": 256}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Durations from ``make bench`` and sizes measured on the recorded portfolios."""
+
+    source: str
+    #: The Glue job, local Spark, fresh process: (refined files written, wall seconds).
+    glue_runs: tuple[tuple[int, float], ...]
+    #: The Lambda states of ``make demo`` (one B3 page for the scrape), seconds.
+    scrape_page_s: float
+    validate_s: float
+    #: The Athena smoke query state, seconds.
+    athena_s: float
+    #: Bytes per refined file (one ticker's partition) and raw bytes per asset (Parquet
+    #: and archived B3 bodies): IBOV of 2025-07-10 and IBRA of 2021-06-22 run through the
+    #: scraper and the Glue job locally (8,642 and 8,638 B a file; 303 and 252 B an asset).
+    refined_file_bytes: int = 8_640
+    raw_asset_bytes: int = 280
+
+    def glue_seconds(self, files: int) -> float:
+        """The job's wall time for ``files`` refined files: a line through the bench's runs."""
+        (f0, s0), (f1, s1) = self.glue_runs[0], self.glue_runs[-1]
+        per_file = (s1 - s0) / (f1 - f0)
+        return s0 + per_file * (files - f0)
+
+
+#: ``make bench`` of 2026-11-23 on the development machine (README, "Measured"): the Glue
+#: job took 10.8 s for 1 day (84 files) and 23.5 s for 20 days (1,680 files).
+MEASURED: Final = Measured(
+    source="make bench, 2026-11-23 (README 'Measured')",
+    glue_runs=((84, 10.8), (1_680, 23.5)),
+    scrape_page_s=0.6,
+    validate_s=0.7,
+    athena_s=1.0,
+)
+
+#: What neither the stack nor the bench can tell, and why each value.
+ASSUMED: Final[Mapping[str, tuple[float, str]]] = {
+    "crawler_dpus": (2, "AWS's crawler pricing example uses 2 DPUs; a crawler's DPUs are not set"),
+    "crawl_s": (60, "a catalog-target crawl of one table; the emulator's crawler is a timer"),
+    "trigger_s": (0.1, "one HeadObject and a return; not measured"),
+    "glue_puts_per_file": (3, "the S3-optimized committer writes a file as a multipart upload"),
+    "glue_gets_per_raw_object": (2, "Spark reads a Parquet footer, then its row group"),
+    "athena_gets_per_file": (2, "Athena reads a Parquet footer, then the column it counts"),
+    "ecr_image_gb": (0.25, "compressed Lambda Python base plus pyarrow; no Docker to measure"),
+    "map_iteration_states": (2, "Scrape and Validate per index, as issue #13 designs the Map"),
+}
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The settings of a stack that cost something (defaults as in infra/config.py)."""
+
+    name: str
+    region: str
+    indices: tuple[str, ...]
+    glue_worker_type: str = "G.1X"
+    glue_workers: int = 2
+    poll_seconds: int = 30
+    image_history: int = 5
+
+    @property
+    def dpus(self) -> int:
+        return DPU_PER_WORKER[self.glue_worker_type] * self.glue_workers
+
+
+def read_stack(name: str, root: Path = settings.REPO_ROOT) -> Stack:
+    """The cost-relevant settings of ``Pulumi.<name>.yaml``."""
+    path = root / f"Pulumi.{name}.yaml"
+    if not path.is_file():
+        stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+        raise ValueError(f"no stack {name!r}: {path.name} not found (stacks: {', '.join(stacks)})")
+    config: Mapping[str, Any] = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    own = {
+        key.split(":", 1)[1]: value
+        for key, value in config.items()
+        if key.startswith("bovespa-pipeline:")
+    }
+    defaults = Stack(name, BASE_REGION, (settings.DEFAULT_INDEX,))
+    worker_type = str(own.get("glueWorkerType") or defaults.glue_worker_type)
+    if worker_type not in DPU_PER_WORKER:
+        raise ValueError(f"{path.name}: glueWorkerType {worker_type!r} is not a Glue worker type")
+    indices = own.get("indices")
+    return Stack(
+        name=name,
+        region=str(config.get("aws:region") or defaults.region),
+        indices=resolve(indices).codes if indices else defaults.indices,
+        glue_worker_type=worker_type,
+        glue_workers=int(own.get("glueWorkers") or defaults.glue_workers),
+        poll_seconds=int(own.get("pollSeconds") or defaults.poll_seconds),
+        image_history=int(own.get("imageHistory") or defaults.image_history),
+    )
+
+
+def price(item: str, region: str) -> tuple[Price, bool]:
+    """The list price of ``item`` in ``region``; ``True`` if us-east-1's stands in for it."""
+    found = {(p.item, p.region): p for p in PRICES}
+    if (item, region) in found:
+        return found[item, region], False
+    return found[item, BASE_REGION], region != BASE_REGION
+
+
+def glue_billed_seconds(seconds: float) -> int:
+    """Seconds a Glue job run is billed for: per second, at least one minute."""
+    return max(GLUE_MINIMUM_S, math.ceil(seconds))
+
+
+def crawler_billed_seconds(seconds: float) -> int:
+    """Seconds a crawler run is billed for: per second, at least ten minutes."""
+    return max(CRAWLER_MINIMUM_S, math.ceil(seconds))
+
+
+def athena_billed_bytes(scanned: int) -> int:
+    """Bytes an Athena query is billed for: at least 10 MB."""
+    return max(ATHENA_MINIMUM_BYTES, scanned)
+
+
+def polls(seconds: float, poll_seconds: int) -> int:
+    """How often the state machine asks whether a step of ``seconds`` is done."""
+    return max(1, math.ceil(seconds / poll_seconds))
+
+
+def transitions_per_index(glue_polls: int, crawler_polls: int, athena_polls: int) -> int:
+    """State transitions of one schedule-path execution that succeeds (today's design).
+
+    11 states are entered once (Route, Scrape, Validate, StartGlueJob, StartCrawler,
+    GetLastCrawl, CrawlSucceeded?, StartSmokeQuery, GetSmokeResult, Check, Done); each
+    polling loop enters Wait, Get and the Choice per poll and its counter between polls.
+    """
+    return 11 + sum(4 * p - 1 for p in (glue_polls, crawler_polls, athena_polls))
+
+
+def transitions_one_execution(
+    indices: int, glue_polls: int, crawler_polls: int, athena_polls: int
+) -> int:
+    """State transitions of one execution for ``indices`` indices (issue #13's design):
+    the Map state instead of Scrape and Validate, and each index's iteration states."""
+    per_iteration = int(ASSUMED["map_iteration_states"][0])
+    return (
+        transitions_per_index(glue_polls, crawler_polls, athena_polls)
+        - 2
+        + 1
+        + per_iteration * indices
+    )
+
+
+#: The two designs: an execution per index (today), or one for all (issue #13).
+DESIGNS: Final = ("per-index", "one-execution")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One billed item of a design: quantity per run (or per month for storage) and cost."""
+
+    service: str
+    quantity: Decimal
+    unit: str
+    price: Price
+    assumed_price: bool
+    #: How many of ``unit`` make one of the price's unit (3,600 DPU-seconds a DPU-hour).
+    per_price_unit: int = 1
+    monthly_only: bool = False
+
+    @property
+    def usd(self) -> Decimal:
+        return self.quantity * self.price.usd / self.per_price_unit
+
+    @property
+    def per_month(self) -> Decimal:
+        return self.usd if self.monthly_only else self.usd * SESSIONS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A design's billed lines for one daily run of ``indices``."""
+
+    design: str
+    indices: tuple[str, ...]
+    region: str
+    lines: tuple[Line, ...] = field(default_factory=tuple)
+
+    @property
+    def per_run(self) -> Decimal:
+        return sum((line.usd for line in self.lines if not line.monthly_only), D(0))
+
+    @property
+    def per_month(self) -> Decimal:
+        return sum((line.per_month for line in self.lines), D(0))
+
+
+def estimate(
+    stack: Stack,
+    design: str,
+    indices: Sequence[str] | None = None,
+    *,
+    measured: Measured = MEASURED,
+    flex: bool = False,
+) -> Estimate:
+    """The billed lines of one daily run under ``design`` (``per-index`` or ``one-execution``)."""
+    if design not in DESIGNS:
+        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, not {design!r}")
+    codes = tuple(indices) if indices is not None else stack.indices
+    assets = [INDICES[code].members for code in codes]
+    pages = [math.ceil(n / settings.B3_PAGE_SIZE) for n in assets]
+    one = design == "one-execution"
+    jobs = [sum(assets)] if one else assets  # refined files each Glue run writes
+    crawl_s = ASSUMED["crawl_s"][0]
+    region = stack.region
+
+    def line(
+        service: str, quantity: float | Decimal, unit: str, item: str, per_price_unit: int = 1
+    ) -> Line:
+        found, assumed = price(item, region)
+        return Line(service, D(str(quantity)), unit, found, assumed, per_price_unit)
+
+    glue_s = [measured.glue_seconds(files) for files in jobs]
+    glue_item = "glue_flex_dpu_hour" if flex else "glue_dpu_hour"
+    transitions = (
+        [transitions_one_execution(len(codes), *_polls(glue_s[0], crawl_s, measured, stack))]
+        if one
+        else [transitions_per_index(*_polls(s, crawl_s, measured, stack)) for s in glue_s]
+    )
+    queries = 1 if one else len(codes)
+    # the smoke query reads at most the day's refined files of its indices
+    scanned = sum(athena_billed_bytes(n * measured.refined_file_bytes) for n in jobs)
+    memory = {name: D(mb) / 1024 for name, mb in LAMBDA_MEMORY_MB.items()}
+    lambda_gb_s = sum(
+        memory["scraper"] * D(str(measured.scrape_page_s)) * p
+        + memory["validate"] * D(str(measured.validate_s))
+        + memory["trigger"] * D(str(ASSUMED["trigger_s"][0]))
+        for p in pages
+    )
+    puts = sum(p + 1 for p in pages) + int(ASSUMED["glue_puts_per_file"][0]) * sum(assets)
+    puts += queries  # Athena writes each query's result to S3
+    gets = len(codes) * (2 + int(ASSUMED["glue_gets_per_raw_object"][0]))  # trigger, validate
+    gets += int(ASSUMED["athena_gets_per_file"][0]) * sum(assets)
+    stored = SESSIONS_PER_MONTH * sum(
+        n * (measured.refined_file_bytes + measured.raw_asset_bytes) for n in assets
+    )
+    ecr_gb = 2 * stack.image_history * ASSUMED["ecr_image_gb"][0]
+    lines = [
+        line("Glue job", sum(glue_billed_seconds(s) for s in glue_s) * stack.dpus,
+             "DPU-second", glue_item, 3600),
+        line("Glue crawler",
+             len(jobs) * crawler_billed_seconds(crawl_s) * ASSUMED["crawler_dpus"][0],
+             "DPU-second", "crawler_dpu_hour", 3600),
+        line("Lambda duration", lambda_gb_s, "GB-second", "lambda_gb_second"),
+        line("Lambda requests", 3 * len(codes), "request", "lambda_request"),
+        line("Step Functions", sum(transitions), "state transition", "sfn_transition"),
+        line("Athena", scanned, "byte scanned", "athena_tb", TB),
+        line("S3 PUT, LIST", puts, "request", "s3_put"),
+        line("S3 GET, HEAD", gets, "request", "s3_get"),
+    ]  # fmt: skip
+    monthly = [
+        replace(line("S3 storage, a month's data", D(stored) / GB, "GB-month", "s3_gb_month"),
+                monthly_only=True),
+        replace(line("ECR storage", ecr_gb, "GB-month", "ecr_gb_month"), monthly_only=True),
+    ]  # fmt: skip
+    return Estimate(design, codes, region, tuple(lines + monthly))
+
+
+def _polls(glue_s: float, crawl_s: float, measured: Measured, stack: Stack) -> tuple[int, int, int]:
+    return (
+        polls(glue_s, stack.poll_seconds),
+        polls(crawl_s, stack.poll_seconds),
+        polls(measured.athena_s, stack.poll_seconds),
+    )
+
+
+def usd(value: Decimal, places: str = "0.0001") -> str:
+    """``value`` in dollars, rounded half up to ``places``."""
+    return f"${value.quantize(D(places), rounding=ROUND_HALF_UP)}"
+
+
+def compare(stack: Stack, counts: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, Any]]:
+    """Both designs for each named selection of indices: per run and per month, in USD."""
+    rows = []
+    for label, codes in counts:
+        today, proposed = (estimate(stack, design, codes) for design in DESIGNS)
+        rows.append({
+            "indices": label,
+            "count": len(codes),
+            "per_index_run": today.per_run,
+            "per_index_month": today.per_month,
+            "one_execution_run": proposed.per_run,
+            "one_execution_month": proposed.per_month,
+        })  # fmt: skip
+    return rows
+
+
+def markdown_comparison(stack: Stack) -> str:
+    """The README's table: 1 index, the prod stack's 5, and all, in both designs."""
+    prod_five = ("IBOV", "IBXX", "IBXL", "SMLL", "IDIV")
+    rows = compare(
+        stack,
+        [("1: IBOV", ("IBOV",)), ("5: Pulumi.prod.yaml's", prod_five),
+         (f"{len(INDICES)}: all", tuple(INDICES))],
+    )  # fmt: skip
+    out = [
+        "| indices | one execution per index: a run | a month | one execution for all: a run "
+        "| a month |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        out.append(
+            f"| {row['indices']} | {usd(row['per_index_run'])} "
+            f"| {usd(row['per_index_month'], '0.01')} | {usd(row['one_execution_run'])} "
+            f"| {usd(row['one_execution_month'], '0.01')} |"
+        )
+    return "\n".join(out)
+
+
+def render(estimates: Sequence[Estimate], stack: Stack, measured: Measured = MEASURED) -> Table:
+    """The estimates side by side, one row per billed item (for the terminal)."""
+    title = (
+        f"Modelled AWS cost, stack {stack.name} ({stack.region}, {stack.dpus} DPU "
+        f"{stack.glue_worker_type}), {len(estimates[0].indices)} indices: "
+        f"a run, and a month of {SESSIONS_PER_MONTH} sessions"
+    )
+    table = Table(title=title, title_justify="left")
+    for name in ("item", "unit", "list price"):
+        table.add_column(name)
+    for estimate_ in estimates:
+        table.add_column(estimate_.design, justify="right")
+        table.add_column("a run", justify="right")
+        table.add_column("a month", justify="right")
+    for rows in zip(*(e.lines for e in estimates), strict=True):
+        first = rows[0]
+        mark = " *" if first.assumed_price else ""
+        cells = [first.service, first.unit, f"${first.price.usd:f} / {first.price.unit}{mark}"]
+        for item in rows:
+            run = "" if item.monthly_only else usd(item.usd, "0.000001")
+            cells += [_quantity(item.quantity), run, usd(item.per_month)]
+        table.add_row(*cells)
+    totals = ["total", "", ""]
+    for estimate_ in estimates:
+        totals += ["", usd(estimate_.per_run), usd(estimate_.per_month)]
+    table.add_row(*totals, style="bold")
+    notes = [f"durations: {measured.source}; prices: services/cost.py PRICES"]
+    if any(line.assumed_price for e in estimates for line in e.lines):
+        notes.append(f"* no {stack.region} list price recorded: {BASE_REGION}'s is used")
+    table.caption = "; ".join(notes)
+    return table
+
+
+def _quantity(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return f"{value:,.0f}"
+    return f"{value:,.4f}"
+
+
+def as_json(estimates: Sequence[Estimate]) -> str:
+    """The estimates as one JSON line (amounts as strings, exact)."""
+    return json.dumps([
+        {
+            "design": e.design,
+            "region": e.region,
+            "indices": list(e.indices),
+            "per_run_usd": _exact(e.per_run),
+            "per_month_usd": _exact(e.per_month),
+            "lines": [
+                {"service": line.service, "quantity": _exact(line.quantity), "unit": line.unit,
+                 "usd_per_run": None if line.monthly_only else _exact(line.usd),
+                 "usd_per_month": _exact(line.per_month), "price_usd": f"{line.price.usd:f}",
+                 "price_unit": line.price.unit, "price_region": line.price.region,
+                 "price_source": line.price.source}
+                for line in e.lines
+            ],
+        }
+        for e in estimates
+    ])  # fmt: skip
+
+
+def _exact(value: Decimal) -> str:
+    return f"{value.quantize(D('1e-10'), rounding=ROUND_HALF_UP).normalize():f}"

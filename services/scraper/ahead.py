@@ -1,0 +1,86 @@
+"""Scrape the four-month datasets (theoretical portfolio, preview) into their raw partitions.
+
+Each returns a summary shaped like the day's (:func:`services.scraper.scrape.scrape`):
+``dataset``, ``index``, ``dt`` (the session B3 served), ``rows``, ``uri``, ``sha256``,
+``pages``, ``fetched_at``, ``responses``, plus ``cycle`` (theoretical) or ``status``,
+``target_cycle`` / ``reason`` (preview). "No preview now" is ``status: "none"`` -- a
+normal outcome, never an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services import settings
+from services.b3.client import B3Client, RetryPolicy
+from services.b3.preview import UNVERIFIED, NoPreview, fetch_preview
+from services.b3.theoretical import fetch_theoretical
+from services.lake.ahead import Written, write_preview, write_theoretical
+from services.lake.storage import open_lake
+
+
+def scrape_theoretical(
+    index: str = settings.DEFAULT_INDEX,
+    *,
+    lake_uri: str,
+    base_url: str | None = None,
+    page_size: int = settings.B3_PAGE_SIZE,
+    policy: RetryPolicy | None = None,
+    writer: str = settings.WRITER_CLI,
+) -> dict[str, Any]:
+    """Fetch, check and write the theoretical portfolio of ``index``; return the summary."""
+    portfolio = fetch_theoretical(B3Client(base_url, policy), index, page_size=page_size)
+    written = write_theoretical(open_lake(lake_uri), portfolio, writer=writer)
+    return {
+        **_summary(written),
+        "cycle": portfolio.cycle.label,
+        "sha256": portfolio.sha256,
+        "pages": len(portfolio.sources),
+        "fetched_at": portfolio.fetched_at.isoformat(),
+    }
+
+
+def scrape_preview(
+    index: str = settings.DEFAULT_INDEX,
+    *,
+    lake_uri: str,
+    base_url: str | None = None,
+    page_size: int = settings.B3_PAGE_SIZE,
+    policy: RetryPolicy | None = None,
+    writer: str = settings.WRITER_CLI,
+) -> dict[str, Any]:
+    """Fetch the preview of ``index`` if B3 has a current one; write it or "no preview now".
+
+    ``status`` is ``stored`` (a preview was written), ``none`` (the marker was written) or
+    ``kept`` (no current preview now, and the one stored earlier for the session stays).
+    """
+    outcome = fetch_preview(B3Client(base_url, policy), index, page_size=page_size)
+    written = write_preview(open_lake(lake_uri), outcome, writer=writer)
+    common = {**_summary(written), "fetched_at": outcome.fetched_at.isoformat()}
+    if isinstance(outcome, NoPreview):
+        return {
+            **common,
+            "status": "kept" if written.kept else "none",
+            "reason": outcome.reason,
+            "sha256": outcome.configuration_source.sha256,
+            "pages": 0,
+        }
+    return {
+        **common,
+        "status": "stored",
+        "target_cycle": outcome.target_cycle.label,
+        "sha256": outcome.sha256,
+        "pages": len(outcome.sources),
+        "contract": UNVERIFIED,
+    }
+
+
+def _summary(written: Written) -> dict[str, Any]:
+    return {
+        "dataset": written.dataset,
+        "index": written.index,
+        "dt": written.dt.isoformat(),
+        "rows": written.rows,
+        "uri": written.uri,
+        "responses": list(written.archived),
+    }

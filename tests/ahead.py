@@ -1,0 +1,80 @@
+"""Recordings and test-made bodies for the four-month datasets (theoretical, preview).
+
+The theoretical portfolio's bodies are recordings (or derived from one by a script next to
+them). Everything else here is made by the tests, in memory, and says so:
+
+* no ``GetQuartelyPreview`` answer is recorded anywhere: a preview body is a theoretical
+  portfolio's recording served as a preview, with or without its ``cont`` field;
+* no ``GetConfigurations`` answer is recorded: :func:`configuration` builds the one part
+  public callers read (``{"preview": [{"has": 0 or 1}]}``);
+* the session B3 serves is read from ``GetPortfolioDay``'s ``header.date``; a day body for
+  a session no recording has is the recorded 2025-07-10 body with only that date changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import FIXTURES, SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load
+
+#: Real ``GetTheoricalPortfolio`` body (Sep.-Dec. 2022), recorded on 2022-12-10.
+THEORETICAL_2022 = FIXTURES / "GetTheoricalPortfolio_IBOV_2022-12-10.json"
+#: B3's CSV download of the Jan.-Apr. 2025 theoretical portfolio (recorded).
+QUAD_CSV_2025_01 = FIXTURES / "IBOVQuad_1-2025.csv"
+#: The same as a JSON body, by ``derive_theoretical_2025-01.py``.
+THEORETICAL_2025_01 = FIXTURES / "GetTheoricalPortfolio_IBOV_2025-01_derived-from-csv.json"
+
+__all__ = [
+    "QUAD_CSV_2025_01",
+    "SEGMENT2_2022_12_08",
+    "THEORETICAL_2022",
+    "THEORETICAL_2025_01",
+    "configuration",
+    "day_body_dated",
+    "preview_body",
+    "quad_csv",
+]
+
+
+def day_body_dated(day: date) -> bytes:
+    """The recorded 2025-07-10 day body with ``header.date`` set to ``day`` (test-made)."""
+    document = load(SEGMENT2_2025_07_10)
+    document["header"]["date"] = day.strftime("%d/%m/%y")
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def preview_body(theoretical: Path, *, cont: bool = False) -> bytes:
+    """A preview body built from a theoretical portfolio's recording (test-made)."""
+    document = load(theoretical)
+    if not cont:
+        for row in document["results"]:
+            del row["cont"]
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def configuration(*has: int) -> bytes:
+    """A ``GetConfigurations`` body with these ``preview[i].has`` flags (test-made)."""
+    return json.dumps({"preview": [{"has": flag} for flag in has]}).encode()
+
+
+def quad_csv(path: Path = QUAD_CSV_2025_01) -> dict[str, Any]:
+    """An independent reading of B3's theoretical-portfolio CSV: title, rows, totals."""
+    lines = list(csv.reader(io.StringIO(path.read_bytes().decode("latin-1")), delimiter=";"))
+    title, _, *body = lines
+    rows = [line[:5] for line in body if len(line) == 6]
+    (total,) = [line for line in body if line[0].startswith("Quantidade")]
+    (reductor,) = [line for line in body if line[0] == "Redutor"]
+    return {
+        "title": title[0],
+        "rows": [
+            dict(zip(("cod", "asset", "type", "qty", "part"), row, strict=True)) for row in rows
+        ],
+        "total_qty": total[3],
+        "total_part": total[4],
+        "reductor": reductor[3],
+    }

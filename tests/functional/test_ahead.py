@@ -1,0 +1,309 @@
+"""Theoretical portfolio and preview scraped from a real local HTTP server into a local lake.
+
+The theoretical answers are recordings (2022) or derived from one (Jan.-Apr. 2025, from
+B3's CSV). No preview or configuration answer is recorded: those bodies are made here from
+the theoretical recordings (see ``tests/ahead.py``); the preview is unverified against a
+live answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from services.b3.errors import QuantityTotalMismatch, SchemaDrift
+from services.b3.preview import UNVERIFIED
+from services.local.replay import Fault, ReplayServer
+from services.scraper.ahead import scrape_preview, scrape_theoretical
+from tests.ahead import (
+    SEGMENT2_2022_12_08,
+    THEORETICAL_2022,
+    THEORETICAL_2025_01,
+    configuration,
+    day_body_dated,
+    preview_body,
+)
+from tests.conftest import FAST, load, pt_br
+
+THEORETICAL_2022_KEY = "raw-theoretical/index=IBOV/dt=2022-12-08/theoretical.parquet"
+PREVIEW_DAY = date(2024, 12, 16)  # in December: the preview weeks of Jan.-Apr. 2025
+PREVIEW_KEY = "raw-preview/index=IBOV/dt=2024-12-16/preview.parquet"
+MARKER_KEY = "raw-preview/index=IBOV/dt=2024-12-16/_no-preview.json"
+
+
+def server(day: Path | bytes, **answers: Path | bytes) -> ReplayServer:
+    """Replay ``day`` as GetPortfolioDay (segment 2) and ``answers`` by call name."""
+    return ReplayServer({("IBOV", "2"): day}, answers={(c, "IBOV"): b for c, b in answers.items()})
+
+
+@pytest.fixture
+def replay_theoretical_2022() -> Iterator[ReplayServer]:
+    """Every answer real: the day of 2022-12-08 and the theoretical portfolio of Sep.-Dec."""
+    with server(SEGMENT2_2022_12_08, GetTheoricalPortfolio=THEORETICAL_2022) as replay:
+        yield replay
+
+
+def files_in(lake: Path) -> list[str]:
+    return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*") if p.is_file())
+
+
+def theoretical(replay: ReplayServer, lake: Path, **kwargs: Any) -> dict[str, Any]:
+    return scrape_theoretical(
+        "IBOV", lake_uri=str(lake), base_url=replay.base_url, policy=FAST, **kwargs
+    )
+
+
+def preview(replay: ReplayServer, lake: Path, **kwargs: Any) -> dict[str, Any]:
+    return scrape_preview(
+        "IBOV", lake_uri=str(lake), base_url=replay.base_url, policy=FAST, **kwargs
+    )
+
+
+def test_the_real_2022_theoretical_portfolio_lands_exactly(
+    replay_theoretical_2022: ReplayServer, tmp_path: Path
+) -> None:
+    summary = theoretical(replay_theoretical_2022, tmp_path)
+    assert {k: summary[k] for k in ("dataset", "index", "dt", "cycle", "rows", "pages")} == {
+        "dataset": "theoretical",
+        "index": "IBOV",
+        "dt": "2022-12-08",  # the session B3's GetPortfolioDay served
+        "cycle": "2022-09",
+        "rows": 92,
+        "pages": 1,
+    }
+    assert replay_theoretical_2022.called == ["GetPortfolioDay", "GetTheoricalPortfolio"]
+    assert replay_theoretical_2022.requests[0]["pageSize"] == 1  # only the header is needed
+    table = pq.read_table(tmp_path / THEORETICAL_2022_KEY)
+    recorded = load(THEORETICAL_2022)
+    rows = table.to_pylist()
+    for row, raw in zip(rows, recorded["results"], strict=True):
+        assert (row["cod"], row["asset"], row["type"], row["cont"]) == (
+            raw["cod"],
+            raw["asset"],
+            raw["type"],
+            raw["cont"],
+        )
+        assert row["part"] == pt_br(raw["part"])
+        assert row["theoricalQty"] == pt_br(raw["theoricalQty"])
+        assert row["header_reductor"] == pt_br(recorded["header"]["reductor"])
+        assert row["cycle"] == "2022-09"
+    assert sum(r["theoricalQty"] for r in rows) == rows[0]["header_theoricalQty"] == 99_273_271_525
+    assert sum(r["part"] for r in rows) == Decimal("100.000")
+    assert str(table.schema.field("part").type) == "decimal128(7, 3)"
+    assert table.schema.metadata[b"bovespa.cycle"] == b"2022-09"
+    assert files_in(tmp_path) == [
+        "raw-theoretical/index=IBOV/dt=2022-12-08/_b3-response-page-001.json",
+        "raw-theoretical/index=IBOV/dt=2022-12-08/_b3-response-session.json",
+        THEORETICAL_2022_KEY,
+    ]
+    archived = tmp_path / "raw-theoretical/index=IBOV/dt=2022-12-08/_b3-response-page-001.json"
+    assert json.loads(archived.read_bytes())["results"] == recorded["results"]
+    assert {r["body_sha256"] for r in rows} == {hashlib.sha256(archived.read_bytes()).hexdigest()}
+    session = tmp_path / "raw-theoretical/index=IBOV/dt=2022-12-08/_b3-response-session.json"
+    assert json.loads(session.read_bytes())["header"]["date"] == "08/12/22"
+
+
+def test_the_2025_theoretical_portfolio_over_several_pages(tmp_path: Path) -> None:
+    with server(
+        day_body_dated(date(2025, 2, 14)), GetTheoricalPortfolio=THEORETICAL_2025_01
+    ) as replay:
+        summary = theoretical(replay, tmp_path, page_size=20)
+    assert (summary["dt"], summary["cycle"], summary["rows"], summary["pages"]) == (
+        "2025-02-14",
+        "2025-01",
+        87,
+        5,
+    )
+    rows = pq.read_table(
+        tmp_path / "raw-theoretical/index=IBOV/dt=2025-02-14/theoretical.parquet"
+    ).to_pylist()
+    recorded = load(THEORETICAL_2025_01)["results"]
+    assert [(r["cod"], r["part"], r["theoricalQty"]) for r in rows] == [
+        (r["cod"], pt_br(r["part"]), pt_br(r["theoricalQty"])) for r in recorded
+    ]
+    assert sum(r["theoricalQty"] for r in rows) == 98_370_249_996
+
+
+def test_a_rescrape_replaces_the_partition(
+    replay_theoretical_2022: ReplayServer, tmp_path: Path
+) -> None:
+    theoretical(replay_theoretical_2022, tmp_path, page_size=30)
+    assert len(files_in(tmp_path)) == 4 + 2  # 4 pages, the session body, the Parquet
+    theoretical(replay_theoretical_2022, tmp_path)
+    assert len(files_in(tmp_path)) == 1 + 2  # no stale page left behind
+
+
+def test_retried_faults_and_refused_totals(
+    replay_theoretical_2022: ReplayServer, tmp_path: Path
+) -> None:
+    replay_theoretical_2022.inject(Fault(), Fault(status=503, body=b"busy"))
+    assert theoretical(replay_theoretical_2022, tmp_path)["rows"] == 92
+    before = {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)}
+    broken = load(THEORETICAL_2022)
+    broken["results"][0]["theoricalQty"] = "4.386.652.507"
+    replay_theoretical_2022.answers[("GetTheoricalPortfolio", "IBOV")] = json.dumps(broken).encode()
+    with pytest.raises(QuantityTotalMismatch, match="off by 1"):
+        theoretical(replay_theoretical_2022, tmp_path)
+    # the valid partition of the earlier scrape is untouched
+    assert {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)} == before
+
+
+def test_nothing_is_written_for_an_unknown_shape(tmp_path: Path) -> None:
+    with (
+        server(SEGMENT2_2022_12_08, GetTheoricalPortfolio=SEGMENT2_2022_12_08) as replay,
+        pytest.raises(SchemaDrift, match="'header' has unknown 'date'"),
+    ):
+        theoretical(replay, tmp_path)
+    assert files_in(tmp_path) == []
+
+
+def preview_server(has: tuple[int, ...], day: date = PREVIEW_DAY, **answers: bytes) -> ReplayServer:
+    defaults = {
+        "GetConfigurations": configuration(*has),
+        "GetQuartelyPreview": preview_body(THEORETICAL_2025_01),
+    }
+    return server(day_body_dated(day), **{**defaults, **answers})
+
+
+def test_a_current_preview_is_stored_for_the_next_cycle(tmp_path: Path) -> None:
+    with preview_server((0, 1)) as replay:
+        summary = preview(replay, tmp_path)
+        assert replay.called == ["GetPortfolioDay", "GetConfigurations", "GetQuartelyPreview"]
+    assert {k: summary[k] for k in ("dataset", "dt", "status", "target_cycle", "rows")} == {
+        "dataset": "preview",
+        "dt": "2024-12-16",
+        "status": "stored",
+        "target_cycle": "2025-01",
+        "rows": 87,
+    }
+    assert summary["contract"] == UNVERIFIED
+    table = pq.read_table(tmp_path / PREVIEW_KEY)
+    assert table.schema.metadata[b"bovespa.contract"] == UNVERIFIED.encode()
+    rows = table.to_pylist()
+    recorded = load(THEORETICAL_2025_01)["results"]
+    assert [(r["cod"], r["part"], r["theoricalQty"], r["cont"]) for r in rows] == [
+        (r["cod"], pt_br(r["part"]), pt_br(r["theoricalQty"]), None) for r in recorded
+    ]
+    assert {r["target_cycle"] for r in rows} == {"2025-01"}
+    assert "raw-preview/index=IBOV/dt=2024-12-16/_b3-response-configuration.json" in files_in(
+        tmp_path
+    )
+
+
+@pytest.mark.parametrize(
+    ("has", "day", "reason"),
+    [
+        ((0,), PREVIEW_DAY, "GetConfigurations flags no preview (preview[].has is [0])"),
+        # an old preview still flagged outside the preview weeks is never stored as new
+        ((1,), date(2025, 1, 2), "session 2025-01-02 is not in the preview weeks"),
+    ],
+)
+def test_no_preview_now_is_a_recorded_normal_outcome(
+    has: tuple[int, ...], day: date, reason: str, tmp_path: Path
+) -> None:
+    with preview_server(has, day) as replay:
+        summary = preview(replay, tmp_path)
+        assert replay.called == ["GetPortfolioDay", "GetConfigurations"]  # no preview asked
+    assert (summary["status"], summary["rows"], summary["pages"]) == ("none", 0, 0)
+    assert reason in summary["reason"]
+    partition = f"raw-preview/index=IBOV/dt={day.isoformat()}"
+    assert files_in(tmp_path) == [
+        f"{partition}/_b3-response-configuration.json",
+        f"{partition}/_b3-response-session.json",
+        f"{partition}/_no-preview.json",
+    ]
+    marker = json.loads((tmp_path / partition / "_no-preview.json").read_bytes())
+    assert (marker["status"], marker["dt"], marker["reason"]) == (
+        "no-preview",
+        day.isoformat(),
+        summary["reason"],
+    )
+    assert (tmp_path / partition / "_b3-response-configuration.json").read_bytes() == (
+        configuration(*has)
+    )
+
+
+def test_a_stored_preview_outlives_a_later_no_preview_answer(tmp_path: Path) -> None:
+    with preview_server((0,)) as replay:
+        assert preview(replay, tmp_path)["status"] == "none"
+        replay.answers[("GetConfigurations", "IBOV")] = configuration(1)
+        assert preview(replay, tmp_path)["status"] == "stored"
+        assert MARKER_KEY not in files_in(tmp_path)  # the preview replaced the marker
+        stored = (tmp_path / PREVIEW_KEY).read_bytes()
+        replay.answers[("GetConfigurations", "IBOV")] = configuration(0)
+        summary = preview(replay, tmp_path)
+    assert (summary["status"], summary["rows"], summary["uri"]) == (
+        "kept",
+        87,
+        str(tmp_path / PREVIEW_KEY),
+    )
+    assert (tmp_path / PREVIEW_KEY).read_bytes() == stored
+    assert MARKER_KEY not in files_in(tmp_path)
+
+
+def header_with(**fields: str) -> bytes:
+    document = json.loads(preview_body(THEORETICAL_2025_01))
+    document["header"].update(fields)
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        # a preview whose header states something the contract does not know
+        {"GetQuartelyPreview": header_with(title="2a Previa para JANEIRO a ABRIL de 2025")},
+        {"GetQuartelyPreview": SEGMENT2_2022_12_08.read_bytes()},  # the day's shape
+        {"GetConfigurations": b'{"preview": {"has": 1}}'},
+        {"GetConfigurations": b"[]"},
+    ],
+)
+def test_an_unknown_shape_writes_nothing(answers: Mapping[str, bytes], tmp_path: Path) -> None:
+    with preview_server((1,), **answers) as replay, pytest.raises(SchemaDrift):
+        preview(replay, tmp_path)
+    assert files_in(tmp_path) == []
+
+
+BOVESPA = [sys.executable, "-m", "services.cli"]
+
+
+def bovespa(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*BOVESPA, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_bovespa_scrape_dataset(replay_theoretical_2022: ReplayServer, tmp_path: Path) -> None:
+    url = replay_theoretical_2022.base_url
+    done = bovespa("scrape", "--dataset", "theoretical", "--lake", str(tmp_path), "--base-url", url)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (summary["dt"], summary["cycle"], summary["rows"]) == ("2022-12-08", "2022-09", 92)
+    assert summary["uri"] == str(tmp_path / THEORETICAL_2022_KEY)
+    # no GetQuartelyPreview or GetConfigurations recorded here: one clear line, exit 3
+    done = bovespa("scrape", "--dataset", "preview", "--lake", str(tmp_path), "--base-url", url)
+    assert (done.returncode, done.stdout) == (3, "")
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error ")]
+    assert len(errors) == 1
+    assert "GetConfigurations" in errors[0]
+    assert files_in(tmp_path)[-1] == THEORETICAL_2022_KEY
+    assert len(files_in(tmp_path)) == 3
+
+
+def test_bovespa_scrape_preview_when_there_is_none(tmp_path: Path) -> None:
+    with preview_server((0,)) as replay:
+        done = bovespa(
+            "scrape", "--dataset", "preview", "--lake", str(tmp_path), "--base-url", replay.base_url
+        )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (summary["status"], summary["uri"]) == ("none", str(tmp_path / MARKER_KEY))

@@ -1,0 +1,99 @@
+"""The four-month datasets' layout: built and parsed in one place, and invisible to the day's
+pipeline (the S3-event rule, the trigger, Validate and the Glue job's scan of ``raw/``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from glue import lakeio
+from services import settings
+from services.deployment import Deployment
+from services.lake import datasets
+from services.lake.datasets import PREVIEW, THEORETICAL, DatasetKey, parse_key
+from services.lake.raw import raw_key, response_key
+from services.trigger import route
+from services.validate import contract
+
+DAY = date(2024, 12, 16)
+
+
+def every_key() -> list[str]:
+    return [
+        datasets.object_key(THEORETICAL, "IBOV", DAY),
+        datasets.response_key(THEORETICAL, "IBOV", DAY, 1),
+        datasets.session_key(THEORETICAL, "IBOV", DAY),
+        datasets.object_key(PREVIEW, "IBOV", DAY),
+        datasets.response_key(PREVIEW, "IBOV", DAY, 2),
+        datasets.session_key(PREVIEW, "IBOV", DAY),
+        datasets.configuration_key("IBOV", DAY),
+        datasets.no_preview_key("IBOV", DAY),
+    ]
+
+
+def test_the_keys() -> None:
+    assert every_key() == [
+        "raw-theoretical/index=IBOV/dt=2024-12-16/theoretical.parquet",
+        "raw-theoretical/index=IBOV/dt=2024-12-16/_b3-response-page-001.json",
+        "raw-theoretical/index=IBOV/dt=2024-12-16/_b3-response-session.json",
+        "raw-preview/index=IBOV/dt=2024-12-16/preview.parquet",
+        "raw-preview/index=IBOV/dt=2024-12-16/_b3-response-page-002.json",
+        "raw-preview/index=IBOV/dt=2024-12-16/_b3-response-session.json",
+        "raw-preview/index=IBOV/dt=2024-12-16/_b3-response-configuration.json",
+        "raw-preview/index=IBOV/dt=2024-12-16/_no-preview.json",
+    ]
+
+
+def test_every_key_parses_back() -> None:
+    parsed = [parse_key(key) for key in every_key()]
+    assert all(p is not None and (p.index, p.dt) == ("IBOV", DAY) for p in parsed)
+    assert [p.dataset.name for p in parsed if p] == ["theoretical"] * 3 + ["preview"] * 5
+    assert [p.is_data for p in parsed if p] == [True, False, False, True] + [False] * 4
+    assert parse_key("raw-preview/index=IBOV/dt=2024-12-16/preview.parquet") == DatasetKey(
+        PREVIEW, "IBOV", DAY, "preview.parquet"
+    )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        raw_key("IBOV", DAY),
+        "raw-theoretical/index=IBOV/dt=2024-13-01/theoretical.parquet",
+        "raw-theoretical/index=ibov/dt=2024-12-16/theoretical.parquet",
+        "raw-theoretical/index=IBOV/dt=2024-12-16/a/theoretical.parquet",
+        "raw-other/index=IBOV/dt=2024-12-16/theoretical.parquet",
+    ],
+)
+def test_other_keys_are_not_dataset_keys(key: str) -> None:
+    assert parse_key(key) is None
+
+
+def eventbridge_wildcard(pattern: str) -> re.Pattern[str]:
+    """EventBridge's wildcard matching: ``*`` stands for any characters, ``/`` included."""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+
+
+def test_no_dataset_key_starts_or_feeds_the_days_pipeline() -> None:
+    (rule,) = Deployment().raw_object_event_pattern("bucket")["detail"]["object"]["key"]
+    matches = eventbridge_wildcard(rule["wildcard"])
+    # the matcher is not vacuous: the day's objects match it
+    assert matches.fullmatch(raw_key("IBOV", DAY))
+    assert matches.fullmatch(response_key("IBOV", DAY, 1)) is None
+    for key in every_key():
+        assert matches.fullmatch(key) is None, key
+        assert route.RAW_KEY.fullmatch(key) is None, key
+        assert contract.RAW_KEY.fullmatch(key) is None, key
+        assert lakeio.RAW_KEY.fullmatch(key) is None, key
+        assert not key.startswith(settings.RAW_PREFIX + "/"), key
+
+
+def test_every_column_of_both_datasets_is_in_the_readme() -> None:
+    from services.lake.ahead import PREVIEW_SCHEMA, THEORETICAL_SCHEMA
+
+    readme = (settings.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The portfolio ahead", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert set(THEORETICAL_SCHEMA.names) | set(PREVIEW_SCHEMA.names) == documented

@@ -60,9 +60,10 @@ class EtlArgs:
     region: str
 
 
-#: How a missing resource reads in the error of Cloud Control's GetResource
+#: How a missing resource reads in the provider's error for Cloud Control's GetResource:
+#: "couldn't find resource" (the provider's not-found error), or the service's own words
 #: (ResourceNotFoundException, "HandlerErrorCode: NotFound").
-NOT_FOUND = re.compile(r"not ?found", re.IGNORECASE)
+NOT_FOUND = re.compile(r"couldn't find resource|not ?found", re.IGNORECASE)
 
 
 def glue_database_exists(name: str) -> bool:

@@ -132,7 +132,7 @@ class Mocks(pulumi.runtime.Mocks):
             # What the provider says for a missing resource (Cloud Control GetResource).
             raise ProviderError(
                 f"reading Cloud Control API (AWS::Glue::Database) Resource ({name}): "
-                "ResourceNotFoundException: Database not found (HandlerErrorCode: NotFound)"
+                "couldn't find resource"
             )
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {"userName": "AWS", "password": "secret", "authorizationToken": "x",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra.etl import NOT_FOUND
 from services import settings
 from services.analysis.queries import saved_queries
 from services.analysis.views import views
@@ -304,6 +305,21 @@ def waits_for(stack: Mocks, declared: Declared) -> set[str]:
             found.add(name)
             pending |= by_name[name].dependencies
     return found
+
+
+@pytest.mark.parametrize(
+    ("message", "missing"),
+    [
+        ("reading Cloud Control API (AWS::Glue::Database) Resource (default): "
+         "couldn't find resource", True),
+        ("ResourceNotFoundException: AWS::Glue::Database Handler returned status FAILED: "
+         "Database default not found. (HandlerErrorCode: NotFound)", True),
+        ("AccessDeniedException: not authorized to perform: cloudformation:GetResource", False),
+        ("ThrottlingException: Rate exceeded", False),
+    ],
+)  # fmt: skip
+def test_only_a_not_found_answer_means_the_database_is_missing(message: str, missing: bool) -> None:
+    assert bool(NOT_FOUND.search(message)) is missing
 
 
 def test_a_failed_database_lookup_stops_the_deployment() -> None:

@@ -15,6 +15,7 @@ from glue import catalog
 from infra.policies import allow, confused_deputy, role
 from services import settings
 from services.deployment import Deployment
+from services.packaging import glue_additional_python_modules
 
 JOB_SCRIPT = settings.REPO_ROOT / "glue" / "job.py"
 BUILD_DIR = settings.STATE_DIR / "build"
@@ -220,6 +221,9 @@ class Etl(pulumi.ComponentResource):
             trust_conditions=glue_trust,
         )
         artifacts = pulumi.Output.from_input(args.artifacts_bucket)
+        # What the job installs beyond Glue 5.0's own modules (services/packaging.py).
+        modules = glue_additional_python_modules()
+        additional_modules = {"--additional-python-modules": modules} if modules else {}
         arguments = pulumi.Output.from_input(args.lake_bucket).apply(deployment.glue_job_arguments)
         # The job: Glue 5.0 (Spark 3.5.4, Python 3.11). No job-level retries: the state
         # machine retries, where it can be seen.
@@ -242,7 +246,7 @@ class Etl(pulumi.ComponentResource):
                     **parts[0],
                     "--engine": "glue",
                     "--extra-py-files": f"s3://{parts[1]}/{package_key}",
-                    "--additional-python-modules": "tenacity==9.2.1",
+                    **additional_modules,
                     "--enable-metrics": "true",
                     "--job-language": "python",
                 }

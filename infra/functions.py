@@ -16,9 +16,9 @@ import pulumi_docker_build as docker_build
 from infra.policies import allow, log_writer, role
 from services import settings
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER, Deployment
+from services.packaging import DOCKERFILES, IMAGE_PLATFORM
 
 XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-DOCKERFILES = {"scraper": "docker/scraper.Dockerfile", "trigger": "docker/trigger.Dockerfile"}
 
 
 @dataclass(frozen=True)
@@ -154,14 +154,15 @@ class Functions(pulumi.ComponentResource):
         token = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id)
         # Built from docker/ for one platform, pushed with Docker media types: BuildKit
         # cannot attach provenance attestations to those, and Lambda refuses an image
-        # index that carries them.
+        # index that carries them. The registry export is the one push: push=True would
+        # add a second registry export (the provider's --push shorthand) and push twice.
         built = docker_build.Image(
             f"{name}-{image}-image",
             context={"location": str(settings.REPO_ROOT)},
             dockerfile={"location": str(settings.REPO_ROOT / dockerfile)},
-            platforms=[docker_build.Platform.LINUX_AMD64],
+            platforms=[docker_build.Platform(IMAGE_PLATFORM)],
             tags=[repository.repository_url.apply(lambda url: f"{url}:latest")],
-            push=True,
+            push=False,
             exports=[{"registry": {"oci_media_types": False}}],
             registries=[
                 {

@@ -33,7 +33,7 @@ from services.analysis.queries import bind, saved_queries
 from services.b3.errors import B3Error
 from services.b3.indices import canonical
 from services.b3.indices import resolve as resolve_indices
-from services.lake.raw import raw_key
+from services.lake.layout import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
 from services.local.replay import ReplayServer
@@ -41,6 +41,7 @@ from services.local.run import Progress, follow, start, summary, wait_for_execut
 from services.scraper.ahead import scrape_preview, scrape_theoretical
 from services.scraper.scrape import scrape as scrape_portfolio
 from services.trigger.route import execution_name
+from services.validate.contract import NotATradingDay
 
 app = typer.Typer(
     help="B3 index portfolios to a partitioned, catalogued data lake.",
@@ -227,8 +228,8 @@ def _print_result(result: dict[str, Any], endpoint: str) -> None:
     if result["status"] != "SUCCEEDED":
         return
     table = Table(show_header=False, box=None)
-    for key in ("dt", "index", "raw_rows", "refined_rows", "refined_files", "athena_count",
-                "raw", "refined", "table", "seconds"):  # fmt: skip
+    for key in ("dt", "session", "index", "raw_rows", "refined_rows", "refined_files",
+                "athena_count", "raw", "refined", "table", "seconds"):  # fmt: skip
         table.add_row(f"[bold]{key}[/]", escape(str(result[key])))
     table.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))
     err.print(table)
@@ -422,7 +423,8 @@ def local_status() -> None:
 def _run(action: Callable[[], T]) -> T:
     """Run ``action``; on failure print one line to stderr and exit non-zero.
 
-    B3 errors exit with their own code (see README), bad arguments with 2, anything else
+    B3 errors and a date that is not a publishable B3 session exit with their own code
+    (see README), bad arguments with 2, anything else
     with 1; ``--verbose`` adds the traceback.
     """
     try:
@@ -432,7 +434,7 @@ def _run(action: Callable[[], T]) -> T:
             err.print_exception()
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         err.print(f"[red]error[/] {type(error).__name__}: {escape(message)}", soft_wrap=True)
-        code = error.exit_code if isinstance(error, B3Error) else 1
+        code = error.exit_code if isinstance(error, B3Error | NotATradingDay) else 1
         raise typer.Exit(2 if isinstance(error, ValueError) else code) from None
 
 
@@ -454,8 +456,8 @@ def _indices(typed: str) -> tuple[str, ...]:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
-    for key in ("dataset", "index", "dt", "cycle", "target_cycle", "status", "reason", "rows",
-                "uri", "sha256"):  # fmt: skip
+    for key in ("dataset", "index", "dt", "session", "cycle", "target_cycle", "status",
+                "reason", "rows", "uri", "sha256"):  # fmt: skip
         if key in summary:
             table.add_row(f"[bold]{key}[/]", escape(str(summary[key])))
     err.print(table)

@@ -1,24 +1,5 @@
-"""B3's ``GetPortfolioDay`` endpoint: HTTP client, exact parsing and the portfolio checks."""
+"""B3's public index endpoints: HTTP client, exact parsing, the portfolio checks, the calendar.
 
-from services.b3.client import B3Client, RetryPolicy
-from services.b3.errors import (
-    B3Error,
-    B3Unavailable,
-    EmptyPortfolio,
-    SchemaDrift,
-    TotalsMismatch,
-)
-from services.b3.portfolio import Asset, Header, Portfolio
-
-__all__ = [
-    "Asset",
-    "B3Client",
-    "B3Error",
-    "B3Unavailable",
-    "EmptyPortfolio",
-    "Header",
-    "Portfolio",
-    "RetryPolicy",
-    "SchemaDrift",
-    "TotalsMismatch",
-]
+Nothing is imported here, so that importing one module (the Glue job imports only
+:mod:`services.b3.calendar`) does not pull in the HTTP client and its dependencies.
+"""

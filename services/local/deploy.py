@@ -2,10 +2,13 @@
 
 What differs from AWS, and why (see the README, "What the emulator does"):
 
-* the functions are zip packages of ``services/`` instead of container images;
+* the functions are zip packages instead of container images, each built from its image's
+  requirements file and Dockerfile (:mod:`services.local.packages`);
 * the Glue job is a ``pythonshell`` job running ``glue/local_launcher.py``, which runs the
   real PySpark job in local mode (MiniStack does not run ``glueetl`` jobs);
-* the poll interval and the retry waits are short, so a run takes seconds.
+* the poll interval and the retry waits are short, so a run takes seconds;
+* a test may freeze the clock (``now``): the functions then judge dates at that instant
+  (``BOVESPA_NOW``) and the Glue job uses its São Paulo date as the processing date.
 
 Everything else — names, the state machine definition, the event pattern, the job's
 arguments, the crawler's catalog target, the refined table — comes from
@@ -15,23 +18,27 @@ for AWS. Deploying again updates what exists.
 
 from __future__ import annotations
 
+import base64
 import contextlib
-import io
+import hashlib
 import json
-import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import boto3
+import botocore.exceptions
 
 from glue import catalog
 from services import settings
+from services.b3.calendar import to_sao_paulo
 from services.deployment import (
     SCRAPER_HANDLER,
     TRIGGER_HANDLER,
     VALIDATE_HANDLER,
     Deployment,
 )
+from services.local.packages import function_zip, local_python
 from services.local.recorder import APP_ID_ENV
 from services.workflow import render_json
 
@@ -87,40 +94,39 @@ def state_machine_arn(deployment: Deployment) -> str:
     return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{deployment.state_machine}"
 
 
-def code_zip() -> bytes:
-    """The functions' zip package: the ``services`` package's Python files."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        root = settings.REPO_ROOT
-        for path in sorted((root / "services").rglob("*.py")):
-            archive.write(path, path.relative_to(root).as_posix())
-    return buffer.getvalue()
+def deploy(
+    deployment: Deployment = LOCAL,
+    *,
+    b3_base_url: str | None = None,
+    now: datetime | None = None,
+) -> LocalStack:
+    """Create or update every resource of the pipeline in the emulator.
 
-
-def deploy(deployment: Deployment = LOCAL, *, b3_base_url: str | None = None) -> LocalStack:
-    """Create or update every resource of the pipeline in the emulator."""
+    ``now`` freezes the clock of this deployment (tests); deploying again without it
+    puts the real clock back.
+    """
     bucket, artifacts = lake_bucket(deployment), artifacts_bucket(deployment)
     machine_arn = state_machine_arn(deployment)
     _buckets(bucket, artifacts)
     scraper_env = deployment.scraper_environment(bucket)
+    validate_env = deployment.validate_environment(bucket)
     if b3_base_url:
         scraper_env[settings.B3_BASE_URL_ENV] = b3_base_url
-    package = code_zip()
-    scraper = _function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env, package)
-    validate = _function(
-        deployment.validate_function,
-        VALIDATE_HANDLER,
-        deployment.validate_environment(bucket),
-        package,
-    )
+    job_arguments = deployment.glue_job_arguments(bucket)
+    if now is not None:
+        frozen = to_sao_paulo(now)
+        scraper_env[settings.CLOCK_ENV] = validate_env[settings.CLOCK_ENV] = frozen.isoformat()
+        job_arguments["--processing-date"] = frozen.date().isoformat()
+    scraper = _function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env, artifacts)
+    validate = _function(deployment.validate_function, VALIDATE_HANDLER, validate_env, artifacts)
     trigger = _function(
         deployment.trigger_function,
         TRIGGER_HANDLER,
         deployment.trigger_environment(machine_arn),
-        package,
+        artifacts,
     )
     _raw_object_rule(deployment, bucket, trigger)
-    _glue(deployment, bucket, artifacts)
+    _glue(deployment, bucket, artifacts, job_arguments)
     _athena(deployment, artifacts)
     definition = render_json(deployment.state_machine_values(scraper, validate))
     _state_machine(deployment, definition)
@@ -143,23 +149,34 @@ def _buckets(bucket: str, artifacts: str) -> None:
     )
 
 
-def _function(name: str, handler: str, environment: dict[str, str], package: bytes) -> str:
+def _function(name: str, handler: str, environment: dict[str, str], artifacts: str) -> str:
     aws_lambda = _client("lambda")
+    package = function_zip(handler)
+    digest = hashlib.sha256(package)
+    # Through S3, as AWS needs for a zip over 50 MB (the scraper's is larger); named by
+    # content, so deploying unchanged code uploads and replaces nothing.
+    code = {"S3Bucket": artifacts, "S3Key": f"lambda/{name}/{digest.hexdigest()[:16]}.zip"}
+    s3 = _client("s3")
+    try:
+        s3.head_object(Bucket=artifacts, Key=code["S3Key"])
+    except botocore.exceptions.ClientError:
+        s3.put_object(Bucket=artifacts, Key=code["S3Key"], Body=package)
     config: dict[str, Any] = {
         "Role": role_arn(f"{name}-role"),
         "Handler": handler,
-        "Runtime": "python3.11",
+        # The emulator runs handlers with its own Python, which the package was built for.
+        "Runtime": f"python{local_python()}",
         "Timeout": 300,
         "MemorySize": 1024,
         # Local only: the function names itself in its AWS calls (services.local.recorder).
         "Environment": {"Variables": {**environment, APP_ID_ENV: name}},
     }
     try:
-        arn: str = aws_lambda.create_function(
-            FunctionName=name, Code={"ZipFile": package}, **config
-        )["FunctionArn"]
+        arn: str = aws_lambda.create_function(FunctionName=name, Code=code, **config)["FunctionArn"]
     except aws_lambda.exceptions.ResourceConflictException:
-        aws_lambda.update_function_code(FunctionName=name, ZipFile=package)
+        deployed = aws_lambda.get_function_configuration(FunctionName=name)["CodeSha256"]
+        if deployed != base64.b64encode(digest.digest()).decode():
+            aws_lambda.update_function_code(FunctionName=name, **code)
         arn = aws_lambda.update_function_configuration(FunctionName=name, **config)["FunctionArn"]
     return arn
 
@@ -176,7 +193,7 @@ def _raw_object_rule(deployment: Deployment, bucket: str, trigger_arn: str) -> N
     )
 
 
-def _glue(deployment: Deployment, bucket: str, artifacts: str) -> None:
+def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[str, str]) -> None:
     glue = _client("glue")
     script_key = "glue/local_launcher.py"
     _client("s3").put_object(Bucket=artifacts, Key=script_key, Body=LAUNCHER.read_bytes())
@@ -189,10 +206,7 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str) -> None:
         },
         # Local only: MiniStack hands a pythonshell job its arguments as environment
         # variables, so the job names itself in its AWS calls (services.local.recorder).
-        "DefaultArguments": {
-            **deployment.glue_job_arguments(bucket),
-            f"--{APP_ID_ENV}": deployment.glue_job,
-        },
+        "DefaultArguments": {**arguments, f"--{APP_ID_ENV}": deployment.glue_job},
         "MaxRetries": 0,
         # MiniStack reads Timeout as seconds (capped at 600) for pythonshell scripts.
         "Timeout": 600,

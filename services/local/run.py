@@ -11,13 +11,14 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import boto3
 import pyarrow.parquet as pq
 
 from services import settings
+from services.b3.calendar import portfolio_label
 from services.lake.storage import S3Lake
 from services.local.deploy import LocalStack
 
@@ -199,6 +200,7 @@ def summary(stack: LocalStack, outcome: Outcome) -> dict[str, Any]:
     )
     result.update(
         dt=out["dt"],
+        session=portfolio_label(date.fromisoformat(out["dt"])),
         index=out["index"],
         raw_rows=out["rows"],
         refined_rows=refined_rows,

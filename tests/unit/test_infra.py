@@ -15,6 +15,13 @@ from services.analysis.queries import saved_queries
 from services.analysis.views import views
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
 from services.local.deploy import LOCAL, function_arn
+from services.packaging import (
+    IMAGE_OF_HANDLER,
+    IMAGE_PLATFORM,
+    PackagingError,
+    glue_additional_python_modules,
+    pyproject_pins,
+)
 from services.workflow import render_json
 from tests.pulumi_mocks import CONFIG, DIGEST, Declared, Mocks, run_program
 
@@ -90,9 +97,9 @@ def test_images_are_built_for_one_platform_without_attestations_and_used_by_dige
         "docker/trigger.Dockerfile",
     }
     for image in images:
-        assert image.inputs["platforms"] == ["linux/amd64"]
+        assert image.inputs["platforms"] == [IMAGE_PLATFORM] == ["linux/amd64"]
         assert image.inputs["exports"] == [{"registry": {"ociMediaTypes": False}}]
-        assert image.inputs["push"] is True
+        assert registry_pushes(image.inputs) == 1
     uris = {
         f.inputs["name"]: f.inputs["imageUri"]
         for f in stack.of_type("aws:lambda/function:Function")
@@ -104,6 +111,31 @@ def test_images_are_built_for_one_platform_without_attestations_and_used_by_dige
         assert uri.endswith(DIGEST)
     assert uris[LOCAL.scraper_function] == uris[LOCAL.validate_function]  # one image, two CMDs
     assert uris[LOCAL.trigger_function].split("@")[0].endswith("-trigger")
+    # Each function runs the image the local deployment builds its zip from.
+    handlers = {
+        LOCAL.scraper_function: SCRAPER_HANDLER,
+        LOCAL.validate_function: VALIDATE_HANDLER,
+        LOCAL.trigger_function: TRIGGER_HANDLER,
+    }
+    for function, handler in handlers.items():
+        repository = uris[function].split("@")[0]
+        assert repository.endswith(f"-{IMAGE_OF_HANDLER[handler]}"), function
+
+
+def registry_pushes(inputs: dict[str, Any]) -> int:
+    """How many times the provider pushes: each registry export, and ``push: true``, which
+    it turns into one more registry export (``ImageArgs.normalize`` in
+    https://github.com/pulumi/pulumi-docker-build/blob/main/provider/internal/image.go).
+    """
+    exports = inputs.get("exports", [])
+    pushing = [e for e in exports if "registry" in e and e["registry"].get("push", True)]
+    return len(pushing) + (1 if inputs.get("push") else 0)
+
+
+def test_an_image_that_sets_push_and_a_registry_export_counts_two_pushes() -> None:
+    # The check above can fail: the program's former arguments pushed each image twice.
+    former = {"push": True, "exports": [{"registry": {"ociMediaTypes": False}}]}
+    assert registry_pushes(former) == 2
 
 
 def repo_relative(location: str) -> str:
@@ -276,6 +308,20 @@ def test_the_etl_job_crawler_and_table(stack: Mocks) -> None:
     table = stack.one("aws:glue/catalogTable:CatalogTable", LOCAL.table).inputs
     assert [k["name"] for k in table["partitionKeys"]] == list(settings.REFINED_PARTITION_KEYS)
     assert table["storageDescriptor"]["location"] == f"s3://{lake_bucket(stack)}/refined/"
+
+
+def test_the_job_installs_its_declared_modules_at_the_pyproject_pins(stack: Mocks) -> None:
+    arguments = stack.one("aws:glue/job:Job").inputs["defaultArguments"]
+    # Absent when the job declares nothing (the value would be an empty list).
+    assert arguments.get("--additional-python-modules") == (
+        glue_additional_python_modules() or None
+    )
+    pins = pyproject_pins()
+    assert glue_additional_python_modules(["tenacity", "boto3"]) == (
+        f"tenacity=={pins['tenacity']},boto3=={pins['boto3']}"
+    )
+    with pytest.raises(PackagingError, match="pins no left-pad"):
+        glue_additional_python_modules(["left-pad"])
 
 
 def test_an_existing_default_database_is_not_managed(stack: Mocks) -> None:
@@ -477,7 +523,8 @@ def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
     for index, schedule in zip(
         ("IBOV", "SMLL"), sorted(schedules.values(), key=lambda s: s["name"]), strict=True
     ):
-        assert schedule["scheduleExpression"] == "cron(30 19 ? * MON-FRI *)"
+        # the default: weekdays before B3's open (README, "The schedule")
+        assert schedule["scheduleExpression"] == "cron(0 8 ? * MON-FRI *)"
         assert schedule["scheduleExpressionTimezone"] == "America/Sao_Paulo"
         assert json.loads(schedule["target"]["input"]) == {"source": "schedule", "index": index}
 

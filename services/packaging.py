@@ -26,15 +26,18 @@ from services import settings
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
 
 DOCKER_DIR: Final = settings.REPO_ROOT / "docker"
+#: Run on the installed packages by the Dockerfiles and the local deployment alike.
+PRUNE_SCRIPT: Final = DOCKER_DIR / "prune.py"
 PYPROJECT: Final = settings.REPO_ROOT / "pyproject.toml"
 
-#: AWS Lambda's Python 3.13 base image: Amazon Linux 2023 (glibc 2.34), supported by
-#: Lambda until 2029 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
-#: Pinned by tag, not digest: AWS republishes the tag with OS and runtime patches, and
-#: nothing here can read the registry to pin or renew a digest.
-LAMBDA_BASE_IMAGE: Final = "public.ecr.aws/lambda/python:3.13"
+#: AWS Lambda's Python 3.12 base image: Amazon Linux 2023 (glibc 2.34), deprecated by
+#: Lambda on 2028-10-31 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html).
+#: Not 3.13: pandas 2.2.2 (Glue 5.0's, pinned so the job can use Glue's own) has no
+#: CPython 3.13 wheel. Pinned by tag, not digest: AWS republishes the tag with OS and
+#: runtime patches, and nothing here can read the registry to pin or renew a digest.
+LAMBDA_BASE_IMAGE: Final = "public.ecr.aws/lambda/python:3.12"
 #: The Python of :data:`LAMBDA_BASE_IMAGE`.
-LAMBDA_PYTHON: Final = "3.13"
+LAMBDA_PYTHON: Final = "3.12"
 #: The glibc of Amazon Linux 2023: the newest ``manylinux`` tag a wheel may carry.
 LAMBDA_GLIBC: Final = (2, 34)
 #: The functions' architecture (Lambda's default) and the images' build platform.
@@ -221,7 +224,7 @@ class Image:
         files: dict[str, Path] = {}
         for sources, destination in self.copies:
             if not destination.startswith(_LAMBDA_TASK_ROOT):
-                raise PackagingError(f"{self.dockerfile.name}: COPY outside the task root")
+                continue  # a build-time tool (docker/prune.py), not part of the image's code
             target = destination.removeprefix(_LAMBDA_TASK_ROOT).strip("/")
             into_directory = destination.endswith("/") or len(sources) > 1
             for source in sources:

@@ -1,5 +1,7 @@
-"""B3's public index endpoints: HTTP client, exact parsing, the portfolio checks, the calendar.
+"""B3's endpoints: HTTP client (``client``), exact parsing and checks (``portfolio``,
+``numbers``), errors, the index registry and B3's trading calendar (``calendar``).
 
-Nothing is imported here, so that importing one module (the Glue job imports only
-:mod:`services.b3.calendar`) does not pull in the HTTP client and its dependencies.
+Import the modules themselves. This package imports nothing on its own, so that the Glue
+job can use :mod:`services.b3.calendar` without the HTTP client's dependencies (requests,
+tenacity), which its import check would refuse (``tests/unit/test_glue_imports.py``).
 """

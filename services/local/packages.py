@@ -2,13 +2,14 @@
 
 Each function's zip holds what its image holds under ``LAMBDA_TASK_ROOT``: the packages of
 the image's requirements file (``docker/<image>.requirements.txt``), installed by pip as
-Linux wheels for the Python the emulator runs handlers with, and the files the image's
-Dockerfile copies. Nothing comes from the development virtualenv, so a handler that needs
-a module its image lacks fails here as it would on AWS.
+Linux wheels for the Python the emulator runs handlers with and pruned by
+``docker/prune.py`` as in the image, and the files the image's Dockerfile copies. Nothing
+comes from the development virtualenv, so a handler that needs a module its image lacks
+fails here as it would on AWS.
 
 Installing is the slow part (the package index, pyarrow's wheel), so the installed
 packages are kept zipped under ``.state/build/lambda-deps``, named by a hash of the
-requirements file and the pip options: a changed pin builds a new one.
+requirements file, the prune script and the pip options: a changed pin builds a new one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Final
 from services import settings
 from services.packaging import (
     LAMBDA_GLIBC,
+    PRUNE_SCRIPT,
     Image,
     image_of,
     manylinux_platforms,
@@ -77,7 +79,8 @@ def dependencies_zip(image: Image, cache: Path = DEPENDENCIES_DIR) -> Path:
     """
     requirements = image.requirements
     options = pip_options()
-    key = hashlib.sha256(requirements.read_bytes() + "\0".join(options).encode()).hexdigest()
+    inputs = requirements.read_bytes() + PRUNE_SCRIPT.read_bytes() + "\0".join(options).encode()
+    key = hashlib.sha256(inputs).hexdigest()
     cached = cache / f"{image.name}-py{local_python()}-{key[:16]}.zip"
     if cached.exists():
         return cached
@@ -103,6 +106,10 @@ def dependencies_zip(image: Image, cache: Path = DEPENDENCIES_DIR) -> Path:
                 f"could not install {shown} as Linux wheels for Python {local_python()}: "
                 f"{reason.removeprefix('ERROR: ')}"
             )
+        # What the Dockerfiles run after pip: the same script, the same files removed.
+        subprocess.run(
+            [sys.executable, str(PRUNE_SCRIPT), str(target)], capture_output=True, check=True
+        )
         partial = Path(scratch) / "dependencies.zip"
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(target.rglob("*")):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from services.packaging import (
     DOCKERFILES,
     LAMBDA_BASE_IMAGE,
     LAMBDA_PYTHON,
+    PRUNE_SCRIPT,
     Image,
     images,
     pyproject_pins,
@@ -55,6 +58,7 @@ def test_pip_installs_wheels_only_into_the_task_root(image: Image) -> None:
     (run,) = [i.args for i in image.instructions if i.kind == "RUN"]
     assert run.startswith("pip install ")
     assert "--only-binary=:all:" in run.split()
+    assert "&& python /tmp/prune.py ${LAMBDA_TASK_ROOT}" in run  # as the local zips
     assert "--target ${LAMBDA_TASK_ROOT}" in run
     assert "--requirement ${LAMBDA_TASK_ROOT}/requirements.txt" in run
 
@@ -83,6 +87,32 @@ def test_requirements_are_pinned_as_in_pyproject(image: Image) -> None:
             assert set(pin.via) <= names, f"{where} is via something the file lacks"
             if pin.name in pins:
                 assert pins[pin.name] == pin.version, f"{where}: pyproject pins {pins[pin.name]}"
+
+
+def test_prune_removes_tests_sources_and_arrow_flight_only(tmp_path: Path) -> None:
+    kept = [
+        "pyarrow/__init__.py", "pyarrow/parquet/core.py", "pyarrow/libarrow.so.2600",
+        "pyarrow/lib.cpython-312-x86_64-linux-gnu.so", "pandas/testing.py",
+        "numpy/_core/_multiarray_umath.cpython-312-x86_64-linux-gnu.so",
+        "pyarrow-26.0.1.dist-info/METADATA", "requirements.txt",
+    ]  # fmt: skip
+    removed = [
+        "pyarrow/tests/test_flight.py", "pandas/tests/frame/test_api.py", "pyarrow/_flight.pyx",
+        "pyarrow/include/arrow/api.h", "pyarrow/src/arrow/python/flight.cc",
+        "pyarrow/flight.py", "pyarrow/libarrow_flight.so.2600",
+        "pyarrow/_flight.cpython-312-x86_64-linux-gnu.so",
+        "numpy/_core/include/numpy/ndarrayobject.h",
+    ]  # fmt: skip
+    for name in kept + removed:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    result = subprocess.run(
+        [sys.executable, str(PRUNE_SCRIPT), str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted(kept)
+    assert not (tmp_path / "pyarrow" / "include").exists()  # emptied directories go too
 
 
 def test_a_package_both_images_install_has_one_version() -> None:

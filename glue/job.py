@@ -44,7 +44,7 @@ from services.b3.codes import check_index_data, check_ticker, index_argument
 from services.b3.errors import SchemaDrift
 from services.errors import BadArgument
 from services.lake.storage import open_lake
-from services.validate.contract import UnreadableParquet
+from services.validate.errors import UnreadableParquet
 
 PARTITIONS = [c.name for c in PARTITION_COLUMNS]
 

@@ -23,8 +23,8 @@ from typing import Protocol
 
 from services import settings
 from services.b3.codes import INDEX_CODE
-from services.lake.raw import partition as raw_partition
-from services.lake.raw import raw_key
+from services.lake.layout import partition as raw_partition
+from services.lake.layout import raw_key
 from services.lake.storage import Lake, LocalLake
 
 #: A partition's ``dt`` value.

@@ -35,7 +35,7 @@ from services.b3.codes import index_argument
 from services.b3.indices import canonical
 from services.b3.indices import resolve as resolve_indices
 from services.errors import BadArgument, exit_code, one_line
-from services.lake.raw import raw_key
+from services.lake.layout import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
 from services.local.replay import ReplayServer

@@ -71,6 +71,12 @@ EXIT_CODES: Final[dict[str, ExitCode]] = {
     ),
     "QueryFailed": ExitCode(17, "Athena ended the query FAILED or CANCELLED"),
     "SparkFailed": ExitCode(18, "the Glue job's Spark failed; the line gives Spark's own cause"),
+    "PackagingError": ExitCode(
+        20, "a Dockerfile, requirements file or pin is not what the packaging expects"
+    ),
+    "PackageBuildFailed": ExitCode(
+        21, "a function's package could not be built (no package index, no wheel, a bad pin)"
+    ),
     "RenderError": ExitCode(
         19, "the state machine template and the deployment's values do not match"
     ),

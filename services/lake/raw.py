@@ -21,10 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from services import settings
-from services.b3.codes import index_argument, is_index_code
 from services.b3.numbers import REDUCTOR_PRECISION, REDUCTOR_SCALE, WEIGHT_PRECISION, WEIGHT_SCALE
 from services.b3.portfolio import Portfolio
-from services.errors import BadArgument
+from services.lake.layout import partition, raw_key, response_key
 from services.lake.storage import Lake
 
 WEIGHT = pa.decimal128(WEIGHT_PRECISION, WEIGHT_SCALE)
@@ -63,28 +62,6 @@ class RawObject:
     uri: str
     rows: int
     response_uris: tuple[str, ...]
-
-
-def partition(index: str, dt: date) -> str:
-    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition.
-
-    ``index`` must be an index code as B3 writes it (:class:`BadArgument` otherwise), so
-    no caller can build a key that leaves the partition (``../x``) or escapes oddly.
-    """
-    if not is_index_code(index):
-        index_argument(index)  # raises, saying why
-        raise BadArgument(f"index code {index!r} is not upper-case")
-    return f"{settings.RAW_PREFIX}/index={index}/dt={dt.isoformat()}"
-
-
-def raw_key(index: str, dt: date) -> str:
-    """Key of the day's raw Parquet object."""
-    return f"{partition(index, dt)}/{settings.RAW_OBJECT_NAME}"
-
-
-def response_key(index: str, dt: date, page: int) -> str:
-    """Key of the archived B3 body of ``page``."""
-    return f"{partition(index, dt)}/{settings.RAW_RESPONSE_PREFIX}-page-{page:03d}.json"
 
 
 def to_table(portfolio: Portfolio) -> pa.Table:

@@ -29,6 +29,16 @@ from services.b3.errors import SchemaDrift
 from services.b3.portfolio import Header, RowTotals, check_totals
 from services.lake.raw import RAW_SCHEMA
 from services.lake.storage import Lake, open_lake
+from services.validate.errors import (  # re-exported: callers import them from here
+    ContractViolation,  # noqa: F401  (its subclasses are checked here; callers import it here)
+    HeaderMismatch,
+    MissingValues,
+    NotARawObject,
+    NotATradingDay,
+    SchemaMismatch,
+    TooManyRows,
+    UnreadableParquet,
+)
 
 RAW_KEY = re.compile(
     rf"(?P<root>.*?)/?(?P<key>{settings.RAW_PREFIX}/index=(?P<index>{INDEX_CODE})/"
@@ -50,39 +60,6 @@ NUMBER_COLUMNS = (
     "header_theoricalQty",
     "header_reductor",
 )
-
-
-class ContractViolation(Exception):
-    """Base class: the raw object breaks the data contract; nothing downstream may run."""
-
-
-class NotARawObject(ContractViolation):
-    """The key does not follow ``raw/index=<INDEX>/dt=<YYYY-MM-DD>/<name>.parquet``."""
-
-
-class UnreadableParquet(ContractViolation):
-    """The object is not a readable Parquet file."""
-
-
-class SchemaMismatch(ContractViolation):
-    """Columns are missing, extra, or of another type than the raw schema's."""
-
-
-class MissingValues(ContractViolation):
-    """A required column has nulls."""
-
-
-class HeaderMismatch(ContractViolation):
-    """The B3 header columns differ between rows, or disagree with the path's date."""
-
-
-class TooManyRows(ContractViolation):
-    """The object holds more rows than :data:`services.settings.MAX_RAW_ROWS`."""
-
-
-class NotATradingDay(ContractViolation):
-    """The trading date is not a B3 session (weekend, holiday), or lies beyond the next
-    session after now, which B3 cannot have published yet."""
 
 
 def split_uri(uri: str) -> tuple[str, str, str, date]:

@@ -15,14 +15,17 @@ from services import settings
 from services.b3.errors import SchemaDrift, WeightTotalMismatch
 from services.errors import EXIT_CODES, UNEXPECTED, BadArgument, exit_code, one_line
 
+#: Modules imported only inside the emulator's process (they patch or need its state).
+EMULATOR_PROCESS_ONLY = {"local_launcher", "recording_app", "ministack_app"}
+
 
 def project_errors() -> list[type[BaseException]]:
     """Every public exception class defined in ``services`` and ``glue``."""
     found: dict[str, type[BaseException]] = {}
     for package in (services, glue):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if module.name.endswith("local_launcher"):
-                continue  # a script MiniStack runs, no classes
+            if module.name.rsplit(".", 1)[-1] in EMULATOR_PROCESS_ONLY:
+                continue
             loaded = importlib.import_module(module.name)
             for name, value in vars(loaded).items():
                 if (

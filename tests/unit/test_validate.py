@@ -19,7 +19,8 @@ from services.b3.errors import (
     RowCountMismatch,
     SchemaDrift,
 )
-from services.lake.raw import RAW_SCHEMA, raw_key, to_parquet_bytes
+from services.lake.layout import raw_key
+from services.lake.raw import RAW_SCHEMA, to_parquet_bytes
 from services.lake.storage import LocalLake
 from services.validate import handler as validate_handler
 from services.validate.contract import (

@@ -12,7 +12,7 @@ RUN pip install --no-cache-dir --only-binary=:all: \
         --requirement ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT} \
     && python /tmp/prune.py ${LAMBDA_TASK_ROOT} && rm /tmp/prune.py
 
-COPY services/__init__.py services/settings.py services/lambda_errors.py ${LAMBDA_TASK_ROOT}/services/
+COPY services/__init__.py services/settings.py services/lambda_errors.py services/errors.py ${LAMBDA_TASK_ROOT}/services/
 COPY services/b3/ ${LAMBDA_TASK_ROOT}/services/b3/
 COPY services/lake/ ${LAMBDA_TASK_ROOT}/services/lake/
 COPY services/scraper/ ${LAMBDA_TASK_ROOT}/services/scraper/

@@ -26,17 +26,18 @@ It prints one JSON line: ``dt``, ``rows``, ``partitions``, ``files``, ``table``,
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import re
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pyspark.sql import DataFrame, SparkSession
@@ -44,6 +45,7 @@ from pyspark.sql import functions as F
 
 from glue import catalog
 from glue.lakeio import (
+    RAW_DT,
     Day,
     GlueIO,
     JobIO,
@@ -58,8 +60,12 @@ from glue.schema import PARTITION_COLUMNS
 from glue.spark import glue_session, local_session
 from glue.transforms import refine
 from services import settings
-from services.lake.layout import INDEX_CODE, RawDay
+from services.b3.codes import check_index_data, check_ticker, index_argument
+from services.b3.errors import SchemaDrift
+from services.errors import BadArgument
+from services.lake.layout import RawDay
 from services.lake.storage import NO_VERSION, Lake, open_lake
+from services.validate.errors import UnreadableParquet
 
 PARTITIONS = [c.name for c in PARTITION_COLUMNS]
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -67,6 +73,54 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 class RefinedCheckFailed(Exception):
     """The refined rows do not reconcile with the raw rows they came from."""
+
+
+class SparkFailed(Exception):
+    """Spark failed for a reason the job cannot name more precisely (its one-line cause)."""
+
+
+#: A raw object's path as Spark writes it in an error (``file:/…`` locally, ``s3://`` on AWS).
+_RAW_FILE_IN_ERROR = re.compile(
+    rf"(?:file:|s3a?://|s3n://)[^\s,;\]\[]*?/{settings.RAW_PREFIX}/index=[^/\s]*/dt=[^/\s]*/"
+    r"[^/\s]+?\.parquet"
+)
+_Run = TypeVar("_Run", bound=Callable[..., Any])
+
+
+def spark_errors_in_one_line(job: _Run) -> _Run:
+    """Turn a Spark (Py4J) failure of ``job`` into one line that names what failed.
+
+    A raw object Spark cannot read becomes :class:`UnreadableParquet` naming the object,
+    as Validate would name it; any other Spark failure :class:`SparkFailed` with the
+    innermost Java cause. Both leave a single line on stderr, which the local launcher
+    and AWS Glue report as the run's ``ErrorMessage``.
+    """
+
+    @functools.wraps(job)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return job(*args, **kwargs)
+        except Exception as error:
+            if not type(error).__module__.startswith(("py4j", "pyspark")):
+                raise
+            raise spark_failure(str(error)) from None
+
+    return wrapped  # type: ignore[return-value]
+
+
+def spark_failure(text: str) -> Exception:
+    """The one-line error for Spark's error ``text`` (a Py4J trace of hundreds of lines)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line for line in lines if line.startswith("Caused by:")]  # innermost last
+    causes = causes or [line for line in lines if "Exception: " in line or line.startswith(":")]
+    cause = causes[-1] if causes else lines[0] if lines else "no message"
+    reason = cause.rsplit("Exception: ", 1)[-1].strip() or cause
+    reason = reason if len(reason) <= 300 else reason[:299] + "…"
+    raw = _RAW_FILE_IN_ERROR.search(text)
+    if raw:
+        named = reason if raw[0] in reason else f"{raw[0]}: {reason}"
+        return UnreadableParquet(f"Spark cannot read a raw object: {named}")
+    return SparkFailed(reason)
 
 
 def today_in_sao_paulo() -> date:
@@ -92,17 +146,14 @@ class JobArgs:
 
     def __post_init__(self) -> None:
         if self.start > self.end:
-            raise ValueError(f"--start {self.start} is after --end {self.end}")
+            raise BadArgument(f"--start {self.start} is after --end {self.end}")
         if self.engine not in {"auto", "glue", "local"}:
-            raise ValueError(f"--engine must be glue, local or auto, not {self.engine!r}")
-        for index in self.indices:
-            if not INDEX_CODE.fullmatch(index):
-                raise ValueError(f"--index {index!r} is not a B3 index code (2-8 A-Z or 0-9)")
+            raise BadArgument(f"--engine must be glue, local or auto, not {self.engine!r}")
         if self.raw_sha256 is not None:
             if self.start != self.end or len(self.indices) != 1:
-                raise ValueError("--raw-sha256 pins one object: give one --dt and one --index")
+                raise BadArgument("--raw-sha256 pins one object: give one --dt and one --index")
             if not _SHA256.fullmatch(self.raw_sha256):
-                raise ValueError(f"--raw-sha256 {self.raw_sha256!r} is not a SHA-256 in hex")
+                raise BadArgument(f"--raw-sha256 {self.raw_sha256!r} is not a SHA-256 in hex")
 
     @property
     def pins(self) -> dict[RawDay, Pin] | None:
@@ -135,21 +186,21 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
     try:
         lake = pairs["lake"]
         if "dt" in pairs:
-            start = end = date.fromisoformat(pairs["dt"])
+            start = end = _day(pairs, "dt")
         else:
-            start, end = date.fromisoformat(pairs["start"]), date.fromisoformat(pairs["end"])
+            start, end = _day(pairs, "start"), _day(pairs, "end")
     except KeyError as missing:
-        raise ValueError(
+        raise BadArgument(
             f"missing job argument --{missing.args[0]} (need --lake and --dt)"
         ) from None
     options: dict[str, Any] = {}
     if pairs.get("index"):
-        options["indices"] = tuple(i.strip().upper() for i in pairs["index"].split(",") if i)
+        options["indices"] = tuple(index_argument(i) for i in pairs["index"].split(",") if i)
     for key in ("database", "table", "engine"):
         if pairs.get(key):
             options[key] = pairs[key]
     if pairs.get("processing-date"):
-        options["processing_date"] = date.fromisoformat(pairs["processing-date"])
+        options["processing_date"] = _day(pairs, "processing-date")
     if "catalog" in pairs:
         options["catalog"] = pairs["catalog"].lower() not in {"false", "0", "no"}
     if pairs.get("raw-sha256"):
@@ -157,6 +208,17 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
     if pairs.get("raw-version"):
         options["raw_version"] = pairs["raw-version"]
     return JobArgs(lake=lake, start=start, end=end, **options)
+
+
+def _day(pairs: dict[str, str], key: str) -> date:
+    """The ``YYYY-MM-DD`` argument ``--key`` (it becomes a partition: nothing else passes)."""
+    text = pairs[key]
+    try:
+        if len(text) != len("YYYY-MM-DD"):
+            raise ValueError(f"Invalid isoformat string: {text[:40]!r}")
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise BadArgument(f"--{key}: {error}") from None
 
 
 def resolve_engine(engine: str) -> str:
@@ -169,7 +231,8 @@ def resolve_engine(engine: str) -> str:
 def contract_validator(lake: Lake, key: str) -> Pin:
     """The data contract (``services.validate.contract``), as the local engine applies it."""
     from services.b3.errors import B3Error  # the contract needs pyarrow: loaded on use
-    from services.validate.contract import ContractViolation, validate
+    from services.validate.contract import validate
+    from services.validate.errors import ContractViolation
 
     try:
         result = validate(lake.uri_of(key), lake=lake)
@@ -179,6 +242,7 @@ def contract_validator(lake: Lake, key: str) -> Pin:
     return Pin(result["sha256"], result["version"])
 
 
+@spark_errors_in_one_line
 def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
     """Refine the validated raw objects of ``args``' days and catalogue them; return the summary."""
     began = time.monotonic()
@@ -263,10 +327,29 @@ def check(refined: DataFrame) -> tuple[list[Day], list[PartitionValues], int]:
     if mismatched:
         days = ", ".join(f"{d}/{i}" for d, i in sorted(mismatched))
         raise RefinedCheckFailed(f"index theoretical quantity differs from B3's header on {days}")
-    partitions = sorted((row["dt"], row["index_code"], row["ticker"]) for row in rows)
+    partitions = sorted(
+        check_partition_values(row["dt"], row["index_code"], row["ticker"]) for row in rows
+    )
     if len(set(partitions)) != len(partitions):
         raise RefinedCheckFailed("a ticker appears twice on the same day")
     return sorted(tickers), partitions, len(rows)
+
+
+def check_partition_values(dt: Any, index: Any, ticker: Any) -> PartitionValues:
+    """The values that become the refined path, each as B3 writes it, else ``SchemaDrift``.
+
+    A ticker with ``/`` or ``=`` would change the path (and be deleted as stale on S3),
+    one of 300 characters would fail the write, ``__HIVE_DEFAULT_PARTITION__`` would read
+    back as NULL: none of them reaches a write.
+    """
+    where = f"raw row of {dt}/{index}"
+    if not (isinstance(dt, str) and RAW_DT.fullmatch(dt)):
+        raise SchemaDrift(f"{where}: dt {dt!r} is not YYYY-MM-DD")
+    return (
+        dt,
+        check_index_data(index, f"{where}: index"),
+        check_ticker(ticker, f"{where}: ticker (cod)"),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -39,6 +39,8 @@ from services import settings
 from services.lake.layout import NotARawKey, RawDay, parse_raw_key
 from services.lake.storage import NO_VERSION, Lake, LocalLake
 
+#: A partition's ``dt`` value.
+RAW_DT = re.compile(r"\d{4}-\d{2}-\d{2}")
 REFINED_FILE = re.compile(
     r"dt=(?P<dt>[^/]+)/index_code=(?P<index>[^/]+)/ticker=(?P<ticker>[^/]+)/[^/]*\.parquet"
 )

@@ -206,6 +206,9 @@ class Functions(pulumi.ComponentResource):
         )
         # Its own role: the grants above, writing to its own log group, and sending its
         # X-Ray traces (active tracing needs that; X-Ray cannot be scoped to a resource).
+        # The trust has no aws:SourceAccount/SourceArn condition: Lambda documents none
+        # for execution roles (its execution-role trust policy is the bare service
+        # principal), and a condition the service does not send would deny every start.
         function_role = role(
             function_name,
             "lambda.amazonaws.com",
@@ -223,7 +226,7 @@ class Functions(pulumi.ComponentResource):
             memory_size=memory,
             environment={"variables": environment},
             tracing_config={"mode": "Active"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            opts=function_role.user(self, log_group),
         )
 
     @staticmethod

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import boto3
-import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
 from rich.console import Console
@@ -32,10 +31,12 @@ from rich.table import Table
 from services import settings
 from services.analysis.athena import run as run_athena
 from services.analysis.queries import bind, saved_queries
-from services.b3.errors import B3Error
+from services.analysis.readonly import check_read_only
+from services.b3.codes import index_argument
 from services.b3.indices import canonical
 from services.b3.indices import resolve as resolve_indices
-from services.lake.layout import NotARawKey, RawDay, parse_raw_key, raw_key
+from services.errors import BadArgument, exit_code, one_line
+from services.lake.layout import RawDay
 from services.lake.storage import LocalLake
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.emulator import Emulator, point_boto3_at
@@ -50,7 +51,7 @@ from services.local.run import (
 )
 from services.scraper.ahead import scrape_preview, scrape_theoretical
 from services.scraper.scrape import scrape as scrape_portfolio
-from services.validate.contract import NotATradingDay, validate
+from services.validate.contract import validate
 
 app = typer.Typer(
     help="B3 index portfolios to a partitioned, catalogued data lake.",
@@ -164,8 +165,8 @@ def ingest(
     The file is checked against the data contract first: a file the contract refuses is
     never written, so it cannot replace the day's good raw object.
     """
+    day = _run(lambda: _partition_of(file, index, dt))  # bad values: refused now
     data = file.read_bytes()
-    day = _partition_of(file, index, dt)
     _run(lambda: _validate_before_writing(data, day))
 
     def drop(stack: LocalStack) -> str:
@@ -186,19 +187,23 @@ def _validate_before_writing(data: bytes, day: RawDay) -> dict[str, Any]:
 
 
 def _partition_of(file: Path, index: str | None, dt: str | None) -> RawDay:
-    """Index and trading day of a raw file: the options, else the file's own metadata."""
-    try:
-        metadata = pq.read_schema(file).metadata or {}
-    except (pa.ArrowInvalid, OSError):
-        metadata = {}
-    index = index or metadata.get(b"bovespa.index", b"").decode()
+    """Index and trading day of a raw file: the options, else the file's own metadata.
+
+    Both become the object's key, so both are checked here: an index code as B3 writes
+    it, a ``YYYY-MM-DD`` date.
+    """
+    metadata = {} if index and dt else (pq.read_schema(file).metadata or {})
+    code = index or metadata.get(b"bovespa.index", b"").decode()
     day = dt or metadata.get(b"bovespa.dt", b"").decode()
-    if not index or not day:
-        raise typer.BadParameter("the file does not say its index and dt: pass --index and --dt")
+    if not code or not day:
+        raise BadArgument("the file does not say its index and dt: pass --index and --dt")
     try:
-        return parse_raw_key(raw_key(index.upper(), date.fromisoformat(day)))
-    except (NotARawKey, ValueError) as error:
-        raise typer.BadParameter(str(error)) from None
+        trading_day = date.fromisoformat(day)
+    except ValueError:
+        raise BadArgument(f"dt {day[:40]!r} is not a YYYY-MM-DD date") from None
+    if len(day) != len("YYYY-MM-DD"):
+        raise BadArgument(f"dt {day[:40]!r} is not a YYYY-MM-DD date")
+    return RawDay(index_argument(code), trading_day)
 
 
 def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None) -> dict[str, Any]:
@@ -343,13 +348,19 @@ def query_command(
     ] = None,
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
-    """Run a saved query (``services/analysis/queries``) or SQL on the local stack's Athena."""
+    """Run a saved query (``services/analysis/queries``) or SQL on the local stack's Athena.
+
+    Only one read-only statement runs (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN), and it may
+    not touch files (see :mod:`services.analysis.readonly`); anything else is refused
+    before it reaches Athena.
+    """
     saved = saved_queries()
     values = dict(p.split("=", 1) for p in param or [] if "=" in p)
     sql = _run(lambda: bind(saved[query], values)) if query in saved else query
     if query not in saved and " " not in query.strip():
         err.print(f"[red]error[/] no saved query {query!r}; saved: {', '.join(saved)}")
         raise typer.Exit(2)
+    _run(lambda: check_read_only(sql))
     _use_local_aws()
     result = _run(lambda: run_athena(sql, LOCAL.workgroup))
     if output == "json":
@@ -451,21 +462,18 @@ def local_status() -> None:
 
 
 def _run(action: Callable[[], T]) -> T:
-    """Run ``action``; on failure print one line to stderr and exit non-zero.
+    """Run ``action``; on failure print one line to stderr and exit with the error's code.
 
-    B3 errors and a date that is not a publishable B3 session exit with their own code
-    (see README), bad arguments with 2, anything else
-    with 1; ``--verbose`` adds the traceback.
+    The codes are :data:`services.errors.EXIT_CODES` (also in the README); ``--verbose``
+    adds the traceback.
     """
     try:
         return action()
     except Exception as error:
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             err.print_exception()
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        err.print(f"[red]error[/] {type(error).__name__}: {escape(message)}", soft_wrap=True)
-        code = error.exit_code if isinstance(error, B3Error | NotATradingDay) else 1
-        raise typer.Exit(2 if isinstance(error, ValueError) else code) from None
+        err.print(f"[red]error[/] {escape(one_line(error))}", soft_wrap=True)
+        raise typer.Exit(exit_code(error)) from None
 
 
 def _index(typed: str) -> str:

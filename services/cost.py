@@ -39,6 +39,7 @@ from rich.table import Table
 
 from services import settings
 from services.b3.indices import INDICES, resolve
+from services.errors import BadArgument
 
 D = Decimal
 SESSIONS_PER_MONTH: Final = 21
@@ -177,7 +178,7 @@ def read_stack(name: str, root: Path = settings.REPO_ROOT) -> Stack:
     path = root / f"Pulumi.{name}.yaml"
     if not path.is_file():
         stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-        raise ValueError(f"no stack {name!r}: {path.name} not found (stacks: {', '.join(stacks)})")
+        raise BadArgument(f"no stack {name!r}: {path.name} not found (stacks: {', '.join(stacks)})")
     config: Mapping[str, Any] = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     own = {
         key.split(":", 1)[1]: value
@@ -187,7 +188,7 @@ def read_stack(name: str, root: Path = settings.REPO_ROOT) -> Stack:
     defaults = Stack(name, BASE_REGION, (settings.DEFAULT_INDEX,))
     worker_type = str(own.get("glueWorkerType") or defaults.glue_worker_type)
     if worker_type not in DPU_PER_WORKER:
-        raise ValueError(f"{path.name}: glueWorkerType {worker_type!r} is not a Glue worker type")
+        raise BadArgument(f"{path.name}: glueWorkerType {worker_type!r} is not a Glue worker type")
     indices = own.get("indices")
     return Stack(
         name=name,
@@ -306,7 +307,7 @@ def estimate(
 ) -> Estimate:
     """The billed lines of one daily run under ``design`` (``per-index`` or ``one-execution``)."""
     if design not in DESIGNS:
-        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, not {design!r}")
+        raise BadArgument(f"design must be one of {', '.join(DESIGNS)}, not {design!r}")
     codes = tuple(indices) if indices is not None else stack.indices
     assets = [INDICES[code].members for code in codes]
     pages = [math.ceil(n / settings.B3_PAGE_SIZE) for n in assets]

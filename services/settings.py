@@ -23,6 +23,24 @@ B3_PAGE_SIZE: Final = 120
 #: Segment 2 ("by sector") carries every field of segment 1 plus each asset's sector.
 B3_SEGMENT: Final = "2"
 
+#: Bounds of one scrape (see :class:`services.b3.client.Limits`). B3's answers are small:
+#: a 120-row page is about 20 kB and the largest index (IBRA, ~180 assets) two pages, so
+#: each bound is far above what B3 sends and far below what would hurt the scraper.
+#: Pages per index: more than this and the scrape stops before requesting page 2.
+B3_MAX_PAGES: Final = 100
+#: Bytes of one response body as received (compressed, if B3 compresses it)…
+B3_MAX_WIRE_BYTES: Final = 2 * 1024 * 1024
+#: …and once decoded: a gzip bomb is stopped here, never inflated whole.
+B3_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+#: One deadline for a whole scrape (every page, every retry and wait), in seconds: under
+#: the scraper Lambda's 300 s timeout, so the scrape ends with its own error, not the
+#: Lambda's, and a server dripping bytes cannot hold it longer.
+B3_SCRAPE_DEADLINE_SECONDS: Final = 240.0
+#: Environment variable that overrides :data:`B3_SCRAPE_DEADLINE_SECONDS`.
+B3_DEADLINE_ENV: Final = "B3_DEADLINE_SECONDS"
+#: Rows a raw object may hold before Validate refuses it without reading its columns.
+MAX_RAW_ROWS: Final = 100_000
+
 #: Lake layout: ``<lake>/raw/index=IBOV/dt=2025-07-10/portfolio.parquet``.
 RAW_PREFIX: Final = "raw"
 REFINED_PREFIX: Final = "refined"

@@ -52,7 +52,7 @@ def run(
     rows: list[list[str | None]] = []
     for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
         result_rows = page["ResultSet"]["Rows"]
-        if not columns:
+        if not columns and result_rows:  # a statement without rows has no header row either
             columns = [c.get("VarCharValue", "") for c in result_rows[0]["Data"]]
             result_rows = result_rows[1:]
         rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in result_rows)

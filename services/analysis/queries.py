@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.errors import BadArgument
+
 QUERIES_DIR = Path(__file__).with_name("queries")
 PARAMETERS = re.compile(r"^-- Parameters: (.+)$", re.MULTILINE)
 #: What a parameter value may be: dates, index codes, tickers. Nothing to escape.
@@ -52,9 +54,9 @@ def bind(query: SavedQuery, values: Mapping[str, str]) -> str:
     """The query's SQL with each ``?`` replaced by its value as a string literal."""
     missing = [name for name in query.names if name not in values]
     if missing:
-        raise ValueError(f"query {query.name} needs --param {', '.join(missing)}")
+        raise BadArgument(f"query {query.name} needs --param {', '.join(missing)}")
     for name in query.names:
         if not SAFE_VALUE.fullmatch(values[name]):
-            raise ValueError(f"parameter {name}={values[name]!r} is not a date, code or ticker")
+            raise BadArgument(f"parameter {name}={values[name]!r} is not a date, code or ticker")
     literals = iter(f"'{values[name]}'" for name in query.parameters)
     return re.sub(r"\?", lambda _: next(literals), query.sql)

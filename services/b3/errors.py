@@ -1,13 +1,13 @@
-"""The errors a scrape can end in. Each has a one-line message that says what and why."""
+"""The errors a scrape can end in. Each has a one-line message that says what and why.
+
+Their exit codes are in :data:`services.errors.EXIT_CODES`.
+"""
 
 from __future__ import annotations
 
 
 class B3Error(Exception):
     """Base class: a scrape that must not write anything."""
-
-    #: Process exit code used by the ``bovespa`` CLI for this kind of failure.
-    exit_code = 1
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
@@ -16,19 +16,13 @@ class B3Error(Exception):
 class B3Unavailable(B3Error):
     """B3 did not give a usable answer after every retry (network, 429/5xx, HTML page)."""
 
-    exit_code = 3
-
 
 class SchemaDrift(B3Error):
     """B3 answered with JSON that is not a GetPortfolioDay portfolio as we know it."""
 
-    exit_code = 4
-
 
 class EmptyPortfolio(B3Error):
     """B3 answered with a portfolio that has no assets (a holiday, or not published yet)."""
-
-    exit_code = 5
 
 
 class TotalsMismatch(B3Error):
@@ -37,8 +31,6 @@ class TotalsMismatch(B3Error):
     Each check has its own subclass, so the error's type names the check that failed
     (Step Functions shows it as the error of the failed state).
     """
-
-    exit_code = 6
 
 
 class RowCountMismatch(TotalsMismatch):
@@ -63,4 +55,18 @@ class PeriodMismatch(B3Error):
     Also raised for a statement that names no B3 cycle (Jan.-Apr., May-Aug., Sep.-Dec.).
     """
 
-    exit_code = 7
+
+class LimitExceeded(B3Error):
+    """An answer went past one of the scraper's bounds (``services.settings``)."""
+
+
+class TooManyPages(LimitExceeded):
+    """B3 claims more pages than ``B3_MAX_PAGES``: stopped before requesting them."""
+
+
+class BodyTooLarge(LimitExceeded):
+    """A body is larger than ``B3_MAX_WIRE_BYTES`` received or ``B3_MAX_BODY_BYTES`` decoded."""
+
+
+class B3Redirect(B3Error):
+    """B3 answered with a redirect, which the scraper does not follow."""

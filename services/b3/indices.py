@@ -34,6 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from services.errors import BadArgument
+
 #: The word that selects every index of the registry.
 ALL: Final = "all"
 
@@ -185,7 +187,7 @@ ALIASES: Final[Mapping[str, str]] = {
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
-class UnknownIndex(ValueError):
+class UnknownIndex(BadArgument):
     """A code that names no index B3 publishes through ``GetPortfolioDay``."""
 
 

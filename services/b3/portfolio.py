@@ -6,6 +6,7 @@ Everything here is pure: bytes in, dataclasses out, or one of the errors in
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 from collections import Counter
@@ -15,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from services.b3.codes import check_ticker
 from services.b3.errors import (
     DuplicateTickers,
     EmptyPortfolio,
@@ -110,9 +112,38 @@ class Portfolio:
         return digest.hexdigest()
 
 
+#: Byte-order marks: JSON on the wire must not start with one (RFC 8259, section 8.1).
+_BOMS = {
+    codecs.BOM_UTF8: "UTF-8",
+    codecs.BOM_UTF16_LE: "UTF-16",
+    codecs.BOM_UTF16_BE: "UTF-16",
+}
+
+
 def decode_body(body: bytes) -> Any:
-    """Decode a response body as JSON; :class:`ValueError` if it is not JSON."""
-    return json.loads(body.decode("utf-8"))
+    """Decode a response body as UTF-8 JSON.
+
+    A body that is not UTF-8 (Latin-1, a byte-order mark) is :class:`SchemaDrift`: B3
+    answered, in an encoding we do not read, and asking again would not change it. A body
+    that is not JSON (an HTML page, a cut-off body) is :class:`ValueError`, which the
+    client treats as transient.
+    """
+    for bom, name in _BOMS.items():
+        if body.startswith(bom):
+            raise SchemaDrift(f"the body starts with a {name} byte-order mark; B3 sends none")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.reason == "unexpected end of data":
+            raise ValueError("the body ends inside a UTF-8 character") from None
+        raise SchemaDrift(
+            f"the body is not UTF-8: byte {body[error.start]:#04x} at offset {error.start} "
+            f"(Latin-1?) in {body[max(0, error.start - 20) : error.start + 5]!r}"
+        ) from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise SchemaDrift("the body is JSON nested too deeply to be a portfolio") from None
 
 
 def parse_page(document: Any) -> Page:
@@ -170,8 +201,9 @@ def parse_row(raw: Any, page_number: int, position: int) -> Asset:
     """Parse one ``results`` row."""
     row = _fields(raw, ROW_FIELDS, f"results[{position}]")
     cod = row["cod"]
-    if not isinstance(cod, str) or not cod.strip():
-        raise SchemaDrift(f"field 'results[{position}].cod': {cod!r} is not a ticker")
+    cod = check_ticker(
+        cod.strip() if isinstance(cod, str) else cod, f"field 'results[{position}].cod'"
+    )
     where = f"results[{cod}]"
     for key in ("asset", "type"):
         if not isinstance(row[key], str):
@@ -182,7 +214,7 @@ def parse_row(raw: Any, page_number: int, position: int) -> Asset:
     part_acum = row["partAcum"]
     return Asset(
         segment=(segment.strip() or None) if isinstance(segment, str) else None,
-        cod=cod.strip(),
+        cod=cod,
         asset=row["asset"].strip(),
         type_raw=row["type"],
         type_normalized=" ".join(row["type"].split()),
@@ -256,35 +288,59 @@ class Row(Protocol):
     def theoretical_qty(self) -> int: ...
 
 
-def check_totals(header: Totals, total_records: int, assets: Sequence[Row]) -> None:
+@dataclass(frozen=True)
+class RowTotals:
+    """What the reconciliation checks need of the rows, however they were counted."""
+
+    rows: int
+    duplicated: tuple[str, ...]
+    quantity: int
+    weight: Decimal
+
+
+def totals_of(assets: Sequence[Row]) -> RowTotals:
+    """The :class:`RowTotals` of parsed rows."""
+    return RowTotals(
+        rows=len(assets),
+        duplicated=tuple(sorted(cod for cod, n in Counter(a.cod for a in assets).items() if n > 1)),
+        quantity=sum(asset.theoretical_qty for asset in assets),
+        weight=sum((asset.part for asset in assets), Decimal(0)),
+    )
+
+
+def check_totals(header: Totals, total_records: int, assets: Sequence[Row] | RowTotals) -> None:
     """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers.
 
     Used for every portfolio B3 publishes with a header of totals: the day's, the
-    theoretical portfolio and the preview.
+    theoretical portfolio and the preview. ``assets`` may be the parsed rows or their
+    :class:`RowTotals` counted elsewhere (Validate counts with Arrow): the checks and
+    their messages are these.
     """
-    if len(assets) != total_records:
+    totals = assets if isinstance(assets, RowTotals) else totals_of(assets)
+    if totals.rows != total_records:
         raise RowCountMismatch(
-            f"check 'row_count' failed: got {len(assets)} rows, "
+            f"check 'row_count' failed: got {totals.rows} rows, "
             f"page.totalRecords is {total_records}"
         )
-    duplicated = sorted(cod for cod, n in Counter(a.cod for a in assets).items() if n > 1)
-    if duplicated:
+    if totals.duplicated:
+        shown = ", ".join(totals.duplicated[:10])
+        more = len(totals.duplicated) - 10
         raise DuplicateTickers(
-            f"check 'unique_tickers' failed: {', '.join(duplicated)} appear more than once"
+            f"check 'unique_tickers' failed: {shown}{f' and {more} more' if more > 0 else ''} "
+            "appear more than once"
         )
-    qty = sum(asset.theoretical_qty for asset in assets)
+    qty = totals.quantity
     if qty != header.theoretical_qty:
         raise QuantityTotalMismatch(
             f"check 'theoretical_qty_total' failed: rows sum to {qty}, "
             f"header.theoricalQty is {header.theoretical_qty} "
             f"(off by {qty - header.theoretical_qty})"
         )
-    weight = sum((asset.part for asset in assets), Decimal(0))
-    tolerance = WEIGHT_ROUNDING_PER_ROW * len(assets)
-    if abs(weight - header.part) > tolerance:
+    tolerance = WEIGHT_ROUNDING_PER_ROW * totals.rows
+    if abs(totals.weight - header.part) > tolerance:
         raise WeightTotalMismatch(
-            f"check 'weight_total' failed: weights sum to {weight}, header.part is "
-            f"{header.part} (tolerance {tolerance} for {len(assets)} rounded weights)"
+            f"check 'weight_total' failed: weights sum to {totals.weight}, header.part is "
+            f"{header.part} (tolerance {tolerance} for {totals.rows} rounded weights)"
         )
 
 

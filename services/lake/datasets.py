@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from services import settings
+from services.b3.codes import INDEX_CODE, is_index_code
+from services.errors import BadArgument
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ PREVIEW = Dataset("preview", settings.RAW_PREVIEW_PREFIX, settings.PREVIEW_OBJEC
 DATASETS = (THEORETICAL, PREVIEW)
 
 _KEY = re.compile(
-    r"(?P<prefix>[^/]+)/index=(?P<index>[A-Z0-9]{2,8})/dt=(?P<dt>\d{4}-\d{2}-\d{2})/(?P<name>[^/]+)"
+    rf"(?P<prefix>[^/]+)/index=(?P<index>{INDEX_CODE})/dt=(?P<dt>\d{{4}}-\d{{2}}-\d{{2}})/"
+    r"(?P<name>[^/]+)"
 )
 
 
@@ -65,7 +68,9 @@ class DatasetKey:
 
 
 def partition(dataset: Dataset, index: str, dt: date) -> str:
-    """``<prefix>/index=<INDEX>/dt=<YYYY-MM-DD>``."""
+    """``<prefix>/index=<INDEX>/dt=<YYYY-MM-DD>``; the index must be a B3 index code."""
+    if not is_index_code(index):
+        raise BadArgument(f"index code {index[:40]!r} is not a B3 index code (e.g. IBOV)")
     return f"{dataset.prefix}/index={index}/dt={dt.isoformat()}"
 
 

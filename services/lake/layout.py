@@ -6,8 +6,10 @@ bodies, temp files, an ``extra.parquet`` or ``notes.txt`` someone dropped beside
 not data, and every step — the trigger, Validate, the Glue job, ``bovespa etl`` — asks
 this module, so they all agree on what is.
 
-Standard library only: the Glue job imports it, and Glue provides no pyarrow, requests or
-tenacity to the job.
+Standard library only (with the code rules of :mod:`services.b3.codes`, stdlib too), so
+that the Glue job can use it without the raw layer's writer (pyarrow) or the B3 client
+behind it (requests, tenacity): the job's imports must stay within what Glue 5.0 provides
+(``tests/unit/test_glue_imports.py``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from services import settings
-
-#: B3 index codes: 2 to 8 capital letters or digits (IBOV, IBXX, SMLL, IFIX, UTIL...).
-INDEX_CODE = re.compile(r"[A-Z0-9]{2,8}")
+from services.b3.codes import index_argument, is_index_code
+from services.errors import BadArgument
 
 _RAW_KEY = re.compile(
     rf"{re.escape(settings.RAW_PREFIX)}/index=(?P<index>[^/]*)/dt=(?P<dt>[^/]*)/"
@@ -52,7 +53,14 @@ class RawDay:
 
 
 def partition(index: str, dt: date) -> str:
-    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition."""
+    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition.
+
+    ``index`` must be an index code as B3 writes it (:class:`BadArgument` otherwise), so
+    no caller can build a key that leaves the partition (``../x``) or escapes oddly.
+    """
+    if not is_index_code(index):
+        index_argument(index)  # raises, saying why
+        raise BadArgument(f"index code {index!r} is not upper-case")
     return f"{settings.RAW_PREFIX}/index={index}/dt={dt.isoformat()}"
 
 
@@ -103,8 +111,8 @@ def split_raw_uri(uri: str) -> tuple[str, str, RawDay]:
 
 
 def _day(index: str, dt: str, where: str) -> RawDay:
-    if not INDEX_CODE.fullmatch(index):
-        raise NotARawKey(f"{where}: index={index!r} is not a B3 index code (2-8 A-Z or 0-9)")
+    if not is_index_code(index):
+        raise NotARawKey(f"{where}: index={index!r} is not a B3 index code")
     try:
         day = date.fromisoformat(dt)
     except ValueError:

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from services import settings
+from services.b3.numbers import REDUCTOR_PRECISION, REDUCTOR_SCALE, WEIGHT_PRECISION, WEIGHT_SCALE
 from services.b3.portfolio import Portfolio
 from services.lake.layout import partition, raw_key, response_key
 from services.lake.storage import Lake
@@ -38,8 +39,8 @@ __all__ = [
     "write_raw",
 ]
 
-WEIGHT = pa.decimal128(7, 3)
-REDUCTOR = pa.decimal128(24, 8)
+WEIGHT = pa.decimal128(WEIGHT_PRECISION, WEIGHT_SCALE)
+REDUCTOR = pa.decimal128(REDUCTOR_PRECISION, REDUCTOR_SCALE)
 
 #: The raw Parquet schema: B3's fields first, then the header totals, then lineage.
 RAW_SCHEMA = pa.schema(

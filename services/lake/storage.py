@@ -25,6 +25,8 @@ from urllib.parse import urlparse
 import boto3
 from botocore.exceptions import ClientError
 
+from services.errors import BadArgument
+
 #: How a store says "this object has no version" (S3's own word for it).
 NO_VERSION = "null"
 
@@ -283,8 +285,8 @@ def open_lake(uri: str | Path) -> Lake:
     if text.startswith("s3://"):
         parsed = urlparse(text)
         if not parsed.netloc:
-            raise ValueError(f"lake URI {text!r} names no bucket")
+            raise BadArgument(f"lake URI {text!r} names no bucket")
         return S3Lake(parsed.netloc, parsed.path)
     if "://" in text:
-        raise ValueError(f"lake URI {text!r}: only a directory or s3://bucket/prefix is supported")
+        raise BadArgument(f"lake URI {text!r}: only a directory or s3://bucket/prefix is supported")
     return LocalLake(text)

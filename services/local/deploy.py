@@ -39,6 +39,7 @@ from services.deployment import (
     Deployment,
 )
 from services.local.packages import function_zip, local_python
+from services.local.recorder import APP_ID_ENV
 from services.workflow import render_json
 
 ACCOUNT = "000000000000"
@@ -170,7 +171,8 @@ def _function(name: str, handler: str, environment: dict[str, str], artifacts: s
         "Runtime": f"python{local_python()}",
         "Timeout": 300,
         "MemorySize": 1024,
-        "Environment": {"Variables": environment},
+        # Local only: the function names itself in its AWS calls (services.local.recorder).
+        "Environment": {"Variables": {**environment, APP_ID_ENV: name}},
     }
     try:
         arn: str = aws_lambda.create_function(FunctionName=name, Code=code, **config)["FunctionArn"]
@@ -205,7 +207,9 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
             "ScriptLocation": f"s3://{artifacts}/{script_key}",
             "PythonVersion": "3.9",
         },
-        "DefaultArguments": arguments,
+        # Local only: MiniStack hands a pythonshell job its arguments as environment
+        # variables, so the job names itself in its AWS calls (services.local.recorder).
+        "DefaultArguments": {**arguments, f"--{APP_ID_ENV}": deployment.glue_job},
         "MaxRetries": 0,
         # MiniStack reads Timeout as seconds (capped at 600) for pythonshell scripts.
         "Timeout": 600,

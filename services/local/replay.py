@@ -6,7 +6,9 @@ It decodes the base64 JSON parameters of each request, picks the recorded body -
 ``results`` by ``pageNumber``/``pageSize`` and rewrites the ``page`` envelope, as B3 does
 (a body without that envelope, such as ``GetConfigurations``'s, is served as recorded).
 Faults can be scripted (HTTP 503, Cloudflare's 520 page, a slow answer, a truncated
-body...): each scripted fault answers one request, in order.
+body, a body dripped a byte at a time, a connection cut mid-body, a compressed body, a
+redirect...): each scripted fault answers one request, in order. The server counts the
+requests and the body bytes it sent, so tests can assert how far a client went.
 Used by the tests and by ``bovespa demo``.
 """
 
@@ -16,6 +18,7 @@ import base64
 import binascii
 import json
 import math
+import socket
 import threading
 import time
 from collections import deque
@@ -43,6 +46,15 @@ class Fault:
     delay: float = 0.0
     truncate: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds between the body's bytes (a server that drips its answer).
+    drip: float = 0.0
+    #: Send only this many bytes of the body, then close the connection (the headers
+    #: still announce the whole body): a connection cut mid-body.
+    cut: int | None = None
+    #: ``Transfer-Encoding: chunked`` instead of ``Content-Length``.
+    chunked: bool = False
+    #: A ``Content-Encoding`` header; the body is sent as given (already encoded).
+    encoding: str | None = None
 
 
 def demo_cases() -> dict[tuple[str, str], Path]:
@@ -71,6 +83,8 @@ class ReplayServer:
         self.answers = _read(answers or {})
         self.faults: deque[Fault] = deque()
         self.requests: list[dict[str, Any]] = []
+        #: Body bytes written to clients so far, over every request.
+        self.bytes_sent = 0
         #: The call of each request in :attr:`requests` (``GetPortfolioDay``...).
         self.called: list[str] = []
         self._lock = threading.Lock()
@@ -122,11 +136,15 @@ class ReplayServer:
         recorded = self.cases if call == "GetPortfolioDay" else self.answers
         if key not in recorded:
             return 404, "application/json", b'{"message":"no recorded case"}'
-        return 200, "application/json", _page_of(recorded[key], number, size)
+        return 200, "application/json", page_of(recorded[key], number, size)
 
     def next_fault(self) -> Fault | None:
         with self._lock:
             return self.faults.popleft() if self.faults else None
+
+    def count_sent(self, n: int) -> None:
+        with self._lock:
+            self.bytes_sent += n
 
 
 def _read(bodies: Mapping[tuple[str, str], Path | bytes]) -> dict[tuple[str, str], bytes]:
@@ -136,7 +154,7 @@ def _read(bodies: Mapping[tuple[str, str], Path | bytes]) -> dict[tuple[str, str
     }
 
 
-def _page_of(recorded: bytes, number: int, size: int) -> bytes:
+def page_of(recorded: bytes, number: int, size: int) -> bytes:
     document = json.loads(recorded)
     if "page" not in document or not isinstance(document.get("results"), list):
         return recorded  # not a portfolio body (a look-alike): replay it as recorded
@@ -165,13 +183,36 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
+                if fault is not None and fault.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(len(body)))
+                if fault is not None and fault.encoding:
+                    self.send_header("Content-Encoding", fault.encoding)
                 for name, value in (fault.headers if fault else {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                self._send_body(body, fault or Fault())
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test): nothing to answer
+
+        def _send_body(self, body: bytes, fault: Fault) -> None:
+            sent = body if fault.cut is None else body[: fault.cut]
+            step = 1 if fault.drip else max(len(sent), 1)
+            for start in range(0, len(sent), step):
+                piece = sent[start : start + step]
+                if fault.chunked:
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                else:
+                    self.wfile.write(piece)
+                server.count_sent(len(piece))
+                if fault.drip:
+                    time.sleep(fault.drip)
+            if fault.cut is not None:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+            elif fault.chunked:
+                self.wfile.write(b"0\r\n\r\n")
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

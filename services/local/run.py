@@ -30,7 +30,8 @@ STEP_OF = {
     "ValidateFailed": "Validate",
     **dict.fromkeys(
         ("StartGlueJob", "WaitForGlueJob", "GetGlueJobRun", "GlueJobDone?", "CountGlueJobPoll",
-         "DescribeGlueJobFailure", "GlueJobFailed", "GlueJobTimedOut"),
+         "DescribeGlueJobFailure", "GlueJobHasMessage?", "DescribeGlueJobMessage",
+         "DescribeGlueJobState", "GlueJobFailed", "GlueJobTimedOut"),
         "Glue job",
     ),
     **dict.fromkeys(

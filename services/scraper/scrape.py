@@ -7,7 +7,7 @@ from typing import Any
 
 from services import settings
 from services.b3 import calendar
-from services.b3.client import B3Client, RetryPolicy
+from services.b3.client import B3Client, Limits, RetryPolicy
 from services.lake.raw import write_raw
 from services.lake.storage import open_lake
 from services.validate.contract import check_trading_day
@@ -20,11 +20,13 @@ def scrape(
     base_url: str | None = None,
     page_size: int = settings.B3_PAGE_SIZE,
     policy: RetryPolicy | None = None,
+    limits: Limits | None = None,
     writer: str = settings.WRITER_CLI,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Fetch, check and write; return the summary (``index``, ``dt``, ``rows``, ``uri``...).
 
+    ``limits`` bounds the scrape (pages, bytes, one deadline; defaults from settings).
     Nothing is written unless every check passed (see :func:`services.b3.portfolio.assemble`),
     B3's header date included: it must be a B3 session no later than the next session
     after ``now`` (default :func:`services.b3.calendar.now`), the rule the validate step
@@ -32,7 +34,8 @@ def scrape(
     ``writer`` is recorded as S3 object metadata so the S3-event trigger can tell the
     pipeline's own writes (``scraper``) from objects dropped by hand.
     """
-    portfolio = B3Client(base_url, policy).fetch_portfolio(index, page_size=page_size)
+    client = B3Client(base_url, policy, limits=limits)
+    portfolio = client.fetch_portfolio(index, page_size=page_size)
     check_trading_day(portfolio.trading_date, now or calendar.now())
     written = write_raw(open_lake(lake_uri), portfolio, writer=writer)
     return {

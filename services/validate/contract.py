@@ -4,6 +4,10 @@ The object may have been written by the scraper or dropped by hand, so nothing i
 on trust: its key must follow the raw layout, its schema must be :data:`RAW_SCHEMA`
 exactly, and its rows must pass the same reconciliation checks the scraper runs (they are
 the same functions). Every failure is its own exception type, named for the check.
+
+The rows never become Python objects: the footer gives the schema and the row count
+(bounded by :data:`services.settings.MAX_RAW_ROWS` before a column is read), and every
+check is an Arrow compute kernel over the columns, so memory stays near the file's size.
 """
 
 from __future__ import annotations
@@ -15,13 +19,27 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from services import settings
 from services.b3 import calendar
-from services.b3.portfolio import Asset, Header, check_totals
+from services.b3.codes import TICKER_FULL
+from services.b3.errors import SchemaDrift
+from services.b3.portfolio import Header, RowTotals, check_totals
 from services.lake.layout import NotARawKey, split_raw_uri
 from services.lake.raw import RAW_SCHEMA
 from services.lake.storage import Lake, open_lake
+from services.validate.errors import (  # re-exported: callers import them from here
+    ContractViolation,  # noqa: F401  (its subclasses are checked here; callers import it here)
+    HeaderMismatch,
+    MissingValues,
+    NotARawObject,
+    NotATradingDay,
+    SchemaMismatch,
+    TooManyRows,
+    UnreadableParquet,
+)
 
 HEADER_COLUMNS = (
     "header_date",
@@ -30,38 +48,15 @@ HEADER_COLUMNS = (
     "header_reductor",
     "page_totalRecords",
 )
-
-
-class ContractViolation(Exception):
-    """Base class: the raw object breaks the data contract; nothing downstream may run."""
-
-
-class NotARawObject(ContractViolation):
-    """The key is not a day's canonical ``raw/index=<INDEX>/dt=<YYYY-MM-DD>/portfolio.parquet``."""
-
-
-class UnreadableParquet(ContractViolation):
-    """The object is not a readable Parquet file."""
-
-
-class SchemaMismatch(ContractViolation):
-    """Columns are missing, extra, or of another type than the raw schema's."""
-
-
-class MissingValues(ContractViolation):
-    """A required column has nulls."""
-
-
-class HeaderMismatch(ContractViolation):
-    """The B3 header columns differ between rows, or disagree with the path's date."""
-
-
-class NotATradingDay(ContractViolation):
-    """The trading date is not a B3 session (weekend, holiday), or lies beyond the next
-    session after now, which B3 cannot have published yet."""
-
-    #: Exit code of ``bovespa scrape`` when B3's header date breaks this rule.
-    exit_code = 8
+#: Columns that hold a B3 number: none may be negative.
+NUMBER_COLUMNS = (
+    "part",
+    "partAcum",
+    "theoricalQty",
+    "header_part",
+    "header_theoricalQty",
+    "header_reductor",
+)
 
 
 def split_uri(uri: str) -> tuple[str, str, str, date]:
@@ -73,7 +68,13 @@ def split_uri(uri: str) -> tuple[str, str, str, date]:
     return root, key, day.index, day.dt
 
 
-def validate(uri: str, *, lake: Lake | None = None, now: datetime | None = None) -> dict[str, Any]:
+def validate(
+    uri: str,
+    *,
+    lake: Lake | None = None,
+    now: datetime | None = None,
+    max_rows: int = settings.MAX_RAW_ROWS,
+) -> dict[str, Any]:
     """Check the raw object at ``uri``; return ``{dt, index, rows, uri}`` and its pin, or raise.
 
     ``now`` is the instant the date rule is judged at (default: :func:`calendar.now`). The
@@ -84,39 +85,38 @@ def validate(uri: str, *, lake: Lake | None = None, now: datetime | None = None)
     root, key, index, dt = split_uri(uri)
     lake = lake or open_lake(root)
     stored = lake.read_object(key)
-    try:
-        table = pq.read_table(io.BytesIO(stored.data))
-    except pa.ArrowInvalid as error:
-        raise UnreadableParquet(f"{uri} is not a readable Parquet file: {error}") from None
-    check_schema(table.schema)
-    rows = table.to_pylist()
-    check_values(rows)
-    header = check_header(rows, dt)
+    table = read_checked(stored.data, uri, max_rows)
+    check_values(table)
+    header = check_header(table, dt)
     check_trading_day(dt, now or calendar.now())
-    assets = [
-        Asset(
-            segment=row["segment"],
-            cod=row["cod"],
-            asset=row["asset"],
-            type_raw=row["type"],
-            type_normalized=row["type_normalized"],
-            part=row["part"],
-            part_acum=row["partAcum"],
-            theoretical_qty=row["theoricalQty"],
-            page_number=1,
-        )
-        for row in rows
-    ]
-    check_totals(header, rows[0]["page_totalRecords"], assets)
+    check_codes_and_signs(table)
+    check_totals(header, table["page_totalRecords"][0].as_py(), totals_of(table))
     return {
         "dt": dt.isoformat(),
         "index": index,
-        "rows": len(rows),
+        "rows": table.num_rows,
         "uri": lake.uri_of(key),
         "sha256": hashlib.sha256(stored.data).hexdigest(),
         "version": stored.version,
         "etag": stored.etag,
     }
+
+
+def read_checked(data: bytes, uri: str, max_rows: int = settings.MAX_RAW_ROWS) -> pa.Table:
+    """The object's table, once its footer shows the raw schema and at most ``max_rows``."""
+    try:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        check_schema(parquet.schema_arrow)
+        rows = parquet.metadata.num_rows
+        if rows > max_rows:
+            raise TooManyRows(
+                f"{uri} holds {rows} rows; a raw object may hold {max_rows} (MAX_RAW_ROWS)"
+            )
+        table: pa.Table = parquet.read()
+    except (pa.ArrowException, OSError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise UnreadableParquet(f"{uri} is not a readable Parquet file: {first}") from None
+    return table
 
 
 def check_schema(schema: pa.Schema) -> None:
@@ -134,27 +134,27 @@ def check_schema(schema: pa.Schema) -> None:
         raise SchemaMismatch(f"raw schema check failed: {'; '.join(problems)}")
 
 
-def check_values(rows: list[dict[str, Any]]) -> None:
+def check_values(table: pa.Table) -> None:
     """At least one row, and no nulls in a column the contract requires."""
-    if not rows:
+    if table.num_rows == 0:
         raise MissingValues("the raw object has no rows")
     required = [f.name for f in RAW_SCHEMA if not f.nullable] + ["segment"]
     for name in required:
-        empty = sum(1 for row in rows if row[name] is None)
+        empty = table[name].null_count
         if empty:
-            raise MissingValues(f"column {name} is null in {empty} of {len(rows)} rows")
+            raise MissingValues(f"column {name} is null in {empty} of {table.num_rows} rows")
 
 
-def check_header(rows: list[dict[str, Any]], dt: date) -> Header:
+def check_header(table: pa.Table, dt: date) -> Header:
     """One B3 header for the whole object, dated as the path says."""
-    distinct = {tuple(row[name] for name in HEADER_COLUMNS) for row in rows}
-    if len(distinct) != 1:
-        raise HeaderMismatch(f"the header columns take {len(distinct)} different values")
-    date_raw, part, qty, reductor, _ = distinct.pop()
+    distinct = table.select(list(HEADER_COLUMNS)).group_by(list(HEADER_COLUMNS)).aggregate([])
+    if distinct.num_rows != 1:
+        raise HeaderMismatch(f"the header columns take {distinct.num_rows} different values")
+    date_raw, part, qty, reductor, _ = (distinct[name][0].as_py() for name in HEADER_COLUMNS)
     try:
         header_date = datetime.strptime(date_raw, "%d/%m/%y").date()
     except ValueError:
-        raise HeaderMismatch(f"header_date {date_raw!r} is not dd/mm/yy") from None
+        raise HeaderMismatch(f"header_date {date_raw[:40]!r} is not dd/mm/yy") from None
     if header_date != dt:
         raise HeaderMismatch(f"header_date {date_raw} is {header_date}, the path says dt={dt}")
     return Header(
@@ -163,6 +163,35 @@ def check_header(rows: list[dict[str, Any]], dt: date) -> Header:
         part=Decimal(part),
         theoretical_qty=qty,
         reductor=Decimal(reductor),
+    )
+
+
+def check_codes_and_signs(table: pa.Table) -> None:
+    """Every ``cod`` is a B3 ticker (it becomes a path) and no B3 number is negative."""
+    bad = table.filter(pc.invert(pc.match_substring_regex(table["cod"], TICKER_FULL)))
+    if bad.num_rows:
+        shown = ", ".join(repr(v)[:40] for v in bad["cod"].slice(0, 3).to_pylist())
+        raise SchemaDrift(
+            f"column cod: {bad.num_rows} of {table.num_rows} values are not B3 tickers "
+            f"(e.g. {shown}); a ticker is 4 capitals or digits, 1-2 digits, an optional letter"
+        )
+    for name in NUMBER_COLUMNS:
+        negative = pc.sum(pc.less(table[name], 0)).as_py() or 0
+        if negative:
+            raise SchemaDrift(f"column {name} is negative in {negative} of {table.num_rows} rows")
+
+
+def totals_of(table: pa.Table) -> RowTotals:
+    """The reconciliation totals, counted by Arrow (quantities summed without overflow)."""
+    counts = pc.value_counts(table["cod"])
+    duplicated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    quantity = pc.sum(pc.cast(table["theoricalQty"], pa.decimal128(38, 0))).as_py()
+    weight = pc.sum(table["part"]).as_py()
+    return RowTotals(
+        rows=table.num_rows,
+        duplicated=tuple(sorted(duplicated.to_pylist())),
+        quantity=int(quantity or 0),
+        weight=weight if weight is not None else Decimal(0),
     )
 
 

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from services import settings
+from services.lake.raw import raw_key
+from services.lake.storage import LocalLake
 from services.local.replay import Fault, ReplayServer
 from services.local.samples import redate_body
-from tests.conftest import CLOUDFLARE_520, SEGMENT2_2025_07_10
+from tests.conftest import CLOUDFLARE_520, SEGMENT2_2025_07_10, load
+from tests.lakes import recorded_portfolio, write_days
+
+JULY_10 = date(2025, 7, 10)
 
 BOVESPA = [sys.executable, "-m", "services.cli"]
 
@@ -60,6 +68,66 @@ def test_failure_is_one_stderr_line_and_a_non_zero_exit(
     assert len(lines) == 1
     assert lines[0].startswith("error B3Unavailable: B3 unavailable after 5 attempts")
     assert list(tmp_path.rglob("*")) == []
+
+
+def error_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in done.stderr.splitlines() if line.strip()]
+
+
+def test_a_weight_too_large_for_its_column_is_schema_drift_exit_4(tmp_path: Path) -> None:
+    document = load(SEGMENT2_2025_07_10)
+    document["results"][2]["partAcum"] = "12.345,678"
+    with ReplayServer({("IBOV", "2"): json.dumps(document).encode()}) as server:
+        done = bovespa("scrape", "--lake", str(tmp_path), "--base-url", server.base_url)
+    assert done.returncode == 4, done.stderr
+    assert error_lines(done) == [
+        "error SchemaDrift: field 'results[VAMO3].partAcum': '12.345,678' is larger than "
+        "decimal(7,3) holds (9999.999)"
+    ]
+    assert list(tmp_path.rglob("*")) == []
+
+
+@pytest.mark.parametrize("index", ["../x", "IB/OV", "IBOV=1", "__HIVE_DEFAULT_PARTITION__"])
+def test_ingest_refuses_a_bad_index_at_once(tmp_path: Path, index: str) -> None:
+    raw = tmp_path / "portfolio.parquet"
+    write_days(LocalLake(tmp_path / "lake"), recorded_portfolio(SEGMENT2_2025_07_10), [JULY_10])
+    raw.write_bytes((tmp_path / "lake" / raw_key("IBOV", JULY_10)).read_bytes())
+    # An endpoint where nothing listens: the command must fail before it needs one.
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    done = bovespa("ingest", str(raw), "--index", index, "--dt", "2025-07-10", env=env)
+    assert done.returncode == 2, done.stderr
+    lines = error_lines(done)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error BadArgument: index code {index!r} is not")
+
+
+def test_ingest_refuses_a_bad_date_at_once(tmp_path: Path) -> None:
+    raw = tmp_path / "x.parquet"
+    raw.write_bytes(b"PAR1")
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    done = bovespa("ingest", str(raw), "--index", "IBOV", "--dt", "20250710", env=env)
+    assert done.returncode == 2
+    assert error_lines(done) == ["error BadArgument: dt '20250710' is not a YYYY-MM-DD date"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        ('DROP TABLE "default"."b3_index_portfolio"', "not DROP"),
+        ("SELECT * FROM read_text('/etc/passwd')", "table must be a plain name"),
+        ("COPY (SELECT 1) TO '/tmp/x.csv'", "not COPY"),
+        ("SELECT 1; SELECT 2", "one statement at a time"),
+    ],
+)
+def test_query_refuses_anything_but_one_read_only_statement(sql: str, why: str) -> None:
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # never reached
+    done = bovespa("query", sql, env=env)
+    assert done.returncode == 16, done.stderr
+    lines = error_lines(done)
+    assert len(lines) == 1
+    assert lines[0].startswith("error QueryRefused: ")
+    assert why in lines[0]
+    assert done.stdout == ""
 
 
 def test_a_holiday_portfolio_exits_8_naming_the_holiday(tmp_path: Path) -> None:

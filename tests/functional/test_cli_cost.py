@@ -41,5 +41,5 @@ def test_an_unknown_stack_exits_2_with_one_line() -> None:
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("error ")]
     assert errors == [
-        "error ValueError: no stack 'nope': Pulumi.nope.yaml not found (stacks: dev, prod)"
+        "error BadArgument: no stack 'nope': Pulumi.nope.yaml not found (stacks: dev, prod)"
     ]

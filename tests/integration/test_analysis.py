@@ -27,6 +27,7 @@ from nbclient import NotebookClient
 
 from glue.job import JobArgs, run
 from services import settings
+from services.analysis.athena import QueryFailed
 from services.analysis.athena import run as athena
 from services.analysis.queries import bind, saved_queries
 from services.analysis.report import build, previous_dt
@@ -41,6 +42,7 @@ from tests.lakes import on_day, recorded_portfolio, without
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 EARLIER, LATER = "2025-07-09", "2025-07-11"
+TABLE = f'"{settings.GLUE_DATABASE}"."{settings.REFINED_TABLE}"'
 NOTEBOOK = settings.REPO_ROOT / "services" / "analysis" / "b3_index_portfolio.ipynb"
 
 
@@ -249,3 +251,34 @@ def test_bovespa_query_prints_csv_and_json(stack: LocalStack) -> None:
         )
     )
     assert rows == [{"n": str(len(rows_of(LATER)))}]
+
+
+def test_bovespa_query_refuses_ddl_and_the_table_survives(stack: LocalStack) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "query", f"DROP TABLE {TABLE}"],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False,
+    )  # fmt: skip
+    assert done.returncode == 16
+    assert done.stderr.strip().startswith("error QueryRefused: only read-only statements run")
+    assert aws("glue").get_table(DatabaseName="default", Name=settings.REFINED_TABLE)
+    assert len(ask("top_weights")) == 20
+
+
+def test_the_local_athena_cannot_touch_host_files(stack: LocalStack, tmp_path: Path) -> None:
+    """Not through `bovespa query` (which refuses these) but straight to the emulator."""
+    leak = tmp_path / "leak.csv"
+    for sql in (
+        "SELECT * FROM read_text('/etc/passwd')",
+        f"COPY (SELECT 42 AS x) TO '{leak}'",
+        f"ATTACH '{tmp_path / 'other.duckdb'}' AS other",
+        "INSTALL httpfs",
+    ):
+        with pytest.raises(QueryFailed):
+            athena(sql, LOCAL.workgroup)
+    assert list(tmp_path.iterdir()) == []
+    assert len(ask("top_weights")) == 20  # the table's own files are still read
+
+
+def test_a_statement_without_rows_is_an_empty_result(stack: LocalStack) -> None:
+    result = athena('DROP TABLE IF EXISTS "default"."no_such_table"', LOCAL.workgroup)
+    assert (result.columns, result.rows) == ([], [])

@@ -229,3 +229,32 @@ def test_the_virtualenv_state_and_everything_else_stay_out(
     for directory in (".venv", ".state"):
         for path in list((settings.REPO_ROOT / directory).glob("*"))[:20]:
             assert excluded(path.relative_to(settings.REPO_ROOT).as_posix(), dockerignore)
+
+
+@pytest.mark.parametrize(
+    ("name", "handler"),
+    [
+        ("scraper", "services.scraper.handler"),
+        ("scraper", "services.validate.handler"),
+        ("trigger", "services.trigger.handler"),
+    ],
+)
+def test_every_project_module_a_handler_imports_is_in_its_image(name: str, handler: str) -> None:
+    """A fresh interpreter imports the handler; each project file it loaded is in the image."""
+    code = (
+        f"import sys, {handler}\n"
+        "for m in list(sys.modules.values()):\n"
+        "    f = getattr(m, '__file__', None) or ''\n"
+        "    if m.__name__.split('.')[0] in ('services', 'glue'): print(f)\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=settings.REPO_ROOT,
+    ).stdout.split()
+    in_image = images()[name].task_root_files()
+    for path in loaded:
+        relative = Path(path).relative_to(settings.REPO_ROOT).as_posix()
+        assert relative in in_image, f"the {name} image lacks {relative}, which {handler} imports"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -74,3 +75,17 @@ def test_round_trips_any_quantity(value: int) -> None:
 @given(st.decimals(min_value=0, max_value=10**12, places=8, allow_nan=False))
 def test_round_trips_any_reductor(value: Decimal) -> None:
     assert parse_reductor(format_pt_br(value, scale=8), field="x") == value
+
+
+@pytest.mark.parametrize("parse", [parse_weight, parse_quantity, parse_reductor])
+def test_no_b3_number_is_negative(parse: Any) -> None:
+    with pytest.raises(SchemaDrift, match="'-1' is negative"):
+        parse("-1", field="x")
+    assert parse("0", field="x") == 0
+    assert parse("-0", field="x") == 0
+
+
+def test_weights_are_bounded_by_decimal_7_3() -> None:
+    assert parse_weight("9.999,999", field="w") == Decimal("9999.999")
+    with pytest.raises(SchemaDrift, match=r"larger than decimal\(7,3\) holds \(9999.999\)"):
+        parse_weight("10.000", field="w")

@@ -150,3 +150,51 @@ def test_tickers_must_be_unique() -> None:
 
     with pytest.raises(DuplicateTickers, match="'unique_tickers' failed: EMBR3"):
         portfolio_of(mutated(duplicate))
+
+
+def shifted(field: str, first: str, second: str) -> Any:
+    """The 2025-07-10 body with two rows' ``field`` changed so the totals still reconcile."""
+    document = copy.deepcopy(load(SEGMENT2_2025_07_10))
+    document["results"][0][field] = first
+    document["results"][1][field] = second
+    return document
+
+
+def test_a_negative_weight_is_refused_even_when_the_total_reconciles() -> None:
+    document = load(SEGMENT2_2025_07_10)
+    a, b = (pt_br(document["results"][i]["part"]) for i in (0, 1))
+    changed = shifted("part", "-1,000", f"{b + a + 1:.3f}".replace(".", ","))
+    with pytest.raises(SchemaDrift, match=r"results\[\w+\].part': '-1,000' is negative"):
+        portfolio_of(changed)
+
+
+def test_a_negative_quantity_is_refused_even_when_the_total_reconciles() -> None:
+    document = load(SEGMENT2_2025_07_10)
+    a, b = (int(pt_br(document["results"][i]["theoricalQty"])) for i in (0, 1))
+    changed = shifted("theoricalQty", "-5", f"{a + b + 5:,}".replace(",", "."))
+    with pytest.raises(SchemaDrift, match=r"theoricalQty': '-5' is negative"):
+        portfolio_of(changed)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [
+        ("partAcum", "12.345,678", r"decimal\(7,3\)"),
+        ("part", "10.000,000", r"decimal\(7,3\)"),
+        ("theoricalQty", "9.223.372.036.854.775.808", "int64"),
+    ],
+)
+def test_a_number_too_large_for_its_column_is_schema_drift(
+    field: str, value: str, kind: str
+) -> None:
+    document = copy.deepcopy(load(SEGMENT2_2025_07_10))
+    document["results"][2][field] = value
+    with pytest.raises(SchemaDrift, match=f"'{value}' is larger than {kind} holds"):
+        portfolio_of(document)
+
+
+def test_a_reductor_too_large_for_its_column_is_schema_drift() -> None:
+    document = copy.deepcopy(load(SEGMENT2_2025_07_10))
+    document["header"]["reductor"] = "1" + "0" * 16 + ",0"
+    with pytest.raises(SchemaDrift, match=r"header.reductor'.*larger than decimal\(24,8\)"):
+        portfolio_of(document)

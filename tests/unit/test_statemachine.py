@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -155,3 +156,48 @@ def test_template_is_valid_json_with_placeholders_only_as_values() -> None:
     template = copy.deepcopy(load_template())
     assert template["StartAt"] == "Route"
     assert "${" not in " ".join(template["States"])  # never in a state name
+
+
+def test_lambda_tasks_retry_every_transient_lambda_error(definition: dict[str, Any]) -> None:
+    # Step Functions' Lambda integration errors worth a retry ("Handle transient Lambda
+    # service exceptions", Step Functions developer guide), the client-side timeout included.
+    transient = {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.TooManyRequestsException",
+    }
+    invokes = {
+        n: s
+        for n, s in states(definition).items()
+        if s.get("Resource", "").endswith("lambda:invoke")
+    }
+    assert set(invokes) == {"Scrape", "Validate"}
+    for name, task in invokes.items():
+        retried = {e for rule in task["Retry"] for e in rule["ErrorEquals"]}
+        assert transient <= retried, name
+
+
+#: What GetJobRun's JobRun always has (Glue API, JobRun structure); ErrorMessage is absent
+#: for some terminal states, and a path to an absent field is a States.Runtime error that
+#: no Catch sees.
+ALWAYS_IN_JOB_RUN = {"$.JobRun", "$.JobRun.Id", "$.JobRun.JobRunState"}
+
+
+def test_the_glue_failure_is_described_from_fields_every_run_has(
+    definition: dict[str, Any],
+) -> None:
+    describe = states(definition)["DescribeGlueJobFailure"]
+    assert set(describe["ResultSelector"].values()) <= ALWAYS_IN_JOB_RUN
+    # The message is read only where the Choice before it proved it present.
+    choice = states(definition)[describe["Next"]]
+    (rule,) = choice["Choices"]
+    reads_message = states(definition)[rule["Next"]]
+    assert rule["And"][0] == {"Variable": "$.glue.failed.Run.ErrorMessage", "IsPresent": True}
+    assert reads_message["Parameters"]["Cause.$"] == "$.glue.failed.Run.ErrorMessage"
+    without = states(definition)[choice["Default"]]
+    assert "ErrorMessage" not in json.dumps(without)
+    for described in (reads_message, without):
+        assert described["ResultPath"] == "$.error"
+        assert states(definition)[described["Next"]]["Type"] == "Fail"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import date, datetime
+import tracemalloc
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,9 +14,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from services.b3.errors import DuplicateTickers, QuantityTotalMismatch, RowCountMismatch
+from services.b3.errors import (
+    DuplicateTickers,
+    QuantityTotalMismatch,
+    RowCountMismatch,
+    SchemaDrift,
+)
 from services.lake.layout import raw_key
-from services.lake.raw import to_parquet_bytes
+from services.lake.raw import RAW_SCHEMA, to_parquet_bytes
 from services.lake.storage import LocalLake
 from services.validate import handler as validate_handler
 from services.validate.contract import (
@@ -23,6 +30,7 @@ from services.validate.contract import (
     NotARawObject,
     NotATradingDay,
     SchemaMismatch,
+    TooManyRows,
     UnreadableParquet,
     validate,
 )
@@ -206,3 +214,99 @@ def test_bytes_that_are_not_parquet_are_refused(lake: LocalLake) -> None:
     lake.write_bytes(raw_key("IBOV", JULY_10), b"<html>520</html>")
     with pytest.raises(UnreadableParquet):
         validate(uri(lake), now=TODAY)
+
+
+def set_column(table: pa.Table, name: str, values: list[object]) -> pa.Table:
+    index = table.schema.get_field_index(name)
+    return table.set_column(index, table.schema.field(index), pa.array(values, table[name].type))
+
+
+@pytest.mark.parametrize(
+    "ticker", ["PE/TR4", "PETR4=1", "__HIVE_DEFAULT_PARTITION__", "A" * 300, "petr4", "PETR 4", ""]
+)
+def test_a_ticker_that_is_not_b3s_is_schema_drift(lake: LocalLake, ticker: str) -> None:
+    def spoil(table: pa.Table) -> pa.Table:
+        return set_column(table, "cod", [ticker, *table["cod"].to_pylist()[1:]])
+
+    rewrite(lake, spoil)
+    expected = "column cod: 1 of 84 values are not B3 tickers"
+    with pytest.raises(SchemaDrift, match=expected) as caught:
+        validate(uri(lake), now=TODAY)
+    assert len(str(caught.value)) < 250
+
+
+@pytest.mark.parametrize(("column", "kind"), [("part", Decimal), ("theoricalQty", int)])
+def test_a_negative_number_is_refused_even_when_totals_reconcile(
+    lake: LocalLake, column: str, kind: type
+) -> None:
+    def shift(table: pa.Table) -> pa.Table:
+        values = table[column].to_pylist()
+        unit = kind("1.000") if kind is Decimal else 1
+        values[1] += values[0] + unit  # the sum is unchanged
+        values[0] = -unit
+        return set_column(table, column, values)
+
+    rewrite(lake, shift)
+    with pytest.raises(SchemaDrift, match=f"column {column} is negative in 1 of 84 rows"):
+        validate(uri(lake), now=TODAY)
+
+
+def test_rows_past_the_bound_are_refused_before_any_column_is_read(lake: LocalLake) -> None:
+    with pytest.raises(TooManyRows, match="holds 84 rows; a raw object may hold 83"):
+        validate(uri(lake), now=TODAY, max_rows=83)
+    assert validate(uri(lake), now=TODAY, max_rows=84)["rows"] == 84
+
+
+def test_a_truncated_parquet_file_is_unreadable_in_one_line(lake: LocalLake) -> None:
+    data = lake.read_bytes(raw_key("IBOV", JULY_10))
+    lake.write_bytes(raw_key("IBOV", JULY_10), data[: len(data) // 2])
+    with pytest.raises(UnreadableParquet, match="is not a readable Parquet file") as caught:
+        validate(uri(lake), now=TODAY)
+    assert "\n" not in str(caught.value)
+
+
+def large_raw_object(rows: int) -> bytes:
+    """``rows`` valid rows (unique tickers, totals that reconcile), built column-wise."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    tickers = [
+        f"{letters[i // 6760 % 26]}{letters[i // 260 % 26]}{letters[i // 10 % 26]}X{i % 10}"
+        for i in range(rows)
+    ]
+    assert len(set(tickers)) == rows
+    one = Decimal("0.001")
+    columns = {
+        "segment": ["Financeiro / Bancos"] * rows,
+        "cod": tickers,
+        "asset": ["EMPRESA"] * rows,
+        "type": ["ON      NM"] * rows,
+        "type_normalized": ["ON NM"] * rows,
+        "part": [one] * rows,
+        "partAcum": [one] * rows,
+        "theoricalQty": [1] * rows,
+        "header_date": ["10/07/25"] * rows,
+        "header_part": [one * rows] * rows,
+        "header_theoricalQty": [rows] * rows,
+        "header_reductor": [Decimal("15438607.05630450")] * rows,
+        "page_totalRecords": [rows] * rows,
+        "source_url": ["http://127.0.0.1/x"] * rows,
+        "body_sha256": ["0" * 64] * rows,
+        "fetched_at": [datetime(2025, 7, 10, 21, tzinfo=UTC)] * rows,
+    }
+    table = pa.table(
+        {f.name: pa.array(columns[f.name], f.type) for f in RAW_SCHEMA}, schema=RAW_SCHEMA
+    )
+    return to_parquet_bytes(table)
+
+
+def test_validate_does_not_turn_rows_into_python_objects(tmp_path: Path) -> None:
+    """100,000 rows (the default bound): Python-side memory stays a few MB, not hundreds."""
+    lake = LocalLake(tmp_path)
+    lake.write_bytes(raw_key("IBOV", JULY_10), large_raw_object(100_000))
+    tracemalloc.start()
+    try:
+        result = validate(uri(lake), now=TODAY)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result["rows"] == 100_000
+    assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.0f} MiB of Python objects"

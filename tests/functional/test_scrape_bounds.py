@@ -1,0 +1,190 @@
+"""The scraper's bounds and hostile answers, against the real local HTTP server.
+
+Every limit is asserted on what the server saw (requests counted, bytes sent) or on the
+memory the scrape allocated, never on time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import tracemalloc
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.b3.client import Limits, RetryPolicy
+from services.b3.errors import B3Redirect, B3Unavailable, BodyTooLarge, SchemaDrift, TooManyPages
+from services.local.replay import Fault, ReplayServer, page_of
+from services.scraper.scrape import scrape
+from tests.conftest import FAST, SEGMENT2_2025_07_10
+
+MiB = 1024 * 1024
+
+
+def run(
+    server: ReplayServer,
+    lake: Path,
+    limits: Limits | None = None,
+    policy: RetryPolicy = FAST,
+    **kw: Any,
+) -> Any:
+    return scrape(
+        "IBOV", lake_uri=str(lake), base_url=server.base_url, policy=policy, limits=limits, **kw
+    )
+
+
+def files_in(lake: Path) -> list[str]:
+    return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*") if p.is_file())
+
+
+def real_page() -> bytes:
+    """The replay server's own answer to page 1 (pageSize 120)."""
+    return page_of(SEGMENT2_2025_07_10.read_bytes(), 1, 120)
+
+
+def test_a_body_claiming_a_million_pages_stops_before_page_two(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    document = json.loads(real_page())
+    document["page"]["totalPages"] = 10**6
+    replay.inject(Fault(body=json.dumps(document).encode()))
+    with pytest.raises(TooManyPages, match=r"there are 1000000 pages .* at most 100 are fetched"):
+        run(replay, tmp_path)
+    assert len(replay.requests) == 1
+    assert files_in(tmp_path) == []
+
+
+def test_the_page_bound_is_a_setting(replay: ReplayServer, tmp_path: Path) -> None:
+    with pytest.raises(TooManyPages, match=r"there are 9 pages .* at most 3 are fetched"):
+        run(replay, tmp_path, Limits(max_pages=3), page_size=10)
+    assert len(replay.requests) == 1
+
+
+def test_a_gzip_answer_is_inflated(replay: ReplayServer, tmp_path: Path) -> None:
+    replay.inject(Fault(body=gzip.compress(real_page()), encoding="gzip"))
+    assert run(replay, tmp_path)["rows"] == 84
+
+
+def gzip_bomb(decoded: int) -> bytes:
+    """A gzip stream of ``decoded`` zero bytes, built without holding them in memory."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(MiB)
+    parts = [packer.compress(block) for _ in range(decoded // MiB)]
+    return b"".join([*parts, packer.flush()])
+
+
+def test_a_gzip_bomb_is_stopped_at_the_decoded_limit_without_inflating_it(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    bomb = gzip_bomb(256 * MiB)
+    assert len(bomb) < MiB  # small on the wire
+    replay.inject(Fault(body=bomb, encoding="gzip"))
+    tracemalloc.start()
+    try:
+        with pytest.raises(BodyTooLarge, match=r"passed 1048576 bytes decoded \(gzip"):
+            run(replay, tmp_path, Limits(max_body_bytes=MiB))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * MiB  # the 256 MiB were never allocated
+    assert len(replay.requests) == 1  # not retried
+    assert files_in(tmp_path) == []
+
+
+def test_a_body_past_the_wire_limit_is_stopped(replay: ReplayServer, tmp_path: Path) -> None:
+    limits = Limits(max_wire_bytes=4096)
+    replay.inject(Fault(chunked=True))  # no Content-Length to refuse it by
+    with pytest.raises(BodyTooLarge, match="passed 4096 bytes as received"):
+        run(replay, tmp_path, limits)
+    replay.inject(Fault())  # with Content-Length: refused before reading
+    sent = replay.bytes_sent
+    with pytest.raises(BodyTooLarge, match=r"declares \d+ bytes; at most 4096"):
+        run(replay, tmp_path, limits)
+    assert len(replay.requests) == 2
+    assert files_in(tmp_path) == []
+    assert sent > 0
+
+
+def test_a_dripping_server_is_cut_at_the_scrape_deadline(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    body = real_page()
+    replay.inject(Fault(drip=0.05))  # 20 bytes a second: the page would take ~15 minutes
+    with pytest.raises(B3Unavailable, match=r"within the scrape's deadline of 1 s"):
+        run(replay, tmp_path, Limits(deadline_seconds=1.0))
+    assert 0 < replay.bytes_sent < len(body)
+    assert len(replay.requests) == 1  # no attempt is started after the deadline
+    assert files_in(tmp_path) == []
+
+
+def test_the_deadline_covers_retries_and_their_waits(replay: ReplayServer, tmp_path: Path) -> None:
+    patient = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=60)
+    replay.inject(*[Fault(status=503, headers={"Retry-After": "30"})] * 4)
+    with pytest.raises(B3Unavailable, match=r"deadline of 0.5 s .*\(1 attempts\): HTTP 503"):
+        run(replay, tmp_path, Limits(deadline_seconds=0.5), patient)
+    assert len(replay.requests) == 1
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_redirects_are_refused_and_name_the_location(
+    replay: ReplayServer, tmp_path: Path, status: int
+) -> None:
+    replay.inject(Fault(status=status, body=b"", headers={"Location": "http://elsewhere.test/x"}))
+    with pytest.raises(
+        B3Redirect, match=f"HTTP {status} .* redirecting to http://elsewhere.test/x"
+    ):
+        run(replay, tmp_path)
+    assert len(replay.requests) == 1  # the Location was not requested
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_connection_cut_mid_body_is_retried(
+    replay: ReplayServer, tmp_path: Path, chunked: bool
+) -> None:
+    replay.inject(Fault(cut=1000, chunked=chunked))
+    assert run(replay, tmp_path)["rows"] == 84
+    assert len(replay.requests) == 2
+
+
+def test_a_connection_cut_on_every_attempt_is_b3_unavailable(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    replay.inject(*[Fault(cut=1000)] * FAST.attempts)
+    with pytest.raises(B3Unavailable, match=r"after 4 attempts .*connection cut after 1000 bytes"):
+        run(replay, tmp_path)
+    assert files_in(tmp_path) == []
+
+
+def latin1_page() -> bytes:
+    """The real page as B3's CSV downloads are encoded: Latin-1 ("Teórica" in the header)."""
+    return real_page().decode("utf-8").encode("latin-1")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (latin1_page(), r"not UTF-8: byte 0xf3 at offset \d+ \(Latin-1\?\)"),
+        (b"\xef\xbb\xbf" + real_page(), "starts with a UTF-8 byte-order mark"),
+        (b"\xff\xfe" + real_page().decode().encode("utf-16-le"), "UTF-16 byte-order mark"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+    ids=["latin-1", "utf-8-bom", "utf-16", "deep-nesting"],
+)
+def test_bodies_in_another_encoding_are_schema_drift_at_once(
+    replay: ReplayServer, tmp_path: Path, body: bytes, expected: str
+) -> None:
+    replay.inject(Fault(body=body))
+    with pytest.raises(SchemaDrift, match=expected):
+        run(replay, tmp_path)
+    assert len(replay.requests) == 1  # not retried: asking again would not change it
+    assert files_in(tmp_path) == []
+
+
+def test_an_unknown_content_encoding_is_schema_drift(replay: ReplayServer, tmp_path: Path) -> None:
+    replay.inject(Fault(encoding="br"))
+    with pytest.raises(SchemaDrift, match="Content-Encoding 'br'"):
+        run(replay, tmp_path)

@@ -11,7 +11,8 @@ RUN pip install --no-cache-dir --only-binary=:all: \
         --requirement ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT} \
     && python /tmp/prune.py ${LAMBDA_TASK_ROOT} && rm /tmp/prune.py
 
-COPY services/__init__.py services/settings.py services/lambda_errors.py ${LAMBDA_TASK_ROOT}/services/
+COPY services/__init__.py services/settings.py services/errors.py services/lambda_errors.py ${LAMBDA_TASK_ROOT}/services/
+COPY services/b3/__init__.py services/b3/errors.py services/b3/codes.py ${LAMBDA_TASK_ROOT}/services/b3/
 COPY services/lake/__init__.py services/lake/layout.py services/lake/storage.py ${LAMBDA_TASK_ROOT}/services/lake/
 COPY services/trigger/ ${LAMBDA_TASK_ROOT}/services/trigger/
 

@@ -38,6 +38,7 @@ from typing import Protocol
 from services import settings
 from services.lake.layout import NotARawKey, RawDay, parse_raw_key
 from services.lake.storage import NO_VERSION, Lake, LocalLake
+from services.validate.errors import ContractViolation
 
 #: A partition's ``dt`` value.
 RAW_DT = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -62,7 +63,7 @@ class NotValidated(Exception):
     """An engine that cannot apply the data contract was asked to refine unvalidated days."""
 
 
-class Refused(Exception):
+class Refused(ContractViolation):
     """The data contract refused a raw object; the message names the check."""
 
 

@@ -186,11 +186,11 @@ class Etl(pulumi.ComponentResource):
             deployment.glue_job,
             "glue.amazonaws.com",
             [
-                # The version of a raw object that Validate passed (GetObject?versionId=).
+                # The version of a raw object that Validate pinned (GetObject?versionId=,
+                # authorised as s3:GetObjectVersion); the lake is versioned from its creation,
+                # so the job never reads raw/ without a version.
                 lake.apply(
-                    lambda a: allow(
-                        ["s3:GetObject", "s3:GetObjectVersion"], [f"{a}/{settings.RAW_PREFIX}/*"]
-                    )
+                    lambda a: allow(["s3:GetObjectVersion"], [f"{a}/{settings.RAW_PREFIX}/*"])
                 ),
                 # Spark writes into staging/<run>/ (beside the pinned raw copy), the job then
                 # copies each partition's file under refined/: objects, multipart uploads of

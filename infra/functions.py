@@ -100,7 +100,15 @@ class Functions(pulumi.ComponentResource):
             # histories to see whether one already validated the object (it reads no object).
             grants=[
                 pulumi.Output.from_input(args.state_machine_arn).apply(
-                    lambda arn: allow(["states:StartExecution", "states:ListExecutions"], [arn])
+                    lambda arn: allow(["states:StartExecution"], [arn])
+                ),
+                # ListExecutions is authorised on the state machine, or on a Map Run when
+                # listing a Map's child executions: IAM's reference names both resources.
+                pulumi.Output.from_input(args.state_machine_arn).apply(
+                    lambda arn: allow(
+                        ["states:ListExecutions"],
+                        [arn, arn.replace(":stateMachine:", ":mapRun:") + "/*"],
+                    )
                 ),
                 pulumi.Output.from_input(args.state_machine_arn).apply(
                     lambda arn: allow(

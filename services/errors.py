@@ -80,6 +80,19 @@ EXIT_CODES: Final[dict[str, ExitCode]] = {
     "RenderError": ExitCode(
         19, "the state machine template and the deployment's values do not match"
     ),
+    "RawObjectChanged": ExitCode(
+        22,
+        "the raw object changed or vanished after Validate pinned it: nothing of it is "
+        "refined (the new object's own execution refines it)",
+    ),
+    "NotValidated": ExitCode(
+        23,
+        "the Glue engine was asked to refine days without Validate's pins (`--raw-sha256`); "
+        "`bovespa etl` validates each day itself",
+    ),
+    "InjectedFault": ExitCode(
+        24, "a fault injected with `BOVESPA_FAULT` (tests of a killed run; never in normal use)"
+    ),
 }
 
 #: Anything not in :data:`EXIT_CODES`: an unexpected failure.

@@ -29,7 +29,7 @@ _RAW_KEY = re.compile(
 _RAW_URI = re.compile(rf"(?:(?P<root>.*?)/)?(?P<key>{_RAW_KEY.pattern})")
 
 
-class NotARawKey(ValueError):
+class NotARawKey(BadArgument):
     """A key or URI that is not a day's canonical raw object."""
 
 

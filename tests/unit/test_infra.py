@@ -473,6 +473,8 @@ def test_missing_grants_are_there(stack: Mocks) -> None:
     assert writes[0]["Resource"] == [
         f"arn:aws:s3:::{bucket}/refined/*",
         f"arn:aws:s3:::{bucket}/refined_$folder$",
+        f"arn:aws:s3:::{bucket}/staging/*",
+        f"arn:aws:s3:::{bucket}/staging_$folder$",
     ]
     assert any("s3:AbortMultipartUpload" in s["Action"] for s in job)
 

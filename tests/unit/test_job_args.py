@@ -61,7 +61,7 @@ def test_a_range_for_backfills() -> None:
         (["--lake", "/x", "--dt", "10/07/2025"], "Invalid isoformat"),
         (["--lake", "/x", "--start", "2025-07-10", "--end", "2025-07-01"], "is after"),
         (["--lake", "/x", "--dt", "2025-07-10", "--engine", "emr"], "--engine"),
-        (["--lake", "/x", "--dt", "2025-07-10", "--index", "../x"], "not a B3 index code"),
+        (["--lake", "/x", "--dt", "2025-07-10", "--index", "../x"], "3-8 capitals or digits"),
         (["--lake", "/x", "--dt", "2025-07-10", "--raw-sha256", SHA], "one --dt and one --index"),
         (
             [

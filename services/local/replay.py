@@ -83,7 +83,7 @@ class ReplayServer:
         self.answers = _read(answers or {})
         self.faults: deque[Fault] = deque()
         self.requests: list[dict[str, Any]] = []
-        #: Body bytes written to clients so far, over every request.
+        #: Body bytes handed to clients' connections so far, over every request.
         self.bytes_sent = 0
         #: The call of each request in :attr:`requests` (``GetPortfolioDay``...).
         self.called: list[str] = []
@@ -201,11 +201,13 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             step = 1 if fault.drip else max(len(sent), 1)
             for start in range(0, len(sent), step):
                 piece = sent[start : start + step]
+                # Counted before the write: a client can see a byte only once it is counted,
+                # so a test reading the count after its client stopped sees every byte it got.
+                server.count_sent(len(piece))
                 if fault.chunked:
                     self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                 else:
                     self.wfile.write(piece)
-                server.count_sent(len(piece))
                 if fault.drip:
                     time.sleep(fault.drip)
             if fault.cut is not None:

@@ -6,6 +6,9 @@ AWS Glue runs this file as a ``glueetl`` job with ``--key value`` arguments; loc
 ``--lake``             the lake: ``s3://bucket[/prefix]`` or a directory
 ``--dt``               one trading day, ``YYYY-MM-DD`` (or ``--start`` and ``--end``)
 ``--index``            comma-separated index codes (default: every index found)
+``--objects``          instead of ``--dt``/``--index``: the validated raw objects to refine, as
+                       the state machine passes them (a JSON list of ``{"index", "dt", …}``;
+                       one run refines every index of the day, each on its own day)
 ``--database``         Glue database (default ``default``)
 ``--table``            table name (default ``b3_index_portfolio``)
 ``--processing-date``  the processing date for the date features (default: today, São Paulo)
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import tempfile
 import time
@@ -33,7 +37,16 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from glue import catalog
-from glue.lakeio import Day, GlueIO, JobIO, LocalIO, PartitionValues, discover
+from glue.lakeio import (
+    Day,
+    GlueIO,
+    JobIO,
+    LocalIO,
+    NoRawData,
+    PartitionValues,
+    RawPartition,
+    discover,
+)
 from glue.schema import PARTITION_COLUMNS
 from glue.spark import glue_session, local_session
 from glue.transforms import refine
@@ -41,6 +54,7 @@ from services import settings
 from services.lake.storage import open_lake
 
 PARTITIONS = [c.name for c in PARTITION_COLUMNS]
+_INDEX_CODE = re.compile(r"[A-Z0-9]{2,8}")
 
 
 class RefinedCheckFailed(Exception):
@@ -49,6 +63,47 @@ class RefinedCheckFailed(Exception):
 
 def today_in_sao_paulo() -> date:
     return datetime.now(ZoneInfo(settings.B3_TIMEZONE)).date()
+
+
+@dataclass(frozen=True, order=True)
+class RawObject:
+    """One validated raw object the state machine asks the job to refine."""
+
+    dt: date
+    index: str
+
+    def __str__(self) -> str:
+        return f"{self.index} {self.dt.isoformat()}"
+
+
+def parse_objects(text: str) -> tuple[RawObject, ...]:
+    """``--objects``: a JSON list of ``{"index": "IBOV", "dt": "2025-07-10", …}``, in order.
+
+    Other keys (``rows``, ``uri``…) are Validate's and are ignored here. Anything that is
+    not such a list, an index that is not a B3 code, a day that is not a date, or the
+    same object twice is one :class:`ValueError`.
+    """
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--objects is not JSON: {error}") from None
+    if not isinstance(items, list) or not items:
+        raise ValueError("--objects must be a non-empty JSON list of {index, dt} objects")
+    objects: list[RawObject] = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("index"), str):
+            raise ValueError(f"--objects: {item!r} is not an object with an index and a dt")
+        if not _INDEX_CODE.fullmatch(item["index"]):
+            raise ValueError(f"--objects: index {item['index']!r} is not a B3 index code")
+        try:
+            day = date.fromisoformat(str(item.get("dt")))
+        except ValueError:
+            raise ValueError(f"--objects: dt {item.get('dt')!r} is not a YYYY-MM-DD day") from None
+        objects.append(RawObject(day, item["index"]))
+    twice = sorted({str(o) for o in objects if objects.count(o) > 1})
+    if twice:
+        raise ValueError(f"--objects names {', '.join(twice)} more than once")
+    return tuple(objects)
 
 
 @dataclass(frozen=True)
@@ -64,6 +119,8 @@ class JobArgs:
     processing_date: date = field(default_factory=today_in_sao_paulo)
     engine: str = "auto"
     catalog: bool = True
+    #: Exactly these (day, index) objects, when the state machine names them (``--objects``).
+    objects: tuple[RawObject, ...] = ()
 
     def __post_init__(self) -> None:
         if self.start > self.end:
@@ -92,6 +149,12 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
         if not has_value:
             value = items.pop(0) if items and not items[0].startswith("--") else ""
         pairs[key.replace("_", "-")] = value
+    if pairs.get("objects"):
+        objects = parse_objects(pairs["objects"])
+        pairs.pop("dt", None)
+        pairs["start"] = min(o.dt for o in objects).isoformat()
+        pairs["end"] = max(o.dt for o in objects).isoformat()
+        pairs["index"] = ",".join(sorted({o.index for o in objects}))
     try:
         lake = pairs["lake"]
         if "dt" in pairs:
@@ -112,6 +175,8 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
         options["processing_date"] = date.fromisoformat(pairs["processing-date"])
     if "catalog" in pairs:
         options["catalog"] = pairs["catalog"].lower() not in {"false", "0", "no"}
+    if pairs.get("objects"):
+        options["objects"] = objects
     return JobArgs(lake=lake, start=start, end=end, **options)
 
 
@@ -127,6 +192,8 @@ def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
     began = time.monotonic()
     lake = open_lake(args.lake)
     parts = discover(lake, args.start, args.end, args.indices)
+    if args.objects:
+        parts = exactly(parts, args.objects)
     engine = resolve_engine(args.engine)
     with tempfile.TemporaryDirectory(prefix="bovespa-etl-") as scratch:
         io: JobIO = LocalIO(lake, Path(scratch)) if engine == "local" else GlueIO(lake)
@@ -159,6 +226,15 @@ def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
         "engine": engine,
         "seconds": round(time.monotonic() - began, 2),
     }
+
+
+def exactly(parts: list[RawPartition], objects: Sequence[RawObject]) -> list[RawPartition]:
+    """The partitions of ``objects`` and no other (the span of their days may hold more)."""
+    found = {RawObject(p.dt, p.index): p for p in parts}
+    missing = [str(o) for o in objects if o not in found]
+    if missing:
+        raise NoRawData(f"no raw object for {', '.join(missing)}")
+    return [found[o] for o in sorted(objects)]
 
 
 def check(refined: DataFrame) -> tuple[list[Day], list[PartitionValues], int]:

@@ -199,7 +199,7 @@ def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
         io: JobIO = LocalIO(lake, Path(scratch)) if engine == "local" else GlueIO(lake)
         spark = spark or (local_session() if engine == "local" else glue_session())
         raw = spark.read.option("basePath", io.raw_base).parquet(*io.raw_paths(parts))
-        refined = refine(raw, args.processing_date).persist()
+        refined = refine(raw, args.processing_date, {p.dt for p in parts}).persist()
         try:
             days, partitions, rows = check(refined)
             missing = {(p.dt.isoformat(), p.index) for p in parts} - set(days)

@@ -2,27 +2,80 @@
 
 * B, :func:`rename_columns`: B3's field names to readable English snake_case.
 * A, :func:`add_aggregates`: company-, sector- and index-level sums and counts per day.
-* C, :func:`add_date_features`: the trading date against the rebalance calendar and the
+* C, :func:`add_date_features`: the trading date against B3's rebalance calendar and the
   processing date.
 
 :func:`refine` chains them and casts to :data:`glue.schema.COLUMNS`. No float is ever
 involved: weights stay ``decimal(7,3)``, quantities ``bigint``.
+
+B3's calendar (:mod:`services.b3.calendar`) is asked on the driver only, once per trading
+day of the job: :func:`session_calendar` is a small DataFrame (a row per day) that C joins,
+so no Python function runs per row and the values are the library's, locally and on AWS.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import DateType, IntegerType, StringType, StructField, StructType
 
 from glue.schema import COLUMNS, PARTITION_COLUMNS, RENAMES, WEIGHT
+from services.b3.calendar import count_sessions, first_session_of_month
+from services.b3.cycles import FIRST_MONTHS
 
 DAY = ["dt", "index_code"]
 
-#: B3 rebalances its main indices every four months: the portfolio takes effect in
-#: January, May and September.
-REBALANCE_MONTHS = (1, 5, 9)
+#: B3 rebalances its main indices every four months: the new portfolio takes effect on
+#: the first session of January, May and September (the first months of B3's cycles).
+REBALANCE_MONTHS = FIRST_MONTHS
+
+#: The per-day calendar features that C joins on ``dt``.
+SESSION_CALENDAR_SCHEMA = StructType(
+    [
+        StructField("dt", StringType(), nullable=False),
+        StructField("rebalance_cycle_start", DateType(), nullable=False),
+        StructField("next_rebalance_date", DateType(), nullable=False),
+        StructField("sessions_since_rebalance", IntegerType(), nullable=False),
+        StructField("sessions_to_next_rebalance", IntegerType(), nullable=False),
+    ]
+)
+
+
+def rebalance_dates(day: date) -> tuple[date, date]:
+    """``(cycle start, next rebalance)`` around ``day``: the latest first session of
+    January, May or September on or before ``day``, and the first one after it."""
+    firsts = [
+        first_session_of_month(year, month)
+        for year in (day.year - 1, day.year, day.year + 1)
+        for month in REBALANCE_MONTHS
+    ]
+    return max(f for f in firsts if f <= day), min(f for f in firsts if f > day)
+
+
+def session_features(day: date) -> tuple[str, date, date, int, int]:
+    """One row of :data:`SESSION_CALENDAR_SCHEMA` for ``day``.
+
+    Sessions since the rebalance count those after the cycle's first session up to
+    ``day`` (0 on the first session); sessions to the next count those after ``day`` up
+    to the next cycle's first session (1 on the last session of a cycle).
+    """
+    start, following = rebalance_dates(day)
+    return (
+        day.isoformat(),
+        start,
+        following,
+        count_sessions(start, day),
+        count_sessions(day, following),
+    )
+
+
+def session_calendar(spark: SparkSession, days: Iterable[date]) -> DataFrame:
+    """The calendar features of each of ``days``, computed on the driver, as a DataFrame."""
+    rows = [session_features(day) for day in sorted(set(days))]
+    return spark.createDataFrame(rows, SESSION_CALENDAR_SCHEMA)
 
 
 def rename_columns(raw: DataFrame) -> DataFrame:
@@ -54,35 +107,35 @@ def add_aggregates(refined: DataFrame) -> DataFrame:
     return refined.join(company, [*DAY, "company"]).join(sector, [*DAY, "sector"]).join(index, DAY)
 
 
-def add_date_features(refined: DataFrame, processing_date: date) -> DataFrame:
-    """C: where the trading date sits in the rebalance calendar, and how old the data is.
+def add_date_features(refined: DataFrame, processing_date: date, calendar: DataFrame) -> DataFrame:
+    """C: where the trading date sits in B3's rebalance calendar, and how old the data is.
 
-    The cycle start is the 1st of the latest of January, May or September on or before
-    the trading date; the next rebalance is four months later. Days are calendar days.
+    ``calendar`` is :func:`session_calendar` of the trading days: the cycle start and the
+    next rebalance (first sessions of January, May, September) and the sessions between.
+    Days are calendar days. ``days_since_trading`` is negative for a portfolio refined
+    before its session (B3 publishes it once the previous session has closed).
     """
     trading = F.to_date("dt")
-    month = F.month(trading)
-    cycle_month = F.when(month < REBALANCE_MONTHS[1], REBALANCE_MONTHS[0]).when(
-        month < REBALANCE_MONTHS[2], REBALANCE_MONTHS[1]
-    )
-    cycle_start = F.make_date(F.year(trading), cycle_month.otherwise(REBALANCE_MONTHS[2]), F.lit(1))
     processed = F.lit(processing_date)
-    return refined.select(
+    return refined.join(F.broadcast(calendar), "dt").select(
         "*",
         trading.alias("trading_date"),
         _iso_weekday(trading).alias("trading_weekday"),
-        cycle_start.alias("rebalance_cycle_start"),
-        F.add_months(cycle_start, 4).alias("next_rebalance_date"),
-        F.datediff(trading, cycle_start).alias("days_since_rebalance"),
-        F.datediff(F.add_months(cycle_start, 4), trading).alias("days_to_next_rebalance"),
+        F.datediff(trading, "rebalance_cycle_start").alias("days_since_rebalance"),
+        F.datediff("next_rebalance_date", trading).alias("days_to_next_rebalance"),
         processed.alias("processing_date"),
         F.datediff(processed, trading).alias("days_since_trading"),
     )
 
 
-def refine(raw: DataFrame, processing_date: date) -> DataFrame:
-    """Raw rows to refined rows: B, then A, then C, cast to the refined schema."""
-    refined = add_date_features(add_aggregates(rename_columns(raw)), processing_date)
+def refine(raw: DataFrame, processing_date: date, trading_days: Iterable[date]) -> DataFrame:
+    """Raw rows to refined rows: B, then A, then C, cast to the refined schema.
+
+    ``trading_days`` are the days of ``raw`` (the job knows them from the partitions it
+    reads); a row of another day would be lost, which the job's checks report.
+    """
+    calendar = session_calendar(raw.sparkSession, trading_days)
+    refined = add_date_features(add_aggregates(rename_columns(raw)), processing_date, calendar)
     return refined.select(
         *(F.col(c.name).cast(c.type).alias(c.name) for c in COLUMNS),
         *(F.col(c.name) for c in PARTITION_COLUMNS),

@@ -8,7 +8,7 @@ import pulumi
 
 from services import settings
 from services.b3.indices import Selection, UnknownIndex, parse_setting
-from services.deployment import AHEAD_DATASETS, Deployment
+from services.deployment import AHEAD_DATASETS, SCHEDULE_CRON, SCHEDULE_TIMEZONE, Deployment
 
 
 class StackConfigError(pulumi.RunError):
@@ -56,8 +56,8 @@ def load() -> StackConfig:
     return StackConfig(
         prefix=config.get("prefix") or f"bovespa-{pulumi.get_stack()}",
         indices=indices(config.get("indices")).codes,
-        schedule_cron=config.get("scheduleCron") or "cron(30 19 ? * MON-FRI *)",
-        schedule_timezone=config.get("scheduleTimezone") or "America/Sao_Paulo",
+        schedule_cron=config.get("scheduleCron") or SCHEDULE_CRON,
+        schedule_timezone=config.get("scheduleTimezone") or SCHEDULE_TIMEZONE,
         glue_worker_type=config.get("glueWorkerType") or "G.1X",
         glue_workers=config.get_int("glueWorkers") or 2,
         glue_timeout_minutes=config.get_int("glueTimeoutMinutes") or 30,
@@ -109,7 +109,7 @@ def indices(raw: str | None) -> Selection:
     """The ``indices`` setting: a list of B3 codes, or ``all`` (every index B3 publishes).
 
     Aliases users type (``IBRX`` -> ``IBXX``...) are resolved and said with
-    ``pulumi.log.info``; an unknown code stops ``pulumi up`` here, not at 19:30.
+    ``pulumi.log.info``; an unknown code stops ``pulumi up`` here, not when the schedule fires.
     """
     if raw is None:
         return Selection((settings.DEFAULT_INDEX,))

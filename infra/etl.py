@@ -177,7 +177,7 @@ class Etl(pulumi.ComponentResource):
                     **parts[0],
                     "--engine": "glue",
                     "--extra-py-files": f"s3://{parts[1]}/{package_key}",
-                    "--additional-python-modules": "tenacity==9.2.1",
+                    "--additional-python-modules": "tenacity==9.2.1,exchange-calendars==4.13.2",
                     "--enable-metrics": "true",
                     "--enable-continuous-cloudwatch-log": "true",
                     "--job-language": "python",

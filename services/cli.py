@@ -43,6 +43,7 @@ from services.local.run import finish as finish_execution
 from services.scraper.ahead import scrape_preview, scrape_theoretical
 from services.scraper.scrape import scrape as scrape_portfolio
 from services.trigger.route import execution_name
+from services.validate.contract import NotATradingDay
 
 app = typer.Typer(
     help="B3 index portfolios to a partitioned, catalogued data lake.",
@@ -276,7 +277,7 @@ def _print_result(result: dict[str, Any], endpoint: str) -> None:
     """Each index of the execution: validated rows, refined rows and files, Athena's count."""
     table = Table(title="Indices", title_justify="left")
     counts = ("raw_rows", "refined_rows", "refined_files", "athena_count")
-    for column in ("index", "dt", "status", *counts):
+    for column in ("index", "dt", "session", "status", *counts):
         table.add_column(column, justify="right" if column in counts else "left")
     colour = {"refined": "green", "failed": "red"}
     for row in result.get("indices", []):
@@ -284,7 +285,9 @@ def _print_result(result: dict[str, Any], endpoint: str) -> None:
         if "error" in row:
             status += f" {escape(str(row['error']))}"
         cells = [_cell(row.get(column)) for column in counts]
-        table.add_row(escape(row["index"]), _cell(row.get("dt")), status, *cells)
+        table.add_row(
+            escape(row["index"]), _cell(row.get("dt")), _cell(row.get("session")), status, *cells
+        )
     err.print(table)
     facts = Table(show_header=False, box=None)
     for key in ("glue_runs", "crawls", "table", "seconds"):
@@ -499,7 +502,8 @@ def local_status() -> None:
 def _run(action: Callable[[], T]) -> T:
     """Run ``action``; on failure print one line to stderr and exit non-zero.
 
-    B3 errors exit with their own code (see README), bad arguments with 2, anything else
+    B3 errors and a date that is not a publishable B3 session exit with their own code
+    (see README), bad arguments with 2, anything else
     with 1; ``--verbose`` adds the traceback.
     """
     try:
@@ -509,7 +513,7 @@ def _run(action: Callable[[], T]) -> T:
             err.print_exception()
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         err.print(f"[red]error[/] {type(error).__name__}: {escape(message)}", soft_wrap=True)
-        code = error.exit_code if isinstance(error, B3Error) else 1
+        code = error.exit_code if isinstance(error, B3Error | NotATradingDay) else 1
         raise typer.Exit(2 if isinstance(error, ValueError) else code) from None
 
 
@@ -531,8 +535,8 @@ def _indices(typed: str) -> tuple[str, ...]:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
-    for key in ("dataset", "index", "dt", "cycle", "target_cycle", "status", "reason", "rows",
-                "uri", "sha256"):  # fmt: skip
+    for key in ("dataset", "index", "dt", "session", "cycle", "target_cycle", "status",
+                "reason", "rows", "uri", "sha256"):  # fmt: skip
         if key in summary:
             table.add_row(f"[bold]{key}[/]", escape(str(summary[key])))
     err.print(table)

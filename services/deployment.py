@@ -36,6 +36,14 @@ SCRAPER_HANDLER = "services.scraper.handler.handler"
 VALIDATE_HANDLER = "services.validate.handler.handler"
 TRIGGER_HANDLER = "services.trigger.handler.handler"
 
+#: The daily schedule, in B3's time zone: weekdays at 08:00, two hours before the open.
+#: B3 serves a session's portfolio from the previous session's close until its own close,
+#: so that morning every session's portfolio is on offer, however late B3 switched the
+#: evening before. A weekday holiday's run gets the next session's portfolio, stored under
+#: B3's header date and replaced by that session's own run (README, "The schedule").
+SCHEDULE_CRON = "cron(0 8 ? * MON-FRI *)"
+SCHEDULE_TIMEZONE = settings.B3_TIMEZONE
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -181,13 +189,16 @@ class Deployment:
         }
 
     def schedule_input(
-        self, indices: Sequence[str] | None = None, *, ahead: Sequence[str] | None = None
+        self, indices: Sequence[str] | str | None = None, *, ahead: Sequence[str] | None = None
     ) -> dict[str, Any]:
         """The input of the daily execution: every index of ``indices`` (default: the
-        deployment's) in one execution. ``ahead`` overrides :attr:`ahead_datasets`."""
+        deployment's; one code is one index) in one execution. ``ahead`` overrides
+        :attr:`ahead_datasets`."""
+        if indices is None:
+            indices = self.indices
         started: dict[str, Any] = {
             "source": "schedule",
-            "indices": list(self.indices if indices is None else indices),
+            "indices": [indices] if isinstance(indices, str) else list(indices),
         }
         if ahead is not None:
             started["ahead"] = list(ahead)

@@ -67,3 +67,6 @@ REFINED_TABLE: Final = "b3_index_portfolio"
 REFINED_PARTITION_KEYS: Final = ("dt", "index_code", "ticker")
 #: B3 publishes in São Paulo: "today" for the processing date is São Paulo's today.
 B3_TIMEZONE: Final = "America/Sao_Paulo"
+#: Environment variable: an ISO 8601 instant that stands in for the clock (tests freeze
+#: time with it on the local deployment; see :func:`services.b3.calendar.now`).
+CLOCK_ENV: Final = "BOVESPA_NOW"

@@ -30,8 +30,6 @@ ARN_FORMATS = {
 CONFIG = {
     "prefix": "bovespa-local",
     "indices": json.dumps(["IBOV", "SMLL"]),
-    "scheduleCron": "cron(30 19 ? * MON-FRI *)",
-    "scheduleTimezone": "America/Sao_Paulo",
     "glueWorkerType": "G.1X",
     "glueWorkers": "2",
     "alarmEmail": "alerts@example.com",

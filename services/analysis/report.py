@@ -11,6 +11,7 @@ import base64
 import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import matplotlib.pyplot as plt
 
 from services.analysis.athena import Result
 from services.analysis.queries import bind, saved_queries
+from services.b3.calendar import portfolio_label
 
 #: Runs bound SQL and returns its rows (Athena in production, the emulator's locally).
 Runner = Callable[[str], Result]
@@ -152,12 +154,13 @@ def _movements(rows: list[dict[str, str | None]], previous_dt: str, dt: str) -> 
 
 
 def _page(index: str, dt: str, sections: list[str]) -> str:
+    session = portfolio_label(date.fromisoformat(dt))
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(index)} portfolio on {html.escape(dt)}</title>"
         "<style>body{font-family:sans-serif;max-width:960px;margin:2em auto}"
         "img{max-width:100%}td,th{padding:2px 8px;text-align:left}</style></head><body>"
-        f"<h1>{html.escape(index)} — portfolio of {html.escape(dt)}</h1>"
+        f"<h1>{html.escape(index)} — {html.escape(session)}</h1>"
         + "".join(sections)
         + "<p>Source: B3 GetPortfolioDay, refined by bovespa-pipeline.</p></body></html>"
     )

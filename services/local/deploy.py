@@ -5,7 +5,9 @@ What differs from AWS, and why (see the README, "What the emulator does"):
 * the functions are zip packages of ``services/`` instead of container images;
 * the Glue job is a ``pythonshell`` job running ``glue/local_launcher.py``, which runs the
   real PySpark job in local mode (MiniStack does not run ``glueetl`` jobs);
-* the poll interval and the retry waits are short, so a run takes seconds.
+* the poll interval and the retry waits are short, so a run takes seconds;
+* a test may freeze the clock (``now``): the functions then judge dates at that instant
+  (``BOVESPA_NOW``) and the Glue job uses its São Paulo date as the processing date.
 
 Everything else — names, the state machine definition, the event pattern, the job's
 arguments, the crawler's catalog target, the refined table — comes from
@@ -20,12 +22,14 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import boto3
 
 from glue import catalog
 from services import settings
+from services.b3.calendar import to_sao_paulo
 from services.deployment import (
     SCRAPER_HANDLER,
     TRIGGER_HANDLER,
@@ -96,22 +100,32 @@ def code_zip() -> bytes:
     return buffer.getvalue()
 
 
-def deploy(deployment: Deployment = LOCAL, *, b3_base_url: str | None = None) -> LocalStack:
-    """Create or update every resource of the pipeline in the emulator."""
+def deploy(
+    deployment: Deployment = LOCAL,
+    *,
+    b3_base_url: str | None = None,
+    now: datetime | None = None,
+) -> LocalStack:
+    """Create or update every resource of the pipeline in the emulator.
+
+    ``now`` freezes the clock of this deployment (tests); deploying again without it
+    puts the real clock back.
+    """
     bucket, artifacts = lake_bucket(deployment), artifacts_bucket(deployment)
     machine_arn = state_machine_arn(deployment)
     _buckets(bucket, artifacts)
     scraper_env = deployment.scraper_environment(bucket)
+    validate_env = deployment.validate_environment(bucket)
     if b3_base_url:
         scraper_env[settings.B3_BASE_URL_ENV] = b3_base_url
+    job_arguments = deployment.glue_job_arguments(bucket)
+    if now is not None:
+        frozen = to_sao_paulo(now)
+        scraper_env[settings.CLOCK_ENV] = validate_env[settings.CLOCK_ENV] = frozen.isoformat()
+        job_arguments["--processing-date"] = frozen.date().isoformat()
     package = code_zip()
     scraper = _function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env, package)
-    validate = _function(
-        deployment.validate_function,
-        VALIDATE_HANDLER,
-        deployment.validate_environment(bucket),
-        package,
-    )
+    validate = _function(deployment.validate_function, VALIDATE_HANDLER, validate_env, package)
     trigger = _function(
         deployment.trigger_function,
         TRIGGER_HANDLER,
@@ -119,7 +133,7 @@ def deploy(deployment: Deployment = LOCAL, *, b3_base_url: str | None = None) ->
         package,
     )
     _raw_object_rule(deployment, bucket, trigger)
-    _glue(deployment, bucket, artifacts)
+    _glue(deployment, bucket, artifacts, job_arguments)
     _athena(deployment, artifacts)
     definition = render_json(deployment.state_machine_values(scraper, validate))
     _state_machine(deployment, definition)
@@ -187,7 +201,7 @@ def _raw_object_rule(deployment: Deployment, bucket: str, trigger_arn: str) -> N
     )
 
 
-def _glue(deployment: Deployment, bucket: str, artifacts: str) -> None:
+def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[str, str]) -> None:
     glue = _client("glue")
     script_key = "glue/local_launcher.py"
     _client("s3").put_object(Bucket=artifacts, Key=script_key, Body=LAUNCHER.read_bytes())
@@ -198,7 +212,7 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str) -> None:
             "ScriptLocation": f"s3://{artifacts}/{script_key}",
             "PythonVersion": "3.9",
         },
-        "DefaultArguments": deployment.glue_job_arguments(bucket),
+        "DefaultArguments": arguments,
         "MaxRetries": 0,
         # MiniStack reads Timeout as seconds (capped at 600) for pythonshell scripts.
         "Timeout": 600,

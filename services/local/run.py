@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import boto3
@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from services import settings
+from services.b3.calendar import portfolio_label
 from services.lake.storage import S3Lake
 from services.local.deploy import LocalStack
 from services.workflow import expanded, steps
@@ -271,6 +272,7 @@ def index_row(
     return {
         "index": validated["index"],
         "dt": validated["dt"],
+        "session": portfolio_label(date.fromisoformat(validated["dt"])),
         "status": "refined" if athena == validated["rows"] else "validated",
         "raw_rows": validated["rows"],
         "refined_rows": sum(

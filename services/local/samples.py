@@ -1,7 +1,8 @@
 """Raw lakes made from B3's recorded answers, for the benchmark, the demo and the tests.
 
 Backfills are generated from a real day by shifting its trading date: the rows, totals and
-lineage are B3's own, only the date changes.
+lineage are B3's own, only the date changes. :func:`redate_body` does the same to a
+recorded response body, for a replay server that must answer as B3 would on another day.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from services import settings
+from services.b3.calendar import is_session, previous_session
 from services.b3.portfolio import PageSource, Portfolio, assemble, parse_page
 from services.lake.raw import write_raw
 from services.lake.storage import Lake
@@ -30,6 +32,20 @@ def recorded_portfolio(path: Path = DEMO_BODY, index: str = "IBOV") -> Portfolio
     return assemble(index, [page], [source], FETCHED_AT, require_sector=True)
 
 
+def redate_body(body: bytes, day: date) -> bytes:
+    """A derived ``GetPortfolioDay`` body: ``body`` with ``header.date`` set to ``day``.
+
+    Only the date changes (``dd/mm/yy``, as B3 writes it); rows, totals and the page
+    envelope stay the recording's. The recorded file itself is never touched: the derived
+    body lives in memory (serve it with :class:`services.local.replay.ReplayServer`).
+    """
+    document = json.loads(body)
+    if not isinstance(document, dict) or not isinstance(document.get("header"), dict):
+        raise ValueError("not a GetPortfolioDay body: it has no header to re-date")
+    document["header"]["date"] = day.strftime("%d/%m/%y")
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
 def on_day(portfolio: Portfolio, day: date) -> Portfolio:
     """The same portfolio, dated ``day``."""
     header = dataclasses.replace(
@@ -39,13 +55,12 @@ def on_day(portfolio: Portfolio, day: date) -> Portfolio:
 
 
 def business_days(last: date, count: int) -> list[date]:
-    """``count`` weekdays ending on ``last`` (holidays are not skipped), oldest first."""
+    """``count`` B3 sessions ending on ``last`` (or before it, if it is none), oldest first."""
     days: list[date] = []
-    day = last
+    day = last if is_session(last) else previous_session(last)
     while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day -= timedelta(days=1)
+        days.append(day)
+        day = previous_session(day)
     return sorted(days)
 
 

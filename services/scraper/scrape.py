@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services import settings
+from services.b3 import calendar
 from services.b3.client import B3Client, RetryPolicy
 from services.lake.raw import write_raw
 from services.lake.storage import open_lake
+from services.validate.contract import check_trading_day
 
 
 def scrape(
@@ -18,18 +21,24 @@ def scrape(
     page_size: int = settings.B3_PAGE_SIZE,
     policy: RetryPolicy | None = None,
     writer: str = settings.WRITER_CLI,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Fetch, check and write; return the summary (``index``, ``dt``, ``rows``, ``uri``...).
 
-    Nothing is written unless every check passed (see :func:`services.b3.portfolio.assemble`).
+    Nothing is written unless every check passed (see :func:`services.b3.portfolio.assemble`),
+    B3's header date included: it must be a B3 session no later than the next session
+    after ``now`` (default :func:`services.b3.calendar.now`), the rule the validate step
+    applies (:func:`services.validate.contract.check_trading_day`).
     ``writer`` is recorded as S3 object metadata so the S3-event trigger can tell the
     pipeline's own writes (``scraper``) from objects dropped by hand.
     """
     portfolio = B3Client(base_url, policy).fetch_portfolio(index, page_size=page_size)
+    check_trading_day(portfolio.trading_date, now or calendar.now())
     written = write_raw(open_lake(lake_uri), portfolio, writer=writer)
     return {
         "index": written.index,
         "dt": written.dt.isoformat(),
+        "session": calendar.portfolio_label(written.dt),
         "rows": written.rows,
         "uri": written.uri,
         "sha256": portfolio.sha256,

@@ -13,12 +13,12 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from services import settings
+from services.b3 import calendar
 from services.b3.portfolio import Asset, Header, check_totals
 from services.lake.raw import RAW_SCHEMA
 from services.lake.storage import Lake, open_lake
@@ -61,7 +61,11 @@ class HeaderMismatch(ContractViolation):
 
 
 class NotATradingDay(ContractViolation):
-    """The trading date is a weekend day or lies in the future."""
+    """The trading date is not a B3 session (weekend, holiday), or lies beyond the next
+    session after now, which B3 cannot have published yet."""
+
+    #: Exit code of ``bovespa scrape`` when B3's header date breaks this rule.
+    exit_code = 8
 
 
 def split_uri(uri: str) -> tuple[str, str, str, date]:
@@ -78,8 +82,11 @@ def split_uri(uri: str) -> tuple[str, str, str, date]:
     return match["root"] or ".", match["key"], match["index"], dt
 
 
-def validate(uri: str, *, lake: Lake | None = None, today: date | None = None) -> dict[str, Any]:
-    """Check the raw object at ``uri``; return ``{dt, index, rows, uri}`` or raise."""
+def validate(uri: str, *, lake: Lake | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Check the raw object at ``uri``; return ``{dt, index, rows, uri}`` or raise.
+
+    ``now`` is the instant the date rule is judged at (default: :func:`calendar.now`).
+    """
     root, key, index, dt = split_uri(uri)
     lake = lake or open_lake(root)
     try:
@@ -90,7 +97,7 @@ def validate(uri: str, *, lake: Lake | None = None, today: date | None = None) -
     rows = table.to_pylist()
     check_values(rows)
     header = check_header(rows, dt)
-    check_trading_day(dt, today or datetime.now(ZoneInfo(settings.B3_TIMEZONE)).date())
+    check_trading_day(dt, now or calendar.now())
     assets = [
         Asset(
             segment=row["segment"],
@@ -156,9 +163,25 @@ def check_header(rows: list[dict[str, Any]], dt: date) -> Header:
     )
 
 
-def check_trading_day(dt: date, today: date) -> None:
-    """B3 trades on weekdays; a portfolio cannot be dated after today (São Paulo)."""
-    if dt.weekday() >= 5:
-        raise NotATradingDay(f"dt={dt} is a {dt:%A}: B3 does not trade on weekends")
-    if dt > today:
-        raise NotATradingDay(f"dt={dt} is in the future (today is {today} in São Paulo)")
+def check_trading_day(dt: date, now: datetime) -> None:
+    """``dt`` must be a B3 session no later than the next session after ``now``.
+
+    B3 serves the next session's portfolio as soon as a session has closed (and on
+    weekends and holidays), so tonight's scrape of tomorrow's portfolio passes; a weekend
+    day, a holiday (named), or a day further ahead does not.
+    """
+    if not calendar.is_session(dt):
+        weekday = calendar.WEEKDAY_NAMES[dt.weekday()]
+        holiday = calendar.holiday_name(dt)
+        if dt.weekday() >= 5:
+            why = f"{weekday}" + (f" ({holiday})" if holiday else "")
+        else:
+            why = holiday or "B3 holds no session that day"
+        raise NotATradingDay(f"dt={dt} is not a B3 session: {why}")
+    latest = calendar.latest_publishable_session(now)
+    if dt > latest:
+        local = calendar.to_sao_paulo(now)
+        raise NotATradingDay(
+            f"dt={dt} is after {calendar.session_label(latest)}, the next B3 session after "
+            f"now ({local:%Y-%m-%d %H:%M} in São Paulo): B3 cannot have published it yet"
+        )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+from services import settings
 from services.local.replay import Fault, ReplayServer
-from tests.conftest import CLOUDFLARE_520
+from services.local.samples import redate_body
+from tests.conftest import CLOUDFLARE_520, SEGMENT2_2025_07_10
 
 BOVESPA = [sys.executable, "-m", "services.cli"]
 
@@ -56,4 +59,18 @@ def test_failure_is_one_stderr_line_and_a_non_zero_exit(
     lines = [line for line in done.stderr.splitlines() if line.startswith("error ")]
     assert len(lines) == 1
     assert lines[0].startswith("error B3Unavailable: B3 unavailable after 5 attempts")
+    assert list(tmp_path.rglob("*")) == []
+
+
+def test_a_holiday_portfolio_exits_8_naming_the_holiday(tmp_path: Path) -> None:
+    import os
+
+    body = redate_body(SEGMENT2_2025_07_10.read_bytes(), date(2025, 12, 25))
+    env = {**os.environ, settings.CLOCK_ENV: "2025-12-24T20:00:00-03:00"}
+    with ReplayServer({("IBOV", "2"): body}) as server:
+        done = bovespa("scrape", "--lake", str(tmp_path), "--base-url", server.base_url, env=env)
+    assert done.returncode == 8
+    assert done.stdout == ""
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error ")]
+    assert lines == ["error NotATradingDay: dt=2025-12-25 is not a B3 session: Natal"]
     assert list(tmp_path.rglob("*")) == []

@@ -105,43 +105,48 @@ def test_sector_totals_reconcile_with_b3s_own_subtotals(spark: Any, tmp_path: Pa
     assert sum(n for _, n in sectors.values()) == 92
 
 
-@pytest.mark.parametrize(
-    ("day", "weekday", "cycle", "next_rebalance", "since", "to_next"),
-    [
-        (date(2025, 7, 10), 4, date(2025, 5, 1), date(2025, 9, 1), 70, 53),  # Thursday
-        (date(2025, 7, 11), 5, date(2025, 5, 1), date(2025, 9, 1), 71, 52),  # a Friday
-        (date(2025, 4, 30), 3, date(2025, 1, 1), date(2025, 5, 1), 119, 1),  # day before
-        (date(2025, 5, 2), 5, date(2025, 5, 1), date(2025, 9, 1), 1, 122),
-        (date(2024, 12, 30), 1, date(2024, 9, 1), date(2025, 1, 1), 120, 2),  # year turn
-    ],
-)
-def test_date_features_on_known_days(
-    spark: Any,
-    tmp_path: Path,
-    day: date,
-    weekday: int,
-    cycle: date,
-    next_rebalance: date,
-    since: int,
-    to_next: int,
-) -> None:
-    write_days(LocalLake(tmp_path), recorded_portfolio(SEGMENT2_2025_07_10), [day])
-    refine_days(tmp_path, day)
+#: Trading day: ISO weekday, cycle start and next rebalance (first B3 sessions of
+#: January, May, September), calendar days since and to them, B3 sessions since and to.
+KNOWN_DAYS = {
+    date(2025, 7, 10): (4, date(2025, 5, 2), date(2025, 9, 1), 69, 53, 48, 37),
+    # the first session of 2025 (January 1 is a holiday): a cycle begins, 81 sessions long
+    date(2025, 1, 2): (4, date(2025, 1, 2), date(2025, 5, 2), 0, 120, 0, 81),
+    # May 1 is a holiday: May's portfolio takes effect on the 2nd
+    date(2025, 5, 2): (5, date(2025, 5, 2), date(2025, 9, 1), 0, 122, 0, 85),
+    # September 1, 2024 is a Sunday
+    date(2024, 9, 2): (1, date(2024, 9, 2), date(2025, 1, 2), 0, 122, 0, 82),
+    # the last session before May's rebalance, two calendar days across the May 1 holiday
+    date(2025, 4, 30): (3, date(2025, 1, 2), date(2025, 5, 2), 118, 2, 80, 1),
+    # B3 is closed on December 31 and January 1: three calendar days, one session
+    date(2024, 12, 30): (1, date(2024, 9, 2), date(2025, 1, 2), 119, 3, 81, 1),
+    # Ash Wednesday (a late opening, a session), after Carnival Monday and Tuesday
+    date(2025, 3, 5): (3, date(2025, 1, 2), date(2025, 5, 2), 62, 58, 42, 39),
+}
+
+
+def test_date_features_follow_b3s_calendar_on_known_days(spark: Any, tmp_path: Path) -> None:
+    write_days(LocalLake(tmp_path), recorded_portfolio(SEGMENT2_2025_07_10), KNOWN_DAYS)
+    summary = refine_days(tmp_path, min(KNOWN_DAYS), max(KNOWN_DAYS))
+    assert summary["days"] == sorted(d.isoformat() for d in KNOWN_DAYS)
     values = {
         (
             r["trading_date"],
-            r["trading_weekday"],
-            r["rebalance_cycle_start"],
-            r["next_rebalance_date"],
-            r["days_since_rebalance"],
-            r["days_to_next_rebalance"],
+            (
+                r["trading_weekday"],
+                r["rebalance_cycle_start"],
+                r["next_rebalance_date"],
+                r["days_since_rebalance"],
+                r["days_to_next_rebalance"],
+                r["sessions_since_rebalance"],
+                r["sessions_to_next_rebalance"],
+            ),
             r["processing_date"],
             r["days_since_trading"],
         )
         for r in refined_rows(spark, tmp_path)
     }
     assert values == {
-        (day, weekday, cycle, next_rebalance, since, to_next, PROCESSED, (PROCESSED - day).days)
+        (day, features, PROCESSED, (PROCESSED - day).days) for day, features in KNOWN_DAYS.items()
     }
 
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import json
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import pytest
 from services import settings
 from services.b3.errors import B3Unavailable, EmptyPortfolio, SchemaDrift, TotalsMismatch
 from services.local.replay import Fault, ReplayServer
+from services.local.samples import redate_body
 from services.scraper.scrape import scrape
+from services.validate.contract import NotATradingDay
 from tests.conftest import (
     CLOUDFLARE_520,
     FAST,
@@ -234,3 +237,59 @@ def test_bad_index_code_is_refused_before_any_request(replay: ReplayServer, tmp_
     with pytest.raises(ValueError, match="index code"):
         scrape("IB/OV", lake_uri=str(tmp_path), base_url=replay.base_url, policy=FAST)
     assert replay.requests == []
+
+
+# --- B3's calendar: the header date must be a session B3 may already have published ------
+
+#: Wednesday 2026-11-25, after the close: B3 already serves Thursday's portfolio.
+WEDNESDAY_EVENING = datetime.fromisoformat("2026-11-25T20:30:00-03:00")
+
+
+def serving(day: date) -> ReplayServer:
+    """A replay server answering with the 2025-07-10 recording re-dated to ``day``."""
+    return ReplayServer({("IBOV", "2"): redate_body(SEGMENT2_2025_07_10.read_bytes(), day)})
+
+
+def test_tonights_scrape_of_tomorrows_portfolio_is_written_under_its_date(tmp_path: Path) -> None:
+    with serving(date(2026, 11, 26)) as server:
+        summary = run(server, tmp_path, now=WEDNESDAY_EVENING)
+    assert (summary["dt"], summary["rows"]) == ("2026-11-26", 84)
+    assert summary["session"] == "portfolio for the session of Thu 2026-11-26"
+    assert files_in(tmp_path) == [
+        "raw/index=IBOV/dt=2026-11-26/_b3-response-page-001.json",
+        "raw/index=IBOV/dt=2026-11-26/portfolio.parquet",
+    ]
+    rows = pq.read_table(tmp_path / "raw/index=IBOV/dt=2026-11-26/portfolio.parquet").to_pylist()
+    assert {r["header_date"] for r in rows} == {"26/11/26"}
+    assert sum(r["theoricalQty"] for r in rows) == 91_922_324_640
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        (date(2025, 12, 25), "dt=2025-12-25 is not a B3 session: Natal"),
+        (date(2025, 3, 3), "dt=2025-03-03 is not a B3 session: Carnaval Segunda"),
+        (
+            date(2026, 11, 27),
+            "dt=2026-11-27 is after Thu 2026-11-26, the next B3 session after now "
+            "(2026-11-25 20:30 in São Paulo): B3 cannot have published it yet",
+        ),
+    ],
+)
+def test_a_date_that_is_no_publishable_session_writes_nothing(
+    tmp_path: Path, day: date, message: str
+) -> None:
+    with serving(day) as server, pytest.raises(NotATradingDay) as refused:
+        run(server, tmp_path, now=WEDNESDAY_EVENING)
+    assert str(refused.value) == message
+    assert files_in(tmp_path) == []
+    assert len(server.requests) == 1  # refused as it is, not retried
+
+
+def test_redating_a_body_changes_its_date_only() -> None:
+    recorded = load(SEGMENT2_2025_07_10)
+    derived = json.loads(redate_body(SEGMENT2_2025_07_10.read_bytes(), date(2026, 11, 26)))
+    assert derived["header"] == {**recorded["header"], "date": "26/11/26"}
+    assert (derived["page"], derived["results"]) == (recorded["page"], recorded["results"])
+    with pytest.raises(ValueError, match="no header to re-date"):
+        redate_body(b"[]", date(2026, 11, 26))

@@ -258,7 +258,8 @@ def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
     (schedule,) = [s.inputs for s in stack.of_type("aws:scheduler/schedule:Schedule")]
     assert json.loads(CONFIG["indices"]) == ["IBOV", "SMLL"]
     assert schedule["name"] == "bovespa-local-daily"
-    assert schedule["scheduleExpression"] == "cron(30 19 ? * MON-FRI *)"
+    # the default: weekdays before B3's open (README, "The schedule")
+    assert schedule["scheduleExpression"] == "cron(0 8 ? * MON-FRI *)"
     assert schedule["scheduleExpressionTimezone"] == "America/Sao_Paulo"
     assert json.loads(schedule["target"]["input"]) == {
         "source": "schedule",

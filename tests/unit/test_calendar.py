@@ -1,0 +1,137 @@
+"""B3's trading calendar, asserted on days whose status B3 has published."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from services import settings
+from services.b3 import calendar
+
+
+@pytest.mark.parametrize(
+    ("day", "name"),
+    [
+        (date(2025, 1, 1), "Dia da Confraternizacao Universal"),
+        (date(2025, 3, 3), "Carnaval Segunda"),
+        (date(2025, 3, 4), "Carnaval Terca"),
+        (date(2025, 4, 18), "Good Friday"),
+        (date(2025, 6, 19), "Corpus Christi"),
+        (date(2024, 11, 20), "Dia Nacional de Zumbi e da Consciencia Negra"),  # national, 2024
+        (date(2025, 12, 24), "Vespera Natal"),
+        (date(2025, 12, 25), "Natal"),
+        (date(2025, 12, 31), "Ano Novo"),  # B3 closes on the year's last weekday
+        (date(2022, 12, 30), "Ano Novo"),  # ... a Friday, when December 31 is a Saturday
+        (date(2021, 1, 25), "Aniversario de Sao Paulo"),  # São Paulo's holidays until 2021
+        (date(2014, 6, 12), calendar.ADHOC_CLOSURE),  # the World Cup's opening match
+    ],
+)
+def test_b3_closes_on_its_holidays_and_names_them(day: date, name: str) -> None:
+    assert not calendar.is_session(day)
+    assert calendar.holiday_name(day) == name
+
+
+@pytest.mark.parametrize(
+    "day",
+    [
+        date(2025, 3, 5),  # Ash Wednesday: B3 opens at 13:00, a session
+        date(2023, 1, 25),  # São Paulo's anniversary: B3 has opened since 2022
+        date(2025, 7, 9),  # São Paulo's Constitutionalist Revolution: likewise
+        date(2023, 11, 20),  # Black Awareness Day before it became national
+        date(2025, 7, 10),
+    ],
+)
+def test_sessions_are_sessions_and_have_no_holiday_name(day: date) -> None:
+    assert calendar.is_session(day)
+    assert calendar.holiday_name(day) is None
+
+
+def test_a_weekend_is_no_session_and_a_holiday_on_a_weekend_keeps_its_name() -> None:
+    assert not calendar.is_session(date(2025, 7, 12))
+    assert calendar.holiday_name(date(2025, 7, 12)) is None
+    assert calendar.holiday_name(date(2025, 11, 15)) == "Proclamacao da Republica"  # Saturday
+
+
+def test_next_and_previous_sessions_step_over_closures() -> None:
+    assert calendar.next_session(date(2025, 7, 4)) == date(2025, 7, 7)  # Friday → Monday
+    assert calendar.next_session(date(2025, 7, 7)) == date(2025, 7, 8)  # strictly after
+    assert calendar.next_session(date(2025, 12, 23)) == date(2025, 12, 26)
+    assert calendar.next_session(date(2025, 2, 28)) == date(2025, 3, 5)  # over Carnival
+    assert calendar.previous_session(date(2026, 1, 2)) == date(2025, 12, 30)
+    assert calendar.previous_session(date(2025, 7, 10)) == date(2025, 7, 9)
+    # across years (the library is asked a year at a time)
+    assert calendar.next_session(date(2019, 12, 30)) == date(2020, 1, 2)
+    assert calendar.previous_session(date(2020, 1, 2)) == date(2019, 12, 30)
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "first"),
+    [
+        (2025, 1, date(2025, 1, 2)),  # January 1 is a holiday
+        (2025, 5, date(2025, 5, 2)),  # May 1 is a holiday
+        (2025, 9, date(2025, 9, 1)),
+        (2024, 9, date(2024, 9, 2)),  # September 1 is a Sunday
+        (2026, 1, date(2026, 1, 2)),
+    ],
+)
+def test_first_session_of_a_month(year: int, month: int, first: date) -> None:
+    assert calendar.first_session_of_month(year, month) == first
+
+
+def test_sessions_between_and_counts() -> None:
+    assert calendar.sessions_between(date(2019, 12, 27), date(2020, 1, 3)) == [
+        date(2019, 12, 27),
+        date(2019, 12, 30),
+        date(2020, 1, 2),
+        date(2020, 1, 3),
+    ]
+    assert calendar.count_sessions(date(2024, 12, 30), date(2025, 1, 2)) == 1
+    assert calendar.count_sessions(date(2025, 1, 2), date(2025, 3, 5)) == 42
+    assert calendar.count_sessions(date(2025, 3, 5), date(2025, 3, 5)) == 0
+    assert calendar.count_sessions(date(2025, 3, 6), date(2025, 3, 5)) == 0
+
+
+@pytest.mark.parametrize(
+    ("now", "latest"),
+    [
+        # Wednesday evening, after the close: Thursday's portfolio may be out
+        ("2026-11-25T20:30:00-03:00", date(2026, 11, 26)),
+        # the same instant in UTC is still Wednesday in São Paulo
+        ("2026-11-25T23:30:00+00:00", date(2026, 11, 26)),
+        # recordings: Monday's body fetched on a Saturday; Friday's on a holiday evening
+        ("2025-07-05T12:00:00-03:00", date(2025, 7, 7)),
+        ("2025-06-19T20:00:00-03:00", date(2025, 6, 20)),
+        # Christmas Eve and New Year's Eve are closed
+        ("2025-12-23T20:00:00-03:00", date(2025, 12, 26)),
+        ("2025-12-30T20:00:00-03:00", date(2026, 1, 2)),
+    ],
+)
+def test_latest_publishable_session(now: str, latest: date) -> None:
+    assert calendar.latest_publishable_session(datetime.fromisoformat(now)) == latest
+
+
+def test_a_naive_now_is_refused() -> None:
+    with pytest.raises(ValueError, match="has no time zone"):
+        calendar.latest_publishable_session(datetime(2026, 11, 25, 20, 30))
+
+
+def test_the_clock_can_be_frozen_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(settings.CLOCK_ENV, "2026-11-25T23:30:00+00:00")
+    assert calendar.now() == datetime.fromisoformat("2026-11-25T20:30:00-03:00")
+    assert calendar.now().tzinfo == calendar.SAO_PAULO
+    monkeypatch.setenv(settings.CLOCK_ENV, "yesterday")
+    with pytest.raises(ValueError, match="BOVESPA_NOW='yesterday' is not an ISO 8601 instant"):
+        calendar.now()
+    monkeypatch.setenv(settings.CLOCK_ENV, "2026-11-25T20:30:00")
+    with pytest.raises(ValueError, match="has no time zone"):
+        calendar.now()
+    monkeypatch.delenv(settings.CLOCK_ENV)
+    assert calendar.now().tzinfo == calendar.SAO_PAULO
+
+
+def test_labels_name_the_session_in_english_whatever_the_locale() -> None:
+    assert calendar.session_label(date(2026, 11, 26)) == "Thu 2026-11-26"
+    assert (
+        calendar.portfolio_label(date(2025, 7, 7)) == "portfolio for the session of Mon 2025-07-07"
+    )

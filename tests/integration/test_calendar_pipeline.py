@@ -95,7 +95,10 @@ def refined_rows(stack: LocalStack, day: date) -> dict[str, dict[str, Any]]:
 
 def athena_count(day: date) -> int:
     client: Any = aws("athena")
-    sql = LOCAL.smoke_query(day.isoformat(), "IBOV")
+    sql = (
+        f'SELECT count(*) FROM "{LOCAL.database}"."{LOCAL.table}" '
+        f"WHERE dt = '{day.isoformat()}' AND index_code = 'IBOV'"
+    )
     query_id = client.start_query_execution(QueryString=sql, WorkGroup=LOCAL.workgroup)[
         "QueryExecutionId"
     ]
@@ -164,7 +167,7 @@ def test_s3_event_path_takes_tomorrows_portfolio_scraped_tonight_to_athena(
 
 
 def test_schedule_path_takes_tomorrows_portfolio_to_athena(stack: LocalStack) -> None:
-    outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+    outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     assert [s.name for s in outcome.progress.steps] == [
         "ScrapeIndices", "Glue job", "Crawler", "Athena smoke query", "Check",
     ]  # fmt: skip
@@ -178,7 +181,7 @@ def test_a_holiday_from_b3_stops_the_scrape_and_writes_nothing(
     before = snapshot(stack, "raw/"), snapshot(stack, "refined/")
     replay_server.cases[("IBOV", "2")] = body_of(day)
     try:
-        outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+        outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     finally:
         replay_server.cases[("IBOV", "2")] = body_of(THURSDAY)
     assert outcome.status == "FAILED"

@@ -105,7 +105,7 @@ def step(outcome: Outcome, name: str) -> Any:
 
 @pytest.fixture(scope="module")
 def first_run(stack: LocalStack) -> tuple[Outcome, dict[str, dict[str, Any]]]:
-    outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+    outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     return outcome, refined_rows(stack, JULY_10)
 
 
@@ -158,7 +158,7 @@ def flaky_rerun(
 ) -> tuple[Outcome, dict[str, dict[str, Any]]]:
     """The same day again, with B3 answering 503 twice before it recovers."""
     replay_server.inject(Fault(status=503, body=b"busy"), Fault(status=503, body=b"busy"))
-    outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+    outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     return outcome, refined_rows(stack, JULY_10)
 
 

@@ -1,11 +1,16 @@
 # The scraper image; the validate function runs the same image with another CMD.
-# AWS Lambda's Python 3.11 base image (Lambda runs it as a non-root user).
-FROM public.ecr.aws/lambda/python:3.11
+# AWS Lambda's Python 3.12 base image: Amazon Linux 2023, glibc 2.34 (services/packaging.py
+# says why it is pinned by tag). Lambda runs it as a non-root user.
+FROM public.ecr.aws/lambda/python:3.12
 
-# Only what the scraper and validate handlers import.
+# Only what the scraper and validate handlers import, every version pinned, wheels only:
+# a package without a wheel for this platform fails the build here, not at run time.
 COPY docker/scraper.requirements.txt ${LAMBDA_TASK_ROOT}/requirements.txt
-RUN pip install --no-cache-dir --requirement ${LAMBDA_TASK_ROOT}/requirements.txt \
-        --target ${LAMBDA_TASK_ROOT}
+# docker/prune.py then drops tests, sources and Arrow Flight, as for the local zips.
+COPY docker/prune.py /tmp/prune.py
+RUN pip install --no-cache-dir --only-binary=:all: \
+        --requirement ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT} \
+    && python /tmp/prune.py ${LAMBDA_TASK_ROOT} && rm /tmp/prune.py
 
 COPY services/__init__.py services/settings.py services/lambda_errors.py ${LAMBDA_TASK_ROOT}/services/
 COPY services/b3/ ${LAMBDA_TASK_ROOT}/services/b3/

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Protocol
 
 from services import settings
-from services.lake.raw import partition as raw_partition
-from services.lake.raw import raw_key
+from services.lake.layout import partition as raw_partition
+from services.lake.layout import raw_key
 from services.lake.storage import Lake, LocalLake
 
 RAW_KEY = re.compile(

@@ -28,7 +28,6 @@ class StackConfig:
     glue_timeout_minutes: int
     alarm_email: str | None
     athena_bytes_scanned_cutoff: int
-    create_glue_database: bool
     log_retention_days: int
     image_history: int
     poll_seconds: int
@@ -63,7 +62,6 @@ def load() -> StackConfig:
         glue_timeout_minutes=config.get_int("glueTimeoutMinutes") or 30,
         alarm_email=config.get("alarmEmail") or None,
         athena_bytes_scanned_cutoff=config.get_int("athenaBytesScannedCutoff") or 1_073_741_824,
-        create_glue_database=config.get_bool("createGlueDatabase") or False,
         log_retention_days=config.get_int("logRetentionDays") or 30,
         image_history=config.get_int("imageHistory") or 5,
         poll_seconds=config.get_int("pollSeconds") or 30,

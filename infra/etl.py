@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -11,12 +12,34 @@ import pulumi
 import pulumi_aws as aws
 
 from glue import catalog
-from infra.policies import allow, role
+from infra.policies import allow, confused_deputy, role
 from services import settings
 from services.deployment import Deployment
+from services.packaging import glue_additional_python_modules
 
 JOB_SCRIPT = settings.REPO_ROOT / "glue" / "job.py"
 BUILD_DIR = settings.STATE_DIR / "build"
+
+#: What the job does to the catalogue (glue/catalog.py: publish). No CreateDatabase: the
+#: stack makes sure the database exists.
+JOB_CATALOG_ACTIONS = [
+    "glue:GetDatabase", "glue:CreateTable", "glue:UpdateTable", "glue:GetPartitions",
+    "glue:BatchCreatePartition", "glue:BatchUpdatePartition", "glue:DeletePartition",
+]  # fmt: skip
+#: What the crawler does on its catalog target, the refined table: read it and its
+#: partitions (in batches too), add and update partitions (UPDATE_IN_DATABASE); it
+#: deletes nothing (DeleteBehavior LOG).
+CRAWLER_CATALOG_ACTIONS = [
+    "glue:GetDatabase", "glue:GetTable", "glue:UpdateTable", "glue:GetPartition",
+    "glue:GetPartitions", "glue:BatchGetPartition", "glue:BatchCreatePartition",
+    "glue:UpdatePartition", "glue:BatchUpdatePartition",
+]  # fmt: skip
+#: Where Glue 5.0 writes a job's logs ("Logging behavior in AWS Glue 5.0": error and
+#: output log groups; real-time logging is always on, there is no continuous-log option).
+JOB_LOG_GROUPS = ("/aws-glue/jobs/error", "/aws-glue/jobs/output")
+CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
+#: The marker object Hadoop's S3 file systems write for the "refined" directory itself.
+FOLDER_MARKER = f"{settings.REFINED_PREFIX}_$folder$"
 
 
 @dataclass(frozen=True)
@@ -29,9 +52,32 @@ class EtlArgs:
     worker_type: str
     workers: int
     timeout_minutes: int
-    create_database: bool
+    #: Whether the Glue database (``default``) exists before this stack: if not, the stack
+    #: creates it and leaves it behind on destroy (see :func:`glue_database_exists`).
+    database_exists: bool
+    #: Job runs that may run at once; more are queued by Glue (job run queuing).
+    max_concurrent_runs: int
     account: str
     region: str
+
+
+#: How a missing resource reads in the provider's error for Cloud Control's GetResource:
+#: "couldn't find resource" (the provider's not-found error), or the service's own words
+#: (ResourceNotFoundException, "HandlerErrorCode: NotFound").
+NOT_FOUND = re.compile(r"couldn't find resource|not ?found", re.IGNORECASE)
+
+
+def glue_database_exists(name: str) -> bool:
+    """Whether the Glue database ``name`` exists, asked through Cloud Control (the stack's
+    provider and credentials). Only "not found" means no; any other error stops the
+    deployment."""
+    try:
+        aws.cloudcontrol.get_resource(type_name="AWS::Glue::Database", identifier=name)
+    except Exception as error:
+        if NOT_FOUND.search(str(error)):
+            return False
+        raise
+    return True
 
 
 def package_zip() -> bytes:
@@ -82,11 +128,17 @@ class Etl(pulumi.ComponentResource):
                 opts=child,
             )
 
-        # "default" exists in most accounts; createGlueDatabase=true creates it where not.
+        # The database ("default") is never deleted by this stack: where it exists it is not
+        # managed at all; where it does not, it is created and retained on destroy (other
+        # tables may live in it by then).
         depends: list[pulumi.Resource] = []
-        if args.create_database:
+        if not args.database_exists:
             depends.append(
-                aws.glue.CatalogDatabase(f"{name}-database", name=deployment.database, opts=child)
+                aws.glue.CatalogDatabase(
+                    f"{name}-database",
+                    name=deployment.database,
+                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+                )
             )
         # The refined table, as the job keeps it (the job updates schema and partitions).
         table = catalog.table_input(deployment.table, "LOCATION")
@@ -123,38 +175,55 @@ class Etl(pulumi.ComponentResource):
         )
 
         lake = pulumi.Output.from_input(args.lake_arn)
-        catalog_grant = allow(
-            ["glue:GetDatabase", "glue:CreateDatabase", "glue:GetTable", "glue:CreateTable",
-             "glue:UpdateTable", "glue:GetPartitions", "glue:BatchCreatePartition",
-             "glue:BatchUpdatePartition", "glue:DeletePartition"],
-            [catalog_arn, database_arn, table_arn],
-        )  # fmt: skip
-        glue_logs = allow(
-            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            [f"arn:aws:logs:{args.region}:{args.account}:log-group:/aws-glue/*"],
-        )
+        catalog_resources = [catalog_arn, database_arn, table_arn]
+        logs = f"arn:aws:logs:{args.region}:{args.account}:log-group"
+        glue_trust = confused_deputy(args.account)
         # The job's role: read raw/, write refined/, read its code, keep its table.
         job_role = role(
             deployment.glue_job,
             "glue.amazonaws.com",
             [
                 lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.RAW_PREFIX}/*"])),
+                # Spark's writes under refined/: objects, multipart uploads of large files,
+                # and the directory marker Hadoop puts beside a prefix (refined_$folder$).
                 lake.apply(
                     lambda a: allow(
                         ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                        [f"{a}/{settings.REFINED_PREFIX}/*"],
+                        [f"{a}/{settings.REFINED_PREFIX}/*", f"{a}/{FOLDER_MARKER}"],
+                    )
+                ),
+                lake.apply(
+                    lambda a: allow(
+                        ["s3:AbortMultipartUpload"], [f"{a}/{settings.REFINED_PREFIX}/*"]
                     )
                 ),
                 lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
                 pulumi.Output.from_input(args.artifacts_arn).apply(
                     lambda a: allow(["s3:GetObject"], [f"{a}/glue/*"])
                 ),
-                catalog_grant,
-                glue_logs,
+                allow(JOB_CATALOG_ACTIONS, catalog_resources),
+                allow(
+                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    [
+                        f"{logs}:{group}{suffix}"
+                        for group in JOB_LOG_GROUPS
+                        for suffix in ("", ":*")
+                    ],
+                ),
+                # --enable-metrics: the job's metrics go to CloudWatch, namespace "Glue" only.
+                allow(
+                    ["cloudwatch:PutMetricData"],
+                    ["*"],
+                    Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+                ),
             ],
             child,
+            trust_conditions=glue_trust,
         )
         artifacts = pulumi.Output.from_input(args.artifacts_bucket)
+        # What the job installs beyond Glue 5.0's own modules (services/packaging.py).
+        modules = glue_additional_python_modules()
+        additional_modules = {"--additional-python-modules": modules} if modules else {}
         arguments = pulumi.Output.from_input(args.lake_bucket).apply(deployment.glue_job_arguments)
         # The job: Glue 5.0 (Spark 3.5.4, Python 3.11). No job-level retries: the state
         # machine retries, where it can be seen.
@@ -177,13 +246,15 @@ class Etl(pulumi.ComponentResource):
                     **parts[0],
                     "--engine": "glue",
                     "--extra-py-files": f"s3://{parts[1]}/{package_key}",
-                    "--additional-python-modules": "tenacity==9.2.1,exchange-calendars==4.13.2",
+                    **additional_modules,
                     "--enable-metrics": "true",
-                    "--enable-continuous-cloudwatch-log": "true",
                     "--job-language": "python",
                 }
             ),
-            opts=child,
+            # Runs beyond max_concurrent_runs wait (WAITING) instead of failing.
+            job_run_queuing_enabled=True,
+            execution_property={"max_concurrent_runs": args.max_concurrent_runs},
+            opts=job_role.user(self),
         )
 
         # The crawler: a catalog target on the refined table, so it never makes a second one.
@@ -193,10 +264,14 @@ class Etl(pulumi.ComponentResource):
             [
                 lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.REFINED_PREFIX}/*"])),
                 lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
-                catalog_grant,
-                glue_logs,
+                allow(CRAWLER_CATALOG_ACTIONS, catalog_resources),
+                allow(
+                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    [f"{logs}:{CRAWLER_LOG_GROUP}", f"{logs}:{CRAWLER_LOG_GROUP}:*"],
+                ),
             ],
             child,
+            trust_conditions=glue_trust,
         )
         targets = deployment.crawler_targets()["CatalogTargets"]
         self.crawler = aws.glue.Crawler(
@@ -211,6 +286,6 @@ class Etl(pulumi.ComponentResource):
                 "update_behavior": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY["UpdateBehavior"],
                 "delete_behavior": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY["DeleteBehavior"],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.table]),
+            opts=crawler_role.user(self, self.table),
         )
         self.register_outputs({"job": self.job.name, "crawler": self.crawler.name})

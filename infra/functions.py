@@ -17,9 +17,9 @@ from infra.policies import allow, log_writer, role
 from services import settings
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER, Deployment
 from services.lake.datasets import DATASETS, PREVIEW
+from services.packaging import DOCKERFILES, IMAGE_PLATFORM
 
 XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-DOCKERFILES = {"scraper": "docker/scraper.Dockerfile", "trigger": "docker/trigger.Dockerfile"}
 
 
 @dataclass(frozen=True)
@@ -167,14 +167,15 @@ class Functions(pulumi.ComponentResource):
         token = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id)
         # Built from docker/ for one platform, pushed with Docker media types: BuildKit
         # cannot attach provenance attestations to those, and Lambda refuses an image
-        # index that carries them.
+        # index that carries them. The registry export is the one push: push=True would
+        # add a second registry export (the provider's --push shorthand) and push twice.
         built = docker_build.Image(
             f"{name}-{image}-image",
             context={"location": str(settings.REPO_ROOT)},
             dockerfile={"location": str(settings.REPO_ROOT / dockerfile)},
-            platforms=[docker_build.Platform.LINUX_AMD64],
+            platforms=[docker_build.Platform(IMAGE_PLATFORM)],
             tags=[repository.repository_url.apply(lambda url: f"{url}:latest")],
-            push=True,
+            push=False,
             exports=[{"registry": {"oci_media_types": False}}],
             registries=[
                 {
@@ -212,6 +213,9 @@ class Functions(pulumi.ComponentResource):
         )
         # Its own role: the grants above, writing to its own log group, and sending its
         # X-Ray traces (active tracing needs that; X-Ray cannot be scoped to a resource).
+        # The trust has no aws:SourceAccount/SourceArn condition: Lambda documents none
+        # for execution roles (its execution-role trust policy is the bare service
+        # principal), and a condition the service does not send would deny every start.
         function_role = role(
             function_name,
             "lambda.amazonaws.com",
@@ -229,7 +233,7 @@ class Functions(pulumi.ComponentResource):
             memory_size=memory,
             environment={"variables": environment},
             tracing_config={"mode": "Active"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            opts=function_role.user(self, log_group),
         )
 
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -17,10 +18,29 @@ def allow(actions: list[str], resources: list[str], **extra: Any) -> dict[str, A
     return {"Effect": "Allow", "Action": actions, "Resource": resources, **extra}
 
 
-def assume_role(service: str) -> str:
-    return document(
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    )
+def assume_role(service: str, conditions: dict[str, Any] | None = None) -> str:
+    """The trust policy: ``service`` may assume the role, under ``conditions`` if given."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if conditions:
+        statement["Condition"] = conditions
+    return document(statement)
+
+
+def confused_deputy(account: str, source_arn: str | None = None) -> dict[str, Any]:
+    """Trust conditions against the confused deputy: only this account's resources
+    (``aws:SourceAccount``), and only those matching ``source_arn`` (``aws:SourceArn``).
+
+    See IAM's "Cross-service confused deputy prevention"; use them only for services that
+    document them for the role they assume (a condition the service does not send denies).
+    """
+    conditions: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account}}
+    if source_arn is not None:
+        conditions["ArnLike"] = {"aws:SourceArn": source_arn}
+    return conditions
 
 
 def policy(*statements: pulumi.Input[dict[str, Any]]) -> pulumi.Output[str]:
@@ -35,13 +55,39 @@ def log_writer(log_group_arn: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]
     )
 
 
+@dataclass(frozen=True)
+class ServiceRole:
+    """A role and its inline policy: what uses the role must wait for the policy."""
+
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.role.arn
+
+    def user(self, parent: pulumi.Resource, *after: pulumi.Resource) -> pulumi.ResourceOptions:
+        """Options for a resource that runs as this role: created only once the role's
+        policy exists (IAM is eventually consistent, and some services — Step Functions'
+        ``CreateStateMachine`` — check the role's permissions when the resource is made)."""
+        return pulumi.ResourceOptions(parent=parent, depends_on=[self.policy, *after])
+
+
 def role(
     name: str,
     service: str,
     statements: list[pulumi.Input[dict[str, Any]]],
     opts: pulumi.ResourceOptions,
-) -> aws.iam.Role:
+    *,
+    trust_conditions: dict[str, Any] | None = None,
+) -> ServiceRole:
     """A role that ``service`` assumes, with one inline policy of exactly ``statements``."""
-    created = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role(service), opts=opts)
-    aws.iam.RolePolicy(f"{name}-policy", role=created.id, policy=policy(*statements), opts=opts)
-    return created
+    created = aws.iam.Role(
+        f"{name}-role",
+        assume_role_policy=assume_role(service, trust_conditions),
+        opts=opts,
+    )
+    inline = aws.iam.RolePolicy(
+        f"{name}-policy", role=created.id, policy=policy(*statements), opts=opts
+    )
+    return ServiceRole(created, inline)

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from infra.analytics import Analytics, AnalyticsArgs
 from infra.config import StackConfig, load
-from infra.etl import Etl, EtlArgs
+from infra.etl import Etl, EtlArgs, glue_database_exists
 from infra.functions import Functions, FunctionsArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.storage import Storage, StorageArgs
@@ -60,7 +60,10 @@ def build(config: StackConfig) -> Stack:
             worker_type=config.glue_worker_type,
             workers=config.glue_workers,
             timeout_minutes=config.glue_timeout_minutes,
-            create_database=config.create_glue_database,
+            database_exists=glue_database_exists(deployment.database),
+            # The schedule starts one execution per index at the same minute: those run at
+            # once; S3-event runs beyond them queue.
+            max_concurrent_runs=len(deployment.indices),
             account=account,
             region=region,
         ),

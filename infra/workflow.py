@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.policies import allow, role
+from infra.policies import allow, confused_deputy, role
 from services import settings
 from services.deployment import Deployment
 from services.workflow import render_json
@@ -20,6 +20,14 @@ UNSCOPABLE = [
     "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
     "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
+]  # fmt: skip
+
+
+#: What Athena asks the Glue catalogue, as the state machine, for the smoke query
+#: ("Configure access to databases and tables in the AWS Glue Data Catalog", Athena).
+ATHENA_CATALOG_ACTIONS = [
+    "glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions",
+    "glue:BatchGetPartition",
 ]  # fmt: skip
 
 
@@ -89,8 +97,10 @@ class Workflow(pulumi.ComponentResource):
                         [arn],
                     )
                 ),
+                # Athena reads the catalogue with the caller's credentials (the table, and
+                # its partitions one by one, in pages or in batches).
                 allow(
-                    ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+                    ATHENA_CATALOG_ACTIONS,
                     [
                         f"{catalog}:catalog",
                         f"{catalog}:database/{deployment.database}",
@@ -114,6 +124,10 @@ class Workflow(pulumi.ComponentResource):
                 allow(UNSCOPABLE, ["*"]),
             ],
             child,
+            # Step Functions documents both keys for the role it assumes (confused deputy).
+            trust_conditions=confused_deputy(
+                account, f"arn:aws:states:{region}:{account}:stateMachine:*"
+            ),
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{deployment.state_machine}-logs",
@@ -134,7 +148,8 @@ class Workflow(pulumi.ComponentResource):
                 "level": "ERROR",
             },
             tracing_configuration={"enabled": True},
-            opts=child,
+            # CreateStateMachine checks that the role may deliver logs: after its policy.
+            opts=machine_role.user(self, log_group),
         )
 
         # S3 "Object Created" under raw/ (*.parquet) -> the trigger function.
@@ -169,6 +184,10 @@ class Workflow(pulumi.ComponentResource):
             "scheduler.amazonaws.com",
             [self.state_machine.arn.apply(lambda arn: allow(["states:StartExecution"], [arn]))],
             child,
+            # EventBridge Scheduler documents both keys; schedules live in the default group.
+            trust_conditions=confused_deputy(
+                account, f"arn:aws:scheduler:{region}:{account}:schedule-group/default"
+            ),
         )
         self.schedule = aws.scheduler.Schedule(
             deployment.schedule,
@@ -182,6 +201,6 @@ class Workflow(pulumi.ComponentResource):
                 "input": json.dumps(deployment.schedule_input()),
                 "retry_policy": {"maximum_retry_attempts": 3},
             },
-            opts=child,
+            opts=scheduler_role.user(self),
         )
         self.register_outputs({"state_machine": self.state_machine.arn})

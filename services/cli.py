@@ -34,7 +34,7 @@ from services.analysis.queries import bind, saved_queries
 from services.b3.errors import B3Error
 from services.b3.indices import canonical
 from services.b3.indices import resolve as resolve_indices
-from services.lake.raw import raw_key
+from services.lake.layout import raw_key
 from services.local.deploy import LOCAL, LocalStack, deploy, deployed
 from services.local.emulator import Emulator, point_boto3_at
 from services.local.replay import DEMO_INDICES, ReplayServer, demo_cases

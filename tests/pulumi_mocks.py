@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 import pulumi
 
 ACCOUNT = "000000000000"
@@ -40,6 +41,21 @@ CONFIG = {
 }
 
 
+class ProviderError(grpc.RpcError):  # type: ignore[misc]
+    """A provider's failed invoke, as the engine reports it to the program (a gRPC error
+    with the provider's message); Pulumi raises it where the program invokes."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self.message
+
+
 @dataclass
 class Declared:
     """A resource the program declared."""
@@ -47,11 +63,36 @@ class Declared:
     type: str
     name: str
     inputs: dict[str, Any]
+    #: The names of the resources it must wait for (``depends_on`` and the resources whose
+    #: outputs its inputs use), as the engine receives them.
+    dependencies: set[str] = field(default_factory=set)
+    retain_on_delete: bool = False
+
+
+class Monitor(pulumi.runtime.mocks.MockMonitor):  # type: ignore[misc]
+    """The mock resource monitor, also keeping what ``MockResourceArgs`` leaves out: each
+    registration's dependencies and its ``retain_on_delete``."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: dict[str, tuple[set[str], bool]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        urns = set(request.dependencies)
+        for dependency in request.propertyDependencies.values():
+            urns.update(dependency.urns)
+        names = {urn.rsplit("::", 1)[-1] for urn in urns}
+        self.registrations[request.name] = (names, bool(request.retainOnDelete))
+        return super().RegisterResource(request)
 
 
 @dataclass
 class Mocks(pulumi.runtime.Mocks):
     declared: list[Declared] = field(default_factory=list)
+    #: The Glue databases that exist before the stack (Cloud Control answers for them).
+    existing_databases: set[str] = field(default_factory=lambda: {"default"})
+    #: An error Cloud Control answers with instead (access denied, say).
+    lookup_error: str | None = None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
@@ -79,6 +120,18 @@ class Mocks(pulumi.runtime.Mocks):
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/t", "userId": "t"}
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": REGION, "region": REGION, "id": REGION}
+        if args.token == "aws:cloudcontrol/getResource:getResource":
+            name = args.args["identifier"]
+            if self.lookup_error:
+                raise ProviderError(self.lookup_error)
+            if args.args["typeName"] == "AWS::Glue::Database" and name in self.existing_databases:
+                return {"identifier": name, "properties": json.dumps({"DatabaseName": name}),
+                        "typeName": "AWS::Glue::Database", "id": name}  # fmt: skip
+            # What the provider says for a missing resource (Cloud Control GetResource).
+            raise ProviderError(
+                f"reading Cloud Control API (AWS::Glue::Database) Resource ({name}): "
+                "couldn't find resource"
+            )
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {"userName": "AWS", "password": "secret", "authorizationToken": "x",
                     "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com",
@@ -94,10 +147,13 @@ class Mocks(pulumi.runtime.Mocks):
         return found[0]
 
 
-def run_program(config: dict[str, str] | None = None) -> Mocks:
+def run_program(config: dict[str, str] | None = None, mocks: Mocks | None = None) -> Mocks:
     """Declare the whole stack under mocks and wait until every resource is registered."""
-    mocks = Mocks()
-    pulumi.runtime.set_mocks(mocks, project="bovespa-pipeline", stack="test", preview=False)
+    mocks = Mocks() if mocks is None else mocks
+    monitor = Monitor(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project="bovespa-pipeline", stack="test", preview=False, monitor=monitor
+    )
     values = CONFIG if config is None else config
     pulumi.runtime.set_all_config({f"bovespa-pipeline:{k}": v for k, v in values.items()})
 
@@ -109,4 +165,6 @@ def run_program(config: dict[str, str] | None = None) -> Mocks:
         build(load())
 
     declare()
+    for declared in mocks.declared:
+        declared.dependencies, declared.retain_on_delete = monitor.registrations[declared.name]
     return mocks

@@ -1,24 +1,7 @@
-"""B3's ``GetPortfolioDay`` endpoint: HTTP client, exact parsing and the portfolio checks."""
+"""B3's endpoints: HTTP client (``client``), exact parsing and checks (``portfolio``,
+``numbers``), errors, the index registry and B3's trading calendar (``calendar``).
 
-from services.b3.client import B3Client, RetryPolicy
-from services.b3.errors import (
-    B3Error,
-    B3Unavailable,
-    EmptyPortfolio,
-    SchemaDrift,
-    TotalsMismatch,
-)
-from services.b3.portfolio import Asset, Header, Portfolio
-
-__all__ = [
-    "Asset",
-    "B3Client",
-    "B3Error",
-    "B3Unavailable",
-    "EmptyPortfolio",
-    "Header",
-    "Portfolio",
-    "RetryPolicy",
-    "SchemaDrift",
-    "TotalsMismatch",
-]
+Import the modules themselves. This package imports nothing on its own, so that the Glue
+job can use :mod:`services.b3.calendar` without the HTTP client's dependencies (requests,
+tenacity), which its import check would refuse (``tests/unit/test_glue_imports.py``).
+"""

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from services import settings
 from services.b3.portfolio import Portfolio
+from services.lake.layout import partition, raw_key, response_key
 from services.lake.storage import Lake
 
 WEIGHT = pa.decimal128(7, 3)
@@ -60,21 +61,6 @@ class RawObject:
     uri: str
     rows: int
     response_uris: tuple[str, ...]
-
-
-def partition(index: str, dt: date) -> str:
-    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition."""
-    return f"{settings.RAW_PREFIX}/index={index}/dt={dt.isoformat()}"
-
-
-def raw_key(index: str, dt: date) -> str:
-    """Key of the day's raw Parquet object."""
-    return f"{partition(index, dt)}/{settings.RAW_OBJECT_NAME}"
-
-
-def response_key(index: str, dt: date, page: int) -> str:
-    """Key of the archived B3 body of ``page``."""
-    return f"{partition(index, dt)}/{settings.RAW_RESPONSE_PREFIX}-page-{page:03d}.json"
 
 
 def to_table(portfolio: Portfolio) -> pa.Table:

@@ -2,7 +2,8 @@
 
 What differs from AWS, and why (see the README, "What the emulator does"):
 
-* the functions are zip packages of ``services/`` instead of container images;
+* the functions are zip packages instead of container images, each built from its image's
+  requirements file and Dockerfile (:mod:`services.local.packages`);
 * the Glue job is a ``pythonshell`` job running ``glue/local_launcher.py``, which runs the
   real PySpark job in local mode (MiniStack does not run ``glueetl`` jobs);
 * the poll interval and the retry waits are short, so a run takes seconds;
@@ -17,15 +18,16 @@ for AWS. Deploying again updates what exists.
 
 from __future__ import annotations
 
+import base64
 import contextlib
-import io
+import hashlib
 import json
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import boto3
+import botocore.exceptions
 
 from glue import catalog
 from services import settings
@@ -36,6 +38,8 @@ from services.deployment import (
     VALIDATE_HANDLER,
     Deployment,
 )
+from services.local.packages import function_zip, local_python
+from services.local.recorder import APP_ID_ENV
 from services.workflow import render_json
 
 ACCOUNT = "000000000000"
@@ -90,16 +94,6 @@ def state_machine_arn(deployment: Deployment) -> str:
     return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{deployment.state_machine}"
 
 
-def code_zip() -> bytes:
-    """The functions' zip package: the ``services`` package's Python files."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        root = settings.REPO_ROOT
-        for path in sorted((root / "services").rglob("*.py")):
-            archive.write(path, path.relative_to(root).as_posix())
-    return buffer.getvalue()
-
-
 def deploy(
     deployment: Deployment = LOCAL,
     *,
@@ -123,14 +117,13 @@ def deploy(
         frozen = to_sao_paulo(now)
         scraper_env[settings.CLOCK_ENV] = validate_env[settings.CLOCK_ENV] = frozen.isoformat()
         job_arguments["--processing-date"] = frozen.date().isoformat()
-    package = code_zip()
-    scraper = _function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env, package)
-    validate = _function(deployment.validate_function, VALIDATE_HANDLER, validate_env, package)
+    scraper = _function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env, artifacts)
+    validate = _function(deployment.validate_function, VALIDATE_HANDLER, validate_env, artifacts)
     trigger = _function(
         deployment.trigger_function,
         TRIGGER_HANDLER,
         deployment.trigger_environment(machine_arn),
-        package,
+        artifacts,
     )
     _raw_object_rule(deployment, bucket, trigger)
     _glue(deployment, bucket, artifacts, job_arguments)
@@ -169,22 +162,34 @@ def _buckets(bucket: str, artifacts: str) -> None:
     )
 
 
-def _function(name: str, handler: str, environment: dict[str, str], package: bytes) -> str:
+def _function(name: str, handler: str, environment: dict[str, str], artifacts: str) -> str:
     aws_lambda = _client("lambda")
+    package = function_zip(handler)
+    digest = hashlib.sha256(package)
+    # Through S3, as AWS needs for a zip over 50 MB (the scraper's is larger); named by
+    # content, so deploying unchanged code uploads and replaces nothing.
+    code = {"S3Bucket": artifacts, "S3Key": f"lambda/{name}/{digest.hexdigest()[:16]}.zip"}
+    s3 = _client("s3")
+    try:
+        s3.head_object(Bucket=artifacts, Key=code["S3Key"])
+    except botocore.exceptions.ClientError:
+        s3.put_object(Bucket=artifacts, Key=code["S3Key"], Body=package)
     config: dict[str, Any] = {
         "Role": role_arn(f"{name}-role"),
         "Handler": handler,
-        "Runtime": "python3.11",
+        # The emulator runs handlers with its own Python, which the package was built for.
+        "Runtime": f"python{local_python()}",
         "Timeout": 300,
         "MemorySize": 1024,
-        "Environment": {"Variables": environment},
+        # Local only: the function names itself in its AWS calls (services.local.recorder).
+        "Environment": {"Variables": {**environment, APP_ID_ENV: name}},
     }
     try:
-        arn: str = aws_lambda.create_function(
-            FunctionName=name, Code={"ZipFile": package}, **config
-        )["FunctionArn"]
+        arn: str = aws_lambda.create_function(FunctionName=name, Code=code, **config)["FunctionArn"]
     except aws_lambda.exceptions.ResourceConflictException:
-        aws_lambda.update_function_code(FunctionName=name, ZipFile=package)
+        deployed = aws_lambda.get_function_configuration(FunctionName=name)["CodeSha256"]
+        if deployed != base64.b64encode(digest.digest()).decode():
+            aws_lambda.update_function_code(FunctionName=name, **code)
         arn = aws_lambda.update_function_configuration(FunctionName=name, **config)["FunctionArn"]
     return arn
 
@@ -212,7 +217,9 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
             "ScriptLocation": f"s3://{artifacts}/{script_key}",
             "PythonVersion": "3.9",
         },
-        "DefaultArguments": arguments,
+        # Local only: MiniStack hands a pythonshell job its arguments as environment
+        # variables, so the job names itself in its AWS calls (services.local.recorder).
+        "DefaultArguments": {**arguments, f"--{APP_ID_ENV}": deployment.glue_job},
         "MaxRetries": 0,
         # MiniStack reads Timeout as seconds (capped at 600) for pythonshell scripts.
         "Timeout": 600,

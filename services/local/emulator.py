@@ -19,6 +19,7 @@ from pathlib import Path
 import requests
 
 from services import settings
+from services.local.recorder import CALL_LOG_ENV
 
 HEALTH_PATH = "/_localstack/health"
 
@@ -30,6 +31,8 @@ class Emulator:
     host: str = settings.EMULATOR_HOST
     port: int = settings.EMULATOR_PORT
     state_dir: Path = settings.STATE_DIR / "ministack"
+    #: Record the components' AWS calls in this file (``services.local.recorder``).
+    call_log: Path | None = None
 
     @property
     def endpoint(self) -> str:
@@ -71,6 +74,7 @@ class Emulator:
             "STATE_DIR": str(self.state_dir / "state"),
             "TMPDIR": str(self.state_dir / "tmp"),
             "LOG_LEVEL": "WARNING",
+            **({CALL_LOG_ENV: str(self.call_log)} if self.call_log else {}),
         }
 
     def start(self, timeout: float = 30.0) -> subprocess.Popen[bytes]:
@@ -79,9 +83,10 @@ class Emulator:
             raise RuntimeError(f"{self.host}:{self.port} is already in use")
         for sub in ("s3", "state", "tmp"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        app = "services.local.recording_app:app" if self.call_log else "ministack.app:app"
         command = [
             sys.executable,
-            *("-m", "hypercorn", "ministack.app:app"),
+            *("-m", "hypercorn", app),
             *("--bind", f"{self.host}:{self.port}", "--log-level", "WARNING"),
         ]
         with self.log_file.open("ab") as log:

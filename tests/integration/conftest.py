@@ -16,6 +16,7 @@ from localstack_client.session import Session
 
 from services import settings
 from services.local.emulator import Emulator, free_port, port_taken
+from services.local.recorder import CALL_LOG_ENV
 
 
 def aws(service: str) -> Any:
@@ -45,9 +46,11 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if not port_taken(settings.EMULATOR_HOST, settings.EMULATOR_PORT)
             else free_port()
         )
-        emulator = Emulator(port=port, state_dir=tmp_path_factory.mktemp("ministack"))
+        state_dir = tmp_path_factory.mktemp("ministack")
+        emulator = Emulator(port=port, state_dir=state_dir, call_log=state_dir / "calls.jsonl")
         process = emulator.start()
         env.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+        env.setenv(CALL_LOG_ENV, str(emulator.call_log))  # for the tests that read it
         try:
             yield emulator.endpoint
         finally:

@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from services import settings
-from services.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.lake.layout import raw_key
+from services.lake.raw import to_parquet_bytes, to_table
 from services.lake.storage import S3Lake
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.replay import Fault, ReplayServer

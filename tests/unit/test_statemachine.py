@@ -288,11 +288,12 @@ def test_template_is_valid_json_with_placeholders_only_as_values() -> None:
 
 def test_lambda_tasks_retry_every_transient_lambda_error(definition: dict[str, Any]) -> None:
     # Step Functions' Lambda integration errors worth a retry ("Handle transient Lambda
-    # service exceptions", Step Functions developer guide).
+    # service exceptions", Step Functions developer guide), the client-side timeout included.
     transient = {
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
+        "Lambda.ClientExecutionTimeoutException",
         "Lambda.TooManyRequestsException",
     }
     invokes = {
@@ -306,3 +307,29 @@ def test_lambda_tasks_retry_every_transient_lambda_error(definition: dict[str, A
     for name, task in invokes.items():
         retried = {e for rule in task["Retry"] for e in rule["ErrorEquals"]}
         assert transient <= retried, name
+
+
+#: What GetJobRun's JobRun always has (Glue API, JobRun structure); ErrorMessage is absent
+#: for some terminal states, and a path to an absent field is a States.Runtime error that
+#: no Catch sees.
+ALWAYS_IN_JOB_RUN = {"$.JobRun", "$.JobRun.Id", "$.JobRun.JobRunState"}
+
+
+@pytest.mark.parametrize(("suffix", "namespace"), [("", "refine"), ("AfterRedrive", "redo")])
+def test_the_glue_failure_is_described_from_fields_every_run_has(
+    definition: dict[str, Any], suffix: str, namespace: str
+) -> None:
+    describe = states(definition)["DescribeGlueJobFailure" + suffix]
+    assert set(describe["ResultSelector"].values()) <= ALWAYS_IN_JOB_RUN
+    # The message is read only where the Choice before it proved it present.
+    choice = states(definition)[describe["Next"]]
+    (rule,) = choice["Choices"]
+    reads_message = states(definition)[rule["Next"]]
+    message = f"$.{namespace}.glue.failed.Run.ErrorMessage"
+    assert rule["And"][0] == {"Variable": message, "IsPresent": True}
+    assert reads_message["Parameters"]["Cause.$"] == message
+    without = states(definition)[choice["Default"]]
+    assert "ErrorMessage" not in json.dumps(without)
+    for described in (reads_message, without):
+        assert described["ResultPath"] == "$.error"
+        assert states(definition)[described["Next"]]["Type"] == "Fail"

@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from services.b3.errors import DuplicateTickers, QuantityTotalMismatch, RowCountMismatch
-from services.lake.raw import raw_key, to_parquet_bytes
+from services.lake.layout import raw_key
+from services.lake.raw import to_parquet_bytes
 from services.lake.storage import LocalLake
 from services.validate import handler as validate_handler
 from services.validate.contract import (

@@ -1,0 +1,383 @@
+"""Sufficient and least IAM: the calls the components really make, against the Pulumi roles.
+
+The emulator enforces no IAM. Here the local deployment runs the pipeline — the schedule
+path end to end (creating, updating and deleting partitions), and a dropped raw object that
+fails validation (the S3-event path) — while the emulator records every AWS call a
+component makes (``services.local.recorder``: the scraper, validate and trigger functions
+and the Glue job name themselves in their User-Agent) and the state machine's Tasks are
+read from its execution history. Each call must be allowed by the policy the Pulumi
+program gives that component's role (declared under ``pulumi.runtime.set_mocks``), as
+MiniStack's IAM evaluator decides it; and each granted action no call needed must have a
+written reason below — AWS making that call with the role on the component's behalf — or
+go.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from glue import catalog
+from glue.lakeio import refined_key
+from infra.workflow import UNSCOPABLE
+from services import settings
+from services.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.local.deploy import ACCOUNT as LOCAL_ACCOUNT
+from services.local.deploy import LOCAL, REGION, deploy
+from services.local.recorder import CALL_LOG_ENV, read_calls
+from services.local.replay import ReplayServer
+from services.local.run import athena_counts, follow, start, wait_for_execution
+from services.trigger.route import execution_name
+from services.workflow import render
+from tests.ahead import configuration
+from tests.conftest import SEGMENT2_2025_07_10, load
+from tests.iam import Request, decision, requests_of_call, requests_of_execution, unexercised
+from tests.integration.conftest import aws
+from tests.lakes import on_day, recorded_portfolio
+from tests.pulumi_mocks import ACCOUNT, Mocks, run_program
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+#: The components whose calls are recorded, by the name they call with (= their role's).
+FUNCTIONS = (LOCAL.scraper_function, LOCAL.validate_function, LOCAL.trigger_function)
+RECORDED = (*FUNCTIONS, LOCAL.glue_job, LOCAL.state_machine)
+
+GLUE = "arn:aws:glue:us-east-1:000000000000"
+CATALOG = (
+    f"{GLUE}:catalog",
+    f"{GLUE}:database/default",
+    f"{GLUE}:table/default/b3_index_portfolio",
+)
+LOGS = "arn:aws:logs:us-east-1:000000000000:log-group"
+MACHINE = f"arn:aws:states:us-east-1:000000000000:stateMachine:{LOCAL.state_machine}"
+
+
+def log_groups(*groups: str) -> tuple[str, ...]:
+    """A statement's resources for writing to ``groups`` (the group and its streams)."""
+    return tuple(f"{LOGS}:{group}{suffix}" for group in groups for suffix in ("", ":*"))
+
+
+LAMBDA_LOGS = (
+    "Lambda writes the function's logs and, with active tracing, its X-Ray traces with the "
+    "execution role (Lambda: 'Using source function ARN to control function access behavior' "
+    "lists CreateLogStream, PutLogEvents, PutTraceSegments as calls it makes on the function's "
+    "behalf; PutTelemetryRecords: 'Using AWS Lambda with AWS X-Ray', execution role permissions)"
+)
+CRAWLER = (
+    "the crawler runs inside AWS Glue with its role: it reads the catalog target's table and "
+    "partitions (in pages and in batches), reads the files under the table's location, adds "
+    "and updates partitions, logs to /aws-glue/crawlers (Glue: 'Crawler prerequisites', the "
+    "AWSGlueServiceRole policy or a scoped-down version); the emulator's crawler makes no call"
+)
+ATHENA_CATALOG = (
+    "Athena reads the table and its partitions from the Glue catalogue with the caller's "
+    "credentials, the state machine's (Athena: 'Configure access to databases and tables in "
+    "the AWS Glue Data Catalog'); the emulator's Athena reads its catalogue directly"
+)
+ATHENA_S3 = (
+    "Athena reads the table's files and writes, reads and lists the query results with the "
+    "caller's credentials (Athena: 'Identity and access management in Athena', Amazon S3 "
+    "permissions for the data and the query result location)"
+)
+SFN_LOGS = (
+    "Step Functions delivers the execution logs to CloudWatch Logs and traces to X-Ray with "
+    "the state machine's role; AWS allows no resource here (Step Functions: 'IAM policies "
+    "for logging to CloudWatch Logs', 'IAM policies for using AWS X-Ray')"
+)
+GLUE_LOGS = (
+    "Glue 5.0 writes the job's driver and executor logs to /aws-glue/jobs/error and "
+    "/aws-glue/jobs/output with the job's role (Glue: 'Logging for AWS Glue jobs')"
+)
+
+#: Granted actions no local call needs, each with the reason it stays. Keys: role, action,
+#: the statement's resources (placeholders below). Sources: AWS documentation, named.
+REASONS: dict[tuple[str, str, tuple[str, ...]], str] = {
+    **{
+        (function, action, log_groups(f"/aws/lambda/{LOCAL.prefix}-{function}")): LAMBDA_LOGS
+        for function in ("scraper", "validate", "trigger")
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents")
+    },
+    **{
+        (function, action, ("*",)): LAMBDA_LOGS
+        for function in ("scraper", "validate", "trigger")
+        for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+    },
+    ("scraper", "s3:DeleteObject", ("{lake}/raw/*", "{lake}/raw-theoretical/*",
+                                     "{lake}/raw-preview/*")): (
+        "the scraper deletes what it wrote when a later write of the same scrape fails, so no "
+        "partial day stays (services/scraper; test_failed_scrape_leaves_the_bucket_empty), and "
+        "a dataset ahead's files an earlier scrape of the partition left (services/lake/ahead.py)"
+    ),
+    ("scraper", "s3:GetObject", ("{lake}/raw-preview/*",)): (
+        "'no preview now' keeps a preview stored earlier for the session and reads its row "
+        "count (services/lake/ahead.py; "
+        "test_ahead.py::test_a_stored_preview_outlives_a_later_no_preview_answer)"
+    ),
+    ("etl", "s3:GetObject", ("{artifacts}/glue/*",)): (
+        "Glue downloads the job's script (--scriptLocation) and --extra-py-files with the job's "
+        "role (Glue: 'Setting up IAM permissions for AWS Glue', the role reads the script "
+        "location); the emulator reads them itself"
+    ),
+    ("etl", "s3:GetObject", ("{lake}/refined/*", "{lake}/refined_$folder$")): (
+        "on AWS Spark writes refined/ itself: its output committer renames each file by "
+        "CopyObject, which needs GetObject on the source (S3: CopyObject permissions), and "
+        "Hadoop's S3 file system reads its directory markers; the local job writes with PUTs"
+    ),
+    ("etl", "s3:AbortMultipartUpload", ("{lake}/refined/*",)): (
+        "Spark uploads large files in parts and aborts an unfinished upload when a task fails "
+        "(S3: 'Multipart upload API and permissions')"
+    ),
+    ("etl", "cloudwatch:PutMetricData", ("*",)): (
+        "--enable-metrics: Glue publishes the job's metrics to CloudWatch (namespace Glue) with "
+        "the job's role (Glue: 'Monitoring AWS Glue using Amazon CloudWatch metrics')"
+    ),
+    **{
+        ("etl", action, log_groups("/aws-glue/jobs/error", "/aws-glue/jobs/output")): GLUE_LOGS
+        for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+    },
+    **{
+        ("refined-crawler", f"glue:{action}", CATALOG): CRAWLER
+        for action in (
+            "GetDatabase", "GetTable", "UpdateTable", "GetPartition", "GetPartitions",
+            "BatchGetPartition", "BatchCreatePartition", "UpdatePartition", "BatchUpdatePartition",
+        )
+    },
+    ("refined-crawler", "s3:GetObject", ("{lake}/refined/*",)): CRAWLER,
+    ("refined-crawler", "s3:ListBucket", ("{lake}",)): CRAWLER,
+    **{
+        ("refined-crawler", action, log_groups("/aws-glue/crawlers")): CRAWLER
+        for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+    },
+    **{
+        ("pipeline", f"glue:{action}", CATALOG): ATHENA_CATALOG
+        for action in (
+            "GetDatabase", "GetTable", "GetPartition", "GetPartitions", "BatchGetPartition",
+        )
+    },
+    ("pipeline", "s3:GetObject", ("{lake}/refined/*",)): ATHENA_S3,
+    **{
+        ("pipeline", action, ("{lake}",)): ATHENA_S3
+        for action in ("s3:ListBucket", "s3:GetBucketLocation")
+    },
+    **{
+        ("pipeline", action, ("{artifacts}", "{artifacts}/athena-results/*")): ATHENA_S3
+        for action in (
+            "s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation",
+            "s3:AbortMultipartUpload",
+        )
+    },
+    **{("pipeline", action, ("*",)): SFN_LOGS for action in UNSCOPABLE},
+    ("workflow-scheduler", "states:StartExecution", (MACHINE,)): (
+        "EventBridge Scheduler starts the daily executions with this role (Scheduler: 'Set up "
+        "the execution role'); the local deployment has no schedule"
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """What the pipeline did on the emulator: the requests, by component."""
+
+    requests: list[Request]
+    executions: list[str]
+
+
+JULY_10 = "2025-07-10"
+#: Before the run, the catalogue and refined/ hold July 10th without this ticker and with a
+#: made-up one, so the run creates, updates and deletes partitions, whatever ran before.
+MISSING, LEFT_OVER = "ALOS3", "ZZZZ3"
+
+
+def arrange_july_10(bucket: str) -> None:
+    """Set the day's partitions and files up (the tests' own client: not recorded)."""
+    tickers = [r["cod"] for r in load(SEGMENT2_2025_07_10)["results"]]
+    wanted = [(JULY_10, "IBOV", t) for t in [*tickers, LEFT_OVER] if t != MISSING]
+    glue: Any = aws("glue")
+    location = f"s3://{bucket}/{settings.REFINED_PREFIX}/"
+    catalog.publish(LOCAL.database, LOCAL.table, location, [(JULY_10, "IBOV")], wanted, glue)
+    s3: Any = aws("s3")
+    s3.put_object(Bucket=bucket, Key=refined_key((JULY_10, "IBOV", LEFT_OVER)), Body=b"stale")
+
+
+@pytest.fixture(scope="module")
+def exercise(aws_endpoint: str) -> Exercise:
+    log = os.environ.get(CALL_LOG_ENV)
+    if not log:
+        pytest.skip("an external AWS endpoint: the calls are not recorded")
+    # B3 has no current preview (a test-made GetConfigurations answer): the scraper checks
+    # and leaves its marker under raw-preview/.
+    with ReplayServer(answers={("GetConfigurations", "IBOV"): configuration(0)}) as server:
+        stack = deploy(LOCAL, b3_base_url=server.base_url)
+        arrange_july_10(stack.bucket)
+        before = len(read_calls(Path(log)))
+        scheduled = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=["preview"])))
+        assert scheduled.status == "SUCCEEDED", scheduled.progress
+        assert athena_counts(scheduled.output["refine"]) == {("IBOV", JULY_10): 84}
+        assert [a["status"] for a in scheduled.output["scraped"]["ahead"]] == ["none"]
+        # A day dropped by hand whose totals do not reconcile: the S3-event path, which
+        # Validate stops.
+        day = date(2025, 7, 17)
+        table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
+        qty = table["theoricalQty"].to_pylist()
+        qty[0] += 1_000
+        column = table.schema.get_field_index("theoricalQty")
+        table = table.set_column(column, table.schema.field(column), pa.array(qty, pa.int64()))
+        s3: Any = aws("s3")
+        key = raw_key("IBOV", day)
+        etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=to_parquet_bytes(table))["ETag"]
+        name = execution_name(stack.bucket, key, etag.strip('"'))
+        dropped = follow(wait_for_execution(stack, name))
+        assert dropped.progress.error == "IndicesFailed", dropped.progress
+        assert "QuantityTotalMismatch" in str(dropped.progress.cause)
+    requests = [
+        r
+        for call in read_calls(Path(log))[before:]
+        for r in requests_of_call(call, REGION, LOCAL_ACCOUNT)
+    ]
+    definition = render(LOCAL.state_machine_values(stack.scraper_arn, stack.validate_arn))
+    sfn: Any = aws("stepfunctions")
+    athena: Any = aws("athena")
+
+    def workgroup(query: str) -> str:
+        found: str = athena.get_query_execution(QueryExecutionId=query)["QueryExecution"][
+            "WorkGroup"
+        ]
+        return found
+
+    executions = [scheduled.execution_arn, dropped.execution_arn]
+    for execution in executions:
+        events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+        requests += requests_of_execution(
+            LOCAL.state_machine, events, definition, REGION, LOCAL_ACCOUNT, workgroup
+        )
+    return Exercise(
+        [as_declared(r, stack.bucket, stack.artifacts_bucket) for r in requests], executions
+    )
+
+
+@pytest.fixture(scope="module")
+def declared() -> Mocks:
+    return run_program()
+
+
+def bucket_of(stack: Mocks, label: str) -> str:
+    (bucket,) = [b for b in stack.of_type("aws:s3/bucket:Bucket") if b.name.endswith(f"-{label}")]
+    return f"{bucket.inputs['bucketPrefix']}20251123"
+
+
+def policies(stack: Mocks) -> dict[str, str]:
+    """The inline policy document of each role, by the role's base name."""
+    return {
+        p.name.removesuffix("-policy"): p.inputs["policy"]
+        for p in stack.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+
+
+LOCAL_BUCKETS = {"lake": f"{LOCAL.prefix}-lake", "artifacts": f"{LOCAL.prefix}-artifacts"}
+
+
+def as_declared(request: Request, lake: str, artifacts: str) -> Request:
+    """The request with the local bucket names (placeholders until the stack is read)."""
+    resource = request.resource
+    for label, bucket in (("lake", lake), ("artifacts", artifacts)):
+        resource = re.sub(rf"^arn:aws:s3:::{re.escape(bucket)}(?=/|$)", f"{{{label}}}", resource)
+    return Request(request.component, request.action, resource, request.context, request.source)
+
+
+def on_stack(request: Request, stack: Mocks) -> Request:
+    resource = request.resource
+    for label in ("lake", "artifacts"):
+        resource = resource.replace(f"{{{label}}}", f"arn:aws:s3:::{bucket_of(stack, label)}")
+    return Request(request.component, request.action, resource, request.context, request.source)
+
+
+def test_every_component_made_the_calls_it_is_there_for(exercise: Exercise) -> None:
+    made = {(r.component, r.action) for r in exercise.requests}
+    assert {
+        (LOCAL.scraper_function, "s3:PutObject"),
+        (LOCAL.validate_function, "s3:GetObject"),
+        (LOCAL.trigger_function, "s3:GetObject"),
+        (LOCAL.trigger_function, "states:StartExecution"),
+        (LOCAL.glue_job, "s3:GetObject"),
+        (LOCAL.glue_job, "s3:PutObject"),
+        (LOCAL.glue_job, "glue:BatchCreatePartition"),
+        (LOCAL.state_machine, "lambda:InvokeFunction"),
+        (LOCAL.state_machine, "glue:StartJobRun"),
+        (LOCAL.state_machine, "glue:StartCrawler"),
+        (LOCAL.state_machine, "athena:GetQueryResults"),
+    } <= made
+    assert {r.component for r in exercise.requests} == set(RECORDED)
+
+
+def test_every_call_is_allowed_by_the_role_the_pulumi_program_gives(
+    exercise: Exercise, declared: Mocks
+) -> None:
+    documents = policies(declared)
+    denied = sorted(
+        {
+            f"{r.component}: {r.action} on {r.resource} {dict(r.context)} ({r.source})"
+            for r in map(lambda r: on_stack(r, declared), exercise.requests)
+            if decision(documents[r.component], r, ACCOUNT, REGION) != "Allow"
+        }
+    )
+    assert not denied, "\n".join(denied)
+
+
+def test_the_evaluator_denies_what_the_roles_do_not_grant(declared: Mocks) -> None:
+    documents = policies(declared)
+    lake = f"arn:aws:s3:::{bucket_of(declared, 'lake')}"
+    scraper = LOCAL.scraper_function
+
+    def verdict(action: str, resource: str, **context: str) -> str:
+        request = Request(scraper, action, resource, tuple(context.items()))
+        return decision(documents[scraper], request, ACCOUNT, REGION)
+
+    assert (
+        verdict("s3:PutObject", f"{lake}/raw/index=IBOV/dt=2025-07-10/portfolio.parquet") == "Allow"
+    )
+    assert verdict("s3:PutObject", f"{lake}/refined/x.parquet") == "ImplicitDeny"
+    assert verdict("s3:GetObject", f"{lake}/raw/x") == "ImplicitDeny"
+    assert verdict("s3:ListBucket", lake, **{"s3:prefix": "raw/index=IBOV/"}) == "Allow"
+    assert verdict("s3:ListBucket", lake, **{"s3:prefix": "refined/"}) == "ImplicitDeny"
+    assert verdict("s3:ListBucket", lake) == "ImplicitDeny"
+
+
+def test_every_granted_action_is_needed_or_has_a_reason(
+    exercise: Exercise, declared: Mocks
+) -> None:
+    requests = [on_stack(r, declared) for r in exercise.requests]
+    labels = {f"arn:aws:s3:::{bucket_of(declared, k)}": f"{{{k}}}" for k in ("lake", "artifacts")}
+    idle: set[tuple[str, str, tuple[str, ...]]] = set()
+    for role, document in policies(declared).items():
+        mine = [r for r in requests if r.component == role]
+        for action, resources in unexercised(document, mine, ACCOUNT, REGION):
+            named = tuple(_label(resource, labels) for resource in resources)
+            idle.add((role.removeprefix(f"{LOCAL.prefix}-"), action, named))
+    missing = sorted(idle - REASONS.keys())
+    stale = sorted(REASONS.keys() - idle)
+    assert not missing, "granted, never needed, no reason:\n" + "\n".join(map(str, missing))
+    assert not stale, "a reason for a grant that is needed or gone:\n" + "\n".join(map(str, stale))
+
+
+def _label(resource: str, labels: dict[str, str]) -> str:
+    for arn, label in labels.items():
+        resource = resource.replace(arn, label)
+    return resource
+
+
+def test_the_recorded_calls_are_json_lines(exercise: Exercise) -> None:
+    log = Path(os.environ[CALL_LOG_ENV])
+    first = json.loads(log.read_text().splitlines()[0])
+    assert set(first) == {"component", "method", "path", "query", "headers", "body", "status"}

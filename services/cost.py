@@ -27,6 +27,7 @@ Billing rules (from the pricing pages in :data:`PRICES`):
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -113,9 +114,10 @@ class Measured:
     """Durations from ``make bench`` and sizes measured on the recorded portfolios."""
 
     source: str
-    #: The Glue job, local Spark, fresh process: (refined files written, wall seconds).
+    #: The Glue job, local Spark, fresh process: (refined files written, wall seconds), for
+    #: a day of IBOV, 20 and 250 days of it, and one day of every index in one run.
     glue_runs: tuple[tuple[int, float], ...]
-    #: The Lambda states of ``make demo`` (one B3 page for the scrape), seconds.
+    #: The scraper's work per B3 page and Validate's per object (warm), seconds.
     scrape_page_s: float
     validate_s: float
     #: The Athena smoke query state, seconds.
@@ -127,10 +129,15 @@ class Measured:
     raw_asset_bytes: int = 280
 
     def glue_seconds(self, files: int) -> float:
-        """The job's wall time for ``files`` refined files: a line through the bench's runs."""
-        (f0, s0), (f1, s1) = self.glue_runs[0], self.glue_runs[-1]
-        per_file = (s1 - s0) / (f1 - f0)
-        return s0 + per_file * (files - f0)
+        """The job's wall time for ``files`` refined files: straight lines between the
+        bench's runs (sorted by files), the outer ones extended beyond them."""
+        runs = sorted(self.glue_runs)
+        segment = next(
+            (pair for pair in itertools.pairwise(runs) if files <= pair[1][0]),
+            (runs[-2], runs[-1]),
+        )
+        (f0, s0), (f1, s1) = segment
+        return s0 + (s1 - s0) / (f1 - f0) * (files - f0)
 
 
 #: Where ``make bench`` writes what it measured (services/bench.py), and the model reads it.

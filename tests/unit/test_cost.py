@@ -16,6 +16,8 @@ from services.cost import (
     BASE_REGION,
     LAMBDA_MEMORY_MB,
     MB,
+    MEASURED,
+    MEASURED_FILE,
     PRICES,
     Measured,
     Stack,
@@ -26,6 +28,7 @@ from services.cost import (
     map_iteration_states,
     markdown_comparison,
     price,
+    read_measured,
     read_stack,
     transitions,
 )
@@ -222,3 +225,20 @@ def test_a_missing_stack_or_worker_type_is_refused(tmp_path: Path) -> None:
 def test_the_readme_shows_the_models_figures() -> None:
     readme = (settings.REPO_ROOT / "README.md").read_text()
     assert markdown_comparison(read_stack("dev")) in readme
+
+
+def test_the_glue_job_duration_follows_the_bench_between_and_beyond_its_runs() -> None:
+    runs = Measured("t", ((2_000, 40.0), (100, 10.0), (1_000, 20.0)), 0.5, 0.5, 1.0)
+    assert runs.glue_seconds(100) == 10.0
+    assert runs.glue_seconds(550) == 15.0
+    assert runs.glue_seconds(1_500) == 30.0
+    assert runs.glue_seconds(3_000) == 60.0  # the last segment, extended
+
+
+def test_the_model_reads_the_one_record_make_bench_writes(tmp_path: Path) -> None:
+    assert read_measured(MEASURED_FILE) == MEASURED
+    assert MEASURED.source.startswith("make bench, ")
+    record = json.loads(MEASURED_FILE.read_text())
+    record["glue_runs"] = [[84, 9.5], [2_698, 31.0]]
+    (tmp_path / "measured.json").write_text(json.dumps(record))
+    assert read_measured(tmp_path / "measured.json").glue_runs == ((84, 9.5), (2_698, 31.0))

@@ -167,9 +167,13 @@ def finish(stack: LocalStack, execution_arn: str) -> list[str]:
     described = sfn.describe_execution(executionArn=execution_arn)
     if described["status"] != "FAILED":
         raise ValueError(f"{execution_arn} is {described['status']}: nothing to finish")
-    failed = (fold(_history(sfn, execution_arn)).data.get("scraped") or {}).get("failed", [])
+    progress = fold(_history(sfn, execution_arn))
+    failed = (progress.data.get("scraped") or {}).get("failed", [])
     if not failed:
-        raise ValueError(f"{execution_arn} failed before any index was scraped: start it again")
+        raise ValueError(
+            f"{execution_arn} failed in {progress.failed_state} with no index failed: "
+            "start it again"
+        )
     original = json.loads(described.get("input") or "{}")
     indices = sorted({f["target"] for f in failed if f["mode"] == "index"})
     inputs: list[dict[str, Any]] = [{"uri": f["target"]} for f in failed if f["mode"] == "object"]

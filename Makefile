@@ -12,7 +12,7 @@ help:
 	@echo "make run    - scrape today's IBOV portfolio from B3 into the local lake"
 	@echo "make demo   - the same, offline, against the recorded B3 responses"
 	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - print performance figures for this machine"
+	@echo "make bench  - print performance figures for this machine, record them in services/measured.json"
 	@echo "make clean  - remove .venv and .state"
 
 $(STAMP): pyproject.toml

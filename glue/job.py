@@ -6,16 +6,19 @@ AWS Glue runs this file as a ``glueetl`` job with ``--key value`` arguments; loc
 ``--lake``             the lake: ``s3://bucket[/prefix]`` or a directory
 ``--dt``               one trading day, ``YYYY-MM-DD`` (or ``--start`` and ``--end``)
 ``--index``            comma-separated index codes (default: every index found)
+``--objects``          instead of ``--dt``/``--index``: the validated raw objects to refine, as
+                       the state machine passes them: a JSON list of Validate's results
+                       ``{"index", "dt", "sha256", "version", …}``; one run refines every
+                       index of the day, each exactly as validated
 ``--database``         Glue database (default ``default``)
 ``--table``            table name (default ``b3_index_portfolio``)
 ``--processing-date``  the processing date for the date features (default: today, São Paulo)
 ``--engine``           ``glue``, ``local`` or ``auto`` (Glue when ``awsglue`` is importable)
 ``--catalog``          ``true``/``false``: update the Glue catalogue (default true)
-``--raw-sha256``       the SHA-256 of the raw bytes Validate passed (one ``--dt``, one ``--index``)
-``--raw-version``      their S3 version id (``null``: the store keeps no versions)
 
-What is refined is exactly what was validated: with ``--raw-sha256`` the job refines those
-bytes (that version of the object) or fails with ``RawObjectChanged``; without it, the
+What is refined is exactly what was validated: with ``--objects`` the job refines each
+object's validated bytes (that version, that SHA-256) or fails with ``RawObjectChanged``;
+without it, the
 local engine applies the data contract to every day it finds and skips, and reports, the
 days it refuses, while the Glue engine (which has no pyarrow for the contract) refuses to
 run unpinned.
@@ -127,6 +130,50 @@ def today_in_sao_paulo() -> date:
     return datetime.now(ZoneInfo(settings.B3_TIMEZONE)).date()
 
 
+def parse_objects(text: str) -> dict[RawDay, Pin]:
+    """``--objects``: Validate's results, a JSON list of ``{"index", "dt", "sha256", "version"}``.
+
+    Each names one raw object and pins the bytes Validate passed (their SHA-256, and their
+    S3 version where the store keeps versions; ``null`` or absent where it does not).
+    Other keys (``rows``, ``uri``…) are Validate's and are ignored here. Anything that is
+    not such a list, an index that is not a B3 code, a day that is not a date, a digest
+    that is not a SHA-256, or the same object twice is one :class:`BadArgument`.
+    """
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadArgument(f"--objects is not JSON: {error}") from None
+    if not isinstance(items, list) or not items:
+        raise BadArgument("--objects must be a non-empty JSON list of Validate's results")
+    pins: dict[RawDay, Pin] = {}
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("index"), str):
+            raise BadArgument(f"--objects: {_shown(item)} is not an object with an index and a dt")
+        index = index_argument(item["index"])
+        dt = item.get("dt")
+        if not (isinstance(dt, str) and RAW_DT.fullmatch(dt)):
+            raise BadArgument(f"--objects: dt {_shown(dt)} is not a YYYY-MM-DD day")
+        try:
+            day = RawDay(index, date.fromisoformat(dt))
+        except ValueError:
+            raise BadArgument(f"--objects: dt {_shown(dt)} is not a YYYY-MM-DD day") from None
+        sha256, version = item.get("sha256"), item.get("version") or NO_VERSION
+        sha256 = sha256.lower() if isinstance(sha256, str) else sha256
+        if not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
+            raise BadArgument(f"--objects: {day}: sha256 {_shown(sha256)} is not a SHA-256 in hex")
+        if not isinstance(version, str) or len(version) > 1024:
+            raise BadArgument(f"--objects: {day}: version {_shown(version)} is not a version id")
+        if day in pins:
+            raise BadArgument(f"--objects names {day} more than once")
+        pins[day] = Pin(sha256, version)
+    return pins
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class JobArgs:
     """The job's arguments, parsed from ``--key value`` pairs by :func:`parse_args`."""
@@ -140,27 +187,19 @@ class JobArgs:
     processing_date: date = field(default_factory=today_in_sao_paulo)
     engine: str = "auto"
     catalog: bool = True
-    #: The validated bytes' SHA-256 and S3 version (the state machine's Validate result).
-    raw_sha256: str | None = None
-    raw_version: str = NO_VERSION
+    #: Exactly these objects, pinned to the bytes Validate passed (``--objects``).
+    objects: dict[RawDay, Pin] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.start > self.end:
             raise BadArgument(f"--start {self.start} is after --end {self.end}")
         if self.engine not in {"auto", "glue", "local"}:
             raise BadArgument(f"--engine must be glue, local or auto, not {self.engine!r}")
-        if self.raw_sha256 is not None:
-            if self.start != self.end or len(self.indices) != 1:
-                raise BadArgument("--raw-sha256 pins one object: give one --dt and one --index")
-            if not _SHA256.fullmatch(self.raw_sha256):
-                raise BadArgument(f"--raw-sha256 {self.raw_sha256!r} is not a SHA-256 in hex")
 
     @property
     def pins(self) -> dict[RawDay, Pin] | None:
-        """The pinned object, when the run refines exactly what Validate passed."""
-        if self.raw_sha256 is None:
-            return None
-        return {RawDay(self.indices[0], self.start): Pin(self.raw_sha256, self.raw_version)}
+        """The pinned objects, when the run refines exactly what Validate passed."""
+        return dict(self.objects) if self.objects else None
 
     @property
     def span(self) -> str:
@@ -183,6 +222,12 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
         if not has_value:
             value = items.pop(0) if items and not items[0].startswith("--") else ""
         pairs[key.replace("_", "-")] = value
+    objects = parse_objects(pairs["objects"]) if pairs.get("objects") else {}
+    if objects:
+        pairs.pop("dt", None)
+        pairs["start"] = min(d.dt for d in objects).isoformat()
+        pairs["end"] = max(d.dt for d in objects).isoformat()
+        pairs["index"] = ",".join(sorted({d.index for d in objects}))
     try:
         lake = pairs["lake"]
         if "dt" in pairs:
@@ -203,10 +248,8 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
         options["processing_date"] = _day(pairs, "processing-date")
     if "catalog" in pairs:
         options["catalog"] = pairs["catalog"].lower() not in {"false", "0", "no"}
-    if pairs.get("raw-sha256"):
-        options["raw_sha256"] = pairs["raw-sha256"].lower()
-    if pairs.get("raw-version"):
-        options["raw_version"] = pairs["raw-version"]
+    if objects:
+        options["objects"] = objects
     return JobArgs(lake=lake, start=start, end=end, **options)
 
 

@@ -172,7 +172,7 @@ def discover(
         raise NoRawData(f"no raw partition for {which} on {span} under {lake.uri_of('raw')}")
     if validator is None:
         raise NotValidated(
-            "this engine cannot apply the data contract: pass --raw-sha256 (the state machine "
+            "this engine cannot apply the data contract: pass --objects (the state machine "
             "passes Validate's), or refine with `bovespa etl`, which validates each day"
         )
     parts: list[RawPartition] = []

@@ -8,7 +8,7 @@ import pulumi
 
 from services import settings
 from services.b3.indices import Selection, UnknownIndex, parse_setting
-from services.deployment import SCHEDULE_CRON, SCHEDULE_TIMEZONE, Deployment
+from services.deployment import AHEAD_DATASETS, SCHEDULE_CRON, SCHEDULE_TIMEZONE, Deployment
 
 
 class StackConfigError(pulumi.RunError):
@@ -33,6 +33,8 @@ class StackConfig:
     poll_seconds: int
     max_polls: int
     scrape_retry_seconds: int
+    map_max_concurrency: int
+    ahead_datasets: tuple[str, ...]
 
     @property
     def deployment(self) -> Deployment:
@@ -43,6 +45,8 @@ class StackConfig:
             max_polls=self.max_polls,
             scrape_retry_seconds=self.scrape_retry_seconds,
             indices=self.indices,
+            map_max_concurrency=self.map_max_concurrency,
+            ahead_datasets=self.ahead_datasets,
         )
 
 
@@ -63,7 +67,40 @@ def load() -> StackConfig:
         poll_seconds=config.get_int("pollSeconds") or 30,
         max_polls=config.get_int("maxPolls") or 120,
         scrape_retry_seconds=config.get_int("scrapeRetrySeconds") or 60,
+        map_max_concurrency=map_max_concurrency(config.get_int("mapMaxConcurrency")),
+        ahead_datasets=ahead_datasets(config.get_object("aheadDatasets")),
     )
+
+
+#: Indices scraped at the same time by default, and at most: B3 is one public site.
+MAP_MAX_CONCURRENCY = (4, 10)
+
+
+def map_max_concurrency(value: int | None) -> int:
+    """``mapMaxConcurrency``: indices scraped at once (1 to 10; default 4)."""
+    if value is None:
+        return MAP_MAX_CONCURRENCY[0]
+    if not 1 <= value <= MAP_MAX_CONCURRENCY[1]:
+        raise StackConfigError(
+            f"bovespa-pipeline:mapMaxConcurrency: {value} is not between 1 and "
+            f"{MAP_MAX_CONCURRENCY[1]} (indices scraped from B3 at the same time)"
+        )
+    return value
+
+
+def ahead_datasets(value: object) -> tuple[str, ...]:
+    """``aheadDatasets``: which datasets ahead each index gets (default: all; ``[]``: none)."""
+    if value is None:
+        return AHEAD_DATASETS
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise StackConfigError("bovespa-pipeline:aheadDatasets: not a list of dataset names")
+    unknown = sorted(set(value) - set(AHEAD_DATASETS))
+    if unknown:
+        raise StackConfigError(
+            f"bovespa-pipeline:aheadDatasets: unknown {unknown}; "
+            f"the datasets ahead are {list(AHEAD_DATASETS)}"
+        )
+    return tuple(dict.fromkeys(value))
 
 
 def indices(raw: str | None) -> Selection:

@@ -16,6 +16,7 @@ import pulumi_docker_build as docker_build
 from infra.policies import allow, log_writer, role
 from services import settings
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER, Deployment
+from services.lake.datasets import DATASETS, PREVIEW
 from services.packaging import DOCKERFILES, IMAGE_PLATFORM
 
 XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
@@ -51,6 +52,14 @@ class Functions(pulumi.ComponentResource):
         raw_objects = pulumi.Output.from_input(args.lake_arn).apply(
             lambda arn: f"{arn}/{settings.RAW_PREFIX}/*"
         )
+        # The scraper also writes the datasets ahead, each beside raw/ under its own prefix.
+        scraped_prefixes = [settings.RAW_PREFIX, *(d.prefix for d in DATASETS)]
+        scraped_objects = pulumi.Output.from_input(args.lake_arn).apply(
+            lambda arn: [f"{arn}/{prefix}/*" for prefix in scraped_prefixes]
+        )
+        preview_objects = pulumi.Output.from_input(args.lake_arn).apply(
+            lambda arn: f"{arn}/{PREVIEW.prefix}/*"
+        )
         self.scraper = self._function(
             name,
             deployment.scraper_function,
@@ -61,14 +70,18 @@ class Functions(pulumi.ComponentResource):
             child,
             timeout=300,
             memory=1024,
-            # The scraper writes (and, when a write fails, deletes) only under raw/.
+            # The scraper writes (and, when a write fails, deletes) only under raw/ and the
+            # datasets ahead's prefixes; it reads a stored preview ("no preview now" keeps it).
             grants=[
-                raw_objects.apply(lambda r: allow(["s3:PutObject", "s3:DeleteObject"], [r])),
+                scraped_objects.apply(lambda r: allow(["s3:PutObject", "s3:DeleteObject"], r)),
+                preview_objects.apply(lambda r: allow(["s3:GetObject"], [r])),
                 pulumi.Output.all(args.lake_arn).apply(
                     lambda a: allow(
                         ["s3:ListBucket"],
                         [a[0]],
-                        Condition={"StringLike": {"s3:prefix": [f"{settings.RAW_PREFIX}/*"]}},
+                        Condition={
+                            "StringLike": {"s3:prefix": [f"{p}/*" for p in scraped_prefixes]}
+                        },
                     )
                 ),
             ],

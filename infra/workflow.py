@@ -177,7 +177,8 @@ class Workflow(pulumi.ComponentResource):
             opts=child,
         )
 
-        # The daily schedule: one execution per index, on B3's weekdays, São Paulo time.
+        # The daily schedule: ONE execution for every configured index (the Map scrapes
+        # them), on B3's weekdays, São Paulo time -- one schedule whatever their number.
         scheduler_role = role(
             f"{name}-scheduler",
             "scheduler.amazonaws.com",
@@ -188,21 +189,18 @@ class Workflow(pulumi.ComponentResource):
                 account, f"arn:aws:scheduler:{region}:{account}:schedule-group/default"
             ),
         )
-        self.schedules = [
-            aws.scheduler.Schedule(
-                f"{deployment.prefix}-daily-{index.lower()}",
-                name=f"{deployment.prefix}-daily-{index.lower()}",
-                schedule_expression=args.schedule_cron,
-                schedule_expression_timezone=args.schedule_timezone,
-                flexible_time_window={"mode": "OFF"},
-                target={
-                    "arn": self.state_machine.arn,
-                    "role_arn": scheduler_role.arn,
-                    "input": json.dumps(deployment.schedule_input(index)),
-                    "retry_policy": {"maximum_retry_attempts": 3},
-                },
-                opts=scheduler_role.user(self),
-            )
-            for index in deployment.indices
-        ]
+        self.schedule = aws.scheduler.Schedule(
+            deployment.schedule,
+            name=deployment.schedule,
+            schedule_expression=args.schedule_cron,
+            schedule_expression_timezone=args.schedule_timezone,
+            flexible_time_window={"mode": "OFF"},
+            target={
+                "arn": self.state_machine.arn,
+                "role_arn": scheduler_role.arn,
+                "input": json.dumps(deployment.schedule_input()),
+                "retry_policy": {"maximum_retry_attempts": 3},
+            },
+            opts=scheduler_role.user(self),
+        )
         self.register_outputs({"state_machine": self.state_machine.arn})

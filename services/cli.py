@@ -7,6 +7,7 @@ object on the last line of stdout, so scripts can ``| tail -1 | jq``.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import logging
 import os
@@ -38,9 +39,9 @@ from services.b3.indices import resolve as resolve_indices
 from services.errors import BadArgument, exit_code, one_line
 from services.lake.layout import RawDay
 from services.lake.storage import LocalLake
-from services.local.deploy import LOCAL, LocalStack, deploy
+from services.local.deploy import LOCAL, LocalStack, deploy, deployed
 from services.local.emulator import Emulator, point_boto3_at
-from services.local.replay import ReplayServer
+from services.local.replay import DEMO_INDICES, ReplayServer, demo_cases
 from services.local.run import (
     Progress,
     execution_names,
@@ -49,6 +50,7 @@ from services.local.run import (
     summary,
     wait_for_execution,
 )
+from services.local.run import finish as finish_execution
 from services.scraper.ahead import scrape_preview, scrape_theoretical
 from services.scraper.scrape import scrape as scrape_portfolio
 from services.validate.contract import validate
@@ -133,25 +135,63 @@ def scrape(
 
 
 @app.command()
-def run(index: IndexOption = settings.DEFAULT_INDEX) -> None:
-    """The main job: today's portfolio from the live B3 site through the whole pipeline.
+def run(
+    index: Annotated[
+        str,
+        typer.Option(
+            "--index",
+            "--indices",
+            "-i",
+            help="B3 index codes, comma-separated, or all: every one in one execution.",
+        ),
+    ] = settings.DEFAULT_INDEX,
+) -> None:
+    """The main job: today's portfolios from the live B3 site through the whole pipeline.
 
-    Starts the local emulator if needed, deploys, starts the schedule-path execution and
-    follows it to the end.
+    Starts the local emulator if needed, deploys, starts the schedule-path execution (every
+    index in one execution, the deployment's datasets ahead with them) and follows it.
     """
-    index = _index(index)
-    _pipeline(lambda stack: start(stack, LOCAL.schedule_input(index)))
+    indices = _indices(index)
+    _pipeline(lambda stack: start(stack, LOCAL.schedule_input(indices)))
 
 
 @app.command()
 def demo() -> None:
-    """The main job, offline: B3's recorded IBOV answer of 2025-07-10, replayed locally."""
-    with ReplayServer() as server:
+    """The main job, offline: a day of three indices from B3's recordings, in one execution.
+
+    The recordings are :data:`services.local.replay.DEMO_RECORDINGS` (IBOV of 2025-07-10,
+    IBRA of 2021-06-22 -- two B3 pages --, IBXX of 2024-11-12). No recording of the
+    portfolio ahead matches those days, so the demo scrapes none.
+    """
+    with ReplayServer(demo_cases()) as server:
         err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
         result = _pipeline(
-            lambda stack: start(stack, LOCAL.schedule_input("IBOV")), server.base_url
+            lambda stack: start(stack, LOCAL.schedule_input(DEMO_INDICES, ahead=())),
+            server.base_url,
         )
-    _write_report(result["dt"], result["index"], settings.STATE_DIR / "reports")
+    first = result["indices"][0]
+    _write_report(first["dt"], first["index"], settings.STATE_DIR / "reports")
+
+
+@app.command()
+def finish(
+    execution: Annotated[str, typer.Argument(help="The ARN of a FAILED execution.")],
+) -> None:
+    """Finish what a failed execution left: redrive it, or (no redrive locally) start one.
+
+    On AWS a redrive reruns only the failed indices, then refines them alone; the local
+    emulator has no RedriveExecution, so a new execution for the failed indices follows.
+    """
+    more: list[str] = []
+
+    def begin(stack: LocalStack) -> str:
+        first, *rest = finish_execution(stack, execution)
+        more.extend(rest)
+        return first
+
+    _pipeline(begin, redeploy=False)
+    for arn in more:
+        _pipeline(functools.partial(_started, arn), redeploy=False)
 
 
 @app.command()
@@ -206,8 +246,14 @@ def _partition_of(file: Path, index: str | None, dt: str | None) -> RawDay:
     return RawDay(index_argument(code), trading_day)
 
 
-def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None) -> dict[str, Any]:
-    """Emulator up, deploy, start (``begin``), follow live, summarise; exit 1 on failure."""
+def _pipeline(
+    begin: Callable[[LocalStack], str], b3_base_url: str | None = None, *, redeploy: bool = True
+) -> dict[str, Any]:
+    """Emulator up, deploy, start (``begin``), follow live, summarise; exit 1 on failure.
+
+    ``redeploy=False`` uses the stack as deployed (finishing an execution must not change
+    the B3 address its functions were deployed with).
+    """
     timings: dict[str, float] = {}
     clock = time.monotonic()
     endpoint = os.environ.get("AWS_ENDPOINT_URL")  # an emulator the user chose (LocalStack...)
@@ -218,9 +264,12 @@ def _pipeline(begin: Callable[[LocalStack], str], b3_base_url: str | None = None
         point_boto3_at(endpoint := emulator.endpoint)
     timings["emulator_start_s"] = round(time.monotonic() - clock, 2)
     clock = time.monotonic()
-    stack = _run(lambda: deploy(LOCAL, b3_base_url=b3_base_url))
-    timings["deploy_s"] = round(time.monotonic() - clock, 2)
-    err.print(f"[bold]Deployed[/] to {endpoint} in {timings['deploy_s']} s")
+    if redeploy:
+        stack = _run(lambda: deploy(LOCAL, b3_base_url=b3_base_url))
+        timings["deploy_s"] = round(time.monotonic() - clock, 2)
+        err.print(f"[bold]Deployed[/] to {endpoint} in {timings['deploy_s']} s")
+    else:
+        stack = deployed(LOCAL)
     execution = _run(lambda: begin(stack))
     with Live(_steps_table(Progress()), console=err, auto_refresh=False) as live:
         outcome = _run(
@@ -258,18 +307,48 @@ def _steps_table(progress: Progress) -> Table:
 
 
 def _print_result(result: dict[str, Any], endpoint: str) -> None:
-    if result["status"] != "SUCCEEDED":
-        return
-    table = Table(show_header=False, box=None)
-    for key in ("dt", "session", "index", "raw_rows", "refined_rows", "refined_files",
-                "athena_count", "raw", "refined", "table", "seconds"):  # fmt: skip
-        table.add_row(f"[bold]{key}[/]", escape(str(result[key])))
-    table.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))
+    """Each index of the execution: validated rows, refined rows and files, Athena's count."""
+    table = Table(title="Indices", title_justify="left")
+    counts = ("raw_rows", "refined_rows", "refined_files", "athena_count")
+    for column in ("index", "dt", "session", "status", *counts):
+        table.add_column(column, justify="right" if column in counts else "left")
+    colour = {"refined": "green", "failed": "red"}
+    for row in result.get("indices", []):
+        status = f"[{colour.get(row['status'], 'yellow')}]{escape(row['status'])}[/]"
+        if "error" in row:
+            status += f" {escape(str(row['error']))}"
+        cells = [_cell(row.get(column)) for column in counts]
+        table.add_row(
+            escape(row["index"]), _cell(row.get("dt")), _cell(row.get("session")), status, *cells
+        )
     err.print(table)
-    err.print(
-        f"Files: AWS_ENDPOINT_URL={endpoint} aws s3 ls {result['refined']}  "
-        "(the emulator keeps running: `bovespa local down` stops it)"
-    )
+    facts = Table(show_header=False, box=None)
+    for key in ("glue_runs", "crawls", "table", "seconds"):
+        facts.add_row(f"[bold]{key}[/]", escape(str(result.get(key))))
+    for ahead in result.get("ahead", []):
+        facts.add_row(
+            f"[bold]{escape(ahead['dataset'])}[/]",
+            escape(f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows"),
+        )
+    if "athena_smoke_query" in result:
+        facts.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))
+    err.print(facts)
+    refined = [row["refined"] for row in result.get("indices", []) if "refined" in row]
+    if refined:
+        err.print(
+            f"Files: AWS_ENDPOINT_URL={endpoint} aws s3 ls {refined[0]}  "
+            "(the emulator keeps running: `bovespa local down` stops it)"
+        )
+
+
+def _started(arn: str, stack: LocalStack) -> str:
+    """``_pipeline``'s ``begin`` for an execution that is already started."""
+    del stack
+    return arn
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else escape(str(value))
 
 
 @app.command()

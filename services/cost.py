@@ -1,13 +1,14 @@
 """The modelled AWS cost of one daily run and of a month, for both designs of the schedule.
 
-* **per index** (today): one execution per configured index, each with its own Glue job
-  run, crawl and Athena smoke query;
-* **one execution** (issue #13): a ``Map`` scrapes and validates every index, then one
-  Glue job run, one crawl and one smoke query serve them all.
+* **per index** (the schedule before issue #13): one execution per configured index,
+  each with its own Glue job run, crawl and Athena smoke query;
+* **one execution** (the schedule since): a ``Map`` scrapes and validates every index,
+  then one Glue job run, one crawl and one smoke query serve them all.
 
 The model multiplies quantities by list prices. Quantities come from the stack's
 settings (``Pulumi.<stack>.yaml``: region, indices, Glue worker type and count, polling),
-from durations measured by ``make bench`` (:data:`MEASURED`), from sizes measured on the
+from durations measured by ``make bench`` (:data:`MEASURED`, read from ``services/measured.json``,
+which the bench writes), from state counts walked on the definition, from sizes measured on the
 recorded portfolios, and from a few named assumptions (:data:`ASSUMED`), each with why.
 Every list price is in :data:`PRICES`, the one table, with its source. Free tiers are
 ignored (list prices only); CloudWatch Logs, X-Ray, EventBridge (AWS service events and
@@ -26,6 +27,7 @@ Billing rules (from the pricing pages in :data:`PRICES`):
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -113,9 +115,10 @@ class Measured:
     """Durations from ``make bench`` and sizes measured on the recorded portfolios."""
 
     source: str
-    #: The Glue job, local Spark, fresh process: (refined files written, wall seconds).
+    #: The Glue job, local Spark, fresh process: (refined files written, wall seconds), for
+    #: a day of IBOV, 20 and 250 days of it, and one day of every index in one run.
     glue_runs: tuple[tuple[int, float], ...]
-    #: The Lambda states of ``make demo`` (one B3 page for the scrape), seconds.
+    #: The scraper's work per B3 page and Validate's per object (warm), seconds.
     scrape_page_s: float
     validate_s: float
     #: The Athena smoke query state, seconds.
@@ -127,21 +130,37 @@ class Measured:
     raw_asset_bytes: int = 280
 
     def glue_seconds(self, files: int) -> float:
-        """The job's wall time for ``files`` refined files: a line through the bench's runs."""
-        (f0, s0), (f1, s1) = self.glue_runs[0], self.glue_runs[-1]
-        per_file = (s1 - s0) / (f1 - f0)
-        return s0 + per_file * (files - f0)
+        """The job's wall time for ``files`` refined files: straight lines between the
+        bench's runs (sorted by files), the outer ones extended beyond them."""
+        runs = sorted(self.glue_runs)
+        segment = next(
+            (pair for pair in itertools.pairwise(runs) if files <= pair[1][0]),
+            (runs[-2], runs[-1]),
+        )
+        (f0, s0), (f1, s1) = segment
+        return s0 + (s1 - s0) / (f1 - f0) * (files - f0)
 
 
-#: ``make bench`` of 2026-11-23 on the development machine (README, "Measured"): the Glue
-#: job took 10.8 s for 1 day (84 files) and 23.5 s for 20 days (1,680 files).
-MEASURED: Final = Measured(
-    source="make bench, 2026-11-23 (README 'Measured')",
-    glue_runs=((84, 10.8), (1_680, 23.5)),
-    scrape_page_s=0.6,
-    validate_s=0.7,
-    athena_s=1.0,
-)
+#: Where ``make bench`` writes what it measured (services/bench.py), and the model reads it.
+MEASURED_FILE: Final = settings.REPO_ROOT / "services" / "measured.json"
+
+
+def read_measured(path: Path = MEASURED_FILE) -> Measured:
+    """The durations and sizes ``make bench`` measured last (its one record)."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return Measured(
+        source=str(raw["source"]),
+        glue_runs=tuple((int(files), float(seconds)) for files, seconds in raw["glue_runs"]),
+        scrape_page_s=float(raw["scrape_page_s"]),
+        validate_s=float(raw["validate_s"]),
+        athena_s=float(raw["athena_s"]),
+        refined_file_bytes=int(raw["refined_file_bytes"]),
+        raw_asset_bytes=int(raw["raw_asset_bytes"]),
+    )
+
+
+#: The last ``make bench`` on the development machine (README, "Measured").
+MEASURED: Final = read_measured()
 
 #: What neither the stack nor the bench can tell, and why each value.
 ASSUMED: Final[Mapping[str, tuple[float, str]]] = {
@@ -152,7 +171,8 @@ ASSUMED: Final[Mapping[str, tuple[float, str]]] = {
     "glue_gets_per_raw_object": (2, "Spark reads a Parquet footer, then its row group"),
     "athena_gets_per_file": (2, "Athena reads a Parquet footer, then the column it counts"),
     "ecr_image_gb": (0.25, "compressed Lambda Python base plus pyarrow; no Docker to measure"),
-    "map_iteration_states": (2, "Scrape and Validate per index, as issue #13 designs the Map"),
+    "ahead_requests": (2, "a dataset ahead asks GetPortfolioDay for the session, then its call"),
+    "ahead_puts": (3, "its archived bodies (its page or GetConfigurations, the session) and data"),
 }
 
 
@@ -167,6 +187,8 @@ class Stack:
     glue_workers: int = 2
     poll_seconds: int = 30
     image_history: int = 5
+    #: Datasets ahead scraped for each index (``aheadDatasets``: theoretical, preview).
+    ahead_datasets: int = 2
 
     @property
     def dpus(self) -> int:
@@ -198,6 +220,9 @@ def read_stack(name: str, root: Path = settings.REPO_ROOT) -> Stack:
         glue_workers=int(own.get("glueWorkers") or defaults.glue_workers),
         poll_seconds=int(own.get("pollSeconds") or defaults.poll_seconds),
         image_history=int(own.get("imageHistory") or defaults.image_history),
+        ahead_datasets=len(own["aheadDatasets"])
+        if "aheadDatasets" in own
+        else defaults.ahead_datasets,
     )
 
 
@@ -229,28 +254,44 @@ def polls(seconds: float, poll_seconds: int) -> int:
     return max(1, math.ceil(seconds / poll_seconds))
 
 
-def transitions_per_index(glue_polls: int, crawler_polls: int, athena_polls: int) -> int:
-    """State transitions of one schedule-path execution that succeeds (today's design).
+def map_iteration_states(ahead: int) -> int:
+    """States one index's iteration of the Map enters when it succeeds, with ``ahead``
+    datasets ahead: walked on ``statemachine/pipeline.asl.json`` (the Choice's default is
+    the schedule's way, every Task goes on to its ``Next``, an inner Map runs per item)."""
+    from services.workflow import expanded  # the definition, read on use
 
-    11 states are entered once (Route, Scrape, Validate, StartGlueJob, StartCrawler,
-    GetLastCrawl, CrawlSucceeded?, StartSmokeQuery, GetSmokeResult, Check, Done); each
-    polling loop enters Wait, Get and the Choice per poll and its counter between polls.
-    """
-    return 11 + sum(4 * p - 1 for p in (glue_polls, crawler_polls, athena_polls))
+    processor = expanded()["States"]["ScrapeIndices"]["ItemProcessor"]
+    return _entered(processor, ahead)
 
 
-def transitions_one_execution(
-    indices: int, glue_polls: int, crawler_polls: int, athena_polls: int
+def _entered(processor: Mapping[str, Any], items: int) -> int:
+    states: Mapping[str, Any] = processor["States"]
+    name: str | None = processor["StartAt"]
+    entered = 0
+    while name is not None:
+        state = states[name]
+        entered += 1
+        if state["Type"] == "Map":
+            entered += items * _entered(state["ItemProcessor"], 0)
+        name = state.get("Default") if state["Type"] == "Choice" else state.get("Next")
+    return entered
+
+
+def transitions(
+    indices: int, ahead: int, glue_polls: int, crawler_polls: int, athena_polls: int
 ) -> int:
-    """State transitions of one execution for ``indices`` indices (issue #13's design):
-    the Map state instead of Scrape and Validate, and each index's iteration states."""
-    per_iteration = int(ASSUMED["map_iteration_states"][0])
-    return (
-        transitions_per_index(glue_polls, crawler_polls, athena_polls)
-        - 2
-        + 1
-        + per_iteration * indices
-    )
+    """State transitions of one successful execution for ``indices`` indices.
+
+    16 top-level states are entered once (Route, ConfiguredAhead, ScrapeIndices,
+    Collect, Count, AnyValidated?, StartGlueJob, StartCrawler, GetLastCrawl,
+    CrawlSucceeded?, SmokeQueryColumns, SmokeQueryFirstRow, StartSmokeQuery,
+    GetSmokeResult, Check, AnyFailed? -- and Done is the 17th); each index adds its Map
+    iteration (:func:`map_iteration_states`) and two states of the walk that builds the
+    smoke query (one the last time); each polling loop enters Wait, Get and the Choice
+    per poll and its counter between polls. A test walks the definition to check it.
+    """
+    polls_ = sum(4 * p - 1 for p in (glue_polls, crawler_polls, athena_polls))
+    return 17 + indices * (map_iteration_states(ahead) + 2) - 1 + polls_
 
 
 #: The two designs: an execution per index (today), or one for all (issue #13).
@@ -324,22 +365,25 @@ def estimate(
 
     glue_s = [measured.glue_seconds(files) for files in jobs]
     glue_item = "glue_flex_dpu_hour" if flex else "glue_dpu_hour"
-    transitions = (
-        [transitions_one_execution(len(codes), *_polls(glue_s[0], crawl_s, measured, stack))]
+    ahead = stack.ahead_datasets
+    transitions_ = (
+        [transitions(len(codes), ahead, *_polls(glue_s[0], crawl_s, measured, stack))]
         if one
-        else [transitions_per_index(*_polls(s, crawl_s, measured, stack)) for s in glue_s]
+        else [transitions(1, ahead, *_polls(s, crawl_s, measured, stack)) for s in glue_s]
     )
     queries = 1 if one else len(codes)
     # the smoke query reads at most the day's refined files of its indices
     scanned = sum(athena_billed_bytes(n * measured.refined_file_bytes) for n in jobs)
     memory = {name: D(mb) / 1024 for name, mb in LAMBDA_MEMORY_MB.items()}
+    ahead_requests = ahead * int(ASSUMED["ahead_requests"][0])
     lambda_gb_s = sum(
-        memory["scraper"] * D(str(measured.scrape_page_s)) * p
+        memory["scraper"] * D(str(measured.scrape_page_s)) * (p + ahead_requests)
         + memory["validate"] * D(str(measured.validate_s))
         + memory["trigger"] * D(str(ASSUMED["trigger_s"][0]))
         for p in pages
     )
     puts = sum(p + 1 for p in pages) + int(ASSUMED["glue_puts_per_file"][0]) * sum(assets)
+    puts += len(codes) * ahead * int(ASSUMED["ahead_puts"][0])
     puts += queries  # Athena writes each query's result to S3
     gets = len(codes) * (2 + int(ASSUMED["glue_gets_per_raw_object"][0]))  # trigger, validate
     gets += int(ASSUMED["athena_gets_per_file"][0]) * sum(assets)
@@ -354,8 +398,9 @@ def estimate(
              len(jobs) * crawler_billed_seconds(crawl_s) * ASSUMED["crawler_dpus"][0],
              "DPU-second", "crawler_dpu_hour", 3600),
         line("Lambda duration", lambda_gb_s, "GB-second", "lambda_gb_second"),
-        line("Lambda requests", 3 * len(codes), "request", "lambda_request"),
-        line("Step Functions", sum(transitions), "state transition", "sfn_transition"),
+        # scraper (the day, each dataset ahead), validate, and the trigger the day's write wakes
+        line("Lambda requests", (3 + ahead) * len(codes), "request", "lambda_request"),
+        line("Step Functions", sum(transitions_), "state transition", "sfn_transition"),
         line("Athena", scanned, "byte scanned", "athena_tb", TB),
         line("S3 PUT, LIST", puts, "request", "s3_put"),
         line("S3 GET, HEAD", gets, "request", "s3_get"),

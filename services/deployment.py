@@ -7,10 +7,29 @@ two deployments cannot drift apart (a test renders both and compares).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from services import settings
+from services.lake.datasets import DATASETS
+
+#: The four-month datasets the scraper Lambda fetches besides the day's portfolio
+#: (``event["dataset"]``; services/scraper/handler.py).
+AHEAD_DATASETS: tuple[str, ...] = tuple(dataset.name for dataset in DATASETS)
+
+#: The smoke query: every refined (dt, index) beside the rows Validate counted, with the
+#: number of pairs that disagree on every row. ``{values}`` is ``('dt', 'INDEX', rows), …``;
+#: ``{dts}`` and ``{codes}`` the quoted days and codes, so Athena reads only their partitions.
+SMOKE_QUERY = (
+    "WITH v (dt, index_code, validated) AS (VALUES {values}), "
+    'c AS (SELECT dt, index_code, count(*) AS refined FROM "{database}"."{table}" '
+    "WHERE dt IN ({dts}) AND index_code IN ({codes}) GROUP BY dt, index_code) "
+    "SELECT v.index_code, v.dt, v.validated, coalesce(c.refined, 0) AS refined, "
+    "sum(CASE WHEN coalesce(c.refined, 0) = v.validated THEN 0 ELSE 1 END) OVER () AS mismatched "
+    "FROM v LEFT JOIN c ON c.dt = v.dt AND c.index_code = v.index_code "
+    "ORDER BY v.index_code, v.dt"
+)
 
 #: Lambda handlers, as module.function (the zip packages and the images' CMD).
 SCRAPER_HANDLER = "services.scraper.handler.handler"
@@ -38,8 +57,12 @@ class Deployment:
     max_polls: int = 120
     #: First wait before the state machine retries a scrape that found B3 unavailable.
     scrape_retry_seconds: int = 60
-    #: The indices the schedule scrapes, one execution each.
+    #: The indices the daily schedule scrapes, all in one execution.
     indices: tuple[str, ...] = (settings.DEFAULT_INDEX,)
+    #: Indices the Map scrapes and validates at the same time (polite to B3).
+    map_max_concurrency: int = 4
+    #: The datasets ahead scraped for each validated index, unless the input says otherwise.
+    ahead_datasets: tuple[str, ...] = AHEAD_DATASETS
     database: str = settings.GLUE_DATABASE
     table: str = settings.REFINED_TABLE
     #: Attempts per B3 page inside the scraper Lambda; the state machine retries beyond.
@@ -68,6 +91,11 @@ class Deployment:
     @property
     def state_machine(self) -> str:
         return f"{self.prefix}-pipeline"
+
+    @property
+    def schedule(self) -> str:
+        """The one daily schedule of the stack, whatever the number of indices."""
+        return f"{self.prefix}-daily"
 
     @property
     def workgroup(self) -> str:
@@ -99,14 +127,29 @@ class Deployment:
         "DeleteBehavior": "LOG",
     }
 
-    def smoke_query(self, dt: str, index: str) -> str:
-        """What the state machine's smoke query asks Athena (for the summary and tests)."""
-        return (
-            f'SELECT count(*) AS n FROM "{self.database}"."{self.table}" '
-            f"WHERE dt = '{dt}' AND index_code = '{index}'"
+    def smoke_query(self, objects: Sequence[Mapping[str, Any]]) -> str:
+        """The smoke query the state machine asks Athena for these validated objects.
+
+        The state machine builds the same text with ``States.Format`` from
+        :meth:`smoke_query_format` (the summary shows it; a test compares the two).
+        """
+        return self._smoke_sql().format(
+            values=", ".join(f"('{o['dt']}', '{o['index']}', {o['rows']})" for o in objects),
+            dts=", ".join(f"'{o['dt']}'" for o in objects),
+            codes=", ".join(f"'{o['index']}'" for o in objects),
         )
 
-    def state_machine_values(self, scraper_arn: str, validate_arn: str) -> dict[str, str | int]:
+    def smoke_query_format(self) -> str:
+        """:data:`SMOKE_QUERY` as a ``States.Format`` template: ``{}`` for values, days, codes."""
+        template = self._smoke_sql().format(values="{}", dts="{}", codes="{}")
+        return template.replace("\\", "\\\\").replace("'", "\\'")
+
+    def _smoke_sql(self) -> str:
+        return SMOKE_QUERY.replace("{database}", self.database).replace("{table}", self.table)
+
+    def state_machine_values(
+        self, scraper_arn: str, validate_arn: str
+    ) -> dict[str, str | int | list[str]]:
         """The values of the placeholders in ``statemachine/pipeline.asl.json``."""
         return {
             "ScraperFunctionArn": scraper_arn,
@@ -115,10 +158,12 @@ class Deployment:
             "CrawlerName": self.crawler,
             "AthenaWorkGroup": self.workgroup,
             "GlueDatabase": self.database,
-            "RefinedTable": self.table,
             "PollSeconds": self.poll_seconds,
             "MaxPolls": self.max_polls,
             "ScrapeRetrySeconds": self.scrape_retry_seconds,
+            "MapMaxConcurrency": self.map_max_concurrency,
+            "AheadDatasets": list(self.ahead_datasets),
+            "SmokeQueryFormat": self.smoke_query_format(),
         }
 
     def raw_object_event_pattern(self, bucket: str) -> dict[str, Any]:
@@ -135,7 +180,7 @@ class Deployment:
         }
 
     def glue_job_arguments(self, bucket: str) -> dict[str, str]:
-        """The Glue job's default arguments; the state machine adds ``--dt`` and ``--index``."""
+        """The Glue job's default arguments; the state machine adds ``--objects``."""
         return {
             "--lake": f"s3://{bucket}",
             "--database": self.database,
@@ -143,9 +188,21 @@ class Deployment:
             "--catalog": "true",
         }
 
-    def schedule_input(self, index: str) -> dict[str, str]:
-        """The input of the scheduled (daily) execution for ``index``."""
-        return {"source": "schedule", "index": index}
+    def schedule_input(
+        self, indices: Sequence[str] | str | None = None, *, ahead: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """The input of the daily execution: every index of ``indices`` (default: the
+        deployment's; one code is one index) in one execution. ``ahead`` overrides
+        :attr:`ahead_datasets`."""
+        if indices is None:
+            indices = self.indices
+        started: dict[str, Any] = {
+            "source": "schedule",
+            "indices": [indices] if isinstance(indices, str) else list(indices),
+        }
+        if ahead is not None:
+            started["ahead"] = list(ahead)
+        return started
 
 
 def _suffix() -> str:

@@ -87,7 +87,7 @@ EXIT_CODES: Final[dict[str, ExitCode]] = {
     ),
     "NotValidated": ExitCode(
         23,
-        "the Glue engine was asked to refine days without Validate's pins (`--raw-sha256`); "
+        "the Glue engine was asked to refine days without Validate's pins (`--objects`); "
         "`bovespa etl` validates each day itself",
     ),
     "InjectedFault": ExitCode(

@@ -24,6 +24,7 @@ from ministack.core.iam_evaluator import EvalContext, evaluate, parse_policy_doc
 from ministack.core.router import detect_service
 
 from services.local.recorder import Call
+from services.workflow import all_states
 
 #: Glue actions by the resources they are authorised on (Service Authorization Reference,
 #: "Actions, resources, and condition keys for AWS Glue").
@@ -130,7 +131,19 @@ def requests_of_execution(
     query_workgroup: Callable[[str], str],
 ) -> list[Request]:
     """The calls a state machine execution's Tasks made, from its history: each
-    ``TaskScheduled`` with the Parameters of the Task state just entered, on its input."""
+    ``TaskScheduled`` with the Parameters of the Task state just entered, on its input.
+
+    An emulator that records no state events inside a Map's iterations (MiniStack) leaves
+    a ``TaskScheduled`` with no Task entered before it: such a call is one of the Map
+    iterations' Tasks of the same resource, so each of those is counted (their Lambda
+    functions are fixed in the definition).
+    """
+    states = dict(all_states(definition))
+    iterated = {
+        name: state
+        for name, state in states.items()
+        if name not in definition["States"] and state["Type"] == "Task"
+    }
     requests: list[Request] = []
     entered: tuple[str, Any] | None = None
     for event in events:
@@ -139,11 +152,21 @@ def requests_of_execution(
             entered = (details["name"], json.loads(details["input"]))
         elif event["type"] == "TaskScheduled" and entered is not None:
             name, state_input = entered
-            state = definition["States"][name]
+            state = states[name]
             action = task_action(state["Resource"])
             params = resolve(state.get("Parameters", {}), state_input)
             for resource in api_resources(action, params, region, account, query_workgroup):
                 requests.append(Request(component, action, resource, (), f"state {name}"))
+            entered = None
+        elif event["type"] == "TaskScheduled":
+            scheduled = event["taskScheduledEventDetails"]["resource"]
+            for name, state in iterated.items():
+                if state["Resource"] != scheduled or "FunctionName" not in state["Parameters"]:
+                    continue
+                action = task_action(state["Resource"])
+                params = {"FunctionName": state["Parameters"]["FunctionName"]}
+                for resource in api_resources(action, params, region, account, query_workgroup):
+                    requests.append(Request(component, action, resource, (), f"Map: {name}"))
     return requests
 
 

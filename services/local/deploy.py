@@ -133,6 +133,19 @@ def deploy(
     return LocalStack(deployment, bucket, artifacts, machine_arn, scraper, validate, trigger)
 
 
+def deployed(deployment: Deployment = LOCAL) -> LocalStack:
+    """The names and ARNs of what :func:`deploy` made, without deploying again."""
+    return LocalStack(
+        deployment,
+        lake_bucket(deployment),
+        artifacts_bucket(deployment),
+        state_machine_arn(deployment),
+        function_arn(deployment.scraper_function),
+        function_arn(deployment.validate_function),
+        function_arn(deployment.trigger_function),
+    )
+
+
 def _client(service: str) -> Any:
     return boto3.client(service, region_name=REGION)
 

@@ -7,7 +7,8 @@ It decodes the base64 JSON parameters of each request, picks the recorded body -
 (a body without that envelope, such as ``GetConfigurations``'s, is served as recorded).
 Faults can be scripted (HTTP 503, Cloudflare's 520 page, a slow answer, a truncated
 body, a body dripped a byte at a time, a connection cut mid-body, a compressed body, a
-redirect...): each scripted fault answers one request, in order. The server counts the
+redirect...): each scripted fault answers one request, in order; an outage of one index
+answers every request for it with its fault until it is lifted. The server counts the
 requests and the body bytes it sent, so tests can assert how far a client went.
 Used by the tests and by ``bovespa demo``.
 """
@@ -57,13 +58,33 @@ class Fault:
     encoding: str | None = None
 
 
-def demo_cases() -> dict[tuple[str, str], Path]:
-    """The recorded IBOV portfolio of 2025-07-10 (segment 1, and segment 2 with sectors)."""
+#: What ``bovespa demo`` replays, and the tests' default: one day of three indices, each
+#: B3's ``GetPortfolioDay`` body (segment 1, and segment 2 with sectors) built from B3's
+#: recorded CSV of the day (``tests/fixtures/b3/``; provenance in its README). IBRA has
+#: 179 assets: two B3 pages.
+DEMO_RECORDINGS: dict[str, tuple[str, str]] = {
+    "IBOV": (
+        "GetPortfolioDay_IBOV_segment1_2025-07-10_derived-from-csv.json",
+        "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json",
+    ),
+    "IBRA": (
+        "GetPortfolioDay_IBRA_segment1_2021-06-22_derived-from-csv.json",
+        "GetPortfolioDay_IBRA_segment2_2021-06-22_derived.json",
+    ),
+    "IBXX": (
+        "GetPortfolioDay_IBXX_segment1_2024-11-12_derived-from-csv.json",
+        "GetPortfolioDay_IBXX_segment2_2024-11-12_derived.json",
+    ),
+}
+DEMO_INDICES = tuple(DEMO_RECORDINGS)
+
+
+def demo_cases(indices: tuple[str, ...] = DEMO_INDICES) -> dict[tuple[str, str], Path]:
+    """The replay server's cases for the demo's recordings of ``indices``."""
     return {
-        ("IBOV", "1"): settings.FIXTURES_DIR
-        / "GetPortfolioDay_IBOV_segment1_2025-07-10_derived-from-csv.json",
-        ("IBOV", "2"): settings.FIXTURES_DIR
-        / "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json",
+        (index, segment): settings.FIXTURES_DIR / name
+        for index in indices
+        for segment, name in zip(("1", "2"), DEMO_RECORDINGS[index], strict=True)
     }
 
 
@@ -82,6 +103,8 @@ class ReplayServer:
         #: Bodies of the other :data:`CALLS`, by ``(call, index)``.
         self.answers = _read(answers or {})
         self.faults: deque[Fault] = deque()
+        #: Index -> the fault every request for it gets (:meth:`outage`).
+        self.outages: dict[str, Fault] = {}
         self.requests: list[dict[str, Any]] = []
         #: Body bytes handed to clients' connections so far, over every request.
         self.bytes_sent = 0
@@ -103,6 +126,14 @@ class ReplayServer:
         with self._lock:
             self.faults.extend(faults)
 
+    def outage(self, index: str, fault: Fault | None) -> None:
+        """Answer every request for ``index`` with ``fault`` from now on (``None`` lifts it)."""
+        with self._lock:
+            if fault is None:
+                self.outages.pop(index, None)
+            else:
+                self.outages[index] = fault
+
     def start(self) -> ReplayServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -120,26 +151,33 @@ class ReplayServer:
 
     def answer(self, path: str) -> tuple[int, str, bytes]:
         """The real answer to ``path``: (status, content type, body)."""
+        return self._answer(path)[1:]
+
+    def _answer(self, path: str) -> tuple[str | None, int, str, bytes]:
+        """The index asked for (if the request names one) and the real answer to ``path``."""
         call, _, token = path.removeprefix(PREFIX).partition("/")
         if not path.startswith(PREFIX) or call not in ("GetPortfolioDay", *CALLS):
-            return 404, "application/json", b'{"message":"not found"}'
+            return None, 404, "application/json", b'{"message":"not found"}'
         try:
             params = json.loads(base64.b64decode(token, validate=True))
             index = str(params["index"])
             key = (index, str(params["segment"])) if call == "GetPortfolioDay" else (call, index)
             number, size = int(params["pageNumber"]), int(params["pageSize"])
         except (binascii.Error, ValueError, KeyError, TypeError):
-            return 400, "application/json", b'{"message":"bad request"}'
+            return None, 400, "application/json", b'{"message":"bad request"}'
         with self._lock:
             self.requests.append(params)
             self.called.append(call)
         recorded = self.cases if call == "GetPortfolioDay" else self.answers
         if key not in recorded:
-            return 404, "application/json", b'{"message":"no recorded case"}'
-        return 200, "application/json", page_of(recorded[key], number, size)
+            return index, 404, "application/json", b'{"message":"no recorded case"}'
+        return index, 200, "application/json", page_of(recorded[key], number, size)
 
-    def next_fault(self) -> Fault | None:
+    def fault_for(self, index: str | None) -> Fault | None:
+        """The fault the next answer gets: its index's outage, else the next scripted one."""
         with self._lock:
+            if index is not None and index in self.outages:
+                return self.outages[index]
             return self.faults.popleft() if self.faults else None
 
     def count_sent(self, n: int) -> None:
@@ -172,8 +210,8 @@ def page_of(recorded: bytes, number: int, size: int) -> bytes:
 def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            status, content_type, body = server.answer(self.path)
-            fault = server.next_fault()
+            index, status, content_type, body = server._answer(self.path)
+            fault = server.fault_for(index)
             if fault is not None:
                 time.sleep(fault.delay)
                 status = fault.status or status

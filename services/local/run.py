@@ -9,46 +9,27 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import boto3
 import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
 
 from services import settings
 from services.b3.calendar import portfolio_label
 from services.lake.storage import S3Lake
 from services.local.deploy import LocalStack
+from services.workflow import expanded, steps
 
-#: The step each state belongs to; states of no step (routing, the end) are not shown.
-STEP_OF = {
-    "Scrape": "Scrape",
-    "ScrapeFailed": "Scrape",
-    "Validate": "Validate",
-    "ValidateFailed": "Validate",
-    **dict.fromkeys(
-        ("StartGlueJob", "WaitForGlueJob", "GetGlueJobRun", "GlueJobDone?", "CountGlueJobPoll",
-         "DescribeGlueJobFailure", "GlueJobHasMessage?", "DescribeGlueJobMessage",
-         "DescribeGlueJobState", "GlueJobFailed", "GlueJobTimedOut"),
-        "Glue job",
-    ),
-    **dict.fromkeys(
-        ("StartCrawler", "WaitForCrawler", "GetCrawler", "CrawlerDone?", "CountCrawlerPoll",
-         "GetLastCrawl", "CrawlSucceeded?", "DescribeCrawlFailure", "CrawlerFailed",
-         "CrawlerTimedOut"),
-        "Crawler",
-    ),
-    **dict.fromkeys(
-        ("StartSmokeQuery", "WaitForSmokeQuery", "GetSmokeQuery", "SmokeQueryDone?",
-         "CountSmokeQueryPoll", "DescribeSmokeQueryFailure", "SmokeQueryFailed",
-         "SmokeQueryTimedOut", "GetSmokeResult"),
-        "Athena smoke query",
-    ),
-    **dict.fromkeys(("Check", "DescribeCheckFailure", "CheckFailed"), "Check"),
-}  # fmt: skip
-UNSTEPPED = ("Route", "InputInvalid", "Done")
+#: The step each state belongs to, from the definition (services/workflow.py): a Map is
+#: one step with its iterations' states, the refine phase's states are grouped by step.
+STEP_OF = steps()
+#: The states of the execution itself (not of a Map's iterations): their output is the
+#: execution's data so far.
+TOP_LEVEL = frozenset(expanded()["States"])
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -76,6 +57,9 @@ class Progress:
     failed_state: str | None = None
     error: str | None = None
     cause: str | None = None
+    #: The output of the last top-level state that finished: the execution's data so far
+    #: (what a failed execution had done; AWS gives a failed execution no output).
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
@@ -83,12 +67,17 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
     progress = Progress()
     by_name: dict[str, Step] = {}
     current: Step | None = None
+    entered: str | None = None
     for event in events:
         kind: str = event["type"]
         details: Mapping[str, Any] = next(
             (v for k, v in event.items() if k.endswith("EventDetails")), {}
         )
         state = details.get("name")
+        if kind.endswith("StateEntered") and state in TOP_LEVEL:
+            entered = state
+        if kind.endswith("StateExited") and state in TOP_LEVEL and details.get("output"):
+            progress.data = json.loads(details["output"])
         if kind.endswith("StateEntered") and state in STEP_OF:
             step = by_name.get(STEP_OF[state])
             if step is None:
@@ -108,6 +97,9 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
             current.retries += 1
         elif kind == "ExecutionFailed":
             progress.error, progress.cause = details.get("error"), details.get("cause")
+            # Where the history shows no Fail state (an emulator that records no events
+            # inside a Map's iterations), the state that was running failed.
+            progress.failed_state = progress.failed_state or entered
             if current is not None:
                 current.status, current.ended = "failed", event["timestamp"]
     for step in progress.steps:
@@ -165,6 +157,48 @@ def wait_for_execution(
         time.sleep(0.5)
 
 
+#: Error codes of an endpoint without RedriveExecution (MiniStack answers InvalidAction).
+NO_REDRIVE = frozenset({"InvalidAction", "UnknownOperationException", "NotImplemented"})
+
+
+def finish(stack: LocalStack, execution_arn: str) -> list[str]:
+    """Finish what a FAILED execution left: redrive it, or start executions for it.
+
+    Where the endpoint has RedriveExecution (AWS), the execution is redriven: Step
+    Functions reruns only the failed iterations of ``FinishFailedIndices``, which redo
+    their index, and the refine phase then runs for those alone. Where it has not (the
+    local emulator), a new execution is started for the failed indices (with the original
+    execution's datasets ahead), and one for each failed dropped object. Returns the ARNs
+    to follow.
+    """
+    sfn = boto3.client("stepfunctions")
+    try:
+        sfn.redrive_execution(executionArn=execution_arn)
+        return [execution_arn]
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in NO_REDRIVE:
+            raise
+    described = sfn.describe_execution(executionArn=execution_arn)
+    if described["status"] != "FAILED":
+        raise ValueError(f"{execution_arn} is {described['status']}: nothing to finish")
+    progress = fold(_history(sfn, execution_arn))
+    failed = (progress.data.get("scraped") or {}).get("failed", [])
+    if not failed:
+        raise ValueError(
+            f"{execution_arn} failed in {progress.failed_state} with no index failed: "
+            "start it again"
+        )
+    original = json.loads(described.get("input") or "{}")
+    indices = sorted({f["target"] for f in failed if f["mode"] == "index"})
+    inputs: list[dict[str, Any]] = [{"uri": f["target"]} for f in failed if f["mode"] == "object"]
+    if indices:
+        again: dict[str, Any] = {"source": "finish", "indices": indices}
+        if "ahead" in original:
+            again["ahead"] = original["ahead"]
+        inputs.insert(0, again)
+    return [start(stack, started) for started in inputs]
+
+
 def follow(
     execution_arn: str,
     on_progress: Callable[[Progress], None] = lambda progress: None,
@@ -188,7 +222,12 @@ def follow(
 
 
 def summary(stack: LocalStack, outcome: Outcome) -> dict[str, Any]:
-    """What the run did, as one JSON-able object (the last line ``make demo`` prints)."""
+    """What the run did, as one JSON-able object (the last line ``make demo`` prints).
+
+    ``indices`` has a row per index and day the execution validated -- refined rows and
+    files read back from S3, Athena's count from the smoke query -- and a row per failure;
+    ``glue_runs`` and ``crawls`` count the Glue job runs and crawls it started.
+    """
     result: dict[str, Any] = {
         "status": outcome.status,
         "execution": outcome.execution_arn,
@@ -204,28 +243,68 @@ def summary(stack: LocalStack, outcome: Outcome) -> dict[str, Any]:
             error=outcome.progress.error,
             cause=outcome.progress.cause,
         )
-        return result
-    out = outcome.output
-    refined_prefix = f"{settings.REFINED_PREFIX}/dt={out['dt']}/index_code={out['index']}/"
+    data = outcome.output if outcome.status == "SUCCEEDED" else outcome.progress.data
+    scraped, redo = data.get("scraped") or {}, data.get("redo") or {}
+    phases = [data.get(phase) or {} for phase in ("refine", "redo")]
+    validated = [o for phase in phases for o in phase.get("objects", [])]
+    counts = {key: n for phase in phases for key, n in athena_counts(phase).items()}
     lake = S3Lake(stack.bucket)
-    refined = lake.list(refined_prefix)
-    refined_rows = sum(
-        pq.read_metadata(io.BytesIO(lake.read_bytes(key))).num_rows for key in refined
-    )
+    rows = [index_row(lake, stack.bucket, o, counts.get((o["index"], o["dt"]))) for o in validated]
+    for failure in scraped.get("failed", []):
+        if failure.get("dataset") == "day" and not _redone(failure, validated):
+            rows.append({"index": failure["target"], "status": "failed", "error": failure["error"]})
     result.update(
-        dt=out["dt"],
-        session=portfolio_label(date.fromisoformat(out["dt"])),
-        index=out["index"],
-        raw_rows=out["rows"],
-        refined_rows=refined_rows,
-        refined_files=len(refined),
-        athena_smoke_query=stack.deployment.smoke_query(out["dt"], out["index"]),
-        athena_count=out["smoke"]["count"],
-        raw=out["uri"],
-        refined=f"s3://{stack.bucket}/{refined_prefix}",
+        indices=rows,
+        failed=[
+            {k: f.get(k) for k in ("target", "dataset", "error", "cause")}
+            for f in scraped.get("failed", [])
+        ],
+        ahead=scraped.get("ahead", []) + redo.get("ahead", []),
+        glue_runs=sum(1 for phase in phases if "glue" in phase),
+        crawls=sum(1 for phase in phases if "crawler" in phase),
         table=f"{stack.deployment.database}.{stack.deployment.table}",
     )
+    if validated:
+        result["athena_smoke_query"] = stack.deployment.smoke_query(
+            phases[0].get("objects") or validated
+        )
     return result
+
+
+def athena_counts(phase: Mapping[str, Any]) -> dict[tuple[str, str], int]:
+    """``(index, dt) -> refined rows`` from a refine phase's smoke query result, if it ran."""
+    rows = (phase.get("smoke") or {}).get("rows") or []
+    found: dict[tuple[str, str], int] = {}
+    for row in rows[1:]:  # the first row is the column names
+        index, dt, _, refined, _ = (cell.get("VarCharValue") for cell in row["Data"])
+        found[(str(index), str(dt))] = int(str(refined))
+    return found
+
+
+def index_row(
+    lake: S3Lake, bucket: str, validated: Mapping[str, Any], athena: int | None
+) -> dict[str, Any]:
+    """One validated index and day: what Validate counted, what landed in refined/."""
+    prefix = f"{settings.REFINED_PREFIX}/dt={validated['dt']}/index_code={validated['index']}/"
+    refined = lake.list(prefix)
+    return {
+        "index": validated["index"],
+        "dt": validated["dt"],
+        "session": portfolio_label(date.fromisoformat(validated["dt"])),
+        "status": "refined" if athena == validated["rows"] else "validated",
+        "raw_rows": validated["rows"],
+        "refined_rows": sum(
+            pq.read_metadata(io.BytesIO(lake.read_bytes(key))).num_rows for key in refined
+        ),
+        "refined_files": len(refined),
+        "athena_count": athena,
+        "raw": validated["uri"],
+        "refined": f"s3://{bucket}/{prefix}",
+    }
+
+
+def _redone(failure: Mapping[str, Any], validated: Sequence[Mapping[str, Any]]) -> bool:
+    return any(failure["target"] in (o["index"], o["uri"]) for o in validated)
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:

@@ -11,11 +11,12 @@ import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from services import settings
 from services.b3.calendar import is_session, previous_session
-from services.b3.portfolio import PageSource, Portfolio, assemble, parse_page
+from services.b3.portfolio import Asset, PageSource, Portfolio, assemble, parse_page
 from services.lake.raw import write_raw
 from services.lake.storage import Lake
 
@@ -62,6 +63,35 @@ def business_days(last: date, count: int) -> list[date]:
         days.append(day)
         day = previous_session(day)
     return sorted(days)
+
+
+def sized_like(index: str, members: int, recordings: Iterable[Portfolio], day: date) -> Portfolio:
+    """A test-made portfolio of ``index`` with ``members`` assets, dated ``day``.
+
+    The assets are the recordings' own (each ticker once, in the recordings' order), the
+    header totals and the row count are those assets' sums, so every check passes; only
+    the index, the day and the selection are made up. For measuring a day of every index
+    (``make bench``), when B3's answer is recorded for a few of them only.
+    """
+    pool: dict[str, Asset] = {}
+    first: Portfolio | None = None
+    for recording in recordings:
+        first = first or recording
+        for asset in recording.assets:
+            pool.setdefault(asset.cod, asset)
+    if first is None or not 0 < members <= len(pool):
+        raise ValueError(f"{index}: {members} assets asked, the recordings have {len(pool)}")
+    assets = tuple(list(pool.values())[:members])
+    header = dataclasses.replace(
+        first.header,
+        trading_date=day,
+        date_raw=day.strftime("%d/%m/%y"),
+        part=sum((asset.part for asset in assets), Decimal(0)),
+        theoretical_qty=sum(asset.theoretical_qty for asset in assets),
+    )
+    return dataclasses.replace(
+        first, index=index, header=header, total_records=members, assets=assets
+    )
 
 
 def write_days(lake: Lake, portfolio: Portfolio, days: Iterable[date]) -> None:

@@ -2,9 +2,9 @@
 
 Each returns a summary shaped like the day's (:func:`services.scraper.scrape.scrape`):
 ``dataset``, ``index``, ``dt`` (the session B3 served), ``rows``, ``uri``, ``sha256``,
-``pages``, ``fetched_at``, ``responses``, plus ``cycle`` (theoretical) or ``status``,
-``target_cycle`` / ``reason`` (preview). "No preview now" is ``status: "none"`` -- a
-normal outcome, never an error.
+``pages``, ``fetched_at``, ``responses``, ``status``, plus ``cycle`` (theoretical) or
+``target_cycle`` / ``reason`` (preview). ``status`` is ``stored`` when the dataset was
+written; "no preview now" is ``status: "none"`` -- a normal outcome, never an error.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def scrape_theoretical(
     written = write_theoretical(open_lake(lake_uri), portfolio, writer=writer)
     return {
         **_summary(written),
+        "status": "stored",
         "cycle": portfolio.cycle.label,
         "sha256": portfolio.sha256,
         "pages": len(portfolio.sources),

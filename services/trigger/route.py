@@ -28,9 +28,12 @@ from services.lake.layout import NotARawKey, RawDay, parse_raw_key
 
 #: Step Functions execution names: 1-80 characters of letters, digits, '-' and '_'.
 NAME_LIMIT = 80
-#: States whose output tells what an execution validated, and the one before it.
-VALIDATE_STATE = "Validate"
-SCRAPE_STATE = "Scrape"
+#: States whose output tells what an execution validated (in the daily Map's iterations and
+#: in those that finish failed indices on a redrive), and the ones before them.
+VALIDATE_STATES = frozenset({"Validate", "RedoValidate"})
+SCRAPE_STATES = frozenset({"Scrape", "RedoScrape"})
+#: Where a Validate state puts its result in the iteration's state (its ``ResultPath``).
+VALIDATED = "validated"
 
 
 @dataclass(frozen=True)
@@ -145,21 +148,26 @@ def coverage(events: Iterable[Mapping[str, Any]], write: ObjectWrite, day: RawDa
                 return "no"
         elif kind.endswith("StateEntered"):
             name = event.get("stateEnteredEventDetails", {}).get("name")
-            in_flight += name in {SCRAPE_STATE, VALIDATE_STATE}
+            in_flight += name in SCRAPE_STATES | VALIDATE_STATES
         elif kind.endswith("StateExited"):
             details = event.get("stateExitedEventDetails", {})
             name = details.get("name")
-            in_flight -= name in {SCRAPE_STATE, VALIDATE_STATE}
-            if name == VALIDATE_STATE and _pins(_json(details.get("output")), write):
+            in_flight -= name in SCRAPE_STATES | VALIDATE_STATES
+            output = _json(details.get("output"))
+            validated = output.get(VALIDATED) if isinstance(output, dict) else None
+            if name in VALIDATE_STATES and _pins(validated, write):
                 return "covered"
     return "pending" if in_flight > 0 else "no"
 
 
 def _concerns(execution_input: Any, day: RawDay) -> bool:
-    """Whether an execution with this input may validate ``day`` (its index, or any)."""
+    """Whether an execution with this input may validate ``day``: one naming its index (or
+    a list of indices holding it), or one whose input says nothing about indices."""
     if not isinstance(execution_input, dict):
         return True
-    index = execution_input.get("index")
+    index, indices = execution_input.get("index"), execution_input.get("indices")
+    if isinstance(indices, list):
+        return day.index in indices
     return not isinstance(index, str) or index == day.index
 
 

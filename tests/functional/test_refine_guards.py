@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -23,8 +24,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from glue.job import JobArgs, parse_args, run
-from glue.lakeio import InjectedFault, NotValidated, RawObjectChanged
+from glue.lakeio import InjectedFault, NotValidated, Pin, RawObjectChanged
 from services import settings
+from services.lake.layout import RawDay
 from services.lake.raw import raw_key, to_parquet_bytes, to_table
 from services.lake.storage import LocalLake
 from tests.conftest import SEGMENT2_2025_07_10
@@ -68,6 +70,13 @@ def job(lake: Path, processing_date: date = OLD_RUN, **options: Any) -> dict[str
 
 # --- finding 1: what is refined is exactly what was validated ---------------------------------
 
+IBOV_JULY_10 = RawDay("IBOV", JULY_10)
+
+
+def pinned(digest: str) -> str:
+    """``--objects`` as the state machine passes it: Validate's result for IBOV 2025-07-10."""
+    return json.dumps([{"index": "IBOV", "dt": "2025-07-10", "sha256": digest, "version": None}])
+
 
 def test_a_pinned_run_refines_the_validated_bytes_or_fails_if_they_changed(tmp_path: Path) -> None:
     lake = LocalLake(tmp_path)
@@ -76,14 +85,14 @@ def test_a_pinned_run_refines_the_validated_bytes_or_fails_if_they_changed(tmp_p
     validated = sha256(lake.read_bytes(raw_key("IBOV", JULY_10)))
     # between Validate and the job, someone uploads another version of the day
     write_days(lake, without(portfolio, "PETR3"), [JULY_10])
-    argv = ["--lake", str(tmp_path), "--dt", "2025-07-10", "--index", "IBOV", "--catalog", "false"]
-    args = parse_args([*argv, "--raw-sha256", validated, "--processing-date", "2025-07-14"])
+    argv = ["--lake", str(tmp_path), "--catalog", "false", "--processing-date", "2025-07-14"]
+    args = parse_args([*argv, "--objects", pinned(validated)])
     with pytest.raises(RawObjectChanged, match="changed after it was validated"):
         run(args)
     assert not (tmp_path / "refined").exists()  # nothing of the other version was refined
     # the version that is there now, once validated, is refined
     current = sha256(lake.read_bytes(raw_key("IBOV", JULY_10)))
-    summary = run(parse_args([*argv, "--raw-sha256", current]))
+    summary = run(parse_args([*argv, "--objects", pinned(current)]))
     assert (summary["rows"], summary["files"]) == (83, 83)
     assert "PETR3" not in refined_day(lake)
 
@@ -95,7 +104,7 @@ def test_the_glue_engine_refines_pinned_bytes_only(spark: Any, tmp_path: Path) -
     with pytest.raises(NotValidated):
         job(tmp_path, engine="glue")
     pin = sha256(lake.read_bytes(raw_key("IBOV", JULY_10)))
-    summary = job(tmp_path, engine="glue", indices=("IBOV",), raw_sha256=pin)
+    summary = job(tmp_path, engine="glue", indices=("IBOV",), objects={IBOV_JULY_10: Pin(pin)})
     assert (summary["engine"], summary["rows"], summary["files"]) == ("glue", 84, 84)
     assert len(refined_day(lake)) == 84
     assert list((tmp_path / settings.STAGING_PREFIX).iterdir()) == []  # its staging is gone
@@ -124,7 +133,7 @@ def test_files_beside_the_raw_object_are_not_data(spark: Any, tmp_path: Path, en
     pin = sha256(lake.read_bytes(raw_key("IBOV", JULY_10)))
     options: dict[str, Any] = {"engine": engine}
     if engine == "glue":
-        options.update(indices=("IBOV",), raw_sha256=pin)
+        options.update(indices=("IBOV",), objects={IBOV_JULY_10: Pin(pin)})
     summary = job(tmp_path, **options)
     assert (summary["rows"], summary["files"]) == (84, 84)
     rows = refined_day(lake)

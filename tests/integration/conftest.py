@@ -15,7 +15,7 @@ import pytest
 from localstack_client.session import Session
 
 from services import settings
-from services.local.emulator import Emulator, free_port, port_taken
+from services.local.emulator import Emulator, free_port
 from services.local.recorder import CALL_LOG_ENV
 
 
@@ -39,13 +39,10 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if configured:
             yield configured
             return
-        # LocalStack's edge port, unless something (a `bovespa local up`) already has it:
-        # the tests then get their own emulator beside it rather than touching its state.
-        port = (
-            settings.EMULATOR_PORT
-            if not port_taken(settings.EMULATOR_HOST, settings.EMULATOR_PORT)
-            else free_port()
-        )
+        # A port of their own, never LocalStack's edge port: a `bovespa local up`, or another
+        # test session on the same machine, may take 4566 between a check and the start,
+        # and two sessions sharing one emulator deploy over each other's stack.
+        port = free_port()
         state_dir = tmp_path_factory.mktemp("ministack")
         emulator = Emulator(port=port, state_dir=state_dir, call_log=state_dir / "calls.jsonl")
         process = emulator.start()

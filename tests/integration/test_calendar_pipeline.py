@@ -25,6 +25,7 @@ from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.replay import ReplayServer
 from services.local.run import (
     Outcome,
+    athena_counts,
     execution_names,
     follow,
     start,
@@ -101,7 +102,10 @@ def refined_rows(stack: LocalStack, day: date) -> dict[str, dict[str, Any]]:
 
 def athena_count(day: date) -> int:
     client: Any = aws("athena")
-    sql = LOCAL.smoke_query(day.isoformat(), "IBOV")
+    sql = (
+        f'SELECT count(*) FROM "{LOCAL.database}"."{LOCAL.table}" '
+        f"WHERE dt = '{day.isoformat()}' AND index_code = 'IBOV'"
+    )
     query_id = client.start_query_execution(QueryString=sql, WorkGroup=LOCAL.workgroup)[
         "QueryExecutionId"
     ]
@@ -143,15 +147,17 @@ THURSDAY_FEATURES = {
 
 def assert_thursday_refined(stack: LocalStack, outcome: Outcome) -> None:
     assert outcome.status == "SUCCEEDED", outcome.progress
-    assert (outcome.output["dt"], outcome.output["rows"]) == (THURSDAY.isoformat(), 84)
-    assert outcome.output["smoke"]["count"] == 84
+    (validated,) = outcome.output["refine"]["objects"]
+    assert (validated["dt"], validated["rows"]) == (THURSDAY.isoformat(), 84)
+    assert athena_counts(outcome.output["refine"]) == {("IBOV", THURSDAY.isoformat()): 84}
     rows = refined_rows(stack, THURSDAY)
     assert len(rows) == 84
     for row in rows.values():
         assert {k: row[k] for k in THURSDAY_FEATURES} == THURSDAY_FEATURES
     assert sum(r["theoretical_qty"] for r in rows.values()) == 91_922_324_640
     assert athena_count(THURSDAY) == 84
-    assert summary(stack, outcome)["session"] == "portfolio for the session of Thu 2026-11-26"
+    (row,) = summary(stack, outcome)["indices"]
+    assert row["session"] == "portfolio for the session of Thu 2026-11-26"
 
 
 def test_s3_event_path_takes_tomorrows_portfolio_scraped_tonight_to_athena(
@@ -162,15 +168,16 @@ def test_s3_event_path_takes_tomorrows_portfolio_scraped_tonight_to_athena(
         "IBOV", lake_uri=str(tmp_path), base_url=replay_server.base_url, policy=FAST, now=NOW
     )
     assert scraped["dt"] == THURSDAY.isoformat()
+    asked = len(replay_server.requests)
     outcome = drop(stack, raw_key("IBOV", THURSDAY), Path(scraped["uri"]).read_bytes())
-    assert outcome.progress.steps[0].name == "Validate"
+    assert len(replay_server.requests) == asked  # validated, never scraped
     assert_thursday_refined(stack, outcome)
 
 
 def test_schedule_path_takes_tomorrows_portfolio_to_athena(stack: LocalStack) -> None:
-    outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+    outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     assert [s.name for s in outcome.progress.steps] == [
-        "Scrape", "Validate", "Glue job", "Crawler", "Athena smoke query", "Check",
+        "ScrapeIndices", "Glue job", "Crawler", "Athena smoke query", "Check",
     ]  # fmt: skip
     assert_thursday_refined(stack, outcome)
 
@@ -182,13 +189,13 @@ def test_a_holiday_from_b3_stops_the_scrape_and_writes_nothing(
     before = snapshot(stack, "raw/"), snapshot(stack, "refined/")
     replay_server.cases[("IBOV", "2")] = body_of(day)
     try:
-        outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+        outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     finally:
         replay_server.cases[("IBOV", "2")] = body_of(THURSDAY)
     assert outcome.status == "FAILED"
-    assert outcome.progress.failed_state == "ScrapeFailed"
+    assert outcome.progress.error == "IndicesFailed"
     assert f"NotATradingDay: dt={day} is not a B3 session: {name}" in str(outcome.progress.cause)
-    assert [s.name for s in outcome.progress.steps] == ["Scrape"]
+    assert [s.name for s in outcome.progress.steps] == ["ScrapeIndices", "FinishFailedIndices"]
     assert (snapshot(stack, "raw/"), snapshot(stack, "refined/")) == before
 
 
@@ -201,8 +208,8 @@ def test_a_dropped_holiday_file_fails_validation_and_refines_nothing(
     table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
     outcome = drop(stack, key, to_parquet_bytes(table))
     assert outcome.status == "FAILED"
-    assert outcome.progress.failed_state == "ValidateFailed"
+    assert outcome.progress.error == "IndicesFailed"
     assert f"NotATradingDay: dt={day} is not a B3 session: {name}" in str(outcome.progress.cause)
-    assert [s.name for s in outcome.progress.steps] == ["Validate"]
+    assert [s.name for s in outcome.progress.steps] == ["ScrapeIndices", "FinishFailedIndices"]
     assert snapshot(stack, "refined/") == refined_before
     assert set(snapshot(stack, "raw/")) == set(raw_before) | {key}  # only the dropped file

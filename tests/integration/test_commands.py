@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from services.lake.raw import to_parquet_bytes, to_table
+from services.lake.storage import S3Lake
 from services.local.deploy import LOCAL, lake_bucket
-from tests.conftest import SEGMENT2_2025_07_10
+from services.local.replay import demo_cases
+from tests.conftest import SEGMENT2_2025_07_10, load, pt_br
+from tests.ibra import from_csv
 from tests.integration.conftest import aws
 from tests.lakes import on_day, recorded_portfolio
 
@@ -32,22 +38,65 @@ def bovespa(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_demo_runs_the_pipeline_offline_and_writes_the_report(
+def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
     aws_endpoint: str, tmp_path: Path
 ) -> None:
+    glue: Any = aws("glue")
+    runs_before = {r["Id"] for r in glue.get_job_runs(JobName=LOCAL.glue_job)["JobRuns"]}
     done = bovespa("demo", state=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["status"] == "SUCCEEDED"
-    assert (summary["dt"], summary["raw_rows"], summary["refined_rows"]) == ("2025-07-10", 84, 84)
-    assert (summary["refined_files"], summary["athena_count"]) == (84, 84)
     assert [s["step"] for s in summary["steps"]] == [
-        "Scrape", "Validate", "Glue job", "Crawler", "Athena smoke query", "Check",
+        "ScrapeIndices", "Glue job", "Crawler", "Athena smoke query", "Check",
     ]  # fmt: skip
+    rows = {(r["index"], r["dt"]): r for r in summary["indices"]}
+    expected = {("IBOV", "2025-07-10"): 84, ("IBRA", "2021-06-22"): 179,
+                ("IBXX", "2024-11-12"): 100}  # fmt: skip
+    assert set(rows) == set(expected)
+    for key, n in expected.items():
+        row = rows[key]
+        assert (row["status"], row["raw_rows"], row["refined_rows"]) == ("refined", n, n), key
+        assert (row["refined_files"], row["athena_count"]) == (n, n), key
+    # one Glue job run and one crawl for the three indices
+    runs = [r for r in glue.get_job_runs(JobName=LOCAL.glue_job)["JobRuns"]
+            if r["Id"] not in runs_before]  # fmt: skip
+    (run,) = runs
+    asked = sorted((o["index"], o["dt"]) for o in json.loads(run["Arguments"]["--objects"]))
+    assert asked == sorted(expected)
+    sfn: Any = aws("stepfunctions")
+    history = sfn.get_execution_history(executionArn=summary["execution"], maxResults=1000)
+    crawls = [
+        e for e in history["events"]
+        if e["type"] == "TaskSucceeded"
+        and e["taskSucceededEventDetails"]["resource"].endswith("glue:startCrawler")
+    ]  # fmt: skip
+    assert (len(crawls), summary["glue_runs"], summary["crawls"]) == (1, 1, 1)
+    # the refined rows are the recordings', the two-page IBRA's those of B3's CSV of the day
+    lake = S3Lake(lake_bucket(LOCAL))
+    for index, dt in expected:
+        body = load(demo_cases((index,))[(index, "2")])
+        recorded = {
+            r["cod"]: (pt_br(r["part"]), int(pt_br(r["theoricalQty"]))) for r in body["results"]
+        }
+        assert refined_of(lake, index, dt) == recorded, index
+    csv = from_csv()
+    ibra = {t: (r.weight, r.qty) for t, r in csv.rows.items()}
+    assert refined_of(lake, "IBRA", "2021-06-22") == ibra
+    assert "IBXX" in done.stderr  # the indices table
     report = tmp_path / "reports" / "report-IBOV-2025-07-10.html"
     assert report.is_file()
     assert str(report) in done.stderr
     assert "Pipeline execution" in done.stderr
+
+
+def refined_of(lake: S3Lake, index: str, dt: str) -> dict[str, tuple[Decimal, int]]:
+    found = {}
+    for key in lake.list(f"refined/dt={dt}/index_code={index}/"):
+        (row,) = pq.read_table(io.BytesIO(lake.read_bytes(key))).to_pylist()
+        ticker = key.split("ticker=")[1].split("/")[0]  # a partition: in the path only
+        found[ticker] = (row["weight_pct"], row["theoretical_qty"])
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +114,9 @@ def ingested(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> tup
 
 def test_ingest_drops_a_file_and_follows_the_s3_event_path(ingested: tuple[Path, Any]) -> None:
     _, summary = ingested
-    assert (summary["status"], summary["dt"], summary["refined_rows"]) == (
-        "SUCCEEDED",
-        "2025-07-16",
-        84,
-    )
-    assert summary["steps"][0]["step"] == "Validate"
+    (row,) = summary["indices"]
+    assert (summary["status"], row["dt"], row["refined_rows"]) == ("SUCCEEDED", "2025-07-16", 84)
+    assert summary["steps"][0]["step"] == "ScrapeIndices"
     assert summary["execution"].split(":")[-1].startswith("s3-IBOV-2025-07-16-")
 
 

@@ -45,7 +45,7 @@ def describe(failed_run: dict[str, Any]) -> dict[str, Any]:
     failed = {"State": failed_run["JobRunState"], "Id": failed_run["Id"], "Run": failed_run}
     execution = sfn.start_execution(
         stateMachineArn=arn,
-        input=json.dumps({"glue": {"JobRunId": failed_run["Id"], "failed": failed}}),
+        input=json.dumps({"refine": {"glue": {"JobRunId": failed_run["Id"], "failed": failed}}}),
     )["executionArn"]
     for _ in range(100):
         described: dict[str, Any] = sfn.describe_execution(executionArn=execution)

@@ -24,7 +24,14 @@ from services.lake.raw import to_parquet_bytes, to_table
 from services.lake.storage import S3Lake
 from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.replay import Fault, ReplayServer
-from services.local.run import Outcome, execution_names, follow, start, wait_for_execution
+from services.local.run import (
+    Outcome,
+    athena_counts,
+    execution_names,
+    follow,
+    start,
+    wait_for_execution,
+)
 from tests.conftest import SEGMENT2_2025_07_10, load, pt_br
 from tests.integration.conftest import aws
 from tests.lakes import on_day, recorded_portfolio, without
@@ -105,6 +112,11 @@ def snapshot(stack: LocalStack, prefix: str = "refined/") -> dict[str, str]:
     return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
 
 
+def smoke_counts(outcome: Outcome) -> dict[tuple[str, str], int]:
+    """What the state machine's smoke query counted: (index, dt) -> refined rows."""
+    return athena_counts(outcome.output["refine"])
+
+
 def step(outcome: Outcome, name: str) -> Any:
     return next(s for s in outcome.progress.steps if s.name == name)
 
@@ -114,7 +126,7 @@ def step(outcome: Outcome, name: str) -> Any:
 
 @pytest.fixture(scope="module")
 def first_run(stack: LocalStack) -> tuple[Outcome, dict[str, dict[str, Any]]]:
-    outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+    outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     return outcome, refined_rows(stack, JULY_10)
 
 
@@ -124,9 +136,10 @@ def test_schedule_path_end_to_end(
     outcome, rows = first_run
     assert outcome.status == "SUCCEEDED", outcome.progress
     assert [s.name for s in outcome.progress.steps] == [
-        "Scrape", "Validate", "Glue job", "Crawler", "Athena smoke query", "Check",
+        "ScrapeIndices", "Glue job", "Crawler", "Athena smoke query", "Check",
     ]  # fmt: skip
-    assert (outcome.output["rows"], outcome.output["smoke"]["count"]) == (84, 84)
+    assert [(o["index"], o["rows"]) for o in outcome.output["refine"]["objects"]] == [("IBOV", 84)]
+    assert smoke_counts(outcome) == {("IBOV", JULY_10): 84}
     recorded = {r["cod"]: r for r in load(SEGMENT2_2025_07_10)["results"]}
     assert rows.keys() == recorded.keys()
     for ticker, row in rows.items():
@@ -166,7 +179,7 @@ def flaky_rerun(
 ) -> tuple[Outcome, dict[str, dict[str, Any]]]:
     """The same day again, with B3 answering 503 twice before it recovers."""
     replay_server.inject(Fault(status=503, body=b"busy"), Fault(status=503, body=b"busy"))
-    outcome = follow(start(stack, LOCAL.schedule_input("IBOV")))
+    outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     return outcome, refined_rows(stack, JULY_10)
 
 
@@ -175,7 +188,7 @@ def test_b3_failing_twice_is_retried_and_the_retries_show_in_the_history(
 ) -> None:
     outcome, rows = flaky_rerun
     assert outcome.status == "SUCCEEDED", outcome.progress
-    assert step(outcome, "Scrape").retries == 2
+    assert step(outcome, "ScrapeIndices").retries == 2
     assert len(rows) == 84
 
 
@@ -204,13 +217,19 @@ def s3_run(stack: LocalStack) -> Outcome:
 
 
 def test_s3_event_path_end_to_end(stack: LocalStack, s3_run: Outcome) -> None:
-    outcome = s3_run
+    outcome, key = s3_run, raw_key("IBOV", date(2025, 7, 11))
     assert outcome.status == "SUCCEEDED", outcome.progress
-    assert outcome.progress.steps[0].name == "Validate"  # Scrape skipped
+    # the same Map, with the dropped object as its one item: validated, never scraped
+    (validated,) = outcome.output["scraped"]["validated"]
+    assert validated["uri"] == f"s3://{stack.bucket}/{key}"
+    assert (outcome.output["counts"], outcome.output["scraped"]["ahead"]) == (
+        {"targets": 1, "validated": 1, "failed": 0},
+        [],
+    )
     rows = refined_rows(stack, "2025-07-11")
     assert len(rows) == 84
     assert {r["trading_weekday"] for r in rows.values()} == {5}
-    assert outcome.output["smoke"]["count"] == 84
+    assert smoke_counts(outcome) == {("IBOV", "2025-07-11"): 84}
 
 
 def test_a_duplicated_s3_event_starts_one_execution(stack: LocalStack, s3_run: Outcome) -> None:
@@ -299,10 +318,11 @@ def test_totals_that_do_not_reconcile_fail_in_validate_and_leave_refined_untouch
     before = snapshot(stack)
     outcome = run_dropped(stack, table, day)
     assert outcome.status == "FAILED"
-    assert outcome.progress.failed_state == "ValidateFailed"
+    # the object's iteration records the failure; the execution ends FAILED naming it
+    assert outcome.progress.error == "IndicesFailed"
     assert "QuantityTotalMismatch" in str(outcome.progress.cause)
     assert "off by 1000" in str(outcome.progress.cause)
-    assert [s.name for s in outcome.progress.steps] == ["Validate"]
+    assert [s.name for s in outcome.progress.steps] == ["ScrapeIndices", "FinishFailedIndices"]
     assert snapshot(stack) == before
 
 

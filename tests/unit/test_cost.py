@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,8 @@ from services.cost import (
     BASE_REGION,
     LAMBDA_MEMORY_MB,
     MB,
+    MEASURED,
+    MEASURED_FILE,
     PRICES,
     Measured,
     Stack,
@@ -22,12 +25,15 @@ from services.cost import (
     crawler_billed_seconds,
     estimate,
     glue_billed_seconds,
+    map_iteration_states,
     markdown_comparison,
     price,
+    read_measured,
     read_stack,
-    transitions_one_execution,
-    transitions_per_index,
+    transitions,
 )
+from services.local.deploy import LOCAL
+from services.workflow import render
 from tests.pulumi_mocks import CONFIG, run_program
 
 US = Stack("test", "us-east-1", ("IBOV",))
@@ -93,8 +99,9 @@ def test_one_execution_runs_one_job_one_crawl_one_query_for_every_index() -> Non
     assert today["Glue crawler"] == 5 * proposed["Glue crawler"]
     assert today["Athena"] == 5 * 10 * MB
     assert proposed["Athena"] == 10 * MB
-    # the scrapes, validations and triggers are the same in both designs
-    assert today["Lambda requests"] == proposed["Lambda requests"] == 15
+    # the scrapes (the day and two datasets ahead), validations and triggers are the same
+    # in both designs
+    assert today["Lambda requests"] == proposed["Lambda requests"] == 5 * (1 + 2 + 1 + 1)
     assert today["Lambda duration"] == proposed["Lambda duration"]
     one, many = (estimate(US, d, five, measured=bench(40)) for d in ("one-execution", "per-index"))
     assert one.per_run < many.per_run
@@ -115,40 +122,47 @@ def test_an_index_of_two_pages_scrapes_twice_as_long() -> None:
     assert ibra - ibov == scrape
 
 
-def walk(asl: dict[str, object], picks: list[str]) -> int:
-    """States entered by one execution of ``asl``, taking ``picks`` at each Choice in order."""
-    states: dict[str, dict[str, object]] = asl["States"]  # type: ignore[assignment]
-    name, entered, choices = str(asl["StartAt"]), 0, iter(picks)
+def walk(machine: dict[str, Any], picks: list[str], maps: dict[str, tuple[int, list[str]]]) -> int:
+    """States entered by one execution of ``machine``, taking ``picks`` at each Choice in
+    order; a Map in ``maps`` runs its iteration ``count`` times with its own picks."""
+    states: dict[str, Any] = machine["States"]
+    name, entered, choices = str(machine["StartAt"]), 0, iter(picks)
     while True:
         state = states[name]
         entered += 1
-        if state["Type"] == "Succeed":
+        if state["Type"] == "Map":
+            count, inner = maps[name]
+            entered += count * walk(state["ItemProcessor"], inner, maps)
+        if state["Type"] == "Succeed" or state.get("End"):
             return entered
         if state["Type"] == "Choice":
             pick = next(choices)
-            options = [c["Next"] for c in state["Choices"]]  # type: ignore[attr-defined]
+            options = [c["Next"] for c in state["Choices"]] + [state.get("Default")]
             assert pick in options, (name, pick, options)
             name = pick
         else:
             name = str(state["Next"])
 
 
-@pytest.mark.parametrize(("glue", "crawler", "athena"), [(1, 1, 1), (3, 2, 1), (2, 5, 4)])
+@pytest.mark.parametrize(
+    ("indices", "ahead", "glue", "crawler", "athena"),
+    [(1, 0, 1, 1, 1), (3, 2, 3, 2, 1), (5, 1, 2, 5, 4)],
+)
 def test_transitions_are_the_states_a_successful_execution_enters(
-    glue: int, crawler: int, athena: int
+    indices: int, ahead: int, glue: int, crawler: int, athena: int
 ) -> None:
-    asl = json.loads((settings.REPO_ROOT / "statemachine" / "pipeline.asl.json").read_text())
+    machine = render(LOCAL.state_machine_values("arn:scraper", "arn:validate"))
     picks = (
-        ["Scrape"]
+        ["ConfiguredAhead", "StartGlueJob"]
         + ["CountGlueJobPoll"] * (glue - 1) + ["StartCrawler"]
-        + ["CountCrawlerPoll"] * (crawler - 1) + ["GetLastCrawl", "StartSmokeQuery"]
-        + ["CountSmokeQueryPoll"] * (athena - 1) + ["GetSmokeResult", "Done"]
+        + ["CountCrawlerPoll"] * (crawler - 1) + ["GetLastCrawl", "SmokeQueryColumns"]
+        + ["SmokeQueryAddRow"] * (indices - 1) + ["StartSmokeQuery"]
+        + ["CountSmokeQueryPoll"] * (athena - 1) + ["GetSmokeResult", "AnyFailed?", "Done"]
     )  # fmt: skip
-    assert walk(asl, picks) == transitions_per_index(glue, crawler, athena)
-    # the Map replaces Scrape and Validate by itself and each index's iteration
-    assert transitions_one_execution(5, glue, crawler, athena) == (
-        transitions_per_index(glue, crawler, athena) - 2 + 1 + 5 * 2
-    )
+    maps = {"ScrapeIndices": (indices, ["Scrape"]), "ScrapeAhead": (ahead, [])}
+    assert walk(machine, picks, maps) == transitions(indices, ahead, glue, crawler, athena)
+    # the iteration of an index: its route, Scrape, Validate, the Map ahead and its end
+    assert map_iteration_states(ahead) == 5 + 2 * ahead
 
 
 def test_every_price_has_a_source_and_us_east_1_has_them_all() -> None:
@@ -184,10 +198,11 @@ def test_defaults_agree_with_the_pulumi_program(tmp_path: Path) -> None:
     declared = run_program({"prefix": "bovespa-bare"})
     job = declared.one("aws:glue/job:Job").inputs
     assert (job["workerType"], job["numberOfWorkers"]) == (bare.glue_worker_type, bare.glue_workers)
-    schedules = declared.of_type("aws:scheduler/schedule:Schedule")
-    assert [json.loads(s.inputs["target"]["input"])["index"] for s in schedules] == list(
-        bare.indices
-    )
+    (schedule,) = declared.of_type("aws:scheduler/schedule:Schedule")
+    assert json.loads(schedule.inputs["target"]["input"])["indices"] == list(bare.indices)
+    definition = json.loads(declared.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    ahead = definition["States"]["ConfiguredAhead"]["Parameters"]["ahead"]
+    assert len(ahead) == bare.ahead_datasets
 
 
 def test_lambda_memory_is_what_the_pulumi_program_declares() -> None:
@@ -210,3 +225,20 @@ def test_a_missing_stack_or_worker_type_is_refused(tmp_path: Path) -> None:
 def test_the_readme_shows_the_models_figures() -> None:
     readme = (settings.REPO_ROOT / "README.md").read_text()
     assert markdown_comparison(read_stack("dev")) in readme
+
+
+def test_the_glue_job_duration_follows_the_bench_between_and_beyond_its_runs() -> None:
+    runs = Measured("t", ((2_000, 40.0), (100, 10.0), (1_000, 20.0)), 0.5, 0.5, 1.0)
+    assert runs.glue_seconds(100) == 10.0
+    assert runs.glue_seconds(550) == 15.0
+    assert runs.glue_seconds(1_500) == 30.0
+    assert runs.glue_seconds(3_000) == 60.0  # the last segment, extended
+
+
+def test_the_model_reads_the_one_record_make_bench_writes(tmp_path: Path) -> None:
+    assert read_measured(MEASURED_FILE) == MEASURED
+    assert MEASURED.source.startswith("make bench, ")
+    record = json.loads(MEASURED_FILE.read_text())
+    record["glue_runs"] = [[84, 9.5], [2_698, 31.0]]
+    (tmp_path / "measured.json").write_text(json.dumps(record))
+    assert read_measured(tmp_path / "measured.json").glue_runs == ((84, 9.5), (2_698, 31.0))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra.config import StackConfigError
 from infra.etl import NOT_FOUND
 from services import settings
 from services.analysis.queries import saved_queries
@@ -22,7 +23,7 @@ from services.packaging import (
     glue_additional_python_modules,
     pyproject_pins,
 )
-from services.workflow import render_json
+from services.workflow import all_states, render_json
 from tests.pulumi_mocks import CONFIG, DIGEST, Declared, Mocks, run_program
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -257,13 +258,18 @@ def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
     bucket = lake_bucket(stack)
     scraper = statements(stack, "scraper-policy")
     writes = [s for s in scraper if "s3:PutObject" in s["Action"]]
+    # the day's raw/ and, beside it, the datasets ahead (theoretical portfolio, preview)
+    scraped = [f"arn:aws:s3:::{bucket}/{p}/*" for p in ("raw", "raw-theoretical", "raw-preview")]
     assert writes == [
-        {
-            "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:DeleteObject"],
-            "Resource": [f"arn:aws:s3:::{bucket}/raw/*"],
-        }
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": scraped}
     ]
+    assert [s["Resource"] for s in scraper if s["Action"] == ["s3:GetObject"]] == [
+        [f"arn:aws:s3:::{bucket}/raw-preview/*"]  # "no preview now" keeps a stored preview
+    ]
+    (listing,) = [s for s in scraper if s["Action"] == ["s3:ListBucket"]]
+    assert listing["Condition"] == {
+        "StringLike": {"s3:prefix": ["raw/*", "raw-theoretical/*", "raw-preview/*"]}
+    }
     validate = statements(stack, "validate-policy")
     assert [s["Resource"] for s in validate if s["Action"] == ["s3:GetObject"]] == [
         [f"arn:aws:s3:::{bucket}/raw/*"]
@@ -280,13 +286,14 @@ def test_the_state_machine_role_allows_exactly_the_definitions_calls(stack: Mock
     allowed = {a for s in statements(stack, f"{LOCAL.state_machine}-policy") for a in s["Action"]}
     definition = json.loads(stack.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
     called = set()
-    for state in definition["States"].values():
+    for _, state in all_states(definition):
         resource = state.get("Resource", "")
         if resource == "arn:aws:states:::lambda:invoke":
             called.add("lambda:InvokeFunction")
         elif resource.startswith("arn:aws:states:::aws-sdk:"):
             service, action = resource.split(":")[-2:]
             called.add(f"{service}:{action[0].upper()}{action[1:]}")
+    assert "lambda:InvokeFunction" in called  # the Map's iterations are walked too
     assert called <= allowed
     assert {a for a in allowed if a.split(":")[0] in {"lambda", "states"}} == {
         "lambda:InvokeFunction"
@@ -395,7 +402,7 @@ def test_everything_that_runs_as_a_role_waits_for_the_roles_policy(stack: Mocks)
         ),
         *[(s, s.inputs["target"]["roleArn"]) for s in stack.of_type(SCHEDULE)],
     ]
-    assert len(users) == 3 + 1 + 1 + 1 + 2
+    assert len(users) == 3 + 1 + 1 + 1 + 1  # one schedule for every index
     for user, role_arn in users:
         assert role_policy_of(stack, role_arn).name in user.dependencies, user.name
 
@@ -520,15 +527,45 @@ def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
     assert target["arn"] == function_arn(LOCAL.trigger_function)
     permission = stack.one("aws:lambda/permission:Permission").inputs
     assert permission["principal"] == "events.amazonaws.com"
-    schedules = {s.inputs["name"]: s.inputs for s in stack.of_type(SCHEDULE)}
-    assert set(schedules) == {"bovespa-local-daily-ibov", "bovespa-local-daily-smll"}
-    for index, schedule in zip(
-        ("IBOV", "SMLL"), sorted(schedules.values(), key=lambda s: s["name"]), strict=True
-    ):
-        # the default: weekdays before B3's open (README, "The schedule")
-        assert schedule["scheduleExpression"] == "cron(0 8 ? * MON-FRI *)"
-        assert schedule["scheduleExpressionTimezone"] == "America/Sao_Paulo"
-        assert json.loads(schedule["target"]["input"]) == {"source": "schedule", "index": index}
+    # One schedule for the stack, whatever the number of indices: one execution a day.
+    (schedule,) = [s.inputs for s in stack.of_type(SCHEDULE)]
+    assert json.loads(CONFIG["indices"]) == ["IBOV", "SMLL"]
+    assert schedule["name"] == "bovespa-local-daily"
+    # the default: weekdays before B3's open (README, "The schedule")
+    assert schedule["scheduleExpression"] == "cron(0 8 ? * MON-FRI *)"
+    assert schedule["scheduleExpressionTimezone"] == "America/Sao_Paulo"
+    assert json.loads(schedule["target"]["input"]) == {
+        "source": "schedule",
+        "indices": ["IBOV", "SMLL"],
+    }
+
+
+def test_the_map_scrapes_a_bounded_number_of_indices_at_once(stack: Mocks) -> None:
+    definition = json.loads(stack.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    assert definition["States"]["ScrapeIndices"]["MaxConcurrency"] == 4  # the default
+    assert definition["States"]["FinishFailedIndices"]["MaxConcurrency"] == 4
+    polite = run_program({**CONFIG, "mapMaxConcurrency": "2"})
+    machine = json.loads(polite.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    assert machine["States"]["ScrapeIndices"]["MaxConcurrency"] == 2
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("mapMaxConcurrency", "0", "mapMaxConcurrency: 0 is not between 1 and 10"),
+        ("mapMaxConcurrency", "40", "mapMaxConcurrency: 40 is not between 1 and 10"),
+        ("aheadDatasets", json.dumps(["theoretical", "quarterly"]), "unknown ['quarterly']"),
+    ],
+)
+def test_bad_map_settings_stop_pulumi_up(setting: str, value: str, message: str) -> None:
+    with pytest.raises(StackConfigError, match=re.escape(message)):
+        run_program({**CONFIG, setting: value})
+
+
+def test_the_datasets_ahead_can_be_chosen_per_stack() -> None:
+    mocks = run_program({**CONFIG, "aheadDatasets": json.dumps(["preview"])})
+    definition = json.loads(mocks.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    assert definition["States"]["ConfiguredAhead"]["Parameters"]["ahead"] == ["preview"]
 
 
 def test_the_saved_queries_are_published_in_the_workgroup(stack: Mocks) -> None:

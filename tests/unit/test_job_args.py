@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from glue.job import parse_args, resolve_engine
-from glue.lakeio import Pin
+from glue.lakeio import NoRawData, Pin, discover
 from glue.schema import PARTITION_COLUMNS
 from services import settings
 from services.lake.layout import RawDay
+from services.lake.storage import LocalLake
 
 SHA = "c25e21ce609e791bb62f8322653816d978311368ea38d94c2623090673e122fe"
 
@@ -36,18 +40,6 @@ def test_reads_glue_style_arguments_and_ignores_glues_own() -> None:
     assert (args.database, args.table) == ("default", settings.REFINED_TABLE)
 
 
-def test_the_state_machine_pins_the_validated_object() -> None:
-    args = parse_args(
-        ["--lake", "s3://b", "--dt", "2025-07-10", "--index", "IBOV",
-         "--raw-sha256", SHA.upper(), "--raw-version", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH"]
-    )  # fmt: skip
-    assert args.pins == {
-        RawDay("IBOV", date(2025, 7, 10)): Pin(SHA, "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH")
-    }
-    unpinned = parse_args(["--lake", "/x", "--dt", "2025-07-10"])
-    assert (unpinned.pins, unpinned.raw_version) == (None, "null")
-
-
 def test_a_range_for_backfills() -> None:
     args = parse_args(["--lake", "/x", "--start", "2025-06-02", "--end", "2025-06-27"])
     assert args.span == "2025-06-02..2025-06-27"
@@ -62,23 +54,6 @@ def test_a_range_for_backfills() -> None:
         (["--lake", "/x", "--start", "2025-07-10", "--end", "2025-07-01"], "is after"),
         (["--lake", "/x", "--dt", "2025-07-10", "--engine", "emr"], "--engine"),
         (["--lake", "/x", "--dt", "2025-07-10", "--index", "../x"], "3-8 capitals or digits"),
-        (["--lake", "/x", "--dt", "2025-07-10", "--raw-sha256", SHA], "one --dt and one --index"),
-        (
-            [
-                "--lake",
-                "/x",
-                "--start",
-                "2025-07-10",
-                "--end",
-                "2025-07-11",
-                "--index",
-                "IBOV",
-                "--raw-sha256",
-                SHA,
-            ],
-            "one --dt and one --index",
-        ),
-        (["--lake", "/x", "--dt", "2025-07-10", "--index", "IBOV", "--raw-sha256", "abc"], "hex"),
     ],
 )
 def test_bad_arguments_are_one_clear_error(argv: list[str], message: str) -> None:
@@ -93,3 +68,68 @@ def test_engine_is_local_without_the_glue_runtime() -> None:
 
 def test_partition_columns_follow_the_settings() -> None:
     assert tuple(c.name for c in PARTITION_COLUMNS) == settings.REFINED_PARTITION_KEYS
+
+
+def test_the_state_machine_pins_each_validated_object() -> None:
+    objects = json.dumps([
+        {"index": "IBOV", "dt": "2025-07-10", "rows": 84, "uri": "s3://b/raw/…",
+         "sha256": SHA.upper(), "version": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH", "etag": "x"},
+        {"index": "IBRA", "dt": "2021-06-22", "rows": 179, "uri": "s3://b/raw/…",
+         "sha256": SHA, "version": None},
+    ])  # fmt: skip
+    args = parse_args(["--lake", "s3://b", "--objects", objects, "--dt", "2000-01-03"])
+    assert args.pins == {
+        RawDay("IBOV", date(2025, 7, 10)): Pin(SHA, "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH"),
+        RawDay("IBRA", date(2021, 6, 22)): Pin(SHA, "null"),  # a store that keeps no versions
+    }
+    # the span covers both days; only the two objects are refined (glue.lakeio.discover)
+    assert (args.start, args.end, args.indices) == (
+        date(2021, 6, 22), date(2025, 7, 10), ("IBOV", "IBRA"),
+    )  # fmt: skip
+    assert parse_args(["--lake", "/x", "--dt", "2025-07-10"]).pins is None
+
+
+def one(**item: object) -> str:
+    return json.dumps([{"index": "IBOV", "dt": "2025-07-10", "sha256": SHA, **item}])
+
+
+@pytest.mark.parametrize(
+    ("objects", "message"),
+    [
+        ("[{", "--objects is not JSON"),
+        ("[]", "must be a non-empty JSON list"),
+        ('{"index": "IBOV"}', "must be a non-empty JSON list"),
+        ('["IBOV"]', "is not an object with an index and a dt"),
+        (one(index="ibov; drop"), "is not 3-8 capitals or digits"),
+        (one(index="../x"), "is not 3-8 capitals or digits"),
+        (one(dt="10/07/2025"), "is not a YYYY-MM-DD day"),
+        (one(dt="2025-02-30"), "is not a YYYY-MM-DD day"),
+        (one(dt=None), "dt None is not a YYYY-MM-DD day"),
+        (one(sha256=None), "sha256 None is not a SHA-256 in hex"),
+        (one(sha256="abc"), "sha256 'abc' is not a SHA-256 in hex"),
+        (one(version=7), "version 7 is not a version id"),
+        (json.dumps([json.loads(one())[0]] * 2), "names IBOV 2025-07-10 more than once"),
+    ],
+)  # fmt: skip
+def test_bad_objects_are_one_clear_error(objects: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_args(["--lake", "/x", "--objects", objects])
+
+
+def test_exactly_the_objects_named_are_refined_and_a_missing_one_is_an_error(
+    tmp_path: Path,
+) -> None:
+    lake = LocalLake(tmp_path)
+    for index, dt in (("IBOV", date(2025, 7, 10)), ("IBOV", date(2024, 11, 12))):
+        lake.write_bytes(RawDay(index, dt).key, b"raw")
+    lake.write_bytes(RawDay("IBXX", date(2024, 11, 12)).key, b"raw")
+    named = {
+        RawDay("IBOV", date(2025, 7, 10)): Pin(SHA),
+        RawDay("IBXX", date(2024, 11, 12)): Pin(SHA),
+    }
+    found = discover(lake, date(2024, 11, 12), date(2025, 7, 10), ("IBOV", "IBXX"), pins=named)
+    # IBOV 2024-11-12 lies in the span and is not named: it is not refined
+    assert [(p.day, p.pin) for p in found.parts] == sorted(named.items())
+    missing = {**named, RawDay("IBRA", date(2021, 6, 22)): Pin(SHA)}
+    with pytest.raises(NoRawData, match="no raw object for IBRA 2021-06-22"):
+        discover(lake, date(2021, 6, 22), date(2025, 7, 10), pins=missing)

@@ -15,19 +15,20 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def schedules(config: dict[str, str]) -> dict[str, str]:
-    """The schedules a stack with ``config`` declares: name -> the index it starts."""
+    """The indices a stack with ``config`` scrapes each day: code -> its schedule's name.
+
+    There is one schedule, whose one execution scrapes every index."""
     mocks = run_program(config)
-    return {
-        s.inputs["name"]: json.loads(s.inputs["target"]["input"])["index"]
-        for s in mocks.of_type("aws:scheduler/schedule:Schedule")
-    }
+    (schedule,) = mocks.of_type("aws:scheduler/schedule:Schedule")
+    indices = json.loads(schedule.inputs["target"]["input"])["indices"]
+    return dict.fromkeys(indices, schedule.inputs["name"])
 
 
 def test_aliases_are_resolved_to_b3_codes_and_said(monkeypatch: pytest.MonkeyPatch) -> None:
     said: list[str] = []
     monkeypatch.setattr(pulumi.log, "info", lambda message, *a, **k: said.append(message))
     declared = schedules({**CONFIG, "indices": json.dumps(["IBOV", "IBRX50", "ise"])})
-    assert sorted(declared.values()) == ["IBOV", "IBXL", "ISEE"]
+    assert sorted(declared) == ["IBOV", "IBXL", "ISEE"]
     assert said == [
         "bovespa-pipeline:indices: index 'IBRX50' is B3's IBXL (Índice Brasil 50 (IBrX 50 B3))",
         "bovespa-pipeline:indices: index 'ise' is B3's ISEE "
@@ -37,12 +38,12 @@ def test_aliases_are_resolved_to_b3_codes_and_said(monkeypatch: pytest.MonkeyPat
 
 def test_all_is_every_index_b3_publishes() -> None:
     declared = schedules({**CONFIG, "indices": "all"})
-    assert sorted(declared.values()) == sorted(INDICES)
+    assert sorted(declared) == sorted(INDICES)
 
 
 def test_no_setting_is_ibov() -> None:
     config = {k: v for k, v in CONFIG.items() if k != "indices"}
-    assert list(schedules(config).values()) == ["IBOV"]
+    assert list(schedules(config)) == ["IBOV"]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,18 @@ from typing import Any
 import pytest
 
 from services.lake.layout import RawDay
-from services.trigger.route import ObjectWrite, coverage, decide, execution_name, object_write
+from services.local.deploy import LOCAL
+from services.trigger.route import (
+    SCRAPE_STATES,
+    VALIDATE_STATES,
+    VALIDATED,
+    ObjectWrite,
+    coverage,
+    decide,
+    execution_name,
+    object_write,
+)
+from services.workflow import render
 
 KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
 DAY = RawDay("IBOV", date(2025, 7, 10))
@@ -147,19 +158,24 @@ def test_long_keys_still_give_names_within_80_characters() -> None:
 WRITE = ObjectWrite("bovespa-lake", KEY, "etag-a", None, "00617F08299329D189")
 
 
-def history(*states: tuple[str, str, dict[str, Any] | None], index: str = "IBOV") -> list[Any]:
-    """A history: ExecutionStarted, then (kind, state, output) entered/exited events."""
+def history(
+    *states: tuple[str, str, dict[str, Any] | None], started: dict[str, Any] | None = None
+) -> list[Any]:
+    """A history: ExecutionStarted, then (kind, state, output) entered/exited events; a
+    Validate's output is the Map iteration's state, its result under ``validated``."""
+    started = started if started is not None else {"source": "schedule", "indices": ["IBOV"]}
     events: list[dict[str, Any]] = [
         {
             "type": "ExecutionStarted",
-            "executionStartedEventDetails": {"input": json.dumps({"index": index})},
+            "executionStartedEventDetails": {"input": json.dumps(started)},
         }
     ]
     for kind, name, output in states:
         if kind == "entered":
             events.append({"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": name}})
         else:
-            details: dict[str, Any] = {"name": name, "output": json.dumps(output or {})}
+            state = {"target": "IBOV", "validated": output} if "Validate" in name else output
+            details: dict[str, Any] = {"name": name, "output": json.dumps(state or {})}
             events.append({"type": "TaskStateExited", "stateExitedEventDetails": details})
     return events
 
@@ -191,7 +207,8 @@ def test_an_execution_still_scraping_or_validating_the_index_is_waited_for() -> 
     ("events", "why"),
     [
         (history(("entered", "Validate", None), ("exited", "Validate", pin("etag-b"))), "etag"),
-        (history(("entered", "Scrape", None), index="SMLL"), "another index"),
+        (history(("entered", "Scrape", None), started={"indices": ["SMLL"]}), "another index"),
+        (history(("entered", "Scrape", None), started={"index": "SMLL"}), "one other index"),
         (
             history(
                 ("entered", "Validate", None),
@@ -206,6 +223,36 @@ def test_an_execution_that_validated_something_else_does_not_cover(
     events: list[Any], why: str
 ) -> None:
     assert coverage(events, WRITE, DAY) == "no", why
+
+
+def test_a_redrive_finishing_the_index_covers_it_too() -> None:
+    events = history(
+        ("entered", "RedoScrape", None),
+        ("exited", "RedoScrape", {}),
+        ("entered", "RedoValidate", None),
+    )
+    assert coverage(events, WRITE, DAY) == "pending"
+    events += history(("exited", "RedoValidate", pin()))[1:]
+    assert coverage(events, WRITE, DAY) == "covered"
+
+
+def test_the_states_the_trigger_reads_are_the_state_machines() -> None:
+    definition = render(LOCAL.state_machine_values("scraper", "validate"))
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(states: dict[str, Any]) -> None:
+        for name, state in states.items():
+            found[name] = state
+            for inner in (state.get("ItemProcessor"), *state.get("Branches", [])):
+                if inner:
+                    walk(inner["States"])
+
+    walk(definition["States"])
+    for name in VALIDATE_STATES:
+        assert found[name]["ResultPath"] == f"$.{VALIDATED}", name
+        assert found[name]["Parameters"]["FunctionName"] == "validate", name
+    for name in SCRAPE_STATES:
+        assert found[name]["Parameters"]["FunctionName"] == "scraper", name
 
 
 def test_on_a_versioned_bucket_the_version_id_decides_not_the_etag() -> None:

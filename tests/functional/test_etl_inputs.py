@@ -1,12 +1,14 @@
 """The Glue job's input check, on both engine paths (LocalIO, and GlueIO with local Spark).
 
-Whatever reaches the job without Validate (``bovespa etl`` on a lake, a backfill), a value
+Whatever reaches the job's Spark — pinned bytes an older or faulty Validate passed — a value
 that would become a refined path must be a B3 code, and an unreadable raw object must be
-one named line, before anything is written.
+one named line, before anything is written. Without pins (``bovespa etl``, a backfill) the
+local engine applies the contract itself and skips, and reports, a day it refuses.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import date
 from pathlib import Path
@@ -17,8 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from glue.job import JobArgs, parse_args, run
+from glue.lakeio import Pin
 from services.b3.errors import SchemaDrift
 from services.errors import BadArgument
+from services.lake.layout import RawDay
 from services.lake.raw import raw_key, to_parquet_bytes
 from services.lake.storage import LocalLake
 from services.validate.contract import UnreadableParquet
@@ -31,7 +35,13 @@ JULY_10, JULY_11 = date(2025, 7, 10), date(2025, 7, 11)
 ENGINES = pytest.mark.parametrize("engine", ["local", "glue"])
 
 
-def refine(spark: Any, lake: Path, engine: str, start: date, end: date) -> dict[str, Any]:
+def refine(
+    spark: Any, lake: Path, engine: str, start: date, end: date, *, pinned: bool = False
+) -> dict[str, Any]:
+    """Run the job over the days; ``pinned``: on the raw objects' current bytes, as if
+    Validate had passed them (the state machine's ``--objects``)."""
+    store = LocalLake(lake)
+    days = [RawDay("IBOV", d) for d in (start, end)]
     args = JobArgs(
         lake=str(lake),
         start=start,
@@ -39,6 +49,9 @@ def refine(spark: Any, lake: Path, engine: str, start: date, end: date) -> dict[
         processing_date=date(2025, 7, 14),
         catalog=False,
         engine=engine,
+        objects={d: Pin(hashlib.sha256(store.read_bytes(d.key)).hexdigest()) for d in days}
+        if pinned
+        else {},
     )
     return run(args, spark)
 
@@ -76,11 +89,24 @@ def test_a_hostile_ticker_is_schema_drift_before_any_write(
     before = refined_files(two_days)
     spoil_ticker(two_days, ticker)
     with pytest.raises(SchemaDrift, match=r"raw row of 2025-07-10/IBOV: ticker \(cod\): ") as err:
-        refine(spark, two_days, engine, JULY_10, JULY_11)
+        refine(spark, two_days, engine, JULY_10, JULY_11, pinned=True)
     assert "is not a B3 ticker" in str(err.value)
     assert "\n" not in str(err.value)
     assert len(str(err.value)) < 250
     assert refined_files(two_days) == before  # July 11 whole, nothing of July 10
+
+
+@pytest.mark.parametrize("ticker", ["PETR4=1/x", "__HIVE_DEFAULT_PARTITION__"])
+def test_without_pins_the_local_engine_skips_a_hostile_day_and_says_so(
+    spark: Any, two_days: Path, ticker: str
+) -> None:
+    spoil_ticker(two_days, ticker)
+    summary = refine(spark, two_days, "local", JULY_10, JULY_11)
+    (skipped,) = summary["skipped"]
+    assert skipped.startswith("skipped IBOV 2025-07-10 (Thursday): SchemaDrift: column cod: ")
+    assert f"1 of 84 values are not B3 tickers (e.g. {ticker!r})" in skipped
+    assert (summary["days"], summary["rows"]) == (["2025-07-11"], 84)
+    assert not (two_days / "refined" / "dt=2025-07-10").exists()
 
 
 @ENGINES
@@ -91,7 +117,7 @@ def test_an_unreadable_raw_object_is_one_named_line(
     path = two_days / raw_key("IBOV", JULY_10)
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(UnreadableParquet) as err:
-        refine(spark, two_days, engine, JULY_10, JULY_11)
+        refine(spark, two_days, engine, JULY_10, JULY_11, pinned=True)
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("Spark cannot read a raw object: file:")

@@ -132,7 +132,7 @@ def test_a_file_the_contract_refuses_never_replaces_the_good_day(
         to_parquet_bytes(table.set_column(part, "part", table["part"].cast(pa.float64())))
     )
     done = bovespa("ingest", str(bad), state=tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 12  # ContractViolation
     (line,) = [line for line in done.stderr.splitlines() if line.strip()]
     assert line.startswith("error SchemaMismatch: raw schema check failed: part is double")
     s3: Any = aws("s3")

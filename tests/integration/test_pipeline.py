@@ -278,7 +278,7 @@ def test_an_object_replaced_between_validate_and_the_job_is_not_what_is_refined(
         time.sleep(0.05)
     second = drop_raw(stack, float_weights(to_table(on_day(without(portfolio, "PETR3"), day))), day)
     refused, refined = follow(second), follow(first)
-    assert (refused.status, refused.progress.failed_state) == ("FAILED", "ValidateFailed")
+    assert (refused.status, refused.progress.error) == ("FAILED", "IndicesFailed")
     assert "SchemaMismatch" in str(refused.progress.cause)
     assert refined.status == "SUCCEEDED", refined.progress
     rows = refined_rows(stack, day.isoformat())

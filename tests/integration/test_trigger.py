@@ -98,7 +98,13 @@ def test_a_write_a_running_execution_validated_starts_nothing(
         {
             "StartAt": "Validate",
             "States": {
-                "Validate": {"Type": "Pass", "InputPath": "$.pin", "Next": "Hold"},
+                # as in the Map's iterations: Validate's result under "validated"
+                "Validate": {
+                    "Type": "Pass",
+                    "InputPath": "$.pin",
+                    "ResultPath": "$.validated",
+                    "Next": "Hold",
+                },
                 "Hold": {"Type": "Wait", "Seconds": 60, "End": True},
             },
         }

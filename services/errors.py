@@ -90,8 +90,13 @@ EXIT_CODES: Final[dict[str, ExitCode]] = {
         "the Glue engine was asked to refine days without Validate's pins (`--objects`); "
         "`bovespa etl` validates each day itself",
     ),
+    "OutsideCalendar": ExitCode(
+        24,
+        "a day outside the span of B3's generated calendar (`services/b3/bvmf.py`): widen "
+        "`services/b3/make_calendar.py` and regenerate",
+    ),
     "InjectedFault": ExitCode(
-        24, "a fault injected with `BOVESPA_FAULT` (tests of a killed run; never in normal use)"
+        25, "a fault injected with `BOVESPA_FAULT` (tests of a killed run; never in normal use)"
     ),
 }
 

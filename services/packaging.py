@@ -59,7 +59,7 @@ IMAGE_OF_HANDLER: Final = {
 #: Distributions the Glue job installs with ``--additional-python-modules``, at the
 #: versions ``pyproject.toml`` pins. Everything else the job imports must be in Glue
 #: 5.0's own set (``tests/unit/test_glue_imports.py`` checks both).
-GLUE_ADDITIONAL_MODULES: Final[tuple[str, ...]] = ("exchange-calendars",)
+GLUE_ADDITIONAL_MODULES: Final[tuple[str, ...]] = ()
 #: Distributions the job imports from Glue 5.0's own set although Glue's version is not
 #: the one ``pyproject.toml`` pins, and why that is safe. Any other provided module the
 #: job imports must be installed at our pin (:data:`GLUE_ADDITIONAL_MODULES`).

@@ -202,7 +202,11 @@ def check_trading_day(dt: date, now: datetime) -> None:
     weekends and holidays), so tonight's scrape of tomorrow's portfolio passes; a weekend
     day, a holiday (named), or a day further ahead does not.
     """
-    if not calendar.is_session(dt):
+    try:
+        session = calendar.is_session(dt)
+    except calendar.OutsideCalendar as outside:
+        raise NotATradingDay(f"dt={dt}: {outside}") from None
+    if not session:
         weekday = calendar.WEEKDAY_NAMES[dt.weekday()]
         holiday = calendar.holiday_name(dt)
         if dt.weekday() >= 5:

@@ -7,7 +7,20 @@ from datetime import date, datetime
 import pytest
 
 from services import settings
-from services.b3 import calendar
+from services.b3 import bvmf, calendar, make_calendar
+
+
+def test_the_generated_table_is_the_librarys_calendar() -> None:
+    """bvmf.py is exactly what the pinned exchange-calendars says (regenerate if not)."""
+    assert (settings.REPO_ROOT / "services/b3/bvmf.py").read_text() == make_calendar.render()
+    first, last = date.fromisoformat(bvmf.FIRST_DAY), date.fromisoformat(bvmf.LAST_DAY)
+    assert calendar.sessions_between(first, last) == make_calendar.sessions(first, last)
+
+
+def test_a_day_outside_the_table_is_refused() -> None:
+    with pytest.raises(calendar.OutsideCalendar, match="1999-12-31 is outside B3's calendar"):
+        calendar.is_session(date(1999, 12, 31))
+    assert calendar.source() == "exchange-calendars 4.13.2, calendar BVMF"
 
 
 @pytest.mark.parametrize(
@@ -24,7 +37,7 @@ from services.b3 import calendar
         (date(2025, 12, 31), "Ano Novo"),  # B3 closes on the year's last weekday
         (date(2022, 12, 30), "Ano Novo"),  # ... a Friday, when December 31 is a Saturday
         (date(2021, 1, 25), "Aniversario de Sao Paulo"),  # São Paulo's holidays until 2021
-        (date(2014, 6, 12), calendar.ADHOC_CLOSURE),  # the World Cup's opening match
+        (date(2014, 6, 12), "exceptional closure"),  # the World Cup's opening match
     ],
 )
 def test_b3_closes_on_its_holidays_and_names_them(day: date, name: str) -> None:
@@ -60,7 +73,7 @@ def test_next_and_previous_sessions_step_over_closures() -> None:
     assert calendar.next_session(date(2025, 2, 28)) == date(2025, 3, 5)  # over Carnival
     assert calendar.previous_session(date(2026, 1, 2)) == date(2025, 12, 30)
     assert calendar.previous_session(date(2025, 7, 10)) == date(2025, 7, 9)
-    # across years (the library is asked a year at a time)
+    # across years
     assert calendar.next_session(date(2019, 12, 30)) == date(2020, 1, 2)
     assert calendar.previous_session(date(2020, 1, 2)) == date(2019, 12, 30)
 

@@ -122,6 +122,13 @@ def test_the_next_session_after_now_is_accepted(lake: LocalLake, now: str, day: 
     assert validate(uri(lake, day), now=datetime.fromisoformat(now))["dt"] == day.isoformat()
 
 
+def test_a_day_outside_the_calendars_span_is_refused(lake: LocalLake) -> None:
+    day = date(1999, 12, 30)
+    write_days(lake, recorded_portfolio(SEGMENT2_2025_07_10), [day])
+    with pytest.raises(NotATradingDay, match=r"^dt=1999-12-30: 1999-12-30 is outside B3's"):
+        validate(uri(lake, day), now=TODAY)
+
+
 def test_a_session_beyond_the_next_one_is_refused(lake: LocalLake) -> None:
     friday = date(2026, 11, 27)
     write_days(lake, recorded_portfolio(SEGMENT2_2025_07_10), [friday])

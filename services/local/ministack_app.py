@@ -16,6 +16,9 @@ reads those events to tell a write the running execution already validated (the
 scraper's own) from a new one, so this process records them as AWS does
 (:func:`recorded_in_history`).
 
+MiniStack's crawler is a timer (it infers nothing) of 5 seconds; here it is 1 second, the
+state machine's local poll interval, so a local execution does not wait on a timer.
+
 ``bovespa local up`` and the tests run ``hypercorn services.local.ministack_app:app``
 instead of MiniStack's own app.
 """
@@ -31,7 +34,7 @@ from typing import Any
 
 import duckdb
 from ministack.app import app
-from ministack.services import stepfunctions
+from ministack.services import glue, stepfunctions
 
 __all__ = ["app", "confined_connect"]
 
@@ -96,3 +99,7 @@ def recorded_in_history(kind: str, handler: Callable[..., Any]) -> Callable[...,
 
 for _kind, _name in _HANDLERS.items():
     setattr(stepfunctions, _name, recorded_in_history(_kind, getattr(stepfunctions, _name)))
+
+
+#: Seconds a local crawl stays RUNNING (MiniStack's default: 5).
+glue.CRAWLER_RUN_SECONDS = 1

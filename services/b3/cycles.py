@@ -19,12 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from services.b3 import calendar
 from services.b3.errors import PeriodMismatch
-
-# TODO(lead, once services/b3/calendar.py is merged): nothing here needs holidays, but the
-# refining of these datasets will: a cycle's first session is
-# services.b3.calendar.first_session_of_month(cycle.year, cycle.first_month), and
-# B3Client.serving_session may refuse a header date that calendar.is_session rejects.
 
 #: The first month of each cycle.
 FIRST_MONTHS = (1, 5, 9)
@@ -75,6 +71,11 @@ class Cycle:
     def first_day(self) -> date:
         """The cycle's first calendar day (not necessarily a session)."""
         return date(self.year, self.first_month, 1)
+
+    @property
+    def first_session(self) -> date:
+        """The cycle's first B3 session: the day its portfolio takes effect."""
+        return calendar.first_session_of_month(self.year, self.first_month)
 
     def contains(self, day: date) -> bool:
         """Whether ``day`` falls in one of the cycle's months."""

@@ -9,14 +9,17 @@ written; "no preview now" is ``status: "none"`` -- a normal outcome, never an er
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services import settings
+from services.b3 import calendar
 from services.b3.client import B3Client, RetryPolicy
 from services.b3.preview import UNVERIFIED, NoPreview, fetch_preview
 from services.b3.theoretical import fetch_theoretical
 from services.lake.ahead import Written, write_preview, write_theoretical
 from services.lake.storage import open_lake
+from services.validate.contract import check_trading_day
 
 
 def scrape_theoretical(
@@ -27,9 +30,16 @@ def scrape_theoretical(
     page_size: int = settings.B3_PAGE_SIZE,
     policy: RetryPolicy | None = None,
     writer: str = settings.WRITER_CLI,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Fetch, check and write the theoretical portfolio of ``index``; return the summary."""
+    """Fetch, check and write the theoretical portfolio of ``index``; return the summary.
+
+    The session B3 serves must pass the day's date rule (a B3 session no later than the
+    next one after ``now``: :func:`services.validate.contract.check_trading_day`), since
+    it decides the cycle the portfolio is stored under.
+    """
     portfolio = fetch_theoretical(B3Client(base_url, policy), index, page_size=page_size)
+    check_trading_day(portfolio.session, now or calendar.now())
     written = write_theoretical(open_lake(lake_uri), portfolio, writer=writer)
     return {
         **_summary(written),
@@ -49,13 +59,17 @@ def scrape_preview(
     page_size: int = settings.B3_PAGE_SIZE,
     policy: RetryPolicy | None = None,
     writer: str = settings.WRITER_CLI,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Fetch the preview of ``index`` if B3 has a current one; write it or "no preview now".
+
+    The session B3 serves must pass the day's date rule, as for the theoretical portfolio.
 
     ``status`` is ``stored`` (a preview was written), ``none`` (the marker was written) or
     ``kept`` (no current preview now, and the one stored earlier for the session stays).
     """
     outcome = fetch_preview(B3Client(base_url, policy), index, page_size=page_size)
+    check_trading_day(outcome.session, now or calendar.now())
     written = write_preview(open_lake(lake_uri), outcome, writer=writer)
     common = {**_summary(written), "fetched_at": outcome.fetched_at.isoformat()}
     if isinstance(outcome, NoPreview):

@@ -31,8 +31,8 @@ def scrape(
     B3's header date included: it must be a B3 session no later than the next session
     after ``now`` (default :func:`services.b3.calendar.now`), the rule the validate step
     applies (:func:`services.validate.contract.check_trading_day`).
-    ``writer`` is recorded as S3 object metadata so the S3-event trigger can tell the
-    pipeline's own writes (``scraper``) from objects dropped by hand.
+    ``writer`` is recorded as S3 object metadata, for people reading the bucket (the
+    trigger reads none: it asks the running executions what they validated).
     """
     client = B3Client(base_url, policy, limits=limits)
     portfolio = client.fetch_portfolio(index, page_size=page_size)

@@ -25,6 +25,7 @@ from services.b3.errors import QuantityTotalMismatch, SchemaDrift
 from services.b3.preview import UNVERIFIED
 from services.local.replay import Fault, ReplayServer
 from services.scraper.ahead import scrape_preview, scrape_theoretical
+from services.validate.errors import NotATradingDay
 from tests.ahead import (
     SEGMENT2_2022_12_08,
     THEORETICAL_2022,
@@ -307,3 +308,17 @@ def test_bovespa_scrape_preview_when_there_is_none(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert (summary["status"], summary["uri"]) == ("none", str(tmp_path / MARKER_KEY))
+
+
+@pytest.mark.parametrize("dataset", ["theoretical", "preview"])
+def test_a_session_b3_serves_on_a_holiday_is_refused_before_any_write(
+    tmp_path: Path, dataset: str
+) -> None:
+    """The day's date rule applies to the datasets ahead: the session decides their cycle."""
+    christmas = day_body_dated(date(2025, 12, 25))
+    answers = {"GetTheoricalPortfolio": THEORETICAL_2022, "GetConfigurations": configuration(0)}
+    with server(christmas, **answers) as replay:
+        scrape = theoretical if dataset == "theoretical" else preview
+        with pytest.raises(NotATradingDay, match="dt=2025-12-25 is not a B3 session: Natal"):
+            scrape(replay, tmp_path)
+    assert files_in(tmp_path) == []

@@ -170,3 +170,15 @@ def test_pages_must_agree_and_together_reconcile() -> None:
     second["header"]["reductor"] = "1,00000000"
     with pytest.raises(SchemaDrift, match="page 2 disagrees with page 1"):
         assemble_quarter([pages[0], parse_theoretical_page(second)], call=CALL)
+
+
+@pytest.mark.parametrize(
+    ("cycle", "first"),
+    [
+        (Cycle(2025, 1), date(2025, 1, 2)),  # January 1 is a holiday
+        (Cycle(2026, 5), date(2026, 5, 4)),  # May 1 (holiday), then a weekend
+        (Cycle(2026, 9), date(2026, 9, 1)),
+    ],
+)
+def test_a_cycle_takes_effect_on_its_first_b3_session(cycle: Cycle, first: date) -> None:
+    assert cycle.first_session == first

@@ -13,6 +13,7 @@ from glue.job import parse_args, resolve_engine
 from glue.lakeio import NoRawData, Pin, discover
 from glue.schema import PARTITION_COLUMNS
 from services import settings
+from services.b3.indices import INDICES
 from services.lake.layout import RawDay
 from services.lake.storage import LocalLake
 
@@ -133,3 +134,20 @@ def test_exactly_the_objects_named_are_refined_and_a_missing_one_is_an_error(
     missing = {**named, RawDay("IBRA", date(2021, 6, 22)): Pin(SHA)}
     with pytest.raises(NoRawData, match="no raw object for IBRA 2021-06-22"):
         discover(lake, date(2021, 6, 22), date(2025, 7, 10), pins=missing)
+
+
+def test_one_run_for_every_index_fits_glues_argument_limit() -> None:
+    """AWS Glue refuses job arguments over 260 KB ("Using job parameters in AWS Glue jobs");
+    the emulator takes any size. --objects for every index, each result as long as Validate
+    can make it (a 63-character bucket, S3's 32-character version ids), fits with room."""
+    bucket = "b" * 63
+    results = [
+        {"index": code, "dt": "2025-07-10", "rows": 100_000,
+         "uri": f"s3://{bucket}/{RawDay(code, date(2025, 7, 10)).key}",
+         "sha256": SHA, "version": "v" * 32, "etag": '"' + "e" * 32 + '-10000"'}
+        for code in INDICES
+    ]  # fmt: skip
+    argument = json.dumps(results)
+    assert len(INDICES) >= 34
+    assert len(argument.encode()) < 260 * 1024 / 10
+    assert parse_args(["--lake", "s3://b", "--objects", argument]).pins is not None

@@ -68,10 +68,12 @@ def business_days(last: date, count: int) -> list[date]:
 def sized_like(index: str, members: int, recordings: Iterable[Portfolio], day: date) -> Portfolio:
     """A test-made portfolio of ``index`` with ``members`` assets, dated ``day``.
 
-    The assets are the recordings' own (each ticker once, in the recordings' order), the
-    header totals and the row count are those assets' sums, so every check passes; only
-    the index, the day and the selection are made up. For measuring a day of every index
-    (``make bench``), when B3's answer is recorded for a few of them only.
+    The assets are the recordings' own (each ticker once, in the recordings' order) and,
+    for an index larger than all of them together, copies of them under made-up tickers
+    shaped as B3's (``Z0013``…); the header totals and the row count are those assets'
+    sums, so every check passes; only the index, the day and the selection are made up.
+    For measuring a day of every index (``make bench``), when B3's answer is recorded for
+    a few of them only.
     """
     pool: dict[str, Asset] = {}
     first: Portfolio | None = None
@@ -79,9 +81,14 @@ def sized_like(index: str, members: int, recordings: Iterable[Portfolio], day: d
         first = first or recording
         for asset in recording.assets:
             pool.setdefault(asset.cod, asset)
-    if first is None or not 0 < members <= len(pool):
-        raise ValueError(f"{index}: {members} assets asked, the recordings have {len(pool)}")
-    assets = tuple(list(pool.values())[:members])
+    if first is None or members <= 0:
+        raise ValueError(f"{index}: {members} assets asked, of recordings of {len(pool)}")
+    recorded = list(pool.values())
+    copies = [
+        dataclasses.replace(recorded[n % len(recorded)], cod=f"Z{n:03d}3")
+        for n in range(max(0, members - len(recorded)))
+    ]
+    assets = tuple((recorded + copies)[:members])
     header = dataclasses.replace(
         first.header,
         trading_date=day,

@@ -118,7 +118,7 @@ def test_an_index_of_two_pages_scrapes_twice_as_long() -> None:
     ibov, ibra = (
         lines("per-index", indices=(code,))["Lambda duration"] for code in ("IBOV", "IBRA")
     )
-    scrape = Decimal(LAMBDA_MEMORY_MB["scraper"]) / 1024 * Decimal("0.6")
+    scrape = Decimal(LAMBDA_MEMORY_MB["scraper"]) / 1024 * Decimal(str(MEASURED.scrape_page_s))
     assert ibra - ibov == scrape
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import pyarrow as pa
+
 from services.b3.portfolio import Portfolio
 from services.local.samples import on_day, recorded_portfolio, write_days
 
-__all__ = ["on_day", "recorded_portfolio", "without", "write_days"]
+__all__ = ["on_day", "quantity_off", "recorded_portfolio", "without", "write_days"]
 
 
 def without(portfolio: Portfolio, ticker: str) -> Portfolio:
@@ -22,3 +24,12 @@ def without(portfolio: Portfolio, ticker: str) -> Portfolio:
     return dataclasses.replace(
         portfolio, header=header, assets=assets, total_records=portfolio.total_records - 1
     )
+
+
+def quantity_off(table: pa.Table, by: int = 1_000) -> pa.Table:
+    """A raw table whose first row's quantity is ``by`` off B3's header total: the
+    quantities no longer reconcile (``QuantityTotalMismatch`` in Validate)."""
+    qty = table["theoricalQty"].to_pylist()
+    qty[0] += by
+    column = table.schema.get_field_index("theoricalQty")
+    return table.set_column(column, table.schema.field(column), pa.array(qty, pa.int64()))

@@ -30,8 +30,7 @@ from services.b3.portfolio import Header, RowTotals, check_totals
 from services.lake.layout import NotARawKey, split_raw_uri
 from services.lake.raw import RAW_SCHEMA
 from services.lake.storage import Lake, open_lake
-from services.validate.errors import (  # re-exported: callers import them from here
-    ContractViolation,  # noqa: F401  (its subclasses are checked here; callers import it here)
+from services.validate.errors import (
     HeaderMismatch,
     MissingValues,
     NotARawObject,

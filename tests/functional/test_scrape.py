@@ -19,7 +19,7 @@ from services.b3.errors import B3Unavailable, EmptyPortfolio, SchemaDrift, Total
 from services.local.replay import Fault, ReplayServer
 from services.local.samples import redate_body
 from services.scraper.scrape import scrape
-from services.validate.contract import NotATradingDay
+from services.validate.errors import NotATradingDay
 from tests.conftest import (
     CLOUDFLARE_520,
     FAST,

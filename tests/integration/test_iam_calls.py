@@ -22,7 +22,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from glue import catalog
@@ -40,7 +39,7 @@ from tests.ahead import configuration
 from tests.conftest import SEGMENT2_2025_07_10, load
 from tests.iam import Request, decision, requests_of_call, requests_of_execution, unexercised
 from tests.integration.conftest import aws
-from tests.lakes import on_day, recorded_portfolio
+from tests.lakes import on_day, quantity_off, recorded_portfolio
 from tests.pulumi_mocks import ACCOUNT, Mocks, run_program
 
 pytestmark = [
@@ -238,11 +237,7 @@ def exercise(aws_endpoint: str) -> Exercise:
         # A day dropped by hand whose totals do not reconcile: the S3-event path, which
         # Validate stops.
         day = date(2025, 7, 17)
-        table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
-        qty = table["theoricalQty"].to_pylist()
-        qty[0] += 1_000
-        column = table.schema.get_field_index("theoricalQty")
-        table = table.set_column(column, table.schema.field(column), pa.array(qty, pa.int64()))
+        table = quantity_off(to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day)))
         s3: Any = aws("s3")
         key = raw_key("IBOV", day)
         known = execution_names(stack)

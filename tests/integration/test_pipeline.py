@@ -34,7 +34,7 @@ from services.local.run import (
 )
 from tests.conftest import SEGMENT2_2025_07_10, load, pt_br
 from tests.integration.conftest import aws
-from tests.lakes import on_day, recorded_portfolio, without
+from tests.lakes import on_day, quantity_off, recorded_portfolio, without
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -310,11 +310,7 @@ def test_totals_that_do_not_reconcile_fail_in_validate_and_leave_refined_untouch
     stack: LocalStack, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
 ) -> None:
     day = date(2025, 7, 14)
-    table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
-    qty = table["theoricalQty"].to_pylist()
-    qty[0] += 1_000
-    column = table.schema.get_field_index("theoricalQty")
-    table = table.set_column(column, table.schema.field(column), pa.array(qty, pa.int64()))
+    table = quantity_off(to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day)))
     before = snapshot(stack)
     outcome = run_dropped(stack, table, day)
     assert outcome.status == "FAILED"

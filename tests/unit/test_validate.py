@@ -24,7 +24,8 @@ from services.lake.layout import raw_key
 from services.lake.raw import RAW_SCHEMA, to_parquet_bytes
 from services.lake.storage import LocalLake
 from services.validate import handler as validate_handler
-from services.validate.contract import (
+from services.validate.contract import validate
+from services.validate.errors import (
     HeaderMismatch,
     MissingValues,
     NotARawObject,
@@ -32,10 +33,9 @@ from services.validate.contract import (
     SchemaMismatch,
     TooManyRows,
     UnreadableParquet,
-    validate,
 )
 from tests.conftest import SEGMENT2_2025_07_10
-from tests.lakes import recorded_portfolio, write_days
+from tests.lakes import quantity_off, recorded_portfolio, write_days
 
 JULY_10 = date(2025, 7, 10)
 #: Monday 2025-07-14, midday in São Paulo.
@@ -171,13 +171,7 @@ def test_a_null_sector_is_missing_data(lake: LocalLake) -> None:
 
 
 def test_quantities_must_reconcile(lake: LocalLake) -> None:
-    def bump(table: pa.Table) -> pa.Table:
-        qty = table["theoricalQty"].to_pylist()
-        qty[0] += 1
-        index = table.schema.get_field_index("theoricalQty")
-        return table.set_column(index, table.schema.field(index), pa.array(qty, pa.int64()))
-
-    rewrite(lake, bump)
+    rewrite(lake, lambda table: quantity_off(table, by=1))
     with pytest.raises(QuantityTotalMismatch, match="off by 1"):
         validate(uri(lake), now=TODAY)
 

@@ -20,12 +20,12 @@ from services.lake.raw import to_parquet_bytes, to_table
 from services.lake.storage import S3Lake
 from services.local.deploy import LOCAL, lake_bucket
 from services.local.replay import demo_cases
-from tests.conftest import SEGMENT2_2025_07_10, load, pt_br
+from tests.aws_clients import aws
 from tests.ibra import from_csv
-from tests.integration.conftest import aws
 from tests.lakes import on_day, recorded_portfolio
+from tests.recordings import SEGMENT2_2025_07_10, load, pt_br
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = pytest.mark.spark
 
 INGESTED = date(2025, 7, 16)
 

@@ -36,14 +36,13 @@ from services.local.replay import ReplayServer
 from services.local.run import athena_counts, execution_names, follow, start, wait_for_execution
 from services.workflow import render
 from tests.ahead import configuration
-from tests.conftest import SEGMENT2_2025_07_10, load
+from tests.aws_clients import aws
 from tests.iam import Request, decision, requests_of_call, requests_of_execution, unexercised
-from tests.integration.conftest import aws
 from tests.lakes import on_day, quantity_off, recorded_portfolio
 from tests.pulumi_mocks import ACCOUNT, Mocks, run_program
+from tests.recordings import SEGMENT2_2025_07_10, load
 
 pytestmark = [
-    pytest.mark.integration,
     pytest.mark.spark,
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]

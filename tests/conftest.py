@@ -25,6 +25,8 @@ NOT_IN_UNIT_TESTS = ("spark", "aws_endpoint")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test with its kind, from its directory (``-m integration`` and so on)."""
     for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
         kind = item.path.relative_to(TESTS).parts[0]
         if kind not in KINDS:
             continue

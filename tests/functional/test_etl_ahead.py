@@ -48,7 +48,7 @@ def lake(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     """A lake with the day of 2022-12-08 (raw), its theoretical portfolio and a preview,
     scraped from a real local HTTP server; yields the lake and the job's pins."""
     write_days(LocalLake(tmp_path), recorded_portfolio(SEGMENT2_2022_12_08), [DEC_8])
-    answers = {
+    answers: dict[tuple[str, str], Path | bytes] = {
         ("GetTheoricalPortfolio", "IBOV"): THEORETICAL_2022,
         ("GetQuartelyPreview", "IBOV"): preview_body(THEORETICAL_2022),
         ("GetConfigurations", "IBOV"): configuration(1),
@@ -217,8 +217,8 @@ def test_no_preview_now_has_nothing_to_refine(
     spark: Any, lake: tuple[Path, dict[str, Any]]
 ) -> None:
     root, pins = lake
-    none = {"dataset": "preview", "index": "IBOV", "dt": "2022-12-08", "status": "none"}
-    none |= {"object_sha256": None, "version": None}
+    none: dict[str, Any] = {"dataset": "preview", "index": "IBOV", "dt": "2022-12-08"}
+    none |= {"status": "none", "object_sha256": None, "version": None}
     summary = job(root, pins["objects"], [none])
     assert (summary["rows"], summary["ahead"]) == (92, {})
     assert not (root / "refined-preview").exists()

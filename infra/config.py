@@ -7,7 +7,15 @@ from dataclasses import dataclass, fields
 import pulumi
 
 from services.b3.indices import Selection, UnknownIndex, parse_setting
-from services.deployment import AHEAD_DATASETS, SCHEDULE_CRON, SCHEDULE_TIMEZONE, Deployment
+from services.deployment import (
+    AHEAD_DATASETS,
+    GLUE_WORKER_TYPE,
+    GLUE_WORKERS,
+    IMAGE_HISTORY,
+    SCHEDULE_CRON,
+    SCHEDULE_TIMEZONE,
+    Deployment,
+)
 
 
 class StackConfigError(pulumi.RunError):
@@ -28,14 +36,14 @@ class StackConfig:
     indices: tuple[str, ...] = SHARED.indices
     schedule_cron: str = SCHEDULE_CRON
     schedule_timezone: str = SCHEDULE_TIMEZONE
-    glue_worker_type: str = "G.1X"
-    glue_workers: int = 2
+    glue_worker_type: str = GLUE_WORKER_TYPE
+    glue_workers: int = GLUE_WORKERS
     glue_timeout_minutes: int = 30
     alarm_email: str | None = None
     athena_bytes_scanned_cutoff: int = 1_073_741_824
     #: The Lambda functions' and the state machine's log groups keep a month of logs.
     log_retention_days: int = 30
-    image_history: int = 5
+    image_history: int = IMAGE_HISTORY
     poll_seconds: int = SHARED.poll_seconds
     max_polls: int = SHARED.max_polls
     scrape_retry_seconds: int = SHARED.scrape_retry_seconds

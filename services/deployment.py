@@ -44,6 +44,12 @@ TRIGGER_HANDLER = "services.trigger.handler.handler"
 SCHEDULE_CRON = "cron(0 8 ? * MON-FRI *)"
 SCHEDULE_TIMEZONE = settings.B3_TIMEZONE
 
+#: Defaults of settings only a Pulumi stack has (infra/config.py), read by the cost
+#: model (services/cost.py) too: the Glue job's workers, and the images kept per repository.
+GLUE_WORKER_TYPE = "G.1X"
+GLUE_WORKERS = 2
+IMAGE_HISTORY = 5
+
 #: Where Athena writes query results, in the artifacts bucket (expired after a week).
 ATHENA_RESULTS_PREFIX = "athena-results"
 

@@ -469,6 +469,23 @@ def example_config(stack_name: str) -> dict[str, str]:
     return {k.removeprefix(prefix): v for k, v in loaded["config"].items() if k.startswith(prefix)}
 
 
+def declared_inputs(mocks: Mocks) -> list[tuple[str, str, str]]:
+    """Every declared resource's type, name and inputs (a file asset by its path)."""
+    return sorted(
+        (d.type, d.name, json.dumps(d.inputs, sort_keys=True, default=lambda o: o.path))
+        for d in mocks.declared
+    )
+
+
+def test_the_dev_example_spells_out_the_defaults() -> None:
+    """``Pulumi.dev.yaml`` shows each setting at its default, so the stack it declares is
+    the stack of no settings (its log retention once said 14 days; the default is 30)."""
+    dev = {k: v if isinstance(v, str) else json.dumps(v) for k, v in example_config("dev").items()}
+    assert declared_inputs(run_program(dev)) == declared_inputs(
+        run_program({"prefix": dev["prefix"]})
+    )
+
+
 def test_missing_grants_are_there(stack: Mocks) -> None:
     crawler = {a for s in statements(stack, "refined-crawler-policy") for a in s["Action"]}
     assert {"glue:BatchGetPartition", "glue:GetPartitions", "glue:UpdateTable"} <= crawler

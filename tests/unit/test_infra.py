@@ -280,6 +280,16 @@ def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
     assert starts[0]["Resource"] == [
         f"arn:aws:states:us-east-1:000000000000:stateMachine:{LOCAL.state_machine}"
     ]
+    # As IAM's reference spells them: execution:<machine>:<id>, mapRun:<machine>/<label>:<id>.
+    states = "arn:aws:states:us-east-1:000000000000"
+    resources = {a: s["Resource"] for s in trigger for a in s["Action"]}
+    assert resources["states:ListExecutions"] == [
+        f"{states}:stateMachine:{LOCAL.state_machine}",
+        f"{states}:mapRun:{LOCAL.state_machine}/*",
+    ]
+    assert resources["states:GetExecutionHistory"] == [
+        f"{states}:execution:{LOCAL.state_machine}:*"
+    ]
 
 
 def test_the_state_machine_role_allows_exactly_the_definitions_calls(stack: Mocks) -> None:

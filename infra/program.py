@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from infra.analytics import Analytics, AnalyticsArgs
 from infra.config import StackConfig, load
-from infra.etl import Etl, EtlArgs, glue_database_exists
+from infra.etl import Etl, EtlArgs, build_job_code, glue_database_exists
 from infra.functions import Functions, FunctionsArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.orchestration import Orchestration, OrchestrationArgs
@@ -87,6 +87,7 @@ def _etl(config: StackConfig, where: Where, storage: Storage) -> Etl:
             max_concurrent_runs=len(deployment.indices),
             account=where.account,
             region=where.region,
+            code=build_job_code(),
         ),
     )
 

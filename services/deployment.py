@@ -151,13 +151,22 @@ class Deployment:
         """Known before the state machine exists (the trigger's environment needs it)."""
         return state_machine_arn(self.state_machine, region, account, partition)
 
-    def glue_catalog_arns(self, region: str, account: str, partition: str = "aws") -> list[str]:
-        """The Glue catalogue, the database and the refined table: what reading or changing
-        the table is authorised on (every Glue catalogue call names all three)."""
+    def glue_catalog_arns(
+        self,
+        region: str,
+        account: str,
+        partition: str = "aws",
+        tables: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The Glue catalogue, the database and the refined table (or ``tables``): what
+        reading or changing a table is authorised on (every catalogue call names all three)."""
         return [
             regional_arn("glue", region, account, "catalog", partition),
             regional_arn("glue", region, account, f"database/{self.database}", partition),
-            regional_arn("glue", region, account, f"table/{self.database}/{self.table}", partition),
+            *(
+                regional_arn("glue", region, account, f"table/{self.database}/{name}", partition)
+                for name in ((self.table,) if tables is None else tables)
+            ),
         ]
 
     def scraper_environment(self, bucket: str) -> dict[str, str]:

@@ -470,13 +470,16 @@ def report(
 
 
 def _write_report(dt: str, index: str, out: Path) -> Path:
+    from services.analysis.report import AHEAD_TABLES, catalogued, previous_dt
     from services.analysis.report import build as build_report  # matplotlib: load on use
-    from services.analysis.report import previous_dt
 
     glue = boto3.client("glue")
     before = previous_dt(glue, LOCAL.database, LOCAL.table, index, dt)
+    ahead = catalogued(glue, LOCAL.database, AHEAD_TABLES.values())
     written = _run(
-        lambda: build_report(lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out)
+        lambda: build_report(
+            lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out, ahead
+        )
     )
     assert written.html_path is not None
     err.print(f"[bold]Report[/] {written.html_path}")

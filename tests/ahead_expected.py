@@ -7,7 +7,6 @@ the view's columns (``None`` where a side does not hold the ticker).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from tests.conftest import pt_br
@@ -71,11 +70,9 @@ def next_rebalance(day: Any, preview: Any) -> dict[str, Row]:
 
 def as_athena(rows: dict[str, Row], **constant: str) -> list[dict[str, str | None]]:
     """The rows as Athena returns them: every value a string (or ``None``), by ticker."""
-    return [
-        {**constant, "ticker": ticker} | {k: None if v is None else str(v) for k, v in row.items()}
-        for ticker, row in sorted(rows.items())
-    ]
-
-
-def weight_sum(rows: dict[str, Row], column: str) -> Decimal:
-    return sum((row[column] for row in rows.values() if row[column] is not None), Decimal(0))
+    out: list[dict[str, str | None]] = []
+    for ticker, row in sorted(rows.items()):
+        values: dict[str, str | None] = {**constant, "ticker": ticker}
+        values.update({k: None if v is None else str(v) for k, v in row.items()})
+        out.append(values)
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -92,12 +92,12 @@ def build(
     index: str,
     previous_dt: str | None,
     out_dir: Path,
-    available: set[str] | None = None,
+    available: Collection[str] = frozenset(),
 ) -> Report:
     """Query, draw and write ``out_dir/report-<index>-<dt>.html`` with its PNGs beside it.
 
-    ``available`` names the tables of :data:`AHEAD_TABLES` in the catalogue (default: all);
-    a section whose table is missing says so instead of querying it.
+    ``available`` names the tables of :data:`AHEAD_TABLES` in the catalogue (see
+    :func:`catalogued`); a section whose table is not there says so instead of querying it.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     values = {"dt": dt, "index_code": index, "previous_dt": previous_dt or dt}
@@ -143,9 +143,8 @@ def build(
             "<p>No earlier portfolio of this index is in the lake, so there are no "
             "day-over-day changes, entries or exits to show.</p>"
         )
-    ahead = set(AHEAD_TABLES.values()) if available is None else available
-    sections.append(_theoretical_section(runner, values, ahead, report, out_dir))
-    sections.append(_rebalance_section(runner, values, ahead, report, out_dir))
+    sections.append(_theoretical_section(runner, values, available, report, out_dir))
+    sections.append(_rebalance_section(runner, values, available, report, out_dir))
     report.html_path = out_dir / f"report-{index}-{dt}.html"
     report.html_path.write_text(_page(index, dt, sections), encoding="utf-8")
     return report
@@ -254,7 +253,11 @@ def shape_rebalance(rows: list[dict[str, str | None]]) -> RebalanceShape | None:
 
 
 def _theoretical_section(
-    runner: Runner, values: Mapping[str, str], available: set[str], report: Report, out_dir: Path
+    runner: Runner,
+    values: Mapping[str, str],
+    available: Collection[str],
+    report: Report,
+    out_dir: Path,
 ) -> str:
     index, dt = values["index_code"], values["dt"]
     title = "<h2>The cycle's theoretical portfolio against the day's</h2>"
@@ -307,7 +310,11 @@ def _theoretical_section(
 
 
 def _rebalance_section(
-    runner: Runner, values: Mapping[str, str], available: set[str], report: Report, out_dir: Path
+    runner: Runner,
+    values: Mapping[str, str],
+    available: Collection[str],
+    report: Report,
+    out_dir: Path,
 ) -> str:
     index = values["index_code"]
     title = "<h2>Next rebalance (B3's preview)</h2>"
@@ -318,6 +325,13 @@ def _rebalance_section(
         return (
             f"{title}<p>No preview of {html.escape(index)} is in the lake: B3 publishes one only "
             "in the weeks before a rebalance (January, May, September).</p>"
+        )
+    if not shape.target_cycle > values["dt"][:7]:
+        return (
+            f"{title}<p>No preview ahead of {html.escape(values['dt'])}: B3's latest preview of "
+            f"{html.escape(index)} in the lake (fetched for the session of "
+            f"{html.escape(shape.preview_dt)}) is for the cycle {html.escape(shape.target_cycle)}, "
+            "which has begun.</p>"
         )
     counts = ", ".join(f"{n} {change}" for change, n in shape.counts.items())
     parts = [

@@ -32,7 +32,7 @@ def theoretical_vs_day(day: Any, theoretical: Any) -> dict[str, Row]:
     for ticker in days.keys() | cycles.keys():
         d, c = days.get(ticker), cycles.get(ticker)
         rows[ticker] = {
-            "company": (d or c or {})["company"],
+            "company": (d or c or {})["company"],  # the day's name, the newer
             "present_in": "both" if d and c else ("day" if d else "theoretical"),
             "cycle_qty": c["qty"] if c else None,
             "day_qty": d["qty"] if d else None,
@@ -57,7 +57,7 @@ def next_rebalance(day: Any, preview: Any) -> dict[str, Row]:
         else:
             change = "unchanged" if d["weight"] == p["weight"] else "weight change"
         rows[ticker] = {
-            "company": (d or p or {})["company"],
+            "company": (p or d or {})["company"],  # the preview's name, the newer
             "change": change,
             "day_weight_pct": d["weight"] if d else None,
             "preview_weight_pct": p["weight"] if p else None,

@@ -1,7 +1,9 @@
 -- The next rebalance, per index: B3's latest preview (the greatest dt in b3_index_preview)
--- against the day's portfolio of the latest dt on or before it (the same session when the
--- daily execution scraped both; portfolio_dt says which). One row per ticker of either:
+-- against the day's portfolio of the latest dt on or before it in the same month (the same
+-- session when the daily execution scraped both; portfolio_dt says which; none older, so
+-- a preview is never set against a stale portfolio). One row per ticker of either:
 -- change = entering (preview only), leaving (day's only), weight change, unchanged.
+-- company is the preview's name for the company (the newer), else the day's.
 -- The preview is unverified against a live B3 answer: its contract column says so.
 -- Columns: index_code varchar, preview_dt varchar, portfolio_dt varchar, target_cycle varchar, contract varchar, ticker varchar, company varchar, change varchar, day_weight_pct decimal(7,3), preview_weight_pct decimal(7,3), weight_change_pct decimal(8,3), day_qty bigint, preview_qty bigint
 WITH latest_preview AS (
@@ -14,6 +16,7 @@ compared AS (
     FROM latest_preview AS l
     JOIN "default"."b3_index_portfolio" AS d
       ON d.index_code = l.index_code AND d.dt <= l.preview_dt
+     AND d.dt >= substr(l.preview_dt, 1, 7)
     GROUP BY l.index_code, l.preview_dt
 ),
 sides AS (
@@ -33,7 +36,8 @@ tickers AS (
     SELECT index_code, preview_dt, portfolio_dt, ticker,
            max(max(target_cycle)) OVER (PARTITION BY index_code) AS target_cycle,
            max(max(contract)) OVER (PARTITION BY index_code) AS contract,
-           max(company) AS company,
+           coalesce(max(CASE WHEN side = 'preview' THEN company END),
+                    max(CASE WHEN side = 'day' THEN company END)) AS company,
            max(CASE WHEN side = 'day' THEN weight_pct END) AS day_weight_pct,
            max(CASE WHEN side = 'preview' THEN weight_pct END) AS preview_weight_pct,
            max(CASE WHEN side = 'day' THEN qty END) AS day_qty,

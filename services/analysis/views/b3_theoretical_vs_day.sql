@@ -4,6 +4,7 @@
 -- A ticker in only one of the two is shown with the other side NULL (a full outer join,
 -- written as UNION ALL + GROUP BY so a filter on dt, index_code or ticker reaches both
 -- tables' partitions); only days and indices for which both portfolios are in the lake.
+-- company is the day's name for the company (the newer), else the theoretical's.
 -- Columns: dt varchar, index_code varchar, ticker varchar, company varchar, cycle varchar, present_in varchar, cycle_qty bigint, day_qty bigint, qty_change bigint, cycle_weight_pct decimal(7,3), day_weight_pct decimal(7,3), weight_change_pct decimal(8,3)
 SELECT dt, index_code, ticker, company, cycle,
        CAST(CASE WHEN cycle_qty IS NULL THEN 'day' WHEN day_qty IS NULL THEN 'theoretical'
@@ -13,7 +14,8 @@ SELECT dt, index_code, ticker, company, cycle,
        CAST(day_weight_pct - cycle_weight_pct AS decimal(8,3)) AS weight_change_pct
 FROM (
     SELECT dt, index_code, ticker,
-           max(company) AS company,
+           coalesce(max(CASE WHEN side = 'day' THEN company END),
+                    max(CASE WHEN side = 'theoretical' THEN company END)) AS company,
            max(max(cycle)) OVER (PARTITION BY dt, index_code) AS cycle,
            max(CASE WHEN side = 'theoretical' THEN qty END) AS cycle_qty,
            max(CASE WHEN side = 'day' THEN qty END) AS day_qty,

@@ -1,7 +1,8 @@
-"""ETL: the Glue job (Spark), its code in S3, the refined table and the crawler."""
+"""ETL: the Glue job (Spark), its code in S3, the refined tables and the crawler."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -12,9 +13,11 @@ import pulumi
 import pulumi_aws as aws
 
 from glue import catalog
+from glue.schema import DAY_TABLE, TABLES
 from infra.policies import allow, confused_deputy, role
 from services import settings
 from services.deployment import Deployment
+from services.lake.datasets import DATASETS
 from services.packaging import glue_additional_python_modules
 
 JOB_SCRIPT = settings.REPO_ROOT / "glue" / "job.py"
@@ -82,6 +85,11 @@ def glue_database_exists(name: str) -> bool:
     return True
 
 
+def _location(prefix: str, bucket: str) -> str:
+    """A refined table's location in the lake bucket."""
+    return f"s3://{bucket}/{prefix}/"
+
+
 def package_zip() -> bytes:
     """``glue/`` and ``services/`` as one zip for ``--extra-py-files`` (deterministic)."""
     buffer = io.BytesIO()
@@ -109,7 +117,11 @@ class Etl(pulumi.ComponentResource):
         glue_arn = f"arn:aws:glue:{args.region}:{args.account}"
         catalog_arn = f"{glue_arn}:catalog"
         database_arn = f"{glue_arn}:database/{deployment.database}"
-        table_arn = f"{glue_arn}:table/{deployment.database}/{deployment.table}"
+        # The refined tables: the day's, and one per dataset ahead (glue/schema.py TABLES).
+        tables = tuple(zip(deployment.tables, TABLES, strict=True))
+        table_arns = [f"{glue_arn}:table/{deployment.database}/{name}" for name, _ in tables]
+        refined = [table.prefix for _, table in tables]
+        raw = [settings.RAW_PREFIX, *(d.prefix for d in DATASETS)]
 
         # The job's code: the entry script and the packages it imports, keyed by content.
         script = JOB_SCRIPT.read_bytes()
@@ -142,42 +154,48 @@ class Etl(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
                 )
             )
-        # The refined table, as the job keeps it (the job updates schema and partitions).
-        table = catalog.table_input(deployment.table, "LOCATION")
-        location = pulumi.Output.from_input(args.lake_bucket).apply(
-            lambda b: f"s3://{b}/{settings.REFINED_PREFIX}/"
-        )
-        self.table = aws.glue.CatalogTable(
-            f"{name}-refined-table",
-            name=deployment.table,
-            database_name=deployment.database,
-            table_type=table["TableType"],
-            parameters=table["Parameters"],
-            description=table["Description"],
-            partition_keys=[
-                {"name": c["Name"], "type": c["Type"], "comment": c["Comment"]}
-                for c in table["PartitionKeys"]
-            ],
-            storage_descriptor={
-                "location": location,
-                "input_format": catalog.PARQUET_STORAGE["InputFormat"],
-                "output_format": catalog.PARQUET_STORAGE["OutputFormat"],
-                "ser_de_info": {
-                    "serialization_library": catalog.PARQUET_STORAGE["SerdeInfo"][
-                        "SerializationLibrary"
+        # The refined tables, as the job keeps them (the job updates schema and partitions):
+        # the day's and one per dataset ahead, declared alike from their descriptions.
+        self.tables: list[aws.glue.CatalogTable] = []
+        for table_name, described in tables:
+            table = catalog.table_input(table_name, "LOCATION", described)
+            location = pulumi.Output.from_input(args.lake_bucket).apply(
+                functools.partial(_location, described.prefix)
+            )
+            label = "" if described is DAY_TABLE else f"-{described.dataset}"
+            self.tables.append(
+                aws.glue.CatalogTable(
+                    f"{name}-refined{label}-table",
+                    name=table_name,
+                    database_name=deployment.database,
+                    table_type=table["TableType"],
+                    parameters=table["Parameters"],
+                    description=table["Description"],
+                    partition_keys=[
+                        {"name": c["Name"], "type": c["Type"], "comment": c["Comment"]}
+                        for c in table["PartitionKeys"]
                     ],
-                    "parameters": catalog.PARQUET_STORAGE["SerdeInfo"]["Parameters"],
-                },
-                "columns": [
-                    {"name": c["Name"], "type": c["Type"], "comment": c["Comment"]}
-                    for c in table["StorageDescriptor"]["Columns"]
-                ],
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
-        )
-
+                    storage_descriptor={
+                        "location": location,
+                        "input_format": catalog.PARQUET_STORAGE["InputFormat"],
+                        "output_format": catalog.PARQUET_STORAGE["OutputFormat"],
+                        "ser_de_info": {
+                            "serialization_library": catalog.PARQUET_STORAGE["SerdeInfo"][
+                                "SerializationLibrary"
+                            ],
+                            "parameters": catalog.PARQUET_STORAGE["SerdeInfo"]["Parameters"],
+                        },
+                        "columns": [
+                            {"name": c["Name"], "type": c["Type"], "comment": c["Comment"]}
+                            for c in table["StorageDescriptor"]["Columns"]
+                        ],
+                    },
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+                )
+            )
+        self.table = self.tables[0]
         lake = pulumi.Output.from_input(args.lake_arn)
-        catalog_resources = [catalog_arn, database_arn, table_arn]
+        catalog_resources = [catalog_arn, database_arn, *table_arns]
         logs = f"arn:aws:logs:{args.region}:{args.account}:log-group"
         glue_trust = confused_deputy(args.account)
         # The job's role: read raw/ (the version Validate passed), write refined/ and its
@@ -190,7 +208,7 @@ class Etl(pulumi.ComponentResource):
                 # authorised as s3:GetObjectVersion); the lake is versioned from its creation,
                 # so the job never reads raw/ without a version.
                 lake.apply(
-                    lambda a: allow(["s3:GetObjectVersion"], [f"{a}/{settings.RAW_PREFIX}/*"])
+                    lambda a: allow(["s3:GetObjectVersion"], [f"{a}/{prefix}/*" for prefix in raw])
                 ),
                 # Spark writes into staging/<run>/ (beside the pinned raw copy), the job then
                 # copies each partition's file under refined/: objects, multipart uploads of
@@ -199,7 +217,7 @@ class Etl(pulumi.ComponentResource):
                     lambda a: allow(
                         ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                         [
-                            f"{a}/{settings.REFINED_PREFIX}/*",
+                            *(f"{a}/{prefix}/*" for prefix in refined),
                             f"{a}/{FOLDER_MARKER}",
                             f"{a}/{settings.STAGING_PREFIX}/*",
                             f"{a}/{STAGING_FOLDER_MARKER}",
@@ -209,7 +227,10 @@ class Etl(pulumi.ComponentResource):
                 lake.apply(
                     lambda a: allow(
                         ["s3:AbortMultipartUpload"],
-                        [f"{a}/{settings.REFINED_PREFIX}/*", f"{a}/{settings.STAGING_PREFIX}/*"],
+                        [
+                            *(f"{a}/{prefix}/*" for prefix in refined),
+                            f"{a}/{settings.STAGING_PREFIX}/*",
+                        ],
                     )
                 ),
                 lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
@@ -277,7 +298,9 @@ class Etl(pulumi.ComponentResource):
             deployment.crawler,
             "glue.amazonaws.com",
             [
-                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.REFINED_PREFIX}/*"])),
+                lake.apply(
+                    lambda a: allow(["s3:GetObject"], [f"{a}/{prefix}/*" for prefix in refined])
+                ),
                 lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
                 allow(CRAWLER_CATALOG_ACTIONS, catalog_resources),
                 allow(

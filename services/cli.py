@@ -41,7 +41,14 @@ from services.lake.layout import RawDay
 from services.lake.storage import LocalLake
 from services.local.deploy import LOCAL, LocalStack, deploy, deployed
 from services.local.emulator import Emulator, point_boto3_at
-from services.local.replay import DEMO_INDICES, ReplayServer, demo_cases
+from services.local.replay import (
+    DEMO_AHEAD_DATASETS,
+    DEMO_AHEAD_INDEX,
+    DEMO_INDICES,
+    ReplayServer,
+    demo_ahead,
+    demo_cases,
+)
 from services.local.run import (
     Progress,
     execution_names,
@@ -161,13 +168,26 @@ def demo() -> None:
 
     The recordings are :data:`services.local.replay.DEMO_RECORDINGS` (IBOV of 2025-07-10,
     IBRA of 2021-06-22 -- two B3 pages --, IBXX of 2024-11-12). No recording of the
-    portfolio ahead matches those days, so the demo scrapes none.
+    portfolio ahead matches those days, so a second execution scrapes IBOV on session
+    2022-12-08 with its theoretical portfolio (both recorded) and a preview made from it
+    (:func:`services.local.replay.demo_ahead`: unverified), and refines all three.
     """
     with ReplayServer(demo_cases()) as server:
         err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
         result = _pipeline(
             lambda stack: start(stack, LOCAL.schedule_input(DEMO_INDICES, ahead=())),
             server.base_url,
+        )
+        server.serve(*demo_ahead())
+        err.print(
+            f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
+            "portfolio (recorded) and a preview made from it (unverified)"
+        )
+        _pipeline(
+            lambda stack: start(
+                stack, LOCAL.schedule_input(DEMO_AHEAD_INDEX, ahead=DEMO_AHEAD_DATASETS)
+            ),
+            redeploy=False,
         )
     first = result["indices"][0]
     _write_report(first["dt"], first["index"], settings.STATE_DIR / "reports")
@@ -326,9 +346,16 @@ def _print_result(result: dict[str, Any], endpoint: str) -> None:
     for key in ("glue_runs", "crawls", "table", "seconds"):
         facts.add_row(f"[bold]{key}[/]", escape(str(result.get(key))))
     for ahead in result.get("ahead", []):
+        landed = (
+            f", refined {ahead['refined_rows']} rows in {ahead['table']}"
+            if "refined_rows" in ahead
+            else ""
+        )
         facts.add_row(
             f"[bold]{escape(ahead['dataset'])}[/]",
-            escape(f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows"),
+            escape(
+                f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows{landed}"
+            ),
         )
     if "athena_smoke_query" in result:
         facts.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))

@@ -282,16 +282,17 @@ def transitions(
 ) -> int:
     """State transitions of one successful execution for ``indices`` indices.
 
-    16 top-level states are entered once (Route, ConfiguredAhead, ScrapeIndices,
+    17 top-level states are entered once (Route, ConfiguredAhead, ScrapeIndices,
     Collect, Count, AnyValidated?, StartGlueJob, StartCrawler, GetLastCrawl,
-    CrawlSucceeded?, SmokeQueryColumns, SmokeQueryFirstRow, StartSmokeQuery,
-    GetSmokeResult, Check, AnyFailed? -- and Done is the 17th); each index adds its Map
-    iteration (:func:`map_iteration_states`) and two states of the walk that builds the
-    smoke query (one the last time); each polling loop enters Wait, Get and the Choice
-    per poll and its counter between polls. A test walks the definition to check it.
+    CrawlSucceeded?, AnyDayToCount?, SmokeQueryColumns, SmokeQueryFirstRow,
+    StartSmokeQuery, GetSmokeResult, Check, AnyFailed? -- and Done is the 18th); each
+    index adds its Map iteration (:func:`map_iteration_states`) and two states of the walk
+    that builds the smoke query (one the last time); each polling loop enters Wait, Get
+    and the Choice per poll and its counter between polls. A test walks the definition to
+    check it.
     """
     polls_ = sum(4 * p - 1 for p in (glue_polls, crawler_polls, athena_polls))
-    return 17 + indices * (map_iteration_states(ahead) + 2) - 1 + polls_
+    return 18 + indices * (map_iteration_states(ahead) + 2) - 1 + polls_
 
 
 #: The two designs: an execution per index (today), or one for all (issue #13).

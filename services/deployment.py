@@ -17,6 +17,12 @@ from services.lake.datasets import DATASETS
 #: The four-month datasets the scraper Lambda fetches besides the day's portfolio
 #: (``event["dataset"]``; services/scraper/handler.py).
 AHEAD_DATASETS: tuple[str, ...] = tuple(dataset.name for dataset in DATASETS)
+#: The refined tables of the datasets ahead (one per dataset, beside the day's; the Glue
+#: job keeps them, in the same run as the day's table).
+AHEAD_TABLES: tuple[str, ...] = (
+    settings.REFINED_THEORETICAL_TABLE,
+    settings.REFINED_PREVIEW_TABLE,
+)
 
 #: The smoke query: every refined (dt, index) beside the rows Validate counted, with the
 #: number of pairs that disagree on every row. ``{values}`` is ``('dt', 'INDEX', rows), …``;
@@ -117,9 +123,14 @@ class Deployment:
     def trigger_environment(self, state_machine_arn: str) -> dict[str, str]:
         return {settings.STATE_MACHINE_ARN_ENV: state_machine_arn}
 
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every refined table the job keeps: the day's, then the datasets ahead's."""
+        return (self.table, *AHEAD_TABLES)
+
     def crawler_targets(self) -> dict[str, Any]:
-        """A catalog target on the refined table: the crawler updates it, never adds one."""
-        return {"CatalogTargets": [{"DatabaseName": self.database, "Tables": [self.table]}]}
+        """A catalog target on the refined tables: the crawler updates them, never adds one."""
+        return {"CatalogTargets": [{"DatabaseName": self.database, "Tables": list(self.tables)}]}
 
     #: Catalog targets require the crawler to log deletions rather than apply them.
     CRAWLER_SCHEMA_CHANGE_POLICY: ClassVar[dict[str, str]] = {

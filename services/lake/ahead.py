@@ -253,10 +253,7 @@ def _publish(
     """Archives first, ``key`` last; undo on failure; then drop what an older scrape left.
 
     Returns ``key``'s URI, the archives' and the pin of ``data`` as stored: its SHA-256
-    and the version the store gave it, read back (the store's write answer is not kept
-    by :meth:`Lake.write_bytes`). Were ``key`` replaced between the write and the read,
-    the version would not hold these bytes and the Glue job would refuse it
-    (``RawObjectChanged``), never refine the other bytes.
+    and the version id the store's answer to the write gave it.
     """
     metadata = {settings.WRITER_METADATA_KEY: writer}
     stale = set(lake.list(datasets.partition(dataset, index, dt) + "/"))
@@ -266,14 +263,13 @@ def _publish(
         for archive, body in archives:
             uris.append(lake.write_bytes(archive, body, metadata=metadata))
             written.append(archive)
-        uri = lake.write_bytes(key, data, metadata=metadata)
+        uri, version = lake.write_versioned(key, data, metadata=metadata)
     except BaseException:
         for archive in written:
             lake.delete(archive)
         raise
     for old in stale - {*written, key}:
         lake.delete(old)
-    version = lake.read_object(key).version
     return uri, tuple(uris), (hashlib.sha256(data).hexdigest(), version)
 
 

@@ -30,6 +30,7 @@ import boto3
 import botocore.exceptions
 
 from glue import catalog
+from glue.schema import TABLES
 from services import settings
 from services.b3.calendar import to_sao_paulo
 from services.deployment import (
@@ -232,9 +233,10 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
     except glue.exceptions.AlreadyExistsException:
         glue.update_job(JobName=deployment.glue_job, JobUpdate=job)
     catalog.ensure_database(glue, deployment.database)
-    catalog.upsert_table(
-        glue, deployment.database, deployment.table, f"s3://{bucket}/{settings.REFINED_PREFIX}/"
-    )
+    for name, table in zip(deployment.tables, TABLES, strict=True):  # the day's, then ahead's
+        catalog.upsert_table(
+            glue, deployment.database, name, f"s3://{bucket}/{table.prefix}/", table
+        )
     crawler = {
         "Role": role_arn(f"{deployment.crawler}-role"),
         "Targets": deployment.crawler_targets(),

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from glue.schema import TABLES
 from infra.config import StackConfigError
 from infra.etl import NOT_FOUND
 from services import settings
@@ -310,11 +311,22 @@ def test_the_etl_job_crawler_and_table(stack: Mocks) -> None:
         r"/glue/[0-9a-f]{16}/bovespa\.zip$", job["defaultArguments"]["--extra-py-files"]
     )
     crawler = stack.one("aws:glue/crawler:Crawler").inputs
-    assert crawler["catalogTargets"] == [{"databaseName": "default", "tables": [LOCAL.table]}]
+    tables = [LOCAL.table, "b3_index_theoretical", "b3_index_preview"]
+    assert crawler["catalogTargets"] == [{"databaseName": "default", "tables": tables}]
     assert crawler["schemaChangePolicy"]["deleteBehavior"] == "LOG"
-    table = stack.one("aws:glue/catalogTable:CatalogTable", LOCAL.table).inputs
-    assert [k["name"] for k in table["partitionKeys"]] == list(settings.REFINED_PARTITION_KEYS)
-    assert table["storageDescriptor"]["location"] == f"s3://{lake_bucket(stack)}/refined/"
+    locations = dict(
+        zip(tables, ("refined", "refined-theoretical", "refined-preview"), strict=True)
+    )
+    for name, prefix in locations.items():  # one table per dataset, each beside refined/
+        table = stack.one("aws:glue/catalogTable:CatalogTable", name).inputs
+        assert [k["name"] for k in table["partitionKeys"]] == list(settings.REFINED_PARTITION_KEYS)
+        assert table["storageDescriptor"]["location"] == f"s3://{lake_bucket(stack)}/{prefix}/"
+    preview = stack.one("aws:glue/catalogTable:CatalogTable", "b3_index_preview").inputs
+    assert "UNVERIFIED" in preview["description"]
+    assert {c["name"] for c in preview["storageDescriptor"]["columns"]} >= {
+        "contract",
+        "target_cycle",
+    }
 
 
 def test_the_job_installs_its_declared_modules_at_the_pyproject_pins(stack: Mocks) -> None:
@@ -342,8 +354,8 @@ def test_a_missing_default_database_is_created_and_kept_on_destroy() -> None:
     assert database.inputs["name"] == "default"
     assert database.retain_on_delete is True
     tables = mocks.of_type("aws:glue/catalogTable:CatalogTable")
-    assert len(tables) == 1 + len(views())
-    for table in tables:  # the table directly, the views through the table
+    assert len(tables) == len(TABLES) + len(views())  # a refined table per dataset
+    for table in tables:  # the tables directly, the views through the day's table
         assert database.name in waits_for(mocks, table), table.name
 
 
@@ -479,6 +491,8 @@ def test_missing_grants_are_there(stack: Mocks) -> None:
     writes = [s for s in job if "s3:PutObject" in s["Action"]]
     assert writes[0]["Resource"] == [
         f"arn:aws:s3:::{bucket}/refined/*",
+        f"arn:aws:s3:::{bucket}/refined-theoretical/*",
+        f"arn:aws:s3:::{bucket}/refined-preview/*",
         f"arn:aws:s3:::{bucket}/refined_$folder$",
         f"arn:aws:s3:::{bucket}/staging/*",
         f"arn:aws:s3:::{bucket}/staging_$folder$",

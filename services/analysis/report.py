@@ -233,14 +233,14 @@ def shape_rebalance(rows: list[dict[str, str | None]]) -> RebalanceShape | None:
     if not rows:
         return None
     frame = _frame(rows, (), ("day_weight_pct", "preview_weight_pct", "weight_change_pct"))
-    (head,) = frame.select("preview_dt", "portfolio_dt", "target_cycle").unique().rows()
+    (head,) = frame.select("preview_dt", "portfolio_dt", "target_cycle", "contract").unique().rows()
     counted = dict(frame.group_by("change").len().rows())
     weights = ("day_weight_pct", "preview_weight_pct", "weight_change_pct")
     return RebalanceShape(
         preview_dt=head[0],
         portfolio_dt=head[1],
         target_cycle=head[2],
-        contract=str(rows[0].get("contract") or settings.PREVIEW_CONTRACT),
+        contract=head[3],
         counts={change: int(counted.get(change, 0)) for change in CHANGES},
         moves=frame.filter(pl.col("change").is_in(["entering", "leaving"]))
         .sort("change", "ticker")

@@ -2,7 +2,7 @@
 -- answer) against the day's portfolio: the tickers entering, then leaving, then the weight
 -- changes, largest first (unchanged tickers last).
 -- Parameters: index_code
-SELECT preview_dt, portfolio_dt, target_cycle, ticker, company, change,
+SELECT preview_dt, portfolio_dt, target_cycle, contract, ticker, company, change,
        day_weight_pct, preview_weight_pct, weight_change_pct
 FROM "default"."b3_next_rebalance"
 WHERE index_code = ?

@@ -385,30 +385,66 @@ def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
     began = time.monotonic()
     lake = open_lake(args.lake)
     engine = resolve_engine(args.engine)
+    found = _discover_days(args, lake, engine)
+    results = _refine_all(args, lake, engine, _work(args, found), spark)
+    day = results.get(DAY_TABLE.dataset)
+    return {
+        "dt": args.span,
+        "rows": day["rows"] if day else 0,
+        "partitions": day["partitions"] if day else 0,
+        "files": day["files"] if day else 0,
+        "table": day["table"] if day else f"{args.database}.{args.table}",
+        "days": day["days"] if day else [],
+        "indices": day["indices"] if day else [],
+        "skipped": [str(skip) for skip in found.skipped],
+        "ahead": {name: result for name, result in results.items() if name in AHEAD_TABLES},
+        "engine": engine,
+        "seconds": round(time.monotonic() - began, 2),
+    }
+
+
+#: One table's share of a run: the table, its catalogue name, and its raw partitions.
+_Work = tuple[Table, str, list[RawPartition]]
+
+
+def _discover_days(args: JobArgs, lake: Lake, engine: str) -> Discovery:
+    """The day's raw partitions to refine (none for a redrive that finished only datasets
+    ahead); unpinned, the local engine applies the contract to each day it finds."""
     if args.ahead and not args.objects:
-        found = Discovery([])  # a redrive that finished only datasets ahead
-    else:
-        found = discover(
-            lake,
-            args.start,
-            args.end,
-            args.indices,
-            pins=args.pins,
-            validator=None if engine == "glue" else contract_validator,
-        )
-    work: list[tuple[Table, str, list[RawPartition]]] = []
+        return Discovery([])
+    return discover(
+        lake,
+        args.start,
+        args.end,
+        args.indices,
+        pins=args.pins,
+        validator=None if engine == "glue" else contract_validator,
+    )
+
+
+def _work(args: JobArgs, found: Discovery) -> list[_Work]:
+    """Each table with something to refine: the day's, then each dataset ahead's."""
+    work: list[_Work] = []
     if found.parts:
         work.append((DAY_TABLE, args.table, found.parts))
     for name, table in AHEAD_TABLES.items():
         parts = [e.part for e in args.ahead if e.dataset == name and e.part is not None]
         if parts:
             work.append((table, table.name, parts))
+    return work
+
+
+def _refine_all(
+    args: JobArgs, lake: Lake, engine: str, work: list[_Work], spark: SparkSession | None
+) -> dict[str, dict[str, Any]]:
+    """Stage every table's pinned objects (every pin checked before anything is written),
+    then refine, publish and catalogue each table; the results by dataset."""
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bovespa-etl-") as scratch:
         ios: list[JobIO] = []
         try:
             staged = []
-            for table, _, parts in work:  # every pin checked before anything is written
+            for table, _, parts in work:
                 io: JobIO = (
                     LocalIO(lake, Path(scratch) / table.dataset, parts[0].raw_prefix, table.prefix)
                     if engine == "local"
@@ -427,20 +463,7 @@ def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
             for io in ios:
                 if isinstance(io, GlueIO):
                     io.discard_staging()
-    day = results.get(DAY_TABLE.dataset)
-    return {
-        "dt": args.span,
-        "rows": day["rows"] if day else 0,
-        "partitions": day["partitions"] if day else 0,
-        "files": day["files"] if day else 0,
-        "table": day["table"] if day else f"{args.database}.{args.table}",
-        "days": day["days"] if day else [],
-        "indices": day["indices"] if day else [],
-        "skipped": [str(skip) for skip in found.skipped],
-        "ahead": {name: result for name, result in results.items() if name in AHEAD_TABLES},
-        "engine": engine,
-        "seconds": round(time.monotonic() - began, 2),
-    }
+    return results
 
 
 def _refine_table(

@@ -50,6 +50,42 @@ TRIGGER_HANDLER = "services.trigger.handler.handler"
 SCHEDULE_CRON = "cron(0 8 ? * MON-FRI *)"
 SCHEDULE_TIMEZONE = settings.B3_TIMEZONE
 
+#: Defaults of settings only a Pulumi stack has (infra/config.py), read by the cost
+#: model (services/cost.py) too: the Glue job's workers, and the images kept per repository.
+GLUE_WORKER_TYPE = "G.1X"
+GLUE_WORKERS = 2
+IMAGE_HISTORY = 5
+
+#: Where Athena writes query results, in the artifacts bucket (expired after a week).
+ATHENA_RESULTS_PREFIX = "athena-results"
+
+
+def athena_results_location(bucket: str) -> str:
+    """The workgroup's output location: :data:`ATHENA_RESULTS_PREFIX` in ``bucket``."""
+    return f"s3://{bucket}/{ATHENA_RESULTS_PREFIX}/"
+
+
+def regional_arn(
+    service: str, region: str, account: str, resource: str, partition: str = "aws"
+) -> str:
+    """A regional ARN, as AWS forms it: ``arn:partition:service:region:account:resource``."""
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def state_machine_arn(name: str, region: str, account: str, partition: str = "aws") -> str:
+    """The ARN of the state machine ``name`` (``*``: any of the account's, in the region)."""
+    return regional_arn("states", region, account, f"stateMachine:{name}", partition)
+
+
+def execution_arn(machine_arn: str, name: str = "*") -> str:
+    """An execution of the state machine ``machine_arn`` (``*``: any of them)."""
+    return f"{machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+def map_runs_arn(machine_arn: str) -> str:
+    """Every Map Run of the state machine ``machine_arn`` (IAM names it for ListExecutions)."""
+    return f"{machine_arn.replace(':stateMachine:', ':mapRun:', 1)}/*"
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -110,6 +146,28 @@ class Deployment:
     @property
     def raw_object_rule(self) -> str:
         return f"{self.prefix}-raw-object-created"
+
+    def state_machine_arn(self, region: str, account: str, partition: str = "aws") -> str:
+        """Known before the state machine exists (the trigger's environment needs it)."""
+        return state_machine_arn(self.state_machine, region, account, partition)
+
+    def glue_catalog_arns(
+        self,
+        region: str,
+        account: str,
+        partition: str = "aws",
+        tables: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The Glue catalogue, the database and the refined table (or ``tables``): what
+        reading or changing a table is authorised on (every catalogue call names all three)."""
+        return [
+            regional_arn("glue", region, account, "catalog", partition),
+            regional_arn("glue", region, account, f"database/{self.database}", partition),
+            *(
+                regional_arn("glue", region, account, f"table/{self.database}/{name}", partition)
+                for name in ((self.table,) if tables is None else tables)
+            ),
+        ]
 
     def scraper_environment(self, bucket: str) -> dict[str, str]:
         return {

@@ -38,6 +38,7 @@ from services.deployment import (
     TRIGGER_HANDLER,
     VALIDATE_HANDLER,
     Deployment,
+    athena_results_location,
 )
 from services.local.packages import function_zip, local_python
 from services.local.recorder import APP_ID_ENV
@@ -92,7 +93,7 @@ def function_arn(name: str) -> str:
 
 
 def state_machine_arn(deployment: Deployment) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{deployment.state_machine}"
+    return deployment.state_machine_arn(REGION, ACCOUNT)
 
 
 def deploy(
@@ -251,7 +252,7 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
 def _athena(deployment: Deployment, artifacts: str) -> None:
     athena = _client("athena")
     configuration = {
-        "ResultConfiguration": {"OutputLocation": f"s3://{artifacts}/athena-results/"},
+        "ResultConfiguration": {"OutputLocation": athena_results_location(artifacts)},
         "EnforceWorkGroupConfiguration": True,
     }
     try:

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from glue.schema import AHEAD_TABLES
 from services import settings
 from services.b3.calendar import portfolio_label
+from services.deployment import execution_arn
 from services.lake.storage import S3Lake
 from services.local.deploy import LocalStack
 from services.workflow import expanded, steps
@@ -149,7 +150,7 @@ def wait_for_execution(
     deadline = time.monotonic() + timeout
     while True:
         for name in sorted(execution_names(stack) - known):
-            arn = f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+            arn = execution_arn(stack.state_machine_arn, name)
             started = json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
             if started.get("key") == key and started.get("etag") == etag:
                 return arn

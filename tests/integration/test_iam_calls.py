@@ -26,7 +26,7 @@ import pytest
 
 from glue import catalog
 from glue.lakeio import refined_key
-from infra.workflow import UNSCOPABLE
+from infra.orchestration import UNSCOPABLE
 from services import settings
 from services.lake.raw import raw_key, to_parquet_bytes, to_table
 from services.local.deploy import ACCOUNT as LOCAL_ACCOUNT

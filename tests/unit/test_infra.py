@@ -281,6 +281,16 @@ def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
     assert starts[0]["Resource"] == [
         f"arn:aws:states:us-east-1:000000000000:stateMachine:{LOCAL.state_machine}"
     ]
+    # As IAM's reference spells them: execution:<machine>:<id>, mapRun:<machine>/<label>:<id>.
+    states = "arn:aws:states:us-east-1:000000000000"
+    resources = {a: s["Resource"] for s in trigger for a in s["Action"]}
+    assert resources["states:ListExecutions"] == [
+        f"{states}:stateMachine:{LOCAL.state_machine}",
+        f"{states}:mapRun:{LOCAL.state_machine}/*",
+    ]
+    assert resources["states:GetExecutionHistory"] == [
+        f"{states}:execution:{LOCAL.state_machine}:*"
+    ]
 
 
 def test_the_state_machine_role_allows_exactly_the_definitions_calls(stack: Mocks) -> None:
@@ -479,6 +489,23 @@ def example_config(stack_name: str) -> dict[str, str]:
     loaded = yaml.safe_load((settings.REPO_ROOT / f"Pulumi.{stack_name}.yaml").read_text())
     prefix = "bovespa-pipeline:"
     return {k.removeprefix(prefix): v for k, v in loaded["config"].items() if k.startswith(prefix)}
+
+
+def declared_inputs(mocks: Mocks) -> list[tuple[str, str, str]]:
+    """Every declared resource's type, name and inputs (a file asset by its path)."""
+    return sorted(
+        (d.type, d.name, json.dumps(d.inputs, sort_keys=True, default=lambda o: o.path))
+        for d in mocks.declared
+    )
+
+
+def test_the_dev_example_spells_out_the_defaults() -> None:
+    """``Pulumi.dev.yaml`` shows each setting at its default, so the stack it declares is
+    the stack of no settings (its log retention once said 14 days; the default is 30)."""
+    dev = {k: v if isinstance(v, str) else json.dumps(v) for k, v in example_config("dev").items()}
+    assert declared_inputs(run_program(dev)) == declared_inputs(
+        run_program({"prefix": dev["prefix"]})
+    )
 
 
 def test_missing_grants_are_there(stack: Mocks) -> None:

@@ -183,14 +183,15 @@ def demo() -> None:
             f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
             "portfolio (recorded) and a preview made from it (unverified)"
         )
-        _pipeline(
+        ahead = _pipeline(
             lambda stack: start(
                 stack, LOCAL.schedule_input(DEMO_AHEAD_INDEX, ahead=DEMO_AHEAD_DATASETS)
             ),
             redeploy=False,
         )
-    first = result["indices"][0]
-    _write_report(first["dt"], first["index"], settings.STATE_DIR / "reports")
+    for done in (result, ahead):  # the day's report, then the one with the portfolio ahead
+        first = done["indices"][0]
+        _write_report(first["dt"], first["index"], settings.STATE_DIR / "reports")
 
 
 @app.command()

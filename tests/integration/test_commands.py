@@ -104,6 +104,11 @@ def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
         ("theoretical", "stored", 92),
     ]
     assert "refined 92 rows in default.b3_index_theoretical" in done.stderr
+    # and its report compares the day with its cycle's theoretical portfolio (IRBR3 moved)
+    report = tmp_path / "reports" / "report-IBOV-2022-12-08.html"
+    page = report.read_text(encoding="utf-8")
+    assert "Quantities moved since the rebalance" in page
+    assert "IRBR3" in page
 
 
 def refined_of(lake: S3Lake, index: str, dt: str) -> dict[str, tuple[Decimal, int]]:

@@ -25,7 +25,7 @@ from services import settings
 from services.b3.numbers import REDUCTOR_PRECISION, REDUCTOR_SCALE, WEIGHT_PRECISION, WEIGHT_SCALE
 from services.b3.portfolio import Portfolio
 from services.lake.layout import partition, raw_key, response_key
-from services.lake.storage import Lake
+from services.lake.storage import NO_VERSION, Lake
 
 __all__ = [
     "RAW_SCHEMA",
@@ -75,6 +75,10 @@ class RawObject:
     uri: str
     rows: int
     response_uris: tuple[str, ...]
+    #: The store's answer to the Parquet object's write: its version id (else
+    #: :data:`~services.lake.storage.NO_VERSION`) and ETag (``None`` for a local lake).
+    version: str = NO_VERSION
+    etag: str | None = None
 
 
 def to_table(portfolio: Portfolio) -> pa.Table:
@@ -136,14 +140,23 @@ def write_raw(lake: Lake, portfolio: Portfolio, *, writer: str) -> RawObject:
             written.append(key)
             stale.discard(key)
         key = raw_key(index, dt)
-        uri = lake.write_bytes(key, data, metadata=metadata)
+        parquet = lake.write_pinned(key, data, metadata=metadata)
     except BaseException:
         for key in written:
             lake.delete(key)
         raise
     for key in stale:
         lake.delete(key)
-    return RawObject(index, dt, key, uri, len(portfolio.assets), tuple(response_uris))
+    return RawObject(
+        index,
+        dt,
+        key,
+        parquet.uri,
+        len(portfolio.assets),
+        tuple(response_uris),
+        parquet.version,
+        parquet.etag,
+    )
 
 
 def read_raw(lake: Lake, index: str, dt: date) -> pa.Table:

@@ -42,6 +42,17 @@ class StoredObject:
     etag: str | None
 
 
+@dataclass(frozen=True)
+class WrittenObject:
+    """Where bytes were written and the identity the store answered the write with."""
+
+    uri: str
+    #: The store's version id (S3, versioned bucket), else :data:`NO_VERSION`.
+    version: str
+    #: The S3 ETag, without quotes; ``None`` for a local lake.
+    etag: str | None
+
+
 class Lake(Protocol):
     """What the pipeline needs from storage; see :func:`open_lake`."""
 
@@ -60,6 +71,11 @@ class Lake(Protocol):
     ) -> tuple[str, str]:
         """:meth:`write_bytes`, returning the URI and the version id the store gave these
         bytes (:data:`NO_VERSION` where it keeps none): a pin, with no read back."""
+
+    def write_pinned(
+        self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
+    ) -> WrittenObject:
+        """:meth:`write_versioned`, with the ETag the store answered too (no read back)."""
 
     def read_bytes(self, key: str) -> bytes:
         """Read the object at ``key``; :class:`FileNotFoundError` if absent."""
@@ -112,6 +128,11 @@ class LocalLake:
         self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
     ) -> tuple[str, str]:
         return self.write_bytes(key, data, metadata=metadata), NO_VERSION
+
+    def write_pinned(
+        self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
+    ) -> WrittenObject:
+        return WrittenObject(self.write_bytes(key, data, metadata=metadata), NO_VERSION, None)
 
     def read_bytes(self, key: str) -> bytes:
         return self.path_of(key).read_bytes()
@@ -212,10 +233,20 @@ class S3Lake:
     def write_versioned(
         self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
     ) -> tuple[str, str]:
+        written = self.write_pinned(key, data, metadata=metadata)
+        return written.uri, written.version
+
+    def write_pinned(
+        self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
+    ) -> WrittenObject:
         response = self.client.put_object(
             Bucket=self.bucket, Key=self.object_key(key), Body=data, Metadata=dict(metadata or {})
         )
-        return self.uri_of(key), response.get("VersionId") or NO_VERSION
+        return WrittenObject(
+            self.uri_of(key),
+            response.get("VersionId") or NO_VERSION,
+            str(response.get("ETag", "")).strip('"') or None,
+        )
 
     def read_bytes(self, key: str) -> bytes:
         with self._missing_is_not_found(key):

@@ -32,7 +32,10 @@ def scrape(
     after ``now`` (default :func:`services.b3.calendar.now`), the rule the validate step
     applies (:func:`services.validate.contract.check_trading_day`).
     ``writer`` is recorded as S3 object metadata, for people reading the bucket (the
-    trigger reads none: it asks the running executions what they validated).
+    trigger reads none: it asks the running executions what they scraped and validated).
+    ``version`` and ``etag`` are the store's answer to the Parquet object's write (no read
+    back): they pin exactly the object this scrape wrote, which is how the S3-event trigger
+    tells this write (validated by the execution that scraped it) from any other.
     """
     client = B3Client(base_url, policy, limits=limits)
     portfolio = client.fetch_portfolio(index, page_size=page_size)
@@ -44,6 +47,8 @@ def scrape(
         "session": calendar.portfolio_label(written.dt),
         "rows": written.rows,
         "uri": written.uri,
+        "version": written.version,
+        "etag": written.etag,
         "sha256": portfolio.sha256,
         "pages": len(portfolio.sources),
         "fetched_at": portfolio.fetched_at.isoformat(),

@@ -10,7 +10,7 @@ import pytest
 
 from services import settings
 from services.b3.errors import B3Unavailable
-from services.lake.storage import S3Lake
+from services.lake.storage import NO_VERSION, S3Lake
 from services.local.replay import Fault, ReplayServer
 from services.scraper import handler as scraper_handler
 from services.scraper.scrape import scrape
@@ -35,6 +35,8 @@ def test_scrape_to_s3_writes_exact_raw_parquet(replay: ReplayServer, bucket: str
     s3: Any = aws("s3")
     obj = s3.get_object(Bucket=bucket, Key=KEY)
     assert obj["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_CLI}
+    # The summary pins the object it wrote, from the PutObject answer (the trigger reads it).
+    assert (summary["version"], summary["etag"]) == (NO_VERSION, obj["ETag"].strip('"'))
     rows = pq.read_table(io.BytesIO(obj["Body"].read())).to_pylist()
     recorded = load(SEGMENT2_2025_07_10)["results"]
     assert [(r["cod"], r["part"], r["theoricalQty"]) for r in rows] == [
@@ -71,6 +73,25 @@ def test_lambda_handler_marks_its_objects_as_the_pipeline_s(
     s3: Any = aws("s3")
     head = s3.head_object(Bucket=bucket, Key=KEY)
     assert head["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}
+
+
+def test_on_a_versioned_bucket_each_scrape_names_the_version_it_wrote(
+    replay: ReplayServer, bucket: str
+) -> None:
+    s3: Any = aws("s3")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    summaries = [
+        scrape("IBOV", lake_uri=f"s3://{bucket}", base_url=replay.base_url, policy=FAST)
+        for _ in range(2)
+    ]
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=KEY)["Versions"]
+    written = {v["VersionId"]: v["ETag"].strip('"') for v in listed if v["Key"] == KEY}
+    assert len(written) == 2
+    assert {s["version"]: s["etag"] for s in summaries} == written
+    head = s3.head_object(Bucket=bucket, Key=KEY)
+    assert summaries[-1]["version"] == head["VersionId"]
+    for version in s3.list_object_versions(Bucket=bucket)["Versions"]:
+        s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
 
 
 def test_a_missing_object_is_file_not_found_as_in_a_local_lake(bucket: str) -> None:

@@ -2,10 +2,12 @@
 
 Starts one execution of the state machine named by ``STATE_MACHINE_ARN`` for each write
 of a day's raw object; a duplicated event finds its execution already there, which
-counts as done. A write that a running execution has already validated (the scraper's,
-on the schedule path) starts nothing: the trigger reads the running executions' histories
-for a Validate result pinned to exactly this object, waiting a few seconds for one that
-is still scraping or validating the day.
+counts as done. A write that a running execution validates itself (the scraper's, on the
+schedule path) starts nothing: the trigger reads the running executions' histories for a
+Scrape summary or a Validate result pinned to exactly this object
+(:func:`services.trigger.route.coverage`), waiting a few seconds for one that is still
+scraping or validating the day's index. The Scrape state exits right after its write,
+so the wait only spans the scraper Lambda's return.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from services.trigger.route import ObjectWrite, coverage, decide
 
 logger = Logger(service="bovespa-trigger")
 
-#: How long the trigger waits for a running execution to finish validating the day.
+#: How long the trigger waits for a running Scrape/Validate of the day's index to exit.
 COVERAGE_WAIT_SECONDS = 20.0
 COVERAGE_POLL_SECONDS = 1.0
 
@@ -41,7 +43,8 @@ def covering_execution(
     wait: float = COVERAGE_WAIT_SECONDS,
     poll: float = COVERAGE_POLL_SECONDS,
 ) -> str | None:
-    """The running execution whose Validate pinned exactly ``write``, if there is one."""
+    """The running execution whose Scrape wrote, or whose Validate pinned, exactly
+    ``write``, if there is one."""
     deadline = time.monotonic() + wait
     while True:
         pending = False

@@ -8,9 +8,13 @@ while every new write of the key — a revert to an earlier file included — st
 
 Nothing that the writer of an object controls (metadata, tags, its bytes) can keep it
 from being processed. The one write the trigger leaves alone is one that a running
-execution has already validated: an execution whose Validate step pinned exactly this
-object (the same version id, or the same ETag where the event carries no version). That
-is the scraper's own write on the schedule path; its execution carries on by itself.
+execution validates itself: an execution whose Scrape (or RedoScrape) step wrote exactly
+this object, or whose Validate step pinned it (the same version id, or the same ETag
+where the store keeps no versions). That is the scraper's own write on the schedule path:
+Validate follows Scrape in the same Map iteration (a failed Validate is caught and
+reported by that execution, and a redrive finishes it), so the write is covered as soon
+as its Scrape state has exited. If someone overwrites the object after that, the newer
+write is another version with its own event, and gets its own decision.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ VALIDATE_STATES = frozenset({"Validate", "RedoValidate"})
 SCRAPE_STATES = frozenset({"Scrape", "RedoScrape"})
 #: Where a Validate state puts its result in the iteration's state (its ``ResultPath``).
 VALIDATED = "validated"
+#: Where a Scrape state puts the scraper's summary of what it wrote (its ``ResultPath``).
+SCRAPED = "day"
+#: Where a Map iteration's state names its item (an index, or a dropped object's URI), and
+#: where a redrive's iteration keeps the failed one.
+TARGET = "target"
+FAILURE = "failure"
 
 
 @dataclass(frozen=True)
@@ -135,11 +145,14 @@ def decide(event: Mapping[str, Any], covered: Coverage) -> Decision:
 def coverage(events: Iterable[Mapping[str, Any]], write: ObjectWrite, day: RawDay) -> str:
     """What one execution's history says about ``write``: a pure function of the history.
 
-    ``covered``: its Validate pinned exactly this write. ``pending``: it may still
-    validate this day (a Scrape or Validate of it has not finished yet), so look again
-    shortly. ``no``: it does not concern this write.
+    ``covered``: a Scrape of it exited having written exactly this write (its summary under
+    :data:`SCRAPED` pins it), or a Validate exited having pinned it; either way the
+    execution validates it itself. ``pending``: a Scrape or Validate that may concern this
+    day has not exited yet (one whose iteration names another index does not count), so
+    look again shortly. ``no``: it does not concern this write.
     """
     in_flight = 0
+    watched = SCRAPE_STATES | VALIDATE_STATES
     for event in events:
         kind = str(event.get("type", ""))
         if kind == "ExecutionStarted":
@@ -147,17 +160,38 @@ def coverage(events: Iterable[Mapping[str, Any]], write: ObjectWrite, day: RawDa
             if not _concerns(_json(details.get("input")), day):
                 return "no"
         elif kind.endswith("StateEntered"):
-            name = event.get("stateEnteredEventDetails", {}).get("name")
-            in_flight += name in SCRAPE_STATES | VALIDATE_STATES
+            details = event.get("stateEnteredEventDetails", {})
+            if details.get("name") in watched and _may_concern(_json(details.get("input")), day):
+                in_flight += 1
         elif kind.endswith("StateExited"):
             details = event.get("stateExitedEventDetails", {})
             name = details.get("name")
-            in_flight -= name in SCRAPE_STATES | VALIDATE_STATES
             output = _json(details.get("output"))
-            validated = output.get(VALIDATED) if isinstance(output, dict) else None
-            if name in VALIDATE_STATES and _pins(validated, write):
+            if name in watched and _may_concern(output, day):
+                in_flight -= 1
+            state = output if isinstance(output, dict) else {}
+            if name in SCRAPE_STATES and _pins(state.get(SCRAPED), write):
+                return "covered"
+            if name in VALIDATE_STATES and _pins(state.get(VALIDATED), write):
                 return "covered"
     return "pending" if in_flight > 0 else "no"
+
+
+def _may_concern(state: Any, day: RawDay) -> bool:
+    """Whether a Map iteration's state may be working on ``day``'s index: it names that
+    index (or a raw object of it), or names nothing this can read."""
+    if not isinstance(state, dict):
+        return True
+    failure = state.get(FAILURE)
+    target = state.get(TARGET, failure.get(TARGET) if isinstance(failure, dict) else None)
+    if not isinstance(target, str):
+        return True
+    if "/" not in target:
+        return target == day.index
+    try:
+        return parse_raw_key(target.removeprefix("s3://").partition("/")[2]).index == day.index
+    except NotARawKey:
+        return True
 
 
 def _concerns(execution_input: Any, day: RawDay) -> bool:
@@ -172,7 +206,8 @@ def _concerns(execution_input: Any, day: RawDay) -> bool:
 
 
 def _pins(output: Any, write: ObjectWrite) -> bool:
-    """Whether a Validate output pins exactly ``write``."""
+    """Whether a Scrape summary or a Validate output pins exactly ``write``: the same URI,
+    and the same version id (or the same ETag where either side has no version)."""
     if not isinstance(output, dict) or output.get("uri") != write.uri:
         return False
     version = output.get("version")

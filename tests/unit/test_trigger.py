@@ -12,7 +12,10 @@ import pytest
 from services.lake.layout import RawDay
 from services.local.deploy import LOCAL
 from services.trigger.route import (
+    FAILURE,
     SCRAPE_STATES,
+    SCRAPED,
+    TARGET,
     VALIDATE_STATES,
     VALIDATED,
     ObjectWrite,
@@ -159,10 +162,14 @@ WRITE = ObjectWrite("bovespa-lake", KEY, "etag-a", None, "00617F08299329D189")
 
 
 def history(
-    *states: tuple[str, str, dict[str, Any] | None], started: dict[str, Any] | None = None
+    *states: tuple[str, str, dict[str, Any] | None],
+    started: dict[str, Any] | None = None,
+    target: str | None = None,
 ) -> list[Any]:
-    """A history: ExecutionStarted, then (kind, state, output) entered/exited events; a
-    Validate's output is the Map iteration's state, its result under ``validated``."""
+    """A history: ExecutionStarted, then (kind, state, output) entered/exited events. As in
+    a Map iteration, each state's input and output is the iteration's state: ``target``
+    (when given) names its item, a Scrape's result is under ``day``, a Validate's under
+    ``validated``."""
     started = started if started is not None else {"source": "schedule", "indices": ["IBOV"]}
     events: list[dict[str, Any]] = [
         {
@@ -170,12 +177,15 @@ def history(
             "executionStartedEventDetails": {"input": json.dumps(started)},
         }
     ]
+    item = {} if target is None else {TARGET: target}
     for kind, name, output in states:
         if kind == "entered":
-            events.append({"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": name}})
+            entered = {"name": name, "input": json.dumps(item)}
+            events.append({"type": "TaskStateEntered", "stateEnteredEventDetails": entered})
         else:
-            state = {"target": "IBOV", "validated": output} if "Validate" in name else output
-            details: dict[str, Any] = {"name": name, "output": json.dumps(state or {})}
+            result = VALIDATED if "Validate" in name else SCRAPED
+            state = {**item, result: output} if output is not None else item
+            details: dict[str, Any] = {"name": name, "output": json.dumps(state)}
             events.append({"type": "TaskStateExited", "stateExitedEventDetails": details})
     return events
 
@@ -201,6 +211,63 @@ def test_an_execution_still_scraping_or_validating_the_index_is_waited_for() -> 
         ("entered", "Scrape", None), ("exited", "Scrape", {}), ("entered", "Validate", None)
     )
     assert coverage(validating, WRITE, DAY) == "pending"
+
+
+def test_a_scrape_that_wrote_exactly_this_write_covers_it_before_its_validate_ends() -> None:
+    """The bug: under load Validate had not exited within the wait, so a second execution
+    (and a second Glue run) started for the scraper's own write. The Scrape's summary
+    pins the write, and Validate follows in the same iteration."""
+    versioned = ObjectWrite("bovespa-lake", KEY, "etag-a", "v2", "1")
+    events = history(
+        ("entered", "Scrape", None),
+        ("exited", "Scrape", pin(version="v2")),
+        ("entered", "Validate", None),
+        target="IBOV",
+    )
+    assert coverage(events, versioned, DAY) == "covered"
+    unversioned = history(("entered", "Scrape", None), ("exited", "Scrape", pin()))
+    assert coverage(unversioned, WRITE, DAY) == "covered"  # the same ETag, no version kept
+
+
+@pytest.mark.parametrize(
+    ("scraped", "write", "why"),
+    [
+        (pin(version="v1"), ObjectWrite("bovespa-lake", KEY, "etag-a", "v2", "1"), "version"),
+        (pin(etag="etag-b"), WRITE, "etag where the store keeps no versions"),
+        (pin(uri="s3://bovespa-lake/raw/index=IBOV/dt=2025-07-11/portfolio.parquet"), WRITE, "uri"),
+        ({"uri": WRITE.uri, "rows": 84}, WRITE, "a summary without a pin"),
+    ],
+)
+def test_a_scrape_that_wrote_another_write_does_not_cover_it(
+    scraped: dict[str, Any], write: ObjectWrite, why: str
+) -> None:
+    done = history(("entered", "Scrape", None), ("exited", "Scrape", scraped), target="IBOV")
+    assert coverage(done, write, DAY) == "no", why
+    validating = done + history(("entered", "Validate", None), target="IBOV")[1:]
+    assert coverage(validating, write, DAY) == "pending", why
+
+
+def test_only_a_scrape_or_validate_of_this_index_is_waited_for() -> None:
+    both = {"source": "schedule", "indices": ["IBOV", "SMLL"]}
+    other = history(("entered", "Scrape", None), started=both, target="SMLL")
+    assert coverage(other, WRITE, DAY) == "no"
+    other_object = history(
+        ("entered", "Validate", None),
+        started=both,
+        target="s3://bovespa-lake/raw/index=SMLL/dt=2025-07-10/portfolio.parquet",
+    )
+    assert coverage(other_object, WRITE, DAY) == "no"
+    this_object = history(("entered", "Validate", None), started=both, target=WRITE.uri)
+    assert coverage(this_object, WRITE, DAY) == "pending"
+    this_index = history(("entered", "Scrape", None), started=both, target="IBOV")
+    assert coverage(this_index, WRITE, DAY) == "pending"
+    redo = {"failure": {TARGET: "SMLL", "dataset": "day"}}
+    entered = {"name": "RedoScrape", "input": json.dumps(redo)}
+    redoing_other = [
+        *history(started=both),
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": entered},
+    ]
+    assert coverage(redoing_other, WRITE, DAY) == "no"
 
 
 @pytest.mark.parametrize(
@@ -253,6 +320,15 @@ def test_the_states_the_trigger_reads_are_the_state_machines() -> None:
         assert found[name]["Parameters"]["FunctionName"] == "validate", name
     for name in SCRAPE_STATES:
         assert found[name]["Parameters"]["FunctionName"] == "scraper", name
+        assert found[name]["ResultPath"] == f"$.{SCRAPED}", name
+        selected = found[name]["ResultSelector"]
+        for pinned in ("uri", "version", "etag"):
+            assert selected[f"{pinned}.$"] == f"$.Payload.{pinned}", (name, pinned)
+    # The iteration's state names its item where coverage reads it, on a redrive too.
+    assert found["ScrapeIndices"]["ItemSelector"][f"{TARGET}.$"] == "$$.Map.Item.Value"
+    redo = [s for s in found.values() if f"{FAILURE}.$" in s.get("ItemSelector", {})]
+    assert [s["ItemSelector"][f"{FAILURE}.$"] for s in redo] == ["$$.Map.Item.Value"]
+    assert found["RedoScrape"]["Parameters"]["Payload"]["index.$"] == f"$.{FAILURE}.{TARGET}"
 
 
 def test_on_a_versioned_bucket_the_version_id_decides_not_the_etag() -> None:

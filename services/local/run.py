@@ -24,7 +24,7 @@ from services.b3.calendar import portfolio_label
 from services.deployment import execution_arn
 from services.lake.storage import S3Lake
 from services.local.deploy import LocalStack
-from services.workflow import expanded, steps
+from services.workflow import expanded, polls, steps
 
 #: The step each state belongs to, from the definition (services/workflow.py): a Map is
 #: one step with its iterations' states, the refine phase's states are grouped by step.
@@ -32,6 +32,8 @@ STEP_OF = steps()
 #: The states of the execution itself (not of a Map's iterations): their output is the
 #: execution's data so far.
 TOP_LEVEL = frozenset(expanded()["States"])
+#: The states that poll a running Glue job, crawl or query (the ones a Wait leads to).
+POLLS = polls()
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -85,7 +87,7 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
             if step is None:
                 step = by_name[STEP_OF[state]] = Step(STEP_OF[state], event["timestamp"])
                 progress.steps.append(step)
-            step.polls += state.startswith("Get")
+            step.polls += state in POLLS
             step.status = "running"
             current = step
             if kind == "FailStateEntered":

@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from glue.schema import AHEAD_TABLES
-from services import settings
 from services.b3.calendar import portfolio_label
 from services.deployment import execution_arn
+from services.lake.refined import day_prefix
 from services.lake.storage import S3Lake
 from services.local.deploy import LocalStack
 from services.workflow import expanded, polls, steps
@@ -289,7 +289,7 @@ def index_row(
     lake: S3Lake, bucket: str, validated: Mapping[str, Any], athena: int | None
 ) -> dict[str, Any]:
     """One validated index and day: what Validate counted, what landed in refined/."""
-    prefix = f"{settings.REFINED_PREFIX}/dt={validated['dt']}/index_code={validated['index']}/"
+    prefix = day_prefix((validated["dt"], validated["index"]))
     refined = lake.list(prefix)
     return {
         "index": validated["index"],
@@ -313,7 +313,7 @@ def ahead_row(lake: S3Lake, stack: LocalStack, scraped: Mapping[str, Any]) -> di
     table = AHEAD_TABLES.get(str(scraped.get("dataset")))
     if table is None or scraped.get("status") not in {"stored", "kept"}:
         return row
-    prefix = f"{table.prefix}/dt={scraped['dt']}/index_code={scraped['index']}/"
+    prefix = day_prefix((scraped["dt"], scraped["index"]), table.prefix)
     refined = lake.list(prefix)
     row.update(
         table=f"{stack.deployment.database}.{table.name}",

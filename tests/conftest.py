@@ -11,11 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from services.local.replay import ReplayServer
 from tests.recordings import SEGMENT2_2022_12_08
 
 TESTS = Path(__file__).parent
+
+# Property tests assert values, never time: Hypothesis's default 200 ms deadline per example
+# failed test_round_trips_any_quantity on a loaded machine (407 ms once, 0.07 ms on replay).
+# Timing belongs to `make bench`.
+hypothesis_settings.register_profile("bovespa", deadline=None)
+hypothesis_settings.load_profile("bovespa")
 #: The test kinds, each a directory of its own and a marker of the same name.
 KINDS = ("unit", "functional", "integration")
 #: Fixtures that a unit test may not use (``make unit-test`` runs without them).

@@ -35,7 +35,7 @@ IndicesOption = Annotated[
 LakeOption = Annotated[
     str,
     typer.Option(
-        "--lake", envvar=settings.LAKE_URI_ENV, help="A directory or s3://bucket[/prefix]."
+        "--lake", envvar=settings.LAKE_URI_ENV, help="A directory or s3://bucket\\[/prefix]."
     ),
 ]
 BaseUrlOption = Annotated[

@@ -1,4 +1,8 @@
-"""The refined table in the Glue Data Catalog, kept by the job itself through the Glue API.
+"""The refined tables in the Glue Data Catalog, kept by the job itself through the Glue API.
+
+Every function takes the table's description (:class:`glue.schema.Table`: its columns,
+partitions and description; the day's by default), so the day's table and the tables of
+the datasets ahead are kept by the same code.
 
 The same boto3 calls work against AWS and the local emulator (``AWS_ENDPOINT_URL``). The
 crawler that the state machine runs afterwards must use a *catalog target* on this table
@@ -15,7 +19,7 @@ from typing import Any
 import boto3
 
 from glue.lakeio import Day, PartitionValues
-from glue.schema import COLUMNS, PARTITION_COLUMNS
+from glue.schema import DAY_TABLE, Column, Table
 
 #: BatchCreatePartition and BatchUpdatePartition take at most 100 entries.
 BATCH = 100
@@ -46,11 +50,14 @@ def publish(
     days: Iterable[Day],
     partitions: Sequence[PartitionValues],
     client: Any | None = None,
+    *,
+    schema: Table = DAY_TABLE,
 ) -> CatalogResult:
-    """Create or update ``database.table``; its partitions on ``days`` become ``partitions``."""
+    """Create or update ``database.table`` (described by ``schema``); its partitions on
+    ``days`` become ``partitions``."""
     glue = client or boto3.client("glue")
     ensure_database(glue, database)
-    created = upsert_table(glue, database, table, location)
+    created = upsert_table(glue, database, table, location, schema)
     wanted = set(partitions)
     days = set(days)
     existing = {
@@ -67,7 +74,7 @@ def publish(
         response = glue.batch_create_partition(
             DatabaseName=database,
             TableName=table,
-            PartitionInputList=[_partition_input(location, v) for v in chunk],
+            PartitionInputList=[_partition_input(location, v, schema) for v in chunk],
         )
         _raise_errors(response, "create")
     kept = sorted(wanted & existing)
@@ -76,7 +83,10 @@ def publish(
             DatabaseName=database,
             TableName=table,
             Entries=[
-                {"PartitionValueList": list(v), "PartitionInput": _partition_input(location, v)}
+                {
+                    "PartitionValueList": list(v),
+                    "PartitionInput": _partition_input(location, v, schema),
+                }
                 for v in chunk
             ],
         )
@@ -94,29 +104,32 @@ def ensure_database(glue: Any, database: str) -> None:
         glue.create_database(DatabaseInput={"Name": database})
 
 
-def table_input(table: str, location: str) -> dict[str, Any]:
-    """The Glue ``TableInput`` of the refined table (external, Parquet, partitioned)."""
+def table_input(table: str, location: str, schema: Table = DAY_TABLE) -> dict[str, Any]:
+    """The Glue ``TableInput`` of a refined table (external, Parquet, partitioned)."""
     return {
         "Name": table,
-        "Description": "B3 index portfolios of the day, refined (bovespa-pipeline)",
+        "Description": schema.description,
         "TableType": "EXTERNAL_TABLE",
         "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
-        "PartitionKeys": [_column(c) for c in PARTITION_COLUMNS],
+        "PartitionKeys": [_column(c) for c in schema.partitions],
         "StorageDescriptor": {
-            "Columns": [_column(c) for c in COLUMNS],
+            "Columns": [_column(c) for c in schema.columns],
             "Location": location.rstrip("/") + "/",
             **PARQUET_STORAGE,
         },
     }
 
 
-def upsert_table(glue: Any, database: str, table: str, location: str) -> bool:
+def upsert_table(
+    glue: Any, database: str, table: str, location: str, schema: Table = DAY_TABLE
+) -> bool:
     """Create the table, or bring an existing one to the current schema; True if created."""
+    described = table_input(table, location, schema)
     try:
-        glue.create_table(DatabaseName=database, TableInput=table_input(table, location))
+        glue.create_table(DatabaseName=database, TableInput=described)
         return True
     except glue.exceptions.AlreadyExistsException:
-        glue.update_table(DatabaseName=database, TableInput=table_input(table, location))
+        glue.update_table(DatabaseName=database, TableInput=described)
         return False
 
 
@@ -133,19 +146,19 @@ def existing_partitions(
     return found
 
 
-def _partition_input(location: str, values: PartitionValues) -> dict[str, Any]:
-    path = "/".join(f"{c.name}={v}" for c, v in zip(PARTITION_COLUMNS, values, strict=True))
+def _partition_input(location: str, values: PartitionValues, schema: Table) -> dict[str, Any]:
+    path = "/".join(f"{c.name}={v}" for c, v in zip(schema.partitions, values, strict=True))
     return {
         "Values": list(values),
         "StorageDescriptor": {
-            "Columns": [_column(c) for c in COLUMNS],
+            "Columns": [_column(c) for c in schema.columns],
             "Location": f"{location.rstrip('/')}/{path}/",
             **PARQUET_STORAGE,
         },
     }
 
 
-def _column(column: Any) -> dict[str, str]:
+def _column(column: Column) -> dict[str, str]:
     return {"Name": column.name, "Type": column.type, "Comment": column.meaning}
 
 

@@ -10,6 +10,14 @@ AWS Glue runs this file as a ``glueetl`` job with ``--key value`` arguments; loc
                        the state machine passes them: a JSON list of Validate's results
                        ``{"index", "dt", "sha256", "version", …}``; one run refines every
                        index of the day, each exactly as validated
+``--ahead``            with ``--objects``: the datasets ahead the same execution scraped, as
+                       the state machine passes them: a JSON list of the scraper's summaries
+                       ``{"dataset", "index", "dt", "status", "object_sha256", "version"}``;
+                       each ``stored`` (or ``kept``) one is refined into its own table
+                       (``b3_index_theoretical``, ``b3_index_preview``), pinned like the
+                       day's objects; a ``none`` one ("no preview now") has nothing to refine.
+                       ``--objects`` may be ``[]`` when ``--ahead`` names something (a redrive
+                       that finished only a dataset ahead)
 ``--database``         Glue database (default ``default``)
 ``--table``            table name (default ``b3_index_portfolio``)
 ``--processing-date``  the processing date for the date features (default: today, São Paulo)
@@ -24,7 +32,8 @@ days it refuses, while the Glue engine (which has no pyarrow for the contract) r
 run unpinned.
 
 It prints one JSON line: ``dt``, ``rows``, ``partitions``, ``files``, ``table``, ``days``,
-``skipped``.
+``skipped`` (the day's table), and ``ahead``: per dataset refined, its ``table``, ``rows``,
+``partitions``, ``files`` and ``days``.
 """
 
 from __future__ import annotations
@@ -50,18 +59,20 @@ from glue import catalog
 from glue.lakeio import (
     RAW_DT,
     Day,
+    Discovery,
     GlueIO,
     JobIO,
     LocalIO,
     PartitionValues,
     Pin,
+    RawPartition,
     Refused,
     discover,
     fault_point,
 )
-from glue.schema import PARTITION_COLUMNS
+from glue.schema import AHEAD_TABLES, DAY_TABLE, PARTITION_COLUMNS, Table
 from glue.spark import glue_session, local_session
-from glue.transforms import refine
+from glue.transforms import ahead_cycle_mismatches, refine, refine_ahead
 from services import settings
 from services.b3.codes import check_index_data, check_ticker, index_argument
 from services.b3.errors import SchemaDrift
@@ -130,7 +141,30 @@ def today_in_sao_paulo() -> date:
     return datetime.now(ZoneInfo(settings.B3_TIMEZONE)).date()
 
 
-def parse_objects(text: str) -> dict[RawDay, Pin]:
+#: The scraper's statuses of a dataset ahead: written now, kept from an earlier scrape of
+#: the session, or "no preview now" (nothing to refine).
+AHEAD_STATUSES = ("stored", "kept", "none")
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """One entry of ``--ahead``: a dataset ahead of an index and session, and its pin
+    (``None`` for "no preview now": nothing was written to refine)."""
+
+    dataset: str
+    day: RawDay
+    status: str
+    pin: Pin | None
+
+    @property
+    def part(self) -> RawPartition | None:
+        """The raw object to refine, if there is one."""
+        if self.pin is None:
+            return None
+        return RawPartition(self.day.index, self.day.dt, self.pin, self.dataset)
+
+
+def parse_objects(text: str, *, allow_empty: bool = False) -> dict[RawDay, Pin]:
     """``--objects``: Validate's results, a JSON list of ``{"index", "dt", "sha256", "version"}``.
 
     Each names one raw object and pins the bytes Validate passed (their SHA-256, and their
@@ -143,7 +177,7 @@ def parse_objects(text: str) -> dict[RawDay, Pin]:
         items = json.loads(text)
     except json.JSONDecodeError as error:
         raise BadArgument(f"--objects is not JSON: {error}") from None
-    if not isinstance(items, list) or not items:
+    if not isinstance(items, list) or not (items or allow_empty):
         raise BadArgument("--objects must be a non-empty JSON list of Validate's results")
     pins: dict[RawDay, Pin] = {}
     for item in items:
@@ -169,6 +203,50 @@ def parse_objects(text: str) -> dict[RawDay, Pin]:
     return pins
 
 
+def parse_ahead(text: str) -> tuple[Ahead, ...]:
+    """``--ahead``: the scraper's summaries of the datasets ahead, as a JSON list.
+
+    Each is ``{"dataset", "index", "dt", "status", "object_sha256", "version"}`` (other
+    keys are the scraper's and ignored). A ``stored`` or ``kept`` one pins the dataset's
+    Parquet object (the SHA-256 of its bytes and its S3 version, as the scraper wrote or
+    found it after its contract passed); a ``none`` one has nothing to refine and is left
+    out. Anything else -- not such a list, an unknown dataset or status, an index that is
+    not a B3 code, a day that is not a date, a digest that is not a SHA-256, the same
+    object twice -- is one :class:`BadArgument`.
+    """
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadArgument(f"--ahead is not JSON: {error}") from None
+    if not isinstance(items, list):
+        raise BadArgument("--ahead must be a JSON list of the scraper's summaries")
+    entries: dict[tuple[str, RawDay], Ahead] = {}
+    for item in items:
+        if not isinstance(item, dict) or item.get("dataset") not in AHEAD_TABLES:
+            raise BadArgument(
+                f"--ahead: {_shown(item)} is not a summary of {' or '.join(sorted(AHEAD_TABLES))}"
+            )
+        dataset, status = item["dataset"], str(item.get("status"))
+        ((day, pin),) = parse_objects(json.dumps([_as_pin(item, dataset)])).items()
+        if (dataset, day) in entries:
+            raise BadArgument(f"--ahead names {dataset} {day} more than once")
+        entries[(dataset, day)] = Ahead(dataset, day, status, None if status == "none" else pin)
+    return tuple(entries[key] for key in sorted(entries))
+
+
+def _as_pin(item: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """A summary of the scraper as an ``--objects`` entry (one parser checks both)."""
+    status = item.get("status")
+    if status not in AHEAD_STATUSES:
+        raise BadArgument(
+            f"--ahead: {dataset} status {_shown(status)} is not one of {', '.join(AHEAD_STATUSES)}"
+        )
+    pinned = {"index": item.get("index"), "dt": item.get("dt")}
+    if status == "none":  # nothing written to refine: only what it names is checked
+        return {**pinned, "sha256": "0" * 64}
+    return {**pinned, "sha256": item.get("object_sha256"), "version": item.get("version")}
+
+
 def _shown(value: object, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -189,6 +267,9 @@ class JobArgs:
     catalog: bool = True
     #: Exactly these objects, pinned to the bytes Validate passed (``--objects``).
     objects: dict[RawDay, Pin] = field(default_factory=dict)
+    #: The datasets ahead the execution scraped, each pinned to the bytes the scraper
+    #: wrote (``--ahead``).
+    ahead: tuple[Ahead, ...] = ()
 
     def __post_init__(self) -> None:
         if self.start > self.end:
@@ -222,12 +303,18 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
         if not has_value:
             value = items.pop(0) if items and not items[0].startswith("--") else ""
         pairs[key.replace("_", "-")] = value
-    objects = parse_objects(pairs["objects"]) if pairs.get("objects") else {}
-    if objects:
+    ahead = parse_ahead(pairs["ahead"]) if pairs.get("ahead") else ()
+    if ahead and not pairs.get("objects"):
+        raise BadArgument("--ahead is passed with --objects (the state machine passes both)")
+    objects = (
+        parse_objects(pairs["objects"], allow_empty=bool(ahead)) if pairs.get("objects") else {}
+    )
+    pinned = [*objects, *(entry.day for entry in ahead)]
+    if pinned:
         pairs.pop("dt", None)
-        pairs["start"] = min(d.dt for d in objects).isoformat()
-        pairs["end"] = max(d.dt for d in objects).isoformat()
-        pairs["index"] = ",".join(sorted({d.index for d in objects}))
+        pairs["start"] = min(d.dt for d in pinned).isoformat()
+        pairs["end"] = max(d.dt for d in pinned).isoformat()
+        pairs["index"] = ",".join(sorted({d.index for d in pinned}))
     try:
         lake = pairs["lake"]
         if "dt" in pairs:
@@ -250,6 +337,8 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
         options["catalog"] = pairs["catalog"].lower() not in {"false", "0", "no"}
     if objects:
         options["objects"] = objects
+    if ahead:
+        options["ahead"] = ahead
     return JobArgs(lake=lake, start=start, end=end, **options)
 
 
@@ -287,11 +376,43 @@ def contract_validator(lake: Lake, key: str) -> Pin:
 
 @spark_errors_in_one_line
 def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
-    """Refine the validated raw objects of ``args``' days and catalogue them; return the summary."""
+    """Refine the validated raw objects of ``args``' days and catalogue them; return the summary.
+
+    The day's objects go to the day's table; the datasets ahead (``--ahead``) each to its
+    own table, in the same run. Every pinned object is read and checked against its pin
+    before anything is published, so one that changed fails the run with nothing written.
+    """
     began = time.monotonic()
     lake = open_lake(args.lake)
     engine = resolve_engine(args.engine)
-    found = discover(
+    found = _discover_days(args, lake, engine)
+    results = _refine_all(args, lake, engine, _work(args, found), spark)
+    day = results.get(DAY_TABLE.dataset)
+    return {
+        "dt": args.span,
+        "rows": day["rows"] if day else 0,
+        "partitions": day["partitions"] if day else 0,
+        "files": day["files"] if day else 0,
+        "table": day["table"] if day else f"{args.database}.{args.table}",
+        "days": day["days"] if day else [],
+        "indices": day["indices"] if day else [],
+        "skipped": [str(skip) for skip in found.skipped],
+        "ahead": {name: result for name, result in results.items() if name in AHEAD_TABLES},
+        "engine": engine,
+        "seconds": round(time.monotonic() - began, 2),
+    }
+
+
+#: One table's share of a run: the table, its catalogue name, and its raw partitions.
+_Work = tuple[Table, str, list[RawPartition]]
+
+
+def _discover_days(args: JobArgs, lake: Lake, engine: str) -> Discovery:
+    """The day's raw partitions to refine (none for a redrive that finished only datasets
+    ahead); unpinned, the local engine applies the contract to each day it finds."""
+    if args.ahead and not args.objects:
+        return Discovery([])
+    return discover(
         lake,
         args.start,
         args.end,
@@ -299,45 +420,103 @@ def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
         pins=args.pins,
         validator=None if engine == "glue" else contract_validator,
     )
-    parts = found.parts
+
+
+def _work(args: JobArgs, found: Discovery) -> list[_Work]:
+    """Each table with something to refine: the day's, then each dataset ahead's."""
+    work: list[_Work] = []
+    if found.parts:
+        work.append((DAY_TABLE, args.table, found.parts))
+    for name, table in AHEAD_TABLES.items():
+        parts = [e.part for e in args.ahead if e.dataset == name and e.part is not None]
+        if parts:
+            work.append((table, table.name, parts))
+    return work
+
+
+def _refine_all(
+    args: JobArgs, lake: Lake, engine: str, work: list[_Work], spark: SparkSession | None
+) -> dict[str, dict[str, Any]]:
+    """Stage every table's pinned objects (every pin checked before anything is written),
+    then refine, publish and catalogue each table; the results by dataset."""
+    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bovespa-etl-") as scratch:
-        io: JobIO = LocalIO(lake, Path(scratch)) if engine == "local" else GlueIO(lake)
+        ios: list[JobIO] = []
         try:
-            paths = io.stage_raw(parts)
-            spark = spark or (local_session() if engine == "local" else glue_session())
-            raw = spark.read.option("basePath", io.raw_base).parquet(*paths)
-            refined = refine(raw, args.processing_date, {p.dt for p in parts}).persist()
-            try:
-                days, partitions, rows = check(refined)
-                missing = {(p.dt.isoformat(), p.index) for p in parts} - set(days)
-                if missing:
-                    raise RefinedCheckFailed(f"every row of {sorted(missing)} was lost in refining")
-                refined.repartition(*PARTITIONS).write.mode("overwrite").partitionBy(
-                    *PARTITIONS
-                ).parquet(io.refined_target)
-                files = io.publish(days, set(partitions))
-            finally:
-                refined.unpersist()
-            table = f"{args.database}.{args.table}"
-            if args.catalog:
-                location = lake.uri_of(settings.REFINED_PREFIX)
-                table = catalog.publish(args.database, args.table, location, days, partitions).table
-            fault_point("publish.catalogued")
-            io.cleanup(days)
+            staged = []
+            for table, _, parts in work:
+                io: JobIO = (
+                    LocalIO(lake, Path(scratch) / table.dataset, parts[0].raw_prefix, table.prefix)
+                    if engine == "local"
+                    else GlueIO(lake, None, parts[0].raw_prefix, table.prefix)
+                )
+                ios.append(io)
+                staged.append(io.stage_raw(parts))
+            if work:
+                spark = spark or (local_session() if engine == "local" else glue_session())
+            for (table, name, parts), io, paths in zip(work, ios, staged, strict=True):
+                assert spark is not None
+                results[table.dataset] = _refine_table(
+                    args, lake, spark, io, paths, table, name, parts
+                )
         finally:
-            if isinstance(io, GlueIO):
-                io.discard_staging()
+            for io in ios:
+                if isinstance(io, GlueIO):
+                    io.discard_staging()
+    return results
+
+
+def _refine_table(
+    args: JobArgs,
+    lake: Lake,
+    spark: SparkSession,
+    io: JobIO,
+    paths: list[str],
+    table: Table,
+    name: str,
+    parts: list[RawPartition],
+) -> dict[str, Any]:
+    """Refine the staged ``paths`` into ``table``, check, publish and catalogue them."""
+    raw = spark.read.option("basePath", io.raw_base).parquet(*paths)
+    trading_days = {p.dt for p in parts}
+    if table is DAY_TABLE:
+        refined = refine(raw, args.processing_date, trading_days)
+    else:
+        refined = refine_ahead(raw, table, args.processing_date, trading_days)
+    refined = refined.persist()
+    try:
+        days, partitions, rows = check(refined)
+        missing = {(p.dt.isoformat(), p.index) for p in parts} - set(days)
+        if missing:
+            raise RefinedCheckFailed(f"every row of {sorted(missing)} was lost in refining")
+        if table is not DAY_TABLE:
+            wrong = ahead_cycle_mismatches(refined, table)
+            if wrong:
+                raise RefinedCheckFailed(
+                    f"{table.dataset}: the stored cycle is not B3's calendar's for the "
+                    f"session on {', '.join(f'{d}/{i}' for d, i in wrong)}"
+                )
+        refined.repartition(*PARTITIONS).write.mode("overwrite").partitionBy(*PARTITIONS).parquet(
+            io.refined_target
+        )
+        files = io.publish(days, set(partitions))
+    finally:
+        refined.unpersist()
+    qualified = f"{args.database}.{name}"
+    if args.catalog:
+        location = lake.uri_of(table.prefix)
+        qualified = catalog.publish(
+            args.database, name, location, days, partitions, schema=table
+        ).table
+    fault_point("publish.catalogued")
+    io.cleanup(days)
     return {
-        "dt": args.span,
+        "table": qualified,
         "rows": rows,
         "partitions": len(partitions),
         "files": files,
-        "table": table,
         "days": sorted({day[0] for day in days}),
         "indices": sorted({day[1] for day in days}),
-        "skipped": [str(skip) for skip in found.skipped],
-        "engine": engine,
-        "seconds": round(time.monotonic() - began, 2),
     }
 
 

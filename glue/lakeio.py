@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Protocol
 
 from services import settings
+from services.lake import datasets
 from services.lake.layout import NotARawKey, RawDay, parse_raw_key
 from services.lake.storage import NO_VERSION, Lake, LocalLake
 from services.validate.errors import ContractViolation
@@ -93,6 +94,11 @@ class Pin:
     version: str = NO_VERSION
 
 
+#: The day's portfolio, as :attr:`RawPartition.dataset` names it (the datasets ahead are
+#: named by :data:`services.lake.datasets.DATASETS`).
+DAY_DATASET = "day"
+
+
 @dataclass(frozen=True)
 class RawPartition:
     """A raw object to refine, with the pin of its validated bytes."""
@@ -100,10 +106,28 @@ class RawPartition:
     index: str
     dt: date
     pin: Pin
+    #: ``day`` (``raw/``), or a dataset ahead (``theoretical``, ``preview``).
+    dataset: str = DAY_DATASET
 
     @property
     def day(self) -> RawDay:
         return RawDay(self.index, self.dt)
+
+    @property
+    def key(self) -> str:
+        """The raw object's key in the lake (the dataset's own layout)."""
+        if self.dataset == DAY_DATASET:
+            return self.day.key
+        (ahead,) = [d for d in datasets.DATASETS if d.name == self.dataset]
+        return datasets.object_key(ahead, self.index, self.dt)
+
+    @property
+    def raw_prefix(self) -> str:
+        """The top-level prefix of the dataset's raw layer (``raw``, ``raw-theoretical``…)."""
+        return self.key.split("/", 1)[0]
+
+    def __str__(self) -> str:
+        return str(self.day) if self.dataset == DAY_DATASET else f"{self.dataset} {self.day}"
 
 
 @dataclass(frozen=True)
@@ -191,28 +215,30 @@ def discover(
 def read_pinned(lake: Lake, part: RawPartition) -> bytes:
     """The raw object's bytes, exactly as validated, or :class:`RawObjectChanged`."""
     try:
-        stored = lake.read_object(part.day.key, part.pin.version)
+        stored = lake.read_object(part.key, part.pin.version)
     except FileNotFoundError:
         raise RawObjectChanged(
-            f"{part.day}: the raw object validated as sha256 {part.pin.sha256[:16]}… is gone"
+            f"{part}: the raw object validated as sha256 {part.pin.sha256[:16]}… is gone"
         ) from None
     digest = hashlib.sha256(stored.data).hexdigest()
     if digest != part.pin.sha256:
         raise RawObjectChanged(
-            f"{part.day}: the raw object changed after it was validated "
+            f"{part}: the raw object changed after it was validated "
             f"(validated sha256 {part.pin.sha256[:16]}…, now {digest[:16]}…); "
             "its own execution refines the new one"
         )
     return stored.data
 
 
-def refined_key(values: PartitionValues, name: str = REFINED_FILE_NAME) -> str:
+def refined_key(
+    values: PartitionValues, name: str = REFINED_FILE_NAME, prefix: str = settings.REFINED_PREFIX
+) -> str:
     dt, index, ticker = values
-    return f"{settings.REFINED_PREFIX}/dt={dt}/index_code={index}/ticker={ticker}/{name}"
+    return f"{prefix}/dt={dt}/index_code={index}/ticker={ticker}/{name}"
 
 
-def day_prefix(day: Day) -> str:
-    return f"{settings.REFINED_PREFIX}/dt={day[0]}/index_code={day[1]}/"
+def day_prefix(day: Day, prefix: str = settings.REFINED_PREFIX) -> str:
+    return f"{prefix}/dt={day[0]}/index_code={day[1]}/"
 
 
 def partition_of(key: str) -> PartitionValues | None:
@@ -243,9 +269,15 @@ class JobIO(Protocol):
 
 
 class _Publisher:
-    """Publishing shared by both engines; subclasses say where Spark's output is."""
+    """Publishing shared by both engines; subclasses say where Spark's output is.
+
+    ``raw_prefix`` and ``refined_prefix`` name the table's layers (``raw``/``refined`` for
+    the day's, ``raw-theoretical``/``refined-theoretical``… for a dataset ahead).
+    """
 
     lake: Lake
+    raw_prefix: str = settings.RAW_PREFIX
+    refined_prefix: str = settings.REFINED_PREFIX
 
     def _written(self) -> dict[PartitionValues, str]:
         """Spark's output: the one file of each partition (a path or a lake key)."""
@@ -264,7 +296,7 @@ class _Publisher:
                 f"Spark wrote {len(written)} partitions, {len(expected)} were expected"
             )
         days = sorted(set(days))
-        self._kept = {refined_key(values) for values in written}
+        self._kept = {refined_key(values, prefix=self.refined_prefix) for values in written}
         if isinstance(self.lake, LocalLake):
             self._publish_trees(self.lake, days, written)
         else:
@@ -274,49 +306,56 @@ class _Publisher:
     def _publish_trees(
         self, lake: LocalLake, days: list[Day], written: dict[PartitionValues, str]
     ) -> None:
-        staged = {day: lake.stage_tree(day_prefix(day)) for day in days}
+        staged = {day: lake.stage_tree(day_prefix(day, self.refined_prefix)) for day in days}
         for values, source in written.items():
             target = staged[(values[0], values[1])] / f"ticker={values[2]}" / REFINED_FILE_NAME
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(self._read(source))
         fault_point("publish.staged")
         for day in days:
-            lake.swap_in(day_prefix(day), staged[day])
+            lake.swap_in(day_prefix(day, self.refined_prefix), staged[day])
         fault_point("publish.switched")
 
     def _publish_objects(self, days: list[Day], written: dict[PartitionValues, str]) -> None:
         fault_point("publish.staged")
         for number, (values, source) in enumerate(sorted(written.items())):
-            self._put(source, refined_key(values))
+            self._put(source, refined_key(values, prefix=self.refined_prefix))
             if number == 0:
                 fault_point("publish.switching")
         fault_point("publish.switched")
         for day in days:
-            for key in self.lake.list(day_prefix(day)):
+            for key in self.lake.list(day_prefix(day, self.refined_prefix)):
                 if key not in self._kept:
                     self.lake.delete(key)
 
     def cleanup(self, days: Iterable[Day]) -> None:
         if isinstance(self.lake, LocalLake):
             for day in days:
-                self.lake.discard_stale(day_prefix(day))
+                self.lake.discard_stale(day_prefix(day, self.refined_prefix))
 
 
 class LocalIO(_Publisher):
     """Local Spark: read staged copies in scratch, write to scratch, publish from there."""
 
-    def __init__(self, lake: Lake, scratch: Path) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        scratch: Path,
+        raw_prefix: str = settings.RAW_PREFIX,
+        refined_prefix: str = settings.REFINED_PREFIX,
+    ) -> None:
         self.lake = lake
         self.scratch = scratch
+        self.raw_prefix, self.refined_prefix = raw_prefix, refined_prefix
 
     @property
     def raw_base(self) -> str:
-        return str(self.scratch / settings.RAW_PREFIX)
+        return str(self.scratch / self.raw_prefix)
 
     def stage_raw(self, parts: Sequence[RawPartition]) -> list[str]:
         paths = []
         for part in parts:
-            staged = self.scratch.joinpath(*part.day.key.split("/"))
+            staged = self.scratch.joinpath(*part.key.split("/"))
             staged.parent.mkdir(parents=True, exist_ok=True)
             staged.write_bytes(read_pinned(self.lake, part))
             paths.append(str(staged))
@@ -324,7 +363,7 @@ class LocalIO(_Publisher):
 
     @property
     def refined_target(self) -> str:
-        return str(self.scratch / settings.REFINED_PREFIX)
+        return str(self.scratch / self.refined_prefix)
 
     def _written(self) -> dict[PartitionValues, str]:
         root = Path(self.refined_target)
@@ -344,27 +383,34 @@ class LocalIO(_Publisher):
 class GlueIO(_Publisher):
     """AWS Glue: Spark reads and writes the lake's URIs itself, under ``staging/<run>/``."""
 
-    def __init__(self, lake: Lake, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        run_id: str | None = None,
+        raw_prefix: str = settings.RAW_PREFIX,
+        refined_prefix: str = settings.REFINED_PREFIX,
+    ) -> None:
         self.lake = lake
         self.run_id = run_id or uuid.uuid4().hex[:16]
         self.staging = f"{settings.STAGING_PREFIX}/{self.run_id}"
+        self.raw_prefix, self.refined_prefix = raw_prefix, refined_prefix
 
     @property
     def raw_base(self) -> str:
-        return self.lake.uri_of(f"{self.staging}/{settings.RAW_PREFIX}")
+        return self.lake.uri_of(f"{self.staging}/{self.raw_prefix}")
 
     def stage_raw(self, parts: Sequence[RawPartition]) -> list[str]:
         return [
-            self.lake.write_bytes(f"{self.staging}/{part.day.key}", read_pinned(self.lake, part))
+            self.lake.write_bytes(f"{self.staging}/{part.key}", read_pinned(self.lake, part))
             for part in parts
         ]
 
     @property
     def refined_target(self) -> str:
-        return self.lake.uri_of(f"{self.staging}/{settings.REFINED_PREFIX}")
+        return self.lake.uri_of(f"{self.staging}/{self.refined_prefix}")
 
     def _written(self) -> dict[PartitionValues, str]:
-        prefix = f"{self.staging}/{settings.REFINED_PREFIX}/"
+        prefix = f"{self.staging}/{self.refined_prefix}/"
         written: dict[PartitionValues, str] = {}
         for key in self.lake.list(prefix):
             relative = key[len(prefix) :]

@@ -17,7 +17,7 @@ import sys
 
 #: The job's arguments, as MiniStack names them in the environment.
 ARGUMENTS = ("lake", "dt", "start", "end", "index", "database", "table", "processing-date",
-             "engine", "catalog", "objects")  # fmt: skip
+             "engine", "catalog", "objects", "ahead")  # fmt: skip
 
 
 def main() -> int:

@@ -1,5 +1,11 @@
-"""The refined layer's schema: one list of (column, type, meaning), read by the job, the
-catalogue and the README.
+"""The refined layer's schema: one list of (column, type, meaning) per table, read by the
+job, the catalogue, the Pulumi program and the README.
+
+Three tables, one per dataset (:data:`TABLES`): the day's portfolio, the four-month
+theoretical portfolio and the preview of the next one. One table per dataset, not a
+``portfolio_kind`` partition: their grain and columns differ (no sector, B3's ``cont``
+rank, a cycle), and the preview is unverified against a live answer, so a table of its
+own keeps its rows out of every query over the verified tables unless a query names it.
 
 Types are Hive/Athena type strings; Spark parses the same strings, so one list drives the
 casts in the job and the Glue table's columns.
@@ -8,6 +14,8 @@ casts in the job and the Glue table's columns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from services import settings
 
 
 @dataclass(frozen=True)
@@ -106,3 +114,118 @@ PARTITION_COLUMNS: tuple[Column, ...] = (
     Column("index_code", "string", "B3 index code (IBOV)", "index"),
     Column("ticker", "string", "the asset's ticker (PETR4)", "cod"),
 )
+
+
+def _core(rank: str) -> tuple[Column, ...]:
+    """The columns both datasets ahead have, in file order (AHEAD_SCHEMA's core)."""
+    by_name = {c.name: c for c in COLUMNS}
+    day = [by_name[name] for name in ("company", "share_type", "share_type_raw")]
+    day += [by_name[name] for name in ("weight_pct", "theoretical_qty")]
+    day.append(Column("company_rank", "int", rank, "cont"))
+    day += [
+        by_name[name]
+        for name in (
+            "company_weight_pct",
+            "company_theoretical_qty",
+            "company_ticker_count",
+            "index_ticker_count",
+            "index_theoretical_qty",
+            "index_theoretical_qty_b3",
+            "index_weight_pct_b3",
+            "index_reductor",
+        )
+    ]
+    day.append(
+        Column("trading_date", "date", "the session B3 served when it was fetched (dt)", "C")
+    )
+    day += [by_name["processing_date"], by_name["source_fetched_at"], by_name["source_sha256"]]
+    return tuple(day)
+
+
+#: The theoretical portfolio's data columns, in file order.
+THEORETICAL_COLUMNS: tuple[Column, ...] = (
+    *_core("B3's cont: the row's rank by company name"),
+    Column(
+        "cycle", "string", "the cycle containing the session, YYYY-MM of its first month", "cycle"
+    ),
+    Column("cycle_start", "date", "first B3 session of the cycle", "C"),
+    Column("next_rebalance_date", "date", "first B3 session of the next cycle", "C"),
+    Column(
+        "sessions_since_rebalance",
+        "int",
+        "B3 sessions after the cycle's first, up to the trading date (0 on the first)",
+        "C",
+    ),
+)
+
+#: The preview's data columns, in file order.
+PREVIEW_COLUMNS: tuple[Column, ...] = (
+    *_core("B3's cont: the row's rank by company name; NULL when B3 does not send it"),
+    Column(
+        "target_cycle",
+        "string",
+        "the cycle the preview is for (the next one), YYYY-MM of its first month",
+        "target_cycle",
+    ),
+    Column("target_cycle_start", "date", "first B3 session of the target cycle", "C"),
+    Column(
+        "sessions_to_target",
+        "int",
+        "B3 sessions after the trading date, up to the target cycle's first",
+        "C",
+    ),
+    Column(
+        "contract",
+        "string",
+        f"'{settings.PREVIEW_CONTRACT}': no GetQuartelyPreview answer is recorded to verify it",
+        "C",
+    ),
+)
+
+#: B3 field names of the datasets ahead to refined names: the day's where the fields
+#: coincide (they have no ``segment``/``partAcum``), plus ``cont``.
+AHEAD_RENAMES: dict[str, str] = {
+    **{raw: name for raw, name in RENAMES.items() if raw not in {"segment", "partAcum"}},
+    "cont": "company_rank",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """One refined table: its catalogue name, lake prefix, description and columns."""
+
+    #: ``day``, ``theoretical`` or ``preview`` (the raw dataset it refines).
+    dataset: str
+    name: str
+    prefix: str
+    description: str
+    columns: tuple[Column, ...]
+    partitions: tuple[Column, ...] = PARTITION_COLUMNS
+
+
+DAY_TABLE = Table(
+    "day",
+    settings.REFINED_TABLE,
+    settings.REFINED_PREFIX,
+    "B3 index portfolios of the day, refined (bovespa-pipeline)",
+    COLUMNS,
+)
+THEORETICAL_TABLE = Table(
+    "theoretical",
+    settings.REFINED_THEORETICAL_TABLE,
+    settings.REFINED_THEORETICAL_PREFIX,
+    "B3 four-month theoretical portfolios, refined (bovespa-pipeline)",
+    THEORETICAL_COLUMNS,
+)
+PREVIEW_TABLE = Table(
+    "preview",
+    settings.REFINED_PREVIEW_TABLE,
+    settings.REFINED_PREVIEW_PREFIX,
+    "B3 previews of the next four-month portfolio, refined; UNVERIFIED against a live "
+    "answer (bovespa-pipeline)",
+    PREVIEW_COLUMNS,
+)
+#: Every refined table, the day's first.
+TABLES: tuple[Table, ...] = (DAY_TABLE, THEORETICAL_TABLE, PREVIEW_TABLE)
+#: The tables of the datasets ahead, by raw dataset name.
+AHEAD_TABLES: dict[str, Table] = {t.dataset: t for t in (THEORETICAL_TABLE, PREVIEW_TABLE)}

@@ -22,7 +22,17 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, IntegerType, StringType, StructField, StructType
 
-from glue.schema import COLUMNS, PARTITION_COLUMNS, RENAMES, WEIGHT
+from glue.schema import (
+    AHEAD_RENAMES,
+    COLUMNS,
+    PARTITION_COLUMNS,
+    PREVIEW_TABLE,
+    RENAMES,
+    THEORETICAL_TABLE,
+    WEIGHT,
+    Table,
+)
+from services import settings
 from services.b3.calendar import count_sessions, first_session_of_month
 from services.b3.cycles import FIRST_MONTHS
 
@@ -90,21 +100,27 @@ def add_aggregates(refined: DataFrame) -> DataFrame:
     ticker's own; sector totals can be reconciled with B3's ``partAcum``.
     """
     weight, qty = F.col("weight_pct"), F.col("theoretical_qty")
-    company = refined.groupBy(*DAY, "company").agg(
-        F.sum(weight).cast(WEIGHT).alias("company_weight_pct"),
-        F.sum(qty).alias("company_theoretical_qty"),
-        F.count("*").cast("int").alias("company_ticker_count"),
-    )
     sector = refined.groupBy(*DAY, "sector").agg(
         F.sum(weight).cast(WEIGHT).alias("sector_weight_pct"),
         F.sum(qty).alias("sector_theoretical_qty"),
         F.count("*").cast("int").alias("sector_ticker_count"),
     )
+    return _company_and_index(refined.join(sector, [*DAY, "sector"]))
+
+
+def _company_and_index(refined: DataFrame) -> DataFrame:
+    """A's company and index totals, which every dataset has (the datasets ahead no sector)."""
+    weight, qty = F.col("weight_pct"), F.col("theoretical_qty")
+    company = refined.groupBy(*DAY, "company").agg(
+        F.sum(weight).cast(WEIGHT).alias("company_weight_pct"),
+        F.sum(qty).alias("company_theoretical_qty"),
+        F.count("*").cast("int").alias("company_ticker_count"),
+    )
     index = refined.groupBy(*DAY).agg(
         F.count("*").cast("int").alias("index_ticker_count"),
         F.sum(qty).alias("index_theoretical_qty"),
     )
-    return refined.join(company, [*DAY, "company"]).join(sector, [*DAY, "sector"]).join(index, DAY)
+    return refined.join(company, [*DAY, "company"]).join(index, DAY)
 
 
 def add_date_features(refined: DataFrame, processing_date: date, calendar: DataFrame) -> DataFrame:
@@ -140,6 +156,65 @@ def refine(raw: DataFrame, processing_date: date, trading_days: Iterable[date]) 
         *(F.col(c.name).cast(c.type).alias(c.name) for c in COLUMNS),
         *(F.col(c.name) for c in PARTITION_COLUMNS),
     )
+
+
+def refine_ahead(
+    raw: DataFrame, table: Table, processing_date: date, trading_days: Iterable[date]
+) -> DataFrame:
+    """A dataset ahead's raw rows (theoretical portfolio or preview) to ``table``'s rows.
+
+    B renames B3's fields as the day's are renamed where they coincide, ``cont`` to
+    ``company_rank``, and keeps the raw cycle column; A adds the company and index totals
+    (no sector: B3 sends none); C places the session ``dt`` in B3's calendar:
+
+    * theoretical: ``cycle_start`` (first session of the cycle containing ``dt``), the
+      ``next_rebalance_date`` and ``sessions_since_rebalance``;
+    * preview: ``target_cycle_start`` (first session of the next cycle, the one previewed),
+      ``sessions_to_target`` and ``contract`` (``'unverified'``).
+
+    The cycle the scraper stored must be the one the calendar gives for ``dt`` (for the
+    preview, the next one); :func:`ahead_cycle_mismatches` lists the days where it is not.
+    """
+    if table not in (THEORETICAL_TABLE, PREVIEW_TABLE):
+        raise ValueError(f"{table.name} is not a table of a dataset ahead")
+    calendar = session_calendar(raw.sparkSession, trading_days)
+    period = "cycle" if table is THEORETICAL_TABLE else "target_cycle"
+    renamed = raw.select(
+        *(F.col(f"`{old}`").alias(new) for old, new in AHEAD_RENAMES.items()), period, "dt"
+    )
+    dated = _company_and_index(renamed).join(F.broadcast(calendar), "dt")
+    if table is THEORETICAL_TABLE:
+        dated = dated.select(
+            "*",
+            F.col("rebalance_cycle_start").alias("cycle_start"),
+        )
+    else:
+        dated = dated.select(
+            "*",
+            F.col("next_rebalance_date").alias("target_cycle_start"),
+            F.col("sessions_to_next_rebalance").alias("sessions_to_target"),
+            F.lit(settings.PREVIEW_CONTRACT).alias("contract"),
+        )
+    dated = dated.select(
+        "*", F.to_date("dt").alias("trading_date"), F.lit(processing_date).alias("processing_date")
+    )
+    return dated.select(
+        *(F.col(c.name).cast(c.type).alias(c.name) for c in table.columns),
+        *(F.col(c.name) for c in table.partitions),
+    )
+
+
+def ahead_cycle_mismatches(refined: DataFrame, table: Table) -> list[tuple[str, str]]:
+    """The ``(dt, index_code)`` of :func:`refine_ahead`'s rows whose stored cycle is not
+    the one B3's calendar gives for the session (for a preview, the next cycle)."""
+    period, start = (
+        ("cycle", "cycle_start")
+        if table is THEORETICAL_TABLE
+        else ("target_cycle", "target_cycle_start")
+    )
+    wrong = F.date_format(start, "yyyy-MM") != F.col(period)
+    rows = refined.where(wrong).select(*DAY).distinct().collect()
+    return sorted((row["dt"], row["index_code"]) for row in rows)
 
 
 def _iso_weekday(day: Column) -> Column:

@@ -2,78 +2,92 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import pulumi
 
-from services import settings
 from services.b3.indices import Selection, UnknownIndex, parse_setting
-from services.deployment import AHEAD_DATASETS, SCHEDULE_CRON, SCHEDULE_TIMEZONE, Deployment
+from services.deployment import (
+    AHEAD_DATASETS,
+    GLUE_WORKER_TYPE,
+    GLUE_WORKERS,
+    IMAGE_HISTORY,
+    SCHEDULE_CRON,
+    SCHEDULE_TIMEZONE,
+    Deployment,
+)
 
 
 class StackConfigError(pulumi.RunError):
     """A stack setting Pulumi must refuse before deploying anything (one line, no traceback)."""
 
 
+#: The defaults of the settings a stack shares with the local deployment, owned by
+#: :class:`~services.deployment.Deployment` (the local deployment uses them as they are).
+SHARED = Deployment()
+
+
 @dataclass(frozen=True)
 class StackConfig:
-    """Everything a stack may set; defaults are the ``dev`` example's."""
+    """Everything a stack may set, and each setting's default (``Pulumi.dev.yaml`` spells
+    the same values out; a test compares them)."""
 
     prefix: str
-    indices: tuple[str, ...]
-    schedule_cron: str
-    schedule_timezone: str
-    glue_worker_type: str
-    glue_workers: int
-    glue_timeout_minutes: int
-    alarm_email: str | None
-    athena_bytes_scanned_cutoff: int
-    log_retention_days: int
-    image_history: int
-    poll_seconds: int
-    max_polls: int
-    scrape_retry_seconds: int
-    map_max_concurrency: int
-    ahead_datasets: tuple[str, ...]
+    indices: tuple[str, ...] = SHARED.indices
+    schedule_cron: str = SCHEDULE_CRON
+    schedule_timezone: str = SCHEDULE_TIMEZONE
+    glue_worker_type: str = GLUE_WORKER_TYPE
+    glue_workers: int = GLUE_WORKERS
+    glue_timeout_minutes: int = 30
+    alarm_email: str | None = None
+    athena_bytes_scanned_cutoff: int = 1_073_741_824
+    #: The Lambda functions' and the state machine's log groups keep a month of logs.
+    log_retention_days: int = 30
+    image_history: int = IMAGE_HISTORY
+    poll_seconds: int = SHARED.poll_seconds
+    max_polls: int = SHARED.max_polls
+    scrape_retry_seconds: int = SHARED.scrape_retry_seconds
+    map_max_concurrency: int = SHARED.map_max_concurrency
+    ahead_datasets: tuple[str, ...] = SHARED.ahead_datasets
 
     @property
     def deployment(self) -> Deployment:
         """The shared description (names, state machine values...) for this stack."""
-        return Deployment(
-            prefix=self.prefix,
-            poll_seconds=self.poll_seconds,
-            max_polls=self.max_polls,
-            scrape_retry_seconds=self.scrape_retry_seconds,
-            indices=self.indices,
-            map_max_concurrency=self.map_max_concurrency,
-            ahead_datasets=self.ahead_datasets,
-        )
+        own = {f.name for f in fields(self)}
+        shared = [f.name for f in fields(Deployment) if f.name in own]
+        return Deployment(**{name: getattr(self, name) for name in shared})
+
+
+#: The default of every setting but ``prefix`` (``bovespa-<stack>``).
+DEFAULTS = StackConfig(prefix="")
 
 
 def load() -> StackConfig:
+    """The stack's settings; an unset (or empty, or 0) one takes its default."""
     config = pulumi.Config()
     return StackConfig(
         prefix=config.get("prefix") or f"bovespa-{pulumi.get_stack()}",
         indices=indices(config.get("indices")).codes,
-        schedule_cron=config.get("scheduleCron") or SCHEDULE_CRON,
-        schedule_timezone=config.get("scheduleTimezone") or SCHEDULE_TIMEZONE,
-        glue_worker_type=config.get("glueWorkerType") or "G.1X",
-        glue_workers=config.get_int("glueWorkers") or 2,
-        glue_timeout_minutes=config.get_int("glueTimeoutMinutes") or 30,
-        alarm_email=config.get("alarmEmail") or None,
-        athena_bytes_scanned_cutoff=config.get_int("athenaBytesScannedCutoff") or 1_073_741_824,
-        log_retention_days=config.get_int("logRetentionDays") or 30,
-        image_history=config.get_int("imageHistory") or 5,
-        poll_seconds=config.get_int("pollSeconds") or 30,
-        max_polls=config.get_int("maxPolls") or 120,
-        scrape_retry_seconds=config.get_int("scrapeRetrySeconds") or 60,
+        schedule_cron=config.get("scheduleCron") or DEFAULTS.schedule_cron,
+        schedule_timezone=config.get("scheduleTimezone") or DEFAULTS.schedule_timezone,
+        glue_worker_type=config.get("glueWorkerType") or DEFAULTS.glue_worker_type,
+        glue_workers=config.get_int("glueWorkers") or DEFAULTS.glue_workers,
+        glue_timeout_minutes=config.get_int("glueTimeoutMinutes") or DEFAULTS.glue_timeout_minutes,
+        alarm_email=config.get("alarmEmail") or DEFAULTS.alarm_email,
+        athena_bytes_scanned_cutoff=config.get_int("athenaBytesScannedCutoff")
+        or DEFAULTS.athena_bytes_scanned_cutoff,
+        log_retention_days=config.get_int("logRetentionDays") or DEFAULTS.log_retention_days,
+        image_history=config.get_int("imageHistory") or DEFAULTS.image_history,
+        poll_seconds=config.get_int("pollSeconds") or DEFAULTS.poll_seconds,
+        max_polls=config.get_int("maxPolls") or DEFAULTS.max_polls,
+        scrape_retry_seconds=config.get_int("scrapeRetrySeconds") or DEFAULTS.scrape_retry_seconds,
         map_max_concurrency=map_max_concurrency(config.get_int("mapMaxConcurrency")),
         ahead_datasets=ahead_datasets(config.get_object("aheadDatasets")),
     )
 
 
 #: Indices scraped at the same time by default, and at most: B3 is one public site.
-MAP_MAX_CONCURRENCY = (4, 10)
+MAP_MAX_CONCURRENCY = (DEFAULTS.map_max_concurrency, 10)
 
 
 def map_max_concurrency(value: int | None) -> int:
@@ -91,7 +105,7 @@ def map_max_concurrency(value: int | None) -> int:
 def ahead_datasets(value: object) -> tuple[str, ...]:
     """``aheadDatasets``: which datasets ahead each index gets (default: all; ``[]``: none)."""
     if value is None:
-        return AHEAD_DATASETS
+        return DEFAULTS.ahead_datasets
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise StackConfigError("bovespa-pipeline:aheadDatasets: not a list of dataset names")
     unknown = sorted(set(value) - set(AHEAD_DATASETS))
@@ -110,7 +124,7 @@ def indices(raw: str | None) -> Selection:
     ``pulumi.log.info``; an unknown code stops ``pulumi up`` here, not when the schedule fires.
     """
     if raw is None:
-        return Selection((settings.DEFAULT_INDEX,))
+        return Selection(DEFAULTS.indices)
     try:
         selection = parse_setting(raw)
     except UnknownIndex as error:

@@ -1,20 +1,26 @@
-"""ETL: the Glue job (Spark), its code in S3, the refined table and the crawler."""
+"""ETL: the Glue job (Spark), its code in S3, the refined tables and the crawler."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
 from glue import catalog
+from glue.schema import DAY_TABLE, TABLES
+from glue.schema import Table as TableDescription
+from infra.policies import ServiceRole as Role
 from infra.policies import allow, confused_deputy, role
 from services import settings
-from services.deployment import Deployment
+from services.deployment import Deployment, regional_arn
+from services.lake.datasets import DATASETS
 from services.packaging import glue_additional_python_modules
 
 JOB_SCRIPT = settings.REPO_ROOT / "glue" / "job.py"
@@ -61,6 +67,8 @@ class EtlArgs:
     max_concurrent_runs: int
     account: str
     region: str
+    #: The job's code, built before the program declares the component (build_job_code).
+    code: JobCode
 
 
 #: How a missing resource reads in the provider's error for Cloud Control's GetResource:
@@ -82,6 +90,11 @@ def glue_database_exists(name: str) -> bool:
     return True
 
 
+def _location(prefix: str, bucket: str) -> str:
+    """A refined table's location in the lake bucket."""
+    return f"s3://{bucket}/{prefix}/"
+
+
 def package_zip() -> bytes:
     """``glue/`` and ``services/`` as one zip for ``--extra-py-files`` (deterministic)."""
     buffer = io.BytesIO()
@@ -99,58 +112,116 @@ def content_key(name: str, data: bytes) -> str:
     return f"glue/{hashlib.sha256(data).hexdigest()[:16]}/{name}"
 
 
+@dataclass(frozen=True)
+class JobCode:
+    """The job's code as built for one deployment: files on disk and their S3 keys."""
+
+    script: Path
+    script_key: str
+    package: Path
+    package_key: str
+
+
+def build_job_code(build_dir: Path = BUILD_DIR) -> JobCode:
+    """Package the job's code (the entry script and the zip of what it imports), keyed by
+    content. Called by the program before it declares :class:`Etl`: no component writes
+    files while the program is evaluated."""
+    package = package_zip()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    package_path = build_dir / "bovespa-glue.zip"
+    package_path.write_bytes(package)
+    return JobCode(
+        JOB_SCRIPT,
+        content_key("job.py", JOB_SCRIPT.read_bytes()),
+        package_path,
+        content_key("bovespa.zip", package),
+    )
+
+
 class Etl(pulumi.ComponentResource):
-    """The Glue 5.0 job, the refined table in the catalogue, and its crawler."""
+    """The Glue 5.0 job and its code, the refined tables in the catalogue, and the crawler."""
 
     def __init__(self, name: str, args: EtlArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("bovespa:etl:Etl", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        deployment = args.deployment
-        glue_arn = f"arn:aws:glue:{args.region}:{args.account}"
-        catalog_arn = f"{glue_arn}:catalog"
-        database_arn = f"{glue_arn}:database/{deployment.database}"
-        table_arn = f"{glue_arn}:table/{deployment.database}/{deployment.table}"
+        self._name, self._args = name, args
+        self._code(args.code)
+        self.tables = self._tables(self._database())
+        self.table = self.tables[0]
+        self.job = self._job(self._job_role())
+        self.crawler = self._crawler(self._crawler_role())
+        self.register_outputs({"job": self.job.name, "crawler": self.crawler.name})
 
-        # The job's code: the entry script and the packages it imports, keyed by content.
-        script = JOB_SCRIPT.read_bytes()
-        package = package_zip()
-        BUILD_DIR.mkdir(parents=True, exist_ok=True)
-        package_path = BUILD_DIR / "bovespa-glue.zip"
-        package_path.write_bytes(package)
-        script_key, package_key = content_key("job.py", script), content_key("bovespa.zip", package)
+    # What the resources are about: the tables (glue/schema.py TABLES) and their prefixes.
+    @property
+    def _described(self) -> list[tuple[str, TableDescription]]:
+        """The refined tables: the day's, and one per dataset ahead, with their descriptions."""
+        return list(zip(self._args.deployment.tables, TABLES, strict=True))
+
+    @property
+    def _refined_prefixes(self) -> list[str]:
+        return [table.prefix for _, table in self._described]
+
+    @property
+    def _catalog_arns(self) -> list[str]:
+        args = self._args
+        return args.deployment.glue_catalog_arns(
+            args.region, args.account, tables=args.deployment.tables
+        )
+
+    def _log_groups(self, *groups: str) -> list[str]:
+        return [
+            regional_arn("logs", self._args.region, self._args.account, f"log-group:{group}{end}")
+            for group in groups
+            for end in ("", ":*")
+        ]
+
+    def _code(self, code: JobCode) -> None:
+        """The job's entry script and package in the artifacts bucket."""
         for label, key, path in (
-            ("script", script_key, JOB_SCRIPT),
-            ("package", package_key, package_path),
+            ("script", code.script_key, code.script),
+            ("package", code.package_key, code.package),
         ):
             aws.s3.BucketObjectv2(
-                f"{name}-{label}",
-                bucket=args.artifacts_bucket,
+                f"{self._name}-{label}",
+                bucket=self._args.artifacts_bucket,
                 key=key,
                 source=pulumi.FileAsset(str(path)),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
 
-        # The database ("default") is never deleted by this stack: where it exists it is not
-        # managed at all; where it does not, it is created and retained on destroy (other
-        # tables may live in it by then).
-        depends: list[pulumi.Resource] = []
-        if not args.database_exists:
-            depends.append(
-                aws.glue.CatalogDatabase(
-                    f"{name}-database",
-                    name=deployment.database,
-                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-                )
-            )
-        # The refined table, as the job keeps it (the job updates schema and partitions).
-        table = catalog.table_input(deployment.table, "LOCATION")
-        location = pulumi.Output.from_input(args.lake_bucket).apply(
-            lambda b: f"s3://{b}/{settings.REFINED_PREFIX}/"
+    def _database(self) -> list[pulumi.Resource]:
+        """The database ("default") is never deleted by this stack: where it exists it is not
+        managed at all; where it does not, it is created and retained on destroy (other
+        tables may live in it by then). Returns what the tables must wait for."""
+        if self._args.database_exists:
+            return []
+        database = aws.glue.CatalogDatabase(
+            f"{self._name}-database",
+            name=self._args.deployment.database,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
-        self.table = aws.glue.CatalogTable(
-            f"{name}-refined-table",
-            name=deployment.table,
-            database_name=deployment.database,
+        return [database]
+
+    def _tables(self, depends: list[pulumi.Resource]) -> list[aws.glue.CatalogTable]:
+        """The refined tables, as the job keeps them (the job updates schema and partitions):
+        the day's and one per dataset ahead, declared alike from their descriptions."""
+        return [
+            self._table(table_name, described, depends) for table_name, described in self._described
+        ]
+
+    def _table(
+        self, table_name: str, described: TableDescription, depends: list[pulumi.Resource]
+    ) -> aws.glue.CatalogTable:
+        table = catalog.table_input(table_name, "LOCATION", described)
+        location = pulumi.Output.from_input(self._args.lake_bucket).apply(
+            functools.partial(_location, described.prefix)
+        )
+        label = "" if described is DAY_TABLE else f"-{described.dataset}"
+        serde = catalog.PARQUET_STORAGE["SerdeInfo"]
+        return aws.glue.CatalogTable(
+            f"{self._name}-refined{label}-table",
+            name=table_name,
+            database_name=self._args.deployment.database,
             table_type=table["TableType"],
             parameters=table["Parameters"],
             description=table["Description"],
@@ -163,10 +234,8 @@ class Etl(pulumi.ComponentResource):
                 "input_format": catalog.PARQUET_STORAGE["InputFormat"],
                 "output_format": catalog.PARQUET_STORAGE["OutputFormat"],
                 "ser_de_info": {
-                    "serialization_library": catalog.PARQUET_STORAGE["SerdeInfo"][
-                        "SerializationLibrary"
-                    ],
-                    "parameters": catalog.PARQUET_STORAGE["SerdeInfo"]["Parameters"],
+                    "serialization_library": serde["SerializationLibrary"],
+                    "parameters": serde["Parameters"],
                 },
                 "columns": [
                     {"name": c["Name"], "type": c["Type"], "comment": c["Comment"]}
@@ -176,30 +245,32 @@ class Etl(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
 
+    def _job_role(self) -> Role:
+        """The job's role: read raw/ and the datasets ahead's raw prefixes (the version
+        pinned), write the refined prefixes and its run's staging/, read its code, keep
+        its tables, write its logs and metrics."""
+        args = self._args
         lake = pulumi.Output.from_input(args.lake_arn)
-        catalog_resources = [catalog_arn, database_arn, table_arn]
-        logs = f"arn:aws:logs:{args.region}:{args.account}:log-group"
-        glue_trust = confused_deputy(args.account)
-        # The job's role: read raw/ (the version Validate passed), write refined/ and its
-        # run's staging/, read its code, keep its table.
-        job_role = role(
-            deployment.glue_job,
+        raw = [settings.RAW_PREFIX, *(d.prefix for d in DATASETS)]
+        refined = self._refined_prefixes
+        return role(
+            args.deployment.glue_job,
             "glue.amazonaws.com",
             [
-                # The version of a raw object that Validate pinned (GetObject?versionId=,
-                # authorised as s3:GetObjectVersion); the lake is versioned from its creation,
-                # so the job never reads raw/ without a version.
+                # The version of a raw object that Validate (or the scraper, for a dataset
+                # ahead) pinned (GetObject?versionId=, authorised as s3:GetObjectVersion); the
+                # lake is versioned from its creation, so the job never reads raw unversioned.
                 lake.apply(
-                    lambda a: allow(["s3:GetObjectVersion"], [f"{a}/{settings.RAW_PREFIX}/*"])
+                    lambda a: allow(["s3:GetObjectVersion"], [f"{a}/{prefix}/*" for prefix in raw])
                 ),
                 # Spark writes into staging/<run>/ (beside the pinned raw copy), the job then
-                # copies each partition's file under refined/: objects, multipart uploads of
-                # large files, and the directory marker Hadoop puts beside a prefix.
+                # copies each partition's file under the refined prefixes: objects, multipart
+                # uploads of large files, and the directory marker Hadoop puts beside a prefix.
                 lake.apply(
                     lambda a: allow(
                         ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                         [
-                            f"{a}/{settings.REFINED_PREFIX}/*",
+                            *(f"{a}/{prefix}/*" for prefix in refined),
                             f"{a}/{FOLDER_MARKER}",
                             f"{a}/{settings.STAGING_PREFIX}/*",
                             f"{a}/{STAGING_FOLDER_MARKER}",
@@ -209,21 +280,20 @@ class Etl(pulumi.ComponentResource):
                 lake.apply(
                     lambda a: allow(
                         ["s3:AbortMultipartUpload"],
-                        [f"{a}/{settings.REFINED_PREFIX}/*", f"{a}/{settings.STAGING_PREFIX}/*"],
+                        [
+                            *(f"{a}/{prefix}/*" for prefix in refined),
+                            f"{a}/{settings.STAGING_PREFIX}/*",
+                        ],
                     )
                 ),
                 lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
                 pulumi.Output.from_input(args.artifacts_arn).apply(
                     lambda a: allow(["s3:GetObject"], [f"{a}/glue/*"])
                 ),
-                allow(JOB_CATALOG_ACTIONS, catalog_resources),
+                allow(JOB_CATALOG_ACTIONS, self._catalog_arns),
                 allow(
                     ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    [
-                        f"{logs}:{group}{suffix}"
-                        for group in JOB_LOG_GROUPS
-                        for suffix in ("", ":*")
-                    ],
+                    self._log_groups(*JOB_LOG_GROUPS),
                 ),
                 # --enable-metrics: the job's metrics go to CloudWatch, namespace "Glue" only.
                 allow(
@@ -232,19 +302,24 @@ class Etl(pulumi.ComponentResource):
                     Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}},
                 ),
             ],
-            child,
-            trust_conditions=glue_trust,
+            pulumi.ResourceOptions(parent=self),
+            trust_conditions=confused_deputy(args.account),
         )
+
+    def _job(self, job_role: Role) -> aws.glue.Job:
+        """The job: Glue 5.0 (Spark 3.5.4, Python 3.11). No job-level retries: the state
+        machine retries, where it can be seen."""
+        args, code = self._args, self._args.code
         artifacts = pulumi.Output.from_input(args.artifacts_bucket)
         # What the job installs beyond Glue 5.0's own modules (services/packaging.py).
         modules = glue_additional_python_modules()
         additional_modules = {"--additional-python-modules": modules} if modules else {}
-        arguments = pulumi.Output.from_input(args.lake_bucket).apply(deployment.glue_job_arguments)
-        # The job: Glue 5.0 (Spark 3.5.4, Python 3.11). No job-level retries: the state
-        # machine retries, where it can be seen.
-        self.job = aws.glue.Job(
-            deployment.glue_job,
-            name=deployment.glue_job,
+        arguments = pulumi.Output.from_input(args.lake_bucket).apply(
+            args.deployment.glue_job_arguments
+        )
+        return aws.glue.Job(
+            args.deployment.glue_job,
+            name=args.deployment.glue_job,
             role_arn=job_role.arn,
             glue_version="5.0",
             worker_type=args.worker_type,
@@ -254,13 +329,13 @@ class Etl(pulumi.ComponentResource):
             command={
                 "name": "glueetl",
                 "python_version": "3",
-                "script_location": artifacts.apply(lambda b: f"s3://{b}/{script_key}"),
+                "script_location": artifacts.apply(lambda b: f"s3://{b}/{code.script_key}"),
             },
             default_arguments=pulumi.Output.all(arguments, artifacts).apply(
                 lambda parts: {
                     **parts[0],
                     "--engine": "glue",
-                    "--extra-py-files": f"s3://{parts[1]}/{package_key}",
+                    "--extra-py-files": f"s3://{parts[1]}/{code.package_key}",
                     **additional_modules,
                     "--enable-metrics": "true",
                     "--job-language": "python",
@@ -272,24 +347,34 @@ class Etl(pulumi.ComponentResource):
             opts=job_role.user(self),
         )
 
-        # The crawler: a catalog target on the refined table, so it never makes a second one.
-        crawler_role = role(
-            deployment.crawler,
+    def _crawler_role(self) -> Role:
+        """The crawler's role: read the refined prefixes, keep the refined tables, log."""
+        args = self._args
+        lake = pulumi.Output.from_input(args.lake_arn)
+        refined = self._refined_prefixes
+        return role(
+            args.deployment.crawler,
             "glue.amazonaws.com",
             [
-                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.REFINED_PREFIX}/*"])),
+                lake.apply(
+                    lambda a: allow(["s3:GetObject"], [f"{a}/{prefix}/*" for prefix in refined])
+                ),
                 lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
-                allow(CRAWLER_CATALOG_ACTIONS, catalog_resources),
+                allow(CRAWLER_CATALOG_ACTIONS, self._catalog_arns),
                 allow(
                     ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    [f"{logs}:{CRAWLER_LOG_GROUP}", f"{logs}:{CRAWLER_LOG_GROUP}:*"],
+                    self._log_groups(CRAWLER_LOG_GROUP),
                 ),
             ],
-            child,
-            trust_conditions=glue_trust,
+            pulumi.ResourceOptions(parent=self),
+            trust_conditions=confused_deputy(args.account),
         )
+
+    def _crawler(self, crawler_role: Role) -> aws.glue.Crawler:
+        """The crawler: a catalog target on the refined tables, so it never makes another."""
+        deployment = self._args.deployment
         targets = deployment.crawler_targets()["CatalogTargets"]
-        self.crawler = aws.glue.Crawler(
+        return aws.glue.Crawler(
             deployment.crawler,
             name=deployment.crawler,
             role=crawler_role.arn,
@@ -303,4 +388,3 @@ class Etl(pulumi.ComponentResource):
             },
             opts=crawler_role.user(self, self.table),
         )
-        self.register_outputs({"job": self.job.name, "crawler": self.crawler.name})

@@ -15,7 +15,14 @@ import pulumi_docker_build as docker_build
 
 from infra.policies import allow, log_writer, role
 from services import settings
-from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER, Deployment
+from services.deployment import (
+    SCRAPER_HANDLER,
+    TRIGGER_HANDLER,
+    VALIDATE_HANDLER,
+    Deployment,
+    execution_arn,
+    map_runs_arn,
+)
 from services.lake.datasets import DATASETS, PREVIEW
 from services.packaging import DOCKERFILES, IMAGE_PLATFORM
 
@@ -37,100 +44,33 @@ def lambda_image_uri(repository_url: str, digest: str) -> str:
     return f"{repository_url}@{digest}"
 
 
+def keep_last_images(history: int) -> dict[str, object]:
+    """The ECR lifecycle rule that expires all but the last ``history`` images."""
+    return {
+        "rulePriority": 1,
+        "description": f"keep the last {history} images",
+        "selection": {
+            "tagStatus": "any",
+            "countType": "imageCountMoreThan",
+            "countNumber": history,
+        },
+        "action": {"type": "expire"},
+    }
+
+
 class Functions(pulumi.ComponentResource):
     """ECR repositories and images, and the scraper, validate and trigger functions."""
 
     def __init__(self, name: str, args: FunctionsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("bovespa:functions:Functions", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        deployment = args.deployment
-        self.image_uris: dict[str, pulumi.Output[str]] = {}
-        for image, dockerfile in DOCKERFILES.items():
-            self.image_uris[image] = self._image(name, image, dockerfile, args.image_history, child)
-
-        bucket = pulumi.Output.from_input(args.lake_bucket)
-        raw_objects = pulumi.Output.from_input(args.lake_arn).apply(
-            lambda arn: f"{arn}/{settings.RAW_PREFIX}/*"
-        )
-        # The scraper also writes the datasets ahead, each beside raw/ under its own prefix.
-        scraped_prefixes = [settings.RAW_PREFIX, *(d.prefix for d in DATASETS)]
-        scraped_objects = pulumi.Output.from_input(args.lake_arn).apply(
-            lambda arn: [f"{arn}/{prefix}/*" for prefix in scraped_prefixes]
-        )
-        preview_objects = pulumi.Output.from_input(args.lake_arn).apply(
-            lambda arn: f"{arn}/{PREVIEW.prefix}/*"
-        )
-        self.scraper = self._function(
-            name,
-            deployment.scraper_function,
-            self.image_uris["scraper"],
-            SCRAPER_HANDLER,
-            bucket.apply(deployment.scraper_environment),
-            args,
-            child,
-            timeout=300,
-            memory=1024,
-            # The scraper writes (and, when a write fails, deletes) only under raw/ and the
-            # datasets ahead's prefixes; it reads a stored preview ("no preview now" keeps it).
-            grants=[
-                scraped_objects.apply(lambda r: allow(["s3:PutObject", "s3:DeleteObject"], r)),
-                preview_objects.apply(lambda r: allow(["s3:GetObject"], [r])),
-                pulumi.Output.all(args.lake_arn).apply(
-                    lambda a: allow(
-                        ["s3:ListBucket"],
-                        [a[0]],
-                        Condition={
-                            "StringLike": {"s3:prefix": [f"{p}/*" for p in scraped_prefixes]}
-                        },
-                    )
-                ),
-            ],
-        )
-        self.validate = self._function(
-            name,
-            deployment.validate_function,
-            self.image_uris["scraper"],
-            VALIDATE_HANDLER,
-            bucket.apply(deployment.validate_environment),
-            args,
-            child,
-            timeout=120,
-            memory=1024,
-            # Validate only reads raw/.
-            grants=[raw_objects.apply(lambda r: allow(["s3:GetObject"], [r]))],
-        )
-        self.trigger = self._function(
-            name,
-            deployment.trigger_function,
-            self.image_uris["trigger"],
-            TRIGGER_HANDLER,
-            pulumi.Output.from_input(args.state_machine_arn).apply(deployment.trigger_environment),
-            args,
-            child,
-            timeout=30,
-            memory=256,
-            # The trigger starts only this state machine, and reads its running executions'
-            # histories to see whether one already validated the object (it reads no object).
-            grants=[
-                pulumi.Output.from_input(args.state_machine_arn).apply(
-                    lambda arn: allow(["states:StartExecution"], [arn])
-                ),
-                # ListExecutions is authorised on the state machine, or on a Map Run when
-                # listing a Map's child executions: IAM's reference names both resources.
-                pulumi.Output.from_input(args.state_machine_arn).apply(
-                    lambda arn: allow(
-                        ["states:ListExecutions"],
-                        [arn, arn.replace(":stateMachine:", ":mapRun:") + "/*"],
-                    )
-                ),
-                pulumi.Output.from_input(args.state_machine_arn).apply(
-                    lambda arn: allow(
-                        ["states:GetExecutionHistory"],
-                        [arn.replace(":stateMachine:", ":execution:") + ":*"],
-                    )
-                ),
-            ],
-        )
+        self.image_uris: dict[str, pulumi.Output[str]] = {
+            image: self._image(name, image, dockerfile, args.image_history, child)
+            for image, dockerfile in DOCKERFILES.items()
+        }
+        self.scraper = self._scraper(name, args, child)
+        self.validate = self._validate(name, args, child)
+        self.trigger = self._trigger(name, args, child)
         self.register_outputs(
             {
                 "scraper": self.scraper.arn,
@@ -138,6 +78,96 @@ class Functions(pulumi.ComponentResource):
                 "trigger": self.trigger.arn,
                 "images": self.image_uris,
             }
+        )
+
+    def _scraper(
+        self, name: str, args: FunctionsArgs, child: pulumi.ResourceOptions
+    ) -> aws.lambda_.Function:
+        deployment = args.deployment
+        lake = pulumi.Output.from_input(args.lake_arn)
+        # The scraper also writes the datasets ahead, each beside raw/ under its own prefix.
+        scraped_prefixes = [settings.RAW_PREFIX, *(d.prefix for d in DATASETS)]
+        return self._function(
+            name,
+            deployment.scraper_function,
+            self.image_uris["scraper"],
+            SCRAPER_HANDLER,
+            pulumi.Output.from_input(args.lake_bucket).apply(deployment.scraper_environment),
+            args,
+            child,
+            timeout=300,
+            memory=1024,
+            # The scraper writes (and, when a write fails, deletes) only under raw/ and the
+            # datasets ahead's prefixes; it reads a stored preview ("no preview now" keeps it).
+            grants=[
+                lake.apply(
+                    lambda a: allow(
+                        ["s3:PutObject", "s3:DeleteObject"],
+                        [f"{a}/{prefix}/*" for prefix in scraped_prefixes],
+                    )
+                ),
+                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{PREVIEW.prefix}/*"])),
+                lake.apply(
+                    lambda a: allow(
+                        ["s3:ListBucket"],
+                        [a],
+                        Condition={
+                            "StringLike": {"s3:prefix": [f"{p}/*" for p in scraped_prefixes]}
+                        },
+                    )
+                ),
+            ],
+        )
+
+    def _validate(
+        self, name: str, args: FunctionsArgs, child: pulumi.ResourceOptions
+    ) -> aws.lambda_.Function:
+        deployment = args.deployment
+        return self._function(
+            name,
+            deployment.validate_function,
+            self.image_uris["scraper"],
+            VALIDATE_HANDLER,
+            pulumi.Output.from_input(args.lake_bucket).apply(deployment.validate_environment),
+            args,
+            child,
+            timeout=120,
+            memory=1024,
+            # Validate only reads raw/.
+            grants=[
+                pulumi.Output.from_input(args.lake_arn).apply(
+                    lambda a: allow(["s3:GetObject"], [f"{a}/{settings.RAW_PREFIX}/*"])
+                )
+            ],
+        )
+
+    def _trigger(
+        self, name: str, args: FunctionsArgs, child: pulumi.ResourceOptions
+    ) -> aws.lambda_.Function:
+        machine = pulumi.Output.from_input(args.state_machine_arn)
+        return self._function(
+            name,
+            args.deployment.trigger_function,
+            self.image_uris["trigger"],
+            TRIGGER_HANDLER,
+            machine.apply(args.deployment.trigger_environment),
+            args,
+            child,
+            timeout=30,
+            memory=256,
+            # The trigger starts only this state machine, and reads its running executions'
+            # histories to see whether one already validated the object (it reads no object).
+            grants=[
+                machine.apply(lambda arn: allow(["states:StartExecution"], [arn])),
+                # ListExecutions is authorised on the state machine, or on a Map Run when
+                # listing a Map's child executions: IAM's reference names both resources.
+                machine.apply(
+                    lambda arn: allow(["states:ListExecutions"], [arn, map_runs_arn(arn)])
+                ),
+                machine.apply(
+                    lambda arn: allow(["states:GetExecutionHistory"], [execution_arn(arn)])
+                ),
+            ],
         )
 
     def _image(
@@ -148,36 +178,7 @@ class Functions(pulumi.ComponentResource):
         history: int,
         child: pulumi.ResourceOptions,
     ) -> pulumi.Output[str]:
-        # A repository per image, scanned on push, keeping the last few images.
-        repository = aws.ecr.Repository(
-            f"{name}-{image}-repository",
-            name=f"{self._prefix(name)}-{image}",
-            image_scanning_configuration={"scan_on_push": True},
-            image_tag_mutability="MUTABLE",
-            force_delete=True,
-            opts=child,
-        )
-        aws.ecr.LifecyclePolicy(
-            f"{name}-{image}-lifecycle",
-            repository=repository.name,
-            policy=json.dumps(
-                {
-                    "rules": [
-                        {
-                            "rulePriority": 1,
-                            "description": f"keep the last {history} images",
-                            "selection": {
-                                "tagStatus": "any",
-                                "countType": "imageCountMoreThan",
-                                "countNumber": history,
-                            },
-                            "action": {"type": "expire"},
-                        }
-                    ]
-                }
-            ),
-            opts=child,
-        )
+        repository = self._repository(name, image, history, child)
         token = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id)
         # Built from docker/ for one platform, pushed with Docker media types: BuildKit
         # cannot attach provenance attestations to those, and Lambda refuses an image
@@ -203,6 +204,26 @@ class Functions(pulumi.ComponentResource):
         return pulumi.Output.all(repository.repository_url, built.digest).apply(
             lambda parts: lambda_image_uri(parts[0], parts[1])
         )
+
+    def _repository(
+        self, name: str, image: str, history: int, child: pulumi.ResourceOptions
+    ) -> aws.ecr.Repository:
+        # A repository per image, scanned on push, keeping the last few images.
+        repository = aws.ecr.Repository(
+            f"{name}-{image}-repository",
+            name=f"{self._prefix(name)}-{image}",
+            image_scanning_configuration={"scan_on_push": True},
+            image_tag_mutability="MUTABLE",
+            force_delete=True,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-{image}-lifecycle",
+            repository=repository.name,
+            policy=json.dumps({"rules": [keep_last_images(history)]}),
+            opts=child,
+        )
+        return repository
 
     def _function(
         self,

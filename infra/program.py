@@ -1,9 +1,9 @@
 """The Pulumi program: one stack of the pipeline, built from a few components.
 
 Reading order: ``Storage`` (buckets) → ``Functions`` (images, Lambdas) → ``Etl`` (Glue
-job, table, crawler) → ``Analytics`` (Athena) → ``Workflow`` (state machine, S3 rule,
-schedule) → ``Monitoring`` (alarms). Names come from ``services/deployment.py``, shared
-with the local deployment.
+job, table, crawler) → ``Analytics`` (Athena) → ``Orchestration`` (state machine, S3
+rule, schedule) → ``Monitoring`` (alarms). Names come from ``services/deployment.py``,
+shared with the local deployment.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import pulumi_aws as aws
 
 from infra.analytics import Analytics, AnalyticsArgs
 from infra.config import StackConfig, load
-from infra.etl import Etl, EtlArgs, glue_database_exists
+from infra.etl import Etl, EtlArgs, build_job_code, glue_database_exists
 from infra.functions import Functions, FunctionsArgs
 from infra.monitoring import Monitoring, MonitoringArgs
+from infra.orchestration import Orchestration, OrchestrationArgs
 from infra.storage import Storage, StorageArgs
-from infra.workflow import Workflow, WorkflowArgs, state_machine_arn
 
 
 @dataclass(frozen=True)
@@ -28,28 +28,49 @@ class Stack:
     functions: Functions
     etl: Etl
     analytics: Analytics
-    workflow: Workflow
+    orchestration: Orchestration
     monitoring: Monitoring
+
+
+@dataclass(frozen=True)
+class Where:
+    """The account and region the stack deploys to (its ARNs are built from them)."""
+
+    account: str
+    region: str
 
 
 def build(config: StackConfig) -> Stack:
     """Declare every resource of the stack."""
-    deployment = config.deployment
-    account = aws.get_caller_identity().account_id
-    region = aws.get_region().region
+    where = Where(aws.get_caller_identity().account_id, aws.get_region().region)
     storage = Storage(f"{config.prefix}-storage", StorageArgs(prefix=config.prefix))
-    functions = Functions(
+    functions = _functions(config, where, storage)
+    etl = _etl(config, where, storage)
+    analytics = _analytics(config, storage, etl)
+    orchestration = _orchestration(config, where, storage, functions, etl, analytics)
+    monitoring = _monitoring(config, functions, orchestration)
+    _exports(config, where, storage, analytics, orchestration, monitoring)
+    return Stack(storage, functions, etl, analytics, orchestration, monitoring)
+
+
+def _functions(config: StackConfig, where: Where, storage: Storage) -> Functions:
+    deployment = config.deployment
+    return Functions(
         f"{config.prefix}-functions",
         FunctionsArgs(
             deployment=deployment,
             lake_bucket=storage.lake.bucket,
             lake_arn=storage.lake.arn,
-            state_machine_arn=state_machine_arn(deployment, region, account),
+            state_machine_arn=deployment.state_machine_arn(where.region, where.account),
             log_retention_days=config.log_retention_days,
             image_history=config.image_history,
         ),
     )
-    etl = Etl(
+
+
+def _etl(config: StackConfig, where: Where, storage: Storage) -> Etl:
+    deployment = config.deployment
+    return Etl(
         f"{config.prefix}-etl",
         EtlArgs(
             deployment=deployment,
@@ -64,25 +85,39 @@ def build(config: StackConfig) -> Stack:
             # The schedule starts one execution per index at the same minute: those run at
             # once; S3-event runs beyond them queue.
             max_concurrent_runs=len(deployment.indices),
-            account=account,
-            region=region,
+            account=where.account,
+            region=where.region,
+            code=build_job_code(),
         ),
     )
-    analytics = Analytics(
+
+
+def _analytics(config: StackConfig, storage: Storage, etl: Etl) -> Analytics:
+    return Analytics(
         f"{config.prefix}-analytics",
         AnalyticsArgs(
-            deployment=deployment,
+            deployment=config.deployment,
             results_location=storage.athena_results,
             bytes_scanned_cutoff=config.athena_bytes_scanned_cutoff,
             depends_on=(etl.table,),
         ),
     )
-    workflow = Workflow(
+
+
+def _orchestration(
+    config: StackConfig,
+    where: Where,
+    storage: Storage,
+    functions: Functions,
+    etl: Etl,
+    analytics: Analytics,
+) -> Orchestration:
+    return Orchestration(
         f"{config.prefix}-workflow",
-        WorkflowArgs(
-            deployment=deployment,
-            account=account,
-            region=region,
+        OrchestrationArgs(
+            deployment=config.deployment,
+            account=where.account,
+            region=where.region,
             lake_bucket=storage.lake.bucket,
             lake_arn=storage.lake.arn,
             artifacts_arn=storage.artifacts.arn,
@@ -98,11 +133,16 @@ def build(config: StackConfig) -> Stack:
             log_retention_days=config.log_retention_days,
         ),
     )
-    monitoring = Monitoring(
+
+
+def _monitoring(
+    config: StackConfig, functions: Functions, orchestration: Orchestration
+) -> Monitoring:
+    return Monitoring(
         f"{config.prefix}-monitoring",
         MonitoringArgs(
             prefix=config.prefix,
-            state_machine_arn=workflow.state_machine.arn,
+            state_machine_arn=orchestration.state_machine.arn,
             function_names=[
                 functions.scraper.name,
                 functions.validate.name,
@@ -111,13 +151,24 @@ def build(config: StackConfig) -> Stack:
             alarm_email=config.alarm_email,
         ),
     )
+
+
+def _exports(
+    config: StackConfig,
+    where: Where,
+    storage: Storage,
+    analytics: Analytics,
+    orchestration: Orchestration,
+    monitoring: Monitoring,
+) -> None:
+    region = where.region
     console = f"https://{region}.console.aws.amazon.com"
     pulumi.export("lake_bucket", storage.lake.bucket)
     pulumi.export("artifacts_bucket", storage.artifacts.bucket)
-    pulumi.export("state_machine_arn", workflow.state_machine.arn)
+    pulumi.export("state_machine_arn", orchestration.state_machine.arn)
     pulumi.export(
         "state_machine_console",
-        workflow.state_machine.arn.apply(
+        orchestration.state_machine.arn.apply(
             lambda arn: f"{console}/states/home?region={region}#/statemachines/view/{arn}"
         ),
     )
@@ -127,9 +178,9 @@ def build(config: StackConfig) -> Stack:
             lambda wg: f"{console}/athena/home?region={region}#/query-editor?workgroup={wg}"
         ),
     )
+    deployment = config.deployment
     pulumi.export("refined_table", f"{deployment.database}.{deployment.table}")
     pulumi.export("alarm_topic", monitoring.topic.arn)
-    return Stack(storage, functions, etl, analytics, workflow, monitoring)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from infra.policies import policy
 from services import settings
+from services.deployment import ATHENA_RESULTS_PREFIX, athena_results_location
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,6 @@ class Storage(pulumi.ComponentResource):
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("bovespa:storage:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-
         # The lake: raw/ (as B3 sent it) and refined/ (what Athena reads).
         self.lake = aws.s3.Bucket(f"{name}-lake", bucket_prefix=f"{args.prefix}-lake-", opts=child)
         # Scripts and packages of the Glue job, and Athena's query results.
@@ -31,7 +31,13 @@ class Storage(pulumi.ComponentResource):
         )
         for label, bucket in (("lake", self.lake), ("artifacts", self.artifacts)):
             self._lock_down(name, label, bucket, child)
+        self._lake_versions(name, child)
+        self._lake_events(name, child)
+        self._artifacts_lifecycle(name, child)
+        self.athena_results = self.artifacts.bucket.apply(athena_results_location)
+        self.register_outputs({"lake": self.lake.bucket, "artifacts": self.artifacts.bucket})
 
+    def _lake_versions(self, name: str, child: pulumi.ResourceOptions) -> None:
         # Versioning keeps every raw object B3 ever sent (the lake bucket holds raw/).
         aws.s3.BucketVersioning(
             f"{name}-lake-versioning",
@@ -62,10 +68,14 @@ class Storage(pulumi.ComponentResource):
             ],
             opts=child,
         )
+
+    def _lake_events(self, name: str, child: pulumi.ResourceOptions) -> None:
         # S3 events (Object Created under raw/) go to EventBridge, where the rule filters them.
         aws.s3.BucketNotification(
             f"{name}-lake-events", bucket=self.lake.id, eventbridge=True, opts=child
         )
+
+    def _artifacts_lifecycle(self, name: str, child: pulumi.ResourceOptions) -> None:
         # Athena results are disposable: expire them after a week.
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-artifacts-lifecycle",
@@ -74,14 +84,12 @@ class Storage(pulumi.ComponentResource):
                 {
                     "id": "expire-athena-results",
                     "status": "Enabled",
-                    "filter": {"prefix": "athena-results/"},
+                    "filter": {"prefix": f"{ATHENA_RESULTS_PREFIX}/"},
                     "expiration": {"days": 7},
                 }
             ],
             opts=child,
         )
-        self.athena_results = self.artifacts.bucket.apply(lambda b: f"s3://{b}/athena-results/")
-        self.register_outputs({"lake": self.lake.bucket, "artifacts": self.artifacts.bucket})
 
     @staticmethod
     def _lock_down(

@@ -40,7 +40,14 @@ from services.local.deploy import LOCAL
 from services.local.emulator import use_endpoint
 from services.local.pipeline import dropped, finish_pipeline
 from services.local.pipeline import run_pipeline as _pipeline
-from services.local.replay import DEMO_INDICES, ReplayServer, demo_cases
+from services.local.replay import (
+    DEMO_AHEAD_DATASETS,
+    DEMO_AHEAD_INDEX,
+    DEMO_INDICES,
+    ReplayServer,
+    demo_ahead,
+    demo_cases,
+)
 from services.local.run import start
 from services.scraper.ahead import scrape_preview, scrape_theoretical
 from services.scraper.scrape import scrape as scrape_portfolio
@@ -113,13 +120,26 @@ def demo() -> None:
 
     The recordings are :data:`services.local.replay.DEMO_RECORDINGS` (IBOV of 2025-07-10,
     IBRA of 2021-06-22 -- two B3 pages --, IBXX of 2024-11-12). No recording of the
-    portfolio ahead matches those days, so the demo scrapes none.
+    portfolio ahead matches those days, so a second execution scrapes IBOV on session
+    2022-12-08 with its theoretical portfolio (both recorded) and a preview made from it
+    (:func:`services.local.replay.demo_ahead`: unverified), and refines all three.
     """
     with ReplayServer(demo_cases()) as server:
         err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
         result = _pipeline(
             lambda stack: start(stack, LOCAL.schedule_input(DEMO_INDICES, ahead=())),
             server.base_url,
+        )
+        server.serve(*demo_ahead())
+        err.print(
+            f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
+            "portfolio (recorded) and a preview made from it (unverified)"
+        )
+        _pipeline(
+            lambda stack: start(
+                stack, LOCAL.schedule_input(DEMO_AHEAD_INDEX, ahead=DEMO_AHEAD_DATASETS)
+            ),
+            redeploy=False,
         )
     first = result["indices"][0]
     _write_report(first["dt"], first["index"], settings.STATE_DIR / "reports")

@@ -71,9 +71,16 @@ def print_result(result: dict[str, Any], endpoint: str) -> None:
     for key in ("glue_runs", "crawls", "table", "seconds"):
         facts.add_row(f"[bold]{key}[/]", escape(str(result.get(key))))
     for ahead in result.get("ahead", []):
+        landed = (
+            f", refined {ahead['refined_rows']} rows in {ahead['table']}"
+            if "refined_rows" in ahead
+            else ""
+        )
         facts.add_row(
             f"[bold]{escape(ahead['dataset'])}[/]",
-            escape(f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows"),
+            escape(
+                f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows{landed}"
+            ),
         )
     if "athena_smoke_query" in result:
         facts.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))

@@ -33,6 +33,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -41,6 +42,13 @@ from rich.table import Table
 
 from services import settings
 from services.b3.indices import INDICES, resolve
+from services.deployment import (
+    AHEAD_DATASETS,
+    GLUE_WORKER_TYPE,
+    GLUE_WORKERS,
+    IMAGE_HISTORY,
+    Deployment,
+)
 from services.errors import BadArgument
 
 D = Decimal
@@ -178,17 +186,18 @@ ASSUMED: Final[Mapping[str, tuple[float, str]]] = {
 
 @dataclass(frozen=True)
 class Stack:
-    """The settings of a stack that cost something (defaults as in infra/config.py)."""
+    """The settings of a stack that cost something (defaults: the stack's, from
+    services/deployment.py)."""
 
     name: str
     region: str
     indices: tuple[str, ...]
-    glue_worker_type: str = "G.1X"
-    glue_workers: int = 2
-    poll_seconds: int = 30
-    image_history: int = 5
+    glue_worker_type: str = GLUE_WORKER_TYPE
+    glue_workers: int = GLUE_WORKERS
+    poll_seconds: int = Deployment.poll_seconds
+    image_history: int = IMAGE_HISTORY
     #: Datasets ahead scraped for each index (``aheadDatasets``: theoretical, preview).
-    ahead_datasets: int = 2
+    ahead_datasets: int = len(AHEAD_DATASETS)
 
     @property
     def dpus(self) -> int:
@@ -207,7 +216,7 @@ def read_stack(name: str, root: Path = settings.REPO_ROOT) -> Stack:
         for key, value in config.items()
         if key.startswith("bovespa-pipeline:")
     }
-    defaults = Stack(name, BASE_REGION, (settings.DEFAULT_INDEX,))
+    defaults = Stack(name, BASE_REGION, Deployment.indices)
     worker_type = str(own.get("glueWorkerType") or defaults.glue_worker_type)
     if worker_type not in DPU_PER_WORKER:
         raise BadArgument(f"{path.name}: glueWorkerType {worker_type!r} is not a Glue worker type")
@@ -282,16 +291,17 @@ def transitions(
 ) -> int:
     """State transitions of one successful execution for ``indices`` indices.
 
-    16 top-level states are entered once (Route, ConfiguredAhead, ScrapeIndices,
+    17 top-level states are entered once (Route, ConfiguredAhead, ScrapeIndices,
     Collect, Count, AnyValidated?, StartGlueJob, StartCrawler, GetLastCrawl,
-    CrawlSucceeded?, SmokeQueryColumns, SmokeQueryFirstRow, StartSmokeQuery,
-    GetSmokeResult, Check, AnyFailed? -- and Done is the 17th); each index adds its Map
-    iteration (:func:`map_iteration_states`) and two states of the walk that builds the
-    smoke query (one the last time); each polling loop enters Wait, Get and the Choice
-    per poll and its counter between polls. A test walks the definition to check it.
+    CrawlSucceeded?, AnyDayToCount?, SmokeQueryColumns, SmokeQueryFirstRow,
+    StartSmokeQuery, GetSmokeResult, Check, AnyFailed? -- and Done is the 18th); each
+    index adds its Map iteration (:func:`map_iteration_states`) and two states of the walk
+    that builds the smoke query (one the last time); each polling loop enters Wait, Get
+    and the Choice per poll and its counter between polls. A test walks the definition to
+    check it.
     """
     polls_ = sum(4 * p - 1 for p in (glue_polls, crawler_polls, athena_polls))
-    return 17 + indices * (map_iteration_states(ahead) + 2) - 1 + polls_
+    return 18 + indices * (map_iteration_states(ahead) + 2) - 1 + polls_
 
 
 #: The two designs: an execution per index (today), or one for all (issue #13).
@@ -356,61 +366,89 @@ def estimate(
     jobs = [sum(assets)] if one else assets  # refined files each Glue run writes
     crawl_s = ASSUMED["crawl_s"][0]
     region = stack.region
-
-    def line(
-        service: str, quantity: float | Decimal, unit: str, item: str, per_price_unit: int = 1
-    ) -> Line:
-        found, assumed = price(item, region)
-        return Line(service, D(str(quantity)), unit, found, assumed, per_price_unit)
-
+    line = partial(_line, region)
     glue_s = [measured.glue_seconds(files) for files in jobs]
     glue_item = "glue_flex_dpu_hour" if flex else "glue_dpu_hour"
     ahead = stack.ahead_datasets
-    transitions_ = (
-        [transitions(len(codes), ahead, *_polls(glue_s[0], crawl_s, measured, stack))]
-        if one
-        else [transitions(1, ahead, *_polls(s, crawl_s, measured, stack)) for s in glue_s]
+    # one execution walks every index's Map iteration; per index, one execution each
+    executions = [(len(codes), glue_s[0])] if one else [(1, s) for s in glue_s]
+    state_transitions = sum(
+        transitions(n, ahead, *_polls(s, crawl_s, measured, stack)) for n, s in executions
     )
     queries = 1 if one else len(codes)
     # the smoke query reads at most the day's refined files of its indices
     scanned = sum(athena_billed_bytes(n * measured.refined_file_bytes) for n in jobs)
-    memory = {name: D(mb) / 1024 for name, mb in LAMBDA_MEMORY_MB.items()}
-    ahead_requests = ahead * int(ASSUMED["ahead_requests"][0])
-    lambda_gb_s = sum(
-        memory["scraper"] * D(str(measured.scrape_page_s)) * (p + ahead_requests)
-        + memory["validate"] * D(str(measured.validate_s))
-        + memory["trigger"] * D(str(ASSUMED["trigger_s"][0]))
-        for p in pages
-    )
-    puts = sum(p + 1 for p in pages) + int(ASSUMED["glue_puts_per_file"][0]) * sum(assets)
-    puts += len(codes) * ahead * int(ASSUMED["ahead_puts"][0])
-    puts += queries  # Athena writes each query's result to S3
-    gets = len(codes) * (2 + int(ASSUMED["glue_gets_per_raw_object"][0]))  # trigger, validate
-    gets += int(ASSUMED["athena_gets_per_file"][0]) * sum(assets)
-    stored = SESSIONS_PER_MONTH * sum(
-        n * (measured.refined_file_bytes + measured.raw_asset_bytes) for n in assets
-    )
-    ecr_gb = 2 * stack.image_history * ASSUMED["ecr_image_gb"][0]
+    puts, gets = _s3_requests(pages, assets, ahead, queries)
     lines = [
         line("Glue job", sum(glue_billed_seconds(s) for s in glue_s) * stack.dpus,
              "DPU-second", glue_item, 3600),
         line("Glue crawler",
              len(jobs) * crawler_billed_seconds(crawl_s) * ASSUMED["crawler_dpus"][0],
              "DPU-second", "crawler_dpu_hour", 3600),
-        line("Lambda duration", lambda_gb_s, "GB-second", "lambda_gb_second"),
+        line("Lambda duration", _lambda_gb_seconds(pages, ahead, measured), "GB-second",
+             "lambda_gb_second"),
         # scraper (the day, each dataset ahead), validate, and the trigger the day's write wakes
         line("Lambda requests", (3 + ahead) * len(codes), "request", "lambda_request"),
-        line("Step Functions", sum(transitions_), "state transition", "sfn_transition"),
+        line("Step Functions", state_transitions, "state transition", "sfn_transition"),
         line("Athena", scanned, "byte scanned", "athena_tb", TB),
         line("S3 PUT, LIST", puts, "request", "s3_put"),
         line("S3 GET, HEAD", gets, "request", "s3_get"),
     ]  # fmt: skip
-    monthly = [
+    return Estimate(design, codes, region, (*lines, *_monthly(stack, assets, measured)))
+
+
+def _line(
+    region: str,
+    service: str,
+    quantity: float | Decimal,
+    unit: str,
+    item: str,
+    per_price_unit: int = 1,
+) -> Line:
+    found, assumed = price(item, region)
+    return Line(service, D(str(quantity)), unit, found, assumed, per_price_unit)
+
+
+def _monthly(stack: Stack, assets: Sequence[int], measured: Measured) -> list[Line]:
+    """What a month of the stack stores: its data in S3, its images in ECR."""
+    stored = SESSIONS_PER_MONTH * sum(
+        n * (measured.refined_file_bytes + measured.raw_asset_bytes) for n in assets
+    )
+    ecr_gb = 2 * stack.image_history * ASSUMED["ecr_image_gb"][0]
+    line = partial(_line, stack.region)
+    return [
         replace(line("S3 storage, a month's data", D(stored) / GB, "GB-month", "s3_gb_month"),
                 monthly_only=True),
         replace(line("ECR storage", ecr_gb, "GB-month", "ecr_gb_month"), monthly_only=True),
     ]  # fmt: skip
-    return Estimate(design, codes, region, tuple(lines + monthly))
+
+
+def _lambda_gb_seconds(pages: Sequence[int], ahead: int, measured: Measured) -> Decimal:
+    """GB-seconds of the three functions for indices of ``pages`` B3 pages each."""
+    memory = {name: D(mb) / 1024 for name, mb in LAMBDA_MEMORY_MB.items()}
+    ahead_requests = ahead * int(ASSUMED["ahead_requests"][0])
+    return sum(
+        (
+            memory["scraper"] * D(str(measured.scrape_page_s)) * (p + ahead_requests)
+            + memory["validate"] * D(str(measured.validate_s))
+            + memory["trigger"] * D(str(ASSUMED["trigger_s"][0]))
+            for p in pages
+        ),
+        D(0),
+    )
+
+
+def _s3_requests(
+    pages: Sequence[int], assets: Sequence[int], ahead: int, queries: int
+) -> tuple[int, int]:
+    """S3 (PUT and LIST, GET and HEAD) requests of one run for indices of ``assets`` assets
+    on ``pages`` pages, with ``ahead`` datasets ahead and ``queries`` smoke queries."""
+    puts = sum(p + 1 for p in pages) + int(ASSUMED["glue_puts_per_file"][0]) * sum(assets)
+    puts += len(assets) * ahead * int(ASSUMED["ahead_puts"][0])
+    puts += queries  # Athena writes each query's result to S3
+    gets = len(assets) * (2 + int(ASSUMED["glue_gets_per_raw_object"][0]))  # trigger, validate
+    gets += int(ASSUMED["athena_gets_per_file"][0]) * sum(assets)
+    return puts, gets
 
 
 def _polls(glue_s: float, crawl_s: float, measured: Measured, stack: Stack) -> tuple[int, int, int]:

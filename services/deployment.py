@@ -17,6 +17,12 @@ from services.lake.datasets import DATASETS
 #: The four-month datasets the scraper Lambda fetches besides the day's portfolio
 #: (``event["dataset"]``; services/scraper/handler.py).
 AHEAD_DATASETS: tuple[str, ...] = tuple(dataset.name for dataset in DATASETS)
+#: The refined tables of the datasets ahead (one per dataset, beside the day's; the Glue
+#: job keeps them, in the same run as the day's table).
+AHEAD_TABLES: tuple[str, ...] = (
+    settings.REFINED_THEORETICAL_TABLE,
+    settings.REFINED_PREVIEW_TABLE,
+)
 
 #: The smoke query: every refined (dt, index) beside the rows Validate counted, with the
 #: number of pairs that disagree on every row. ``{values}`` is ``('dt', 'INDEX', rows), …``;
@@ -43,6 +49,42 @@ TRIGGER_HANDLER = "services.trigger.handler.handler"
 #: B3's header date and replaced by that session's own run (README, "The schedule").
 SCHEDULE_CRON = "cron(0 8 ? * MON-FRI *)"
 SCHEDULE_TIMEZONE = settings.B3_TIMEZONE
+
+#: Defaults of settings only a Pulumi stack has (infra/config.py), read by the cost
+#: model (services/cost.py) too: the Glue job's workers, and the images kept per repository.
+GLUE_WORKER_TYPE = "G.1X"
+GLUE_WORKERS = 2
+IMAGE_HISTORY = 5
+
+#: Where Athena writes query results, in the artifacts bucket (expired after a week).
+ATHENA_RESULTS_PREFIX = "athena-results"
+
+
+def athena_results_location(bucket: str) -> str:
+    """The workgroup's output location: :data:`ATHENA_RESULTS_PREFIX` in ``bucket``."""
+    return f"s3://{bucket}/{ATHENA_RESULTS_PREFIX}/"
+
+
+def regional_arn(
+    service: str, region: str, account: str, resource: str, partition: str = "aws"
+) -> str:
+    """A regional ARN, as AWS forms it: ``arn:partition:service:region:account:resource``."""
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def state_machine_arn(name: str, region: str, account: str, partition: str = "aws") -> str:
+    """The ARN of the state machine ``name`` (``*``: any of the account's, in the region)."""
+    return regional_arn("states", region, account, f"stateMachine:{name}", partition)
+
+
+def execution_arn(machine_arn: str, name: str = "*") -> str:
+    """An execution of the state machine ``machine_arn`` (``*``: any of them)."""
+    return f"{machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+def map_runs_arn(machine_arn: str) -> str:
+    """Every Map Run of the state machine ``machine_arn`` (IAM names it for ListExecutions)."""
+    return f"{machine_arn.replace(':stateMachine:', ':mapRun:', 1)}/*"
 
 
 @dataclass(frozen=True)
@@ -105,6 +147,28 @@ class Deployment:
     def raw_object_rule(self) -> str:
         return f"{self.prefix}-raw-object-created"
 
+    def state_machine_arn(self, region: str, account: str, partition: str = "aws") -> str:
+        """Known before the state machine exists (the trigger's environment needs it)."""
+        return state_machine_arn(self.state_machine, region, account, partition)
+
+    def glue_catalog_arns(
+        self,
+        region: str,
+        account: str,
+        partition: str = "aws",
+        tables: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The Glue catalogue, the database and the refined table (or ``tables``): what
+        reading or changing a table is authorised on (every catalogue call names all three)."""
+        return [
+            regional_arn("glue", region, account, "catalog", partition),
+            regional_arn("glue", region, account, f"database/{self.database}", partition),
+            *(
+                regional_arn("glue", region, account, f"table/{self.database}/{name}", partition)
+                for name in ((self.table,) if tables is None else tables)
+            ),
+        ]
+
     def scraper_environment(self, bucket: str) -> dict[str, str]:
         return {
             settings.LAKE_URI_ENV: f"s3://{bucket}",
@@ -117,9 +181,14 @@ class Deployment:
     def trigger_environment(self, state_machine_arn: str) -> dict[str, str]:
         return {settings.STATE_MACHINE_ARN_ENV: state_machine_arn}
 
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every refined table the job keeps: the day's, then the datasets ahead's."""
+        return (self.table, *AHEAD_TABLES)
+
     def crawler_targets(self) -> dict[str, Any]:
-        """A catalog target on the refined table: the crawler updates it, never adds one."""
-        return {"CatalogTargets": [{"DatabaseName": self.database, "Tables": [self.table]}]}
+        """A catalog target on the refined tables: the crawler updates them, never adds one."""
+        return {"CatalogTargets": [{"DatabaseName": self.database, "Tables": list(self.tables)}]}
 
     #: Catalog targets require the crawler to log deletions rather than apply them.
     CRAWLER_SCHEMA_CHANGE_POLICY: ClassVar[dict[str, str]] = {

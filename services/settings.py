@@ -87,6 +87,16 @@ FIXTURES_DIR: Final = REPO_ROOT / "tests" / "fixtures" / "b3"
 #: The refined table, in the Glue Data Catalog database that the mission fixes.
 GLUE_DATABASE: Final = "default"
 REFINED_TABLE: Final = "b3_index_portfolio"
+#: The refined datasets ahead (issue #15): ONE TABLE PER DATASET, each BESIDE ``refined/``
+#: (never under it: the day's table and its crawler's catalog target are ``refined/``, so a
+#: nested directory would be crawled as bogus partitions of the day's table).
+REFINED_THEORETICAL_TABLE: Final = "b3_index_theoretical"
+REFINED_THEORETICAL_PREFIX: Final = "refined-theoretical"
+REFINED_PREVIEW_TABLE: Final = "b3_index_preview"
+REFINED_PREVIEW_PREFIX: Final = "refined-preview"
+#: The refined preview's ``contract`` column: its contract is unverified against a live
+#: answer (the sentence that says so is :data:`services.b3.preview.UNVERIFIED`).
+PREVIEW_CONTRACT: Final = "unverified"
 #: Partitions of the refined layer, in path order: ``refined/dt=…/index_code=…/ticker=…/``.
 REFINED_PARTITION_KEYS: Final = ("dt", "index_code", "ticker")
 #: B3 publishes in São Paulo: "today" for the processing date is São Paulo's today.

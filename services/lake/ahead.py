@@ -21,6 +21,7 @@ replaces a preview already stored for that session.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -38,7 +39,7 @@ from services.b3.theoretical import QuarterBody, TheoreticalPortfolio
 from services.lake import datasets
 from services.lake.datasets import PREVIEW, THEORETICAL, Dataset
 from services.lake.raw import REDUCTOR, WEIGHT, to_parquet_bytes
-from services.lake.storage import Lake
+from services.lake.storage import Lake, StoredObject
 
 
 def _schema(period: str, meaning: str, *, cont_nullable: bool) -> pa.Schema:
@@ -88,6 +89,11 @@ class Written:
     archived: tuple[str, ...]
     #: ``True`` when "no preview now" found a preview already stored and kept it.
     kept: bool = False
+    #: The pin of the dataset's Parquet object (what the Glue job refines): the SHA-256 of
+    #: its bytes and the store's version id (``"null"`` where it keeps none); ``None``
+    #: for "no preview now", which wrote no data.
+    object_sha256: str | None = None
+    version: str | None = None
 
 
 def to_table(
@@ -161,8 +167,9 @@ def write_theoretical(lake: Lake, portfolio: TheoreticalPortfolio, *, writer: st
     archives.append((datasets.session_key(THEORETICAL, index, dt), portfolio.session_source.body))
     key = datasets.object_key(THEORETICAL, index, dt)
     data = to_parquet_bytes(theoretical_table(portfolio))
-    uri, archived = _publish(lake, THEORETICAL, index, dt, archives, key, data, writer)
-    return Written(THEORETICAL.name, index, dt, key, uri, len(portfolio.body.rows), archived)
+    uri, archived, pin = _publish(lake, THEORETICAL, index, dt, archives, key, data, writer)
+    rows = len(portfolio.body.rows)
+    return Written(THEORETICAL.name, index, dt, key, uri, rows, archived, False, *pin)
 
 
 def write_preview(lake: Lake, outcome: Preview | NoPreview, *, writer: str) -> Written:
@@ -175,18 +182,22 @@ def write_preview(lake: Lake, outcome: Preview | NoPreview, *, writer: str) -> W
     if isinstance(outcome, NoPreview):
         stored = datasets.object_key(PREVIEW, index, dt)
         if stored in lake.list(stored):
-            rows = pq.ParquetFile(io.BytesIO(lake.read_bytes(stored))).metadata.num_rows
-            return Written(PREVIEW.name, index, dt, stored, lake.uri_of(stored), rows, (), True)
+            kept = lake.read_object(stored)
+            rows = pq.ParquetFile(io.BytesIO(kept.data)).metadata.num_rows
+            return Written(
+                PREVIEW.name, index, dt, stored, lake.uri_of(stored), rows, (), True, *_pin(kept)
+            )
         key = datasets.no_preview_key(index, dt)
-        uri, archived = _publish(
+        uri, archived, _ = _publish(
             lake, PREVIEW, index, dt, archives, key, no_preview_marker(outcome), writer
         )
         return Written(PREVIEW.name, index, dt, key, uri, 0, archived)
     archives = _pages(PREVIEW, index, dt, outcome.sources) + archives
     key = datasets.object_key(PREVIEW, index, dt)
     data = to_parquet_bytes(preview_table(outcome))
-    uri, archived = _publish(lake, PREVIEW, index, dt, archives, key, data, writer)
-    return Written(PREVIEW.name, index, dt, key, uri, len(outcome.body.rows), archived)
+    uri, archived, pin = _publish(lake, PREVIEW, index, dt, archives, key, data, writer)
+    rows = len(outcome.body.rows)
+    return Written(PREVIEW.name, index, dt, key, uri, rows, archived, False, *pin)
 
 
 def no_preview_marker(outcome: NoPreview) -> bytes:
@@ -238,8 +249,12 @@ def _publish(
     key: str,
     data: bytes,
     writer: str,
-) -> tuple[str, tuple[str, ...]]:
-    """Archives first, ``key`` last; undo on failure; then drop what an older scrape left."""
+) -> tuple[str, tuple[str, ...], tuple[str, str]]:
+    """Archives first, ``key`` last; undo on failure; then drop what an older scrape left.
+
+    Returns ``key``'s URI, the archives' and the pin of ``data`` as stored: its SHA-256
+    and the version id the store's answer to the write gave it.
+    """
     metadata = {settings.WRITER_METADATA_KEY: writer}
     stale = set(lake.list(datasets.partition(dataset, index, dt) + "/"))
     written: list[str] = []
@@ -248,11 +263,15 @@ def _publish(
         for archive, body in archives:
             uris.append(lake.write_bytes(archive, body, metadata=metadata))
             written.append(archive)
-        uri = lake.write_bytes(key, data, metadata=metadata)
+        uri, version = lake.write_versioned(key, data, metadata=metadata)
     except BaseException:
         for archive in written:
             lake.delete(archive)
         raise
     for old in stale - {*written, key}:
         lake.delete(old)
-    return uri, tuple(uris)
+    return uri, tuple(uris), (hashlib.sha256(data).hexdigest(), version)
+
+
+def _pin(stored: StoredObject) -> tuple[str, str]:
+    return hashlib.sha256(stored.data).hexdigest(), stored.version

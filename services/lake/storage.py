@@ -55,6 +55,12 @@ class Lake(Protocol):
     ) -> str:
         """Write ``data`` at ``key`` atomically (replacing it); return its URI."""
 
+    def write_versioned(
+        self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
+    ) -> tuple[str, str]:
+        """:meth:`write_bytes`, returning the URI and the version id the store gave these
+        bytes (:data:`NO_VERSION` where it keeps none): a pin, with no read back."""
+
     def read_bytes(self, key: str) -> bytes:
         """Read the object at ``key``; :class:`FileNotFoundError` if absent."""
 
@@ -101,6 +107,11 @@ class LocalLake:
             Path(temporary).unlink(missing_ok=True)
             raise
         return str(target)
+
+    def write_versioned(
+        self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
+    ) -> tuple[str, str]:
+        return self.write_bytes(key, data, metadata=metadata), NO_VERSION
 
     def read_bytes(self, key: str) -> bytes:
         return self.path_of(key).read_bytes()
@@ -196,10 +207,15 @@ class S3Lake:
     def write_bytes(
         self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
     ) -> str:
-        self.client.put_object(
+        return self.write_versioned(key, data, metadata=metadata)[0]
+
+    def write_versioned(
+        self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
+    ) -> tuple[str, str]:
+        response = self.client.put_object(
             Bucket=self.bucket, Key=self.object_key(key), Body=data, Metadata=dict(metadata or {})
         )
-        return self.uri_of(key)
+        return self.uri_of(key), response.get("VersionId") or NO_VERSION
 
     def read_bytes(self, key: str) -> bytes:
         with self._missing_is_not_found(key):

@@ -30,6 +30,7 @@ import boto3
 import botocore.exceptions
 
 from glue import catalog
+from glue.schema import TABLES
 from services import settings
 from services.b3.calendar import to_sao_paulo
 from services.deployment import (
@@ -37,6 +38,7 @@ from services.deployment import (
     TRIGGER_HANDLER,
     VALIDATE_HANDLER,
     Deployment,
+    athena_results_location,
 )
 from services.local.packages import function_zip, local_python
 from services.local.recorder import APP_ID_ENV
@@ -91,7 +93,7 @@ def function_arn(name: str) -> str:
 
 
 def state_machine_arn(deployment: Deployment) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{deployment.state_machine}"
+    return deployment.state_machine_arn(REGION, ACCOUNT)
 
 
 def deploy(
@@ -232,9 +234,10 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
     except glue.exceptions.AlreadyExistsException:
         glue.update_job(JobName=deployment.glue_job, JobUpdate=job)
     catalog.ensure_database(glue, deployment.database)
-    catalog.upsert_table(
-        glue, deployment.database, deployment.table, f"s3://{bucket}/{settings.REFINED_PREFIX}/"
-    )
+    for name, table in zip(deployment.tables, TABLES, strict=True):  # the day's, then ahead's
+        catalog.upsert_table(
+            glue, deployment.database, name, f"s3://{bucket}/{table.prefix}/", table
+        )
     crawler = {
         "Role": role_arn(f"{deployment.crawler}-role"),
         "Targets": deployment.crawler_targets(),
@@ -249,7 +252,7 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
 def _athena(deployment: Deployment, artifacts: str) -> None:
     athena = _client("athena")
     configuration = {
-        "ResultConfiguration": {"OutputLocation": f"s3://{artifacts}/athena-results/"},
+        "ResultConfiguration": {"OutputLocation": athena_results_location(artifacts)},
         "EnforceWorkGroupConfiguration": True,
     }
     try:

@@ -78,6 +78,40 @@ DEMO_RECORDINGS: dict[str, tuple[str, str]] = {
 }
 DEMO_INDICES = tuple(DEMO_RECORDINGS)
 
+#: The demo's portfolio ahead, the one place of its bodies. No recording of the portfolio
+#: ahead matches the days above, so ``bovespa demo`` runs a second execution, for IBOV on
+#: session 2022-12-08, whose answers are coherent:
+#:
+#: * ``GetPortfolioDay``: B3's real IBOV body of session 2022-12-08 (segment 2);
+#: * ``GetTheoricalPortfolio``: B3's real answer recorded on 2022-12-10, the Sep.-Dec.
+#:   2022 portfolio, the cycle of that session;
+#: * ``GetQuartelyPreview`` and ``GetConfigurations``: **made here, not recorded** (no
+#:   answer of either is recorded anywhere): the theoretical recording served as a preview
+#:   without its ``cont`` field, and ``{"preview": [{"has": 1}]}``. 2022-12-08 is in the
+#:   preview weeks (the last month of the cycle), so the preview is refined, as
+#:   ``contract = 'unverified'``: it shows the pipeline, not what B3 previewed.
+DEMO_AHEAD_INDEX = "IBOV"
+DEMO_AHEAD_DAY = "GetPortfolioDay_IBOV_segment2_2022-12-08.json"
+DEMO_AHEAD_THEORETICAL = "GetTheoricalPortfolio_IBOV_2022-12-10.json"
+#: The datasets ahead the demo's second execution scrapes.
+DEMO_AHEAD_DATASETS = ("theoretical", "preview")
+
+
+def demo_ahead() -> tuple[dict[tuple[str, str], Path], dict[tuple[str, str], bytes]]:
+    """The replay server's ``(cases, answers)`` for the demo's portfolio ahead."""
+    theoretical = settings.FIXTURES_DIR / DEMO_AHEAD_THEORETICAL
+    preview = json.loads(theoretical.read_bytes())
+    for row in preview["results"]:
+        del row["cont"]  # a preview need not rank the companies: the one part made up here
+    index = DEMO_AHEAD_INDEX
+    cases = {(index, settings.B3_SEGMENT): settings.FIXTURES_DIR / DEMO_AHEAD_DAY}
+    answers = {
+        ("GetTheoricalPortfolio", index): theoretical.read_bytes(),
+        ("GetQuartelyPreview", index): json.dumps(preview, ensure_ascii=False).encode("utf-8"),
+        ("GetConfigurations", index): json.dumps({"preview": [{"has": 1}]}).encode(),
+    }
+    return cases, answers
+
 
 def demo_cases(indices: tuple[str, ...] = DEMO_INDICES) -> dict[tuple[str, str], Path]:
     """The replay server's cases for the demo's recordings of ``indices``."""
@@ -125,6 +159,17 @@ class ReplayServer:
         """Answer the next ``len(faults)`` requests with these faults, in order."""
         with self._lock:
             self.faults.extend(faults)
+
+    def serve(
+        self,
+        cases: Mapping[tuple[str, str], Path | bytes] | None = None,
+        answers: Mapping[tuple[str, str], Path | bytes] | None = None,
+    ) -> None:
+        """Answer from these recordings from now on (added to, or replacing, the ones
+        of the same keys): a second day for an index, without a new server address."""
+        with self._lock:
+            self.cases.update(_read(cases or {}))
+            self.answers.update(_read(answers or {}))
 
     def outage(self, index: str, fault: Fault | None) -> None:
         """Answer every request for ``index`` with ``fault`` from now on (``None`` lifts it)."""

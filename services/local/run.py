@@ -18,8 +18,10 @@ import boto3
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
+from glue.schema import AHEAD_TABLES
 from services import settings
 from services.b3.calendar import portfolio_label
+from services.deployment import execution_arn
 from services.lake.storage import S3Lake
 from services.local.deploy import LocalStack
 from services.workflow import expanded, steps
@@ -148,7 +150,7 @@ def wait_for_execution(
     deadline = time.monotonic() + timeout
     while True:
         for name in sorted(execution_names(stack) - known):
-            arn = f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+            arn = execution_arn(stack.state_machine_arn, name)
             started = json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
             if started.get("key") == key and started.get("etag") == etag:
                 return arn
@@ -259,7 +261,7 @@ def summary(stack: LocalStack, outcome: Outcome) -> dict[str, Any]:
             {k: f.get(k) for k in ("target", "dataset", "error", "cause")}
             for f in scraped.get("failed", [])
         ],
-        ahead=scraped.get("ahead", []) + redo.get("ahead", []),
+        ahead=[ahead_row(lake, stack, a) for a in scraped.get("ahead", []) + redo.get("ahead", [])],
         glue_runs=sum(1 for phase in phases if "glue" in phase),
         crawls=sum(1 for phase in phases if "crawler" in phase),
         table=f"{stack.deployment.database}.{stack.deployment.table}",
@@ -301,6 +303,25 @@ def index_row(
         "raw": validated["uri"],
         "refined": f"s3://{bucket}/{prefix}",
     }
+
+
+def ahead_row(lake: S3Lake, stack: LocalStack, scraped: Mapping[str, Any]) -> dict[str, Any]:
+    """A dataset ahead the execution scraped, with what landed in its refined table."""
+    row = dict(scraped)
+    table = AHEAD_TABLES.get(str(scraped.get("dataset")))
+    if table is None or scraped.get("status") not in {"stored", "kept"}:
+        return row
+    prefix = f"{table.prefix}/dt={scraped['dt']}/index_code={scraped['index']}/"
+    refined = lake.list(prefix)
+    row.update(
+        table=f"{stack.deployment.database}.{table.name}",
+        refined_rows=sum(
+            pq.read_metadata(io.BytesIO(lake.read_bytes(key))).num_rows for key in refined
+        ),
+        refined_files=len(refined),
+        refined=f"s3://{stack.bucket}/{prefix}",
+    )
+    return row
 
 
 def _redone(failure: Mapping[str, Any], validated: Sequence[Mapping[str, Any]]) -> bool:

@@ -3,8 +3,12 @@
 Each returns a summary shaped like the day's (:func:`services.scraper.scrape.scrape`):
 ``dataset``, ``index``, ``dt`` (the session B3 served), ``rows``, ``uri``, ``sha256``,
 ``pages``, ``fetched_at``, ``responses``, ``status``, plus ``cycle`` (theoretical) or
-``target_cycle`` / ``reason`` (preview). ``status`` is ``stored`` when the dataset was
-written; "no preview now" is ``status: "none"`` -- a normal outcome, never an error.
+``target_cycle`` / ``reason`` (preview), and the pin of the Parquet object written (or
+kept): ``object_sha256`` (of its bytes; ``sha256`` is B3's body's) and ``version`` (the
+store's version id), both ``null`` for "no preview now". The state machine passes the
+pins to the Glue job (``--ahead``), which refines exactly those bytes. ``status`` is
+``stored`` when the dataset was written; "no preview now" is ``status: "none"`` -- a
+normal outcome, never an error.
 """
 
 from __future__ import annotations
@@ -98,4 +102,6 @@ def _summary(written: Written) -> dict[str, Any]:
         "rows": written.rows,
         "uri": written.uri,
         "responses": list(written.archived),
+        "object_sha256": written.object_sha256,
+        "version": written.version,
     }

@@ -34,7 +34,7 @@ def bovespa(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BOVESPA_STATE_DIR": str(state)}
     return subprocess.run(
         [sys.executable, "-m", "services.cli", *args],
-        capture_output=True, text=True, timeout=600, env=env, check=False,
+        capture_output=True, text=True, timeout=900, env=env, check=False,
     )  # fmt: skip
 
 
@@ -45,7 +45,9 @@ def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
     runs_before = {r["Id"] for r in glue.get_job_runs(JobName=LOCAL.glue_job)["JobRuns"]}
     done = bovespa("demo", state=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    # a summary line per execution: the day of three indices, then the portfolio ahead
+    *_, line, ahead_line = done.stdout.strip().splitlines()
+    summary: dict[str, Any] = json.loads(line)
     assert summary["status"] == "SUCCEEDED"
     assert [s["step"] for s in summary["steps"]] == [
         "ScrapeIndices", "Glue job", "Crawler", "Athena smoke query", "Check",
@@ -61,9 +63,11 @@ def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
     # one Glue job run and one crawl for the three indices
     runs = [r for r in glue.get_job_runs(JobName=LOCAL.glue_job)["JobRuns"]
             if r["Id"] not in runs_before]  # fmt: skip
-    (run,) = runs
-    asked = sorted((o["index"], o["dt"]) for o in json.loads(run["Arguments"]["--objects"]))
-    assert asked == sorted(expected)
+    asked = sorted(
+        sorted((o["index"], o["dt"]) for o in json.loads(run["Arguments"]["--objects"]))
+        for run in runs
+    )
+    assert asked == [[("IBOV", "2022-12-08")], sorted(expected)]
     sfn: Any = aws("stepfunctions")
     history = sfn.get_execution_history(executionArn=summary["execution"], maxResults=1000)
     crawls = [
@@ -88,6 +92,18 @@ def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
     assert report.is_file()
     assert str(report) in done.stderr
     assert "Pipeline execution" in done.stderr
+    # the portfolio ahead: IBOV on 2022-12-08, its recorded theoretical portfolio and a
+    # preview made from it, refined into their own tables in the same Glue run as the day
+    ahead: dict[str, Any] = json.loads(ahead_line)
+    assert ahead["status"] == "SUCCEEDED"
+    assert [(r["index"], r["dt"], r["athena_count"]) for r in ahead["indices"]] == [
+        ("IBOV", "2022-12-08", 92)
+    ]
+    assert sorted((a["dataset"], a["status"], a["refined_rows"]) for a in ahead["ahead"]) == [
+        ("preview", "stored", 92),
+        ("theoretical", "stored", 92),
+    ]
+    assert "refined 92 rows in default.b3_index_theoretical" in done.stderr
 
 
 def refined_of(lake: S3Lake, index: str, dt: str) -> dict[str, tuple[Decimal, int]]:

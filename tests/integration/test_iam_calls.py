@@ -26,13 +26,13 @@ import pytest
 
 from glue import catalog
 from glue.lakeio import refined_key
-from infra.workflow import UNSCOPABLE
+from infra.orchestration import UNSCOPABLE
 from services import settings
 from services.lake.raw import raw_key, to_parquet_bytes, to_table
 from services.local.deploy import ACCOUNT as LOCAL_ACCOUNT
 from services.local.deploy import LOCAL, REGION, deploy
 from services.local.recorder import CALL_LOG_ENV, read_calls
-from services.local.replay import ReplayServer
+from services.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
 from services.local.run import athena_counts, execution_names, follow, start, wait_for_execution
 from services.workflow import render
 from tests.ahead import configuration
@@ -53,11 +53,19 @@ FUNCTIONS = (LOCAL.scraper_function, LOCAL.validate_function, LOCAL.trigger_func
 RECORDED = (*FUNCTIONS, LOCAL.glue_job, LOCAL.state_machine)
 
 GLUE = "arn:aws:glue:us-east-1:000000000000"
+#: The day's table's catalogue resources (the state machine's Athena reads it alone)…
 CATALOG = (
     f"{GLUE}:catalog",
     f"{GLUE}:database/default",
     f"{GLUE}:table/default/b3_index_portfolio",
 )
+#: …and the job's and crawler's: every refined table, one per dataset.
+REFINED_CATALOG = (
+    *CATALOG,
+    f"{GLUE}:table/default/b3_index_theoretical",
+    f"{GLUE}:table/default/b3_index_preview",
+)
+REFINED = ("{lake}/refined/*", "{lake}/refined-theoretical/*", "{lake}/refined-preview/*")
 LOGS = "arn:aws:logs:us-east-1:000000000000:log-group"
 MACHINE = f"arn:aws:states:us-east-1:000000000000:stateMachine:{LOCAL.state_machine}"
 
@@ -132,7 +140,7 @@ REASONS: dict[tuple[str, str, tuple[str, ...]], str] = {
         "etl",
         "s3:GetObject",
         (
-            "{lake}/refined/*",
+            *REFINED,
             "{lake}/refined_$folder$",
             "{lake}/staging/*",
             "{lake}/staging_$folder$",
@@ -143,7 +151,7 @@ REASONS: dict[tuple[str, str, tuple[str, ...]], str] = {
         "Hadoop's S3 file system reads its directory markers, and the job copies each staged "
         "file into refined/ (CopyObject again); the local job stages in a local directory"
     ),
-    ("etl", "s3:AbortMultipartUpload", ("{lake}/refined/*", "{lake}/staging/*")): (
+    ("etl", "s3:AbortMultipartUpload", (*REFINED, "{lake}/staging/*")): (
         "Spark uploads large files in parts and aborts an unfinished upload when a task fails "
         "(S3: 'Multipart upload API and permissions')"
     ),
@@ -156,13 +164,13 @@ REASONS: dict[tuple[str, str, tuple[str, ...]], str] = {
         for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
     },
     **{
-        ("refined-crawler", f"glue:{action}", CATALOG): CRAWLER
+        ("refined-crawler", f"glue:{action}", REFINED_CATALOG): CRAWLER
         for action in (
             "GetDatabase", "GetTable", "UpdateTable", "GetPartition", "GetPartitions",
             "BatchGetPartition", "BatchCreatePartition", "UpdatePartition", "BatchUpdatePartition",
         )
     },
-    ("refined-crawler", "s3:GetObject", ("{lake}/refined/*",)): CRAWLER,
+    ("refined-crawler", "s3:GetObject", REFINED): CRAWLER,
     ("refined-crawler", "s3:ListBucket", ("{lake}",)): CRAWLER,
     **{
         ("refined-crawler", action, log_groups("/aws-glue/crawlers")): CRAWLER
@@ -234,6 +242,12 @@ def exercise(aws_endpoint: str) -> Exercise:
         assert scheduled.status == "SUCCEEDED", scheduled.progress
         assert athena_counts(scheduled.output["refine"]) == {("IBOV", JULY_10): 84}
         assert [a["status"] for a in scheduled.output["scraped"]["ahead"]] == ["none"]
+        # The datasets ahead refined into their own tables: IBOV on 2022-12-08 with its
+        # recorded theoretical portfolio and a preview made from it (the demo's answers).
+        server.serve(*demo_ahead())
+        ahead = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=DEMO_AHEAD_DATASETS)))
+        assert ahead.status == "SUCCEEDED", ahead.progress
+        assert [a["status"] for a in ahead.output["scraped"]["ahead"]] == ["stored", "stored"]
         # A day dropped by hand whose totals do not reconcile: the S3-event path, which
         # Validate stops.
         day = date(2025, 7, 17)
@@ -260,7 +274,7 @@ def exercise(aws_endpoint: str) -> Exercise:
         ]
         return found
 
-    executions = [scheduled.execution_arn, dropped.execution_arn]
+    executions = [scheduled.execution_arn, ahead.execution_arn, dropped.execution_arn]
     for execution in executions:
         events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
         requests += requests_of_execution(
@@ -323,6 +337,21 @@ def test_every_component_made_the_calls_it_is_there_for(exercise: Exercise) -> N
         (LOCAL.state_machine, "athena:GetQueryResults"),
     } <= made
     assert {r.component for r in exercise.requests} == set(RECORDED)
+
+
+def test_the_job_read_and_wrote_the_datasets_ahead(exercise: Exercise) -> None:
+    """The grants on the datasets ahead's prefixes and tables are exercised, not assumed."""
+    job = {(r.action, r.resource) for r in exercise.requests if r.component == LOCAL.glue_job}
+    for dataset in ("theoretical", "preview"):
+        assert any(
+            action == "s3:GetObjectVersion" and f"/raw-{dataset}/index=IBOV/" in resource
+            for action, resource in job
+        ), dataset
+        assert any(
+            action == "s3:PutObject" and f"/refined-{dataset}/dt=2022-12-08/" in resource
+            for action, resource in job
+        ), dataset
+        assert ("glue:BatchCreatePartition", f"{GLUE}:table/default/b3_index_{dataset}") in job
 
 
 def test_every_call_is_allowed_by_the_role_the_pulumi_program_gives(

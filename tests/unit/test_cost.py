@@ -155,7 +155,8 @@ def test_transitions_are_the_states_a_successful_execution_enters(
     picks = (
         ["ConfiguredAhead", "StartGlueJob"]
         + ["CountGlueJobPoll"] * (glue - 1) + ["StartCrawler"]
-        + ["CountCrawlerPoll"] * (crawler - 1) + ["GetLastCrawl", "SmokeQueryColumns"]
+        + ["CountCrawlerPoll"] * (crawler - 1)
+        + ["GetLastCrawl", "AnyDayToCount?", "SmokeQueryColumns"]
         + ["SmokeQueryAddRow"] * (indices - 1) + ["StartSmokeQuery"]
         + ["CountSmokeQueryPoll"] * (athena - 1) + ["GetSmokeResult", "AnyFailed?", "Done"]
     )  # fmt: skip

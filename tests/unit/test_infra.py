@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from glue.schema import TABLES
 from infra.config import StackConfigError
 from infra.etl import NOT_FOUND
 from services import settings
@@ -280,6 +281,16 @@ def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
     assert starts[0]["Resource"] == [
         f"arn:aws:states:us-east-1:000000000000:stateMachine:{LOCAL.state_machine}"
     ]
+    # As IAM's reference spells them: execution:<machine>:<id>, mapRun:<machine>/<label>:<id>.
+    states = "arn:aws:states:us-east-1:000000000000"
+    resources = {a: s["Resource"] for s in trigger for a in s["Action"]}
+    assert resources["states:ListExecutions"] == [
+        f"{states}:stateMachine:{LOCAL.state_machine}",
+        f"{states}:mapRun:{LOCAL.state_machine}/*",
+    ]
+    assert resources["states:GetExecutionHistory"] == [
+        f"{states}:execution:{LOCAL.state_machine}:*"
+    ]
 
 
 def test_the_state_machine_role_allows_exactly_the_definitions_calls(stack: Mocks) -> None:
@@ -310,11 +321,22 @@ def test_the_etl_job_crawler_and_table(stack: Mocks) -> None:
         r"/glue/[0-9a-f]{16}/bovespa\.zip$", job["defaultArguments"]["--extra-py-files"]
     )
     crawler = stack.one("aws:glue/crawler:Crawler").inputs
-    assert crawler["catalogTargets"] == [{"databaseName": "default", "tables": [LOCAL.table]}]
+    tables = [LOCAL.table, "b3_index_theoretical", "b3_index_preview"]
+    assert crawler["catalogTargets"] == [{"databaseName": "default", "tables": tables}]
     assert crawler["schemaChangePolicy"]["deleteBehavior"] == "LOG"
-    table = stack.one("aws:glue/catalogTable:CatalogTable", LOCAL.table).inputs
-    assert [k["name"] for k in table["partitionKeys"]] == list(settings.REFINED_PARTITION_KEYS)
-    assert table["storageDescriptor"]["location"] == f"s3://{lake_bucket(stack)}/refined/"
+    locations = dict(
+        zip(tables, ("refined", "refined-theoretical", "refined-preview"), strict=True)
+    )
+    for name, prefix in locations.items():  # one table per dataset, each beside refined/
+        table = stack.one("aws:glue/catalogTable:CatalogTable", name).inputs
+        assert [k["name"] for k in table["partitionKeys"]] == list(settings.REFINED_PARTITION_KEYS)
+        assert table["storageDescriptor"]["location"] == f"s3://{lake_bucket(stack)}/{prefix}/"
+    preview = stack.one("aws:glue/catalogTable:CatalogTable", "b3_index_preview").inputs
+    assert "UNVERIFIED" in preview["description"]
+    assert {c["name"] for c in preview["storageDescriptor"]["columns"]} >= {
+        "contract",
+        "target_cycle",
+    }
 
 
 def test_the_job_installs_its_declared_modules_at_the_pyproject_pins(stack: Mocks) -> None:
@@ -342,8 +364,8 @@ def test_a_missing_default_database_is_created_and_kept_on_destroy() -> None:
     assert database.inputs["name"] == "default"
     assert database.retain_on_delete is True
     tables = mocks.of_type("aws:glue/catalogTable:CatalogTable")
-    assert len(tables) == 1 + len(views())
-    for table in tables:  # the table directly, the views through the table
+    assert len(tables) == len(TABLES) + len(views())  # a refined table per dataset
+    for table in tables:  # the tables directly, the views through the day's table
         assert database.name in waits_for(mocks, table), table.name
 
 
@@ -469,6 +491,23 @@ def example_config(stack_name: str) -> dict[str, str]:
     return {k.removeprefix(prefix): v for k, v in loaded["config"].items() if k.startswith(prefix)}
 
 
+def declared_inputs(mocks: Mocks) -> list[tuple[str, str, str]]:
+    """Every declared resource's type, name and inputs (a file asset by its path)."""
+    return sorted(
+        (d.type, d.name, json.dumps(d.inputs, sort_keys=True, default=lambda o: o.path))
+        for d in mocks.declared
+    )
+
+
+def test_the_dev_example_spells_out_the_defaults() -> None:
+    """``Pulumi.dev.yaml`` shows each setting at its default, so the stack it declares is
+    the stack of no settings (its log retention once said 14 days; the default is 30)."""
+    dev = {k: v if isinstance(v, str) else json.dumps(v) for k, v in example_config("dev").items()}
+    assert declared_inputs(run_program(dev)) == declared_inputs(
+        run_program({"prefix": dev["prefix"]})
+    )
+
+
 def test_missing_grants_are_there(stack: Mocks) -> None:
     crawler = {a for s in statements(stack, "refined-crawler-policy") for a in s["Action"]}
     assert {"glue:BatchGetPartition", "glue:GetPartitions", "glue:UpdateTable"} <= crawler
@@ -479,6 +518,8 @@ def test_missing_grants_are_there(stack: Mocks) -> None:
     writes = [s for s in job if "s3:PutObject" in s["Action"]]
     assert writes[0]["Resource"] == [
         f"arn:aws:s3:::{bucket}/refined/*",
+        f"arn:aws:s3:::{bucket}/refined-theoretical/*",
+        f"arn:aws:s3:::{bucket}/refined-preview/*",
         f"arn:aws:s3:::{bucket}/refined_$folder$",
         f"arn:aws:s3:::{bucket}/staging/*",
         f"arn:aws:s3:::{bucket}/staging_$folder$",

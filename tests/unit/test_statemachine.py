@@ -172,13 +172,20 @@ def test_the_refine_phase_is_one_template_used_twice(definition: dict[str, Any])
 
 def test_one_glue_run_gets_every_validated_object(definition: dict[str, Any]) -> None:
     top = states(definition)
-    assert top["Count"]["Parameters"]["refine"] == {"objects.$": "$.scraped.validated"}
+    assert top["Count"]["Parameters"]["refine"] == {
+        "objects.$": "$.scraped.validated",
+        "ahead.$": "$.scraped.ahead",
+        "days.$": "States.ArrayLength($.scraped.validated)",
+    }
     assert top["Collect"]["Parameters"]["validated.$"] == "$.results[*].validated[*]"
+    assert top["Collect"]["Parameters"]["ahead.$"] == "$.results[*].ahead[*]"
     assert top["StartGlueJob"]["Parameters"]["Arguments"] == {
-        "--objects.$": "States.JsonToString($.refine.objects)"
+        "--objects.$": "States.JsonToString($.refine.objects)",
+        "--ahead.$": "States.JsonToString($.refine.ahead)",
     }
     assert top["StartGlueJobAfterRedrive"]["Parameters"]["Arguments"] == {
-        "--objects.$": "States.JsonToString($.redo.objects)"
+        "--objects.$": "States.JsonToString($.redo.objects)",
+        "--ahead.$": "States.JsonToString($.redo.ahead)",
     }
     assert [n for n, s in every(definition).items() if "glue:startJobRun" in s.get("Resource", "")
             ] == ["StartGlueJob", "StartGlueJobAfterRedrive"]  # fmt: skip
@@ -212,6 +219,40 @@ def test_failed_indices_end_the_execution_failed_and_a_redrive_redoes_them(
     assert redo["RedoScrape"]["Retry"] == scraping["Scrape"]["Retry"]
     assert redo["RedoValidate"]["Retry"] == scraping["Validate"]["Retry"]
     assert top["FinishFailedIndices"]["Next"] == "CollectRedone"
+
+
+def test_the_datasets_ahead_reach_the_glue_run_with_their_pins(definition: dict[str, Any]) -> None:
+    """Each scrape ahead's summary keeps the pin of the Parquet it wrote, in both paths;
+    a redrive that finished only a dataset ahead still refines it, without the smoke
+    query, which counts days."""
+    top = states(definition)
+    scraping = dict(all_states(top["ScrapeIndices"]["ItemProcessor"]))
+    redoing = iteration(definition, "FinishFailedIndices")
+    for task in (scraping["ScrapeAheadDataset"], redoing["RedoScrapeAhead"]):
+        selected = task["ResultSelector"]
+        assert selected["object_sha256.$"] == "$.Payload.object_sha256"
+        assert selected["version.$"] == "$.Payload.version"
+        assert selected["status.$"] == "$.Payload.status"
+    assert top["CollectRedone"]["Parameters"]["ahead.$"] == "$.redone[*].ahead[*]"
+    (redone,) = top["AnyRedone?"]["Choices"]
+    assert {c["Variable"] for c in redone["Or"]} == {
+        "$.redo.counts.validated",
+        "$.redo.counts.ahead",
+    }
+    for suffix, namespace, exit_ in (
+        ("", "refine", "AnyFailed?"),
+        ("AfterRedrive", "redo", "Done"),
+    ):
+        counting = top["AnyDayToCount?" + suffix]
+        assert counting["Choices"] == [
+            {
+                "Variable": f"$.{namespace}.days",
+                "NumericGreaterThan": 0,
+                "Next": "SmokeQueryColumns" + suffix,
+            }
+        ]
+        assert counting["Default"] == exit_
+        assert top["CrawlSucceeded?" + suffix]["Choices"][0]["Next"] == "AnyDayToCount?" + suffix
 
 
 def test_every_loop_is_bounded(definition: dict[str, Any]) -> None:

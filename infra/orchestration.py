@@ -1,4 +1,8 @@
-"""Workflow: the state machine, the S3-event rule to the trigger, and the daily schedule."""
+"""Orchestration: the state machine, the S3-event rule to the trigger, and the daily schedule.
+
+The Pulumi component that deploys the state machine; ``services/workflow.py`` renders its
+definition (the same for AWS and for the local deployment).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.policies import allow, confused_deputy, role
+from infra.policies import ServiceRole, allow, confused_deputy, role
 from services import settings
-from services.deployment import Deployment
+from services.deployment import ATHENA_RESULTS_PREFIX, Deployment, regional_arn, state_machine_arn
 from services.workflow import render_json
 
 #: Log delivery and X-Ray calls that AWS does not let a policy scope to a resource.
@@ -31,8 +35,19 @@ ATHENA_CATALOG_ACTIONS = [
 ]  # fmt: skip
 
 
+#: The smoke query's calls to Athena, on the workgroup.
+ATHENA_QUERY_ACTIONS = [
+    "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+]  # fmt: skip
+#: Athena writes the smoke query's results, as the state machine, under athena-results/.
+ATHENA_RESULTS_ACTIONS = [
+    "s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation",
+    "s3:AbortMultipartUpload",
+]  # fmt: skip
+
+
 @dataclass(frozen=True)
-class WorkflowArgs:
+class OrchestrationArgs:
     deployment: Deployment
     account: str
     region: str
@@ -51,84 +66,32 @@ class WorkflowArgs:
     log_retention_days: int
 
 
-def state_machine_arn(deployment: Deployment, region: str, account: str) -> str:
-    """Known before the state machine exists (the trigger needs it)."""
-    return f"arn:aws:states:{region}:{account}:stateMachine:{deployment.state_machine}"
+class Orchestration(pulumi.ComponentResource):
+    """The pipeline's state machine and the two ways it starts (the S3-event rule, the
+    schedule). Its definition is rendered by ``services/workflow.py``."""
 
-
-class Workflow(pulumi.ComponentResource):
-    """The pipeline's state machine and the two ways it starts."""
-
-    def __init__(self, name: str, args: WorkflowArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: OrchestrationArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        # The type keeps its first name: renaming it would change every child's URN, and
+        # Pulumi would replace the state machine of a deployed stack.
         super().__init__("bovespa:workflow:Workflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         deployment = args.deployment
-        account, region = args.account, args.region
-        catalog = f"arn:aws:glue:{region}:{account}"
-        lake = pulumi.Output.from_input(args.lake_arn)
-
         # The definition, rendered from statemachine/pipeline.asl.json like the local one.
         self.definition = pulumi.Output.all(args.scraper_arn, args.validate_arn).apply(
             lambda arns: render_json(deployment.state_machine_values(arns[0], arns[1]))
         )
-        # Its role: exactly the calls the definition makes (and what Athena needs for them).
-        machine_role = role(
-            deployment.state_machine,
-            "states.amazonaws.com",
-            [
-                pulumi.Output.all(args.scraper_arn, args.validate_arn).apply(
-                    lambda arns: allow(
-                        ["lambda:InvokeFunction"], [*arns, *(f"{a}:*" for a in arns)]
-                    )
-                ),
-                pulumi.Output.from_input(args.glue_job_arn).apply(
-                    lambda arn: allow(["glue:StartJobRun", "glue:GetJobRun"], [arn])
-                ),
-                pulumi.Output.from_input(args.crawler_arn).apply(
-                    lambda arn: allow(["glue:StartCrawler", "glue:GetCrawler"], [arn])
-                ),
-                pulumi.Output.from_input(args.workgroup_arn).apply(
-                    lambda arn: allow(
-                        [
-                            "athena:StartQueryExecution",
-                            "athena:GetQueryExecution",
-                            "athena:GetQueryResults",
-                        ],
-                        [arn],
-                    )
-                ),
-                # Athena reads the catalogue with the caller's credentials (the table, and
-                # its partitions one by one, in pages or in batches).
-                allow(
-                    ATHENA_CATALOG_ACTIONS,
-                    [
-                        f"{catalog}:catalog",
-                        f"{catalog}:database/{deployment.database}",
-                        f"{catalog}:table/{deployment.database}/{deployment.table}",
-                    ],
-                ),
-                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.REFINED_PREFIX}/*"])),
-                lake.apply(lambda a: allow(["s3:ListBucket", "s3:GetBucketLocation"], [a])),
-                pulumi.Output.from_input(args.artifacts_arn).apply(
-                    lambda a: allow(
-                        [
-                            "s3:GetObject",
-                            "s3:PutObject",
-                            "s3:ListBucket",
-                            "s3:GetBucketLocation",
-                            "s3:AbortMultipartUpload",
-                        ],
-                        [a, f"{a}/athena-results/*"],
-                    )
-                ),
-                allow(UNSCOPABLE, ["*"]),
-            ],
-            child,
-            # Step Functions documents both keys for the role it assumes (confused deputy).
-            trust_conditions=confused_deputy(
-                account, f"arn:aws:states:{region}:{account}:stateMachine:*"
-            ),
-        )
+        self.state_machine = self._state_machine(args, child)
+        self.event_pattern = self._raw_object_rule(args, child)
+        self.schedule = self._schedule(name, args, child)
+        self.register_outputs({"state_machine": self.state_machine.arn})
+
+    def _state_machine(
+        self, args: OrchestrationArgs, child: pulumi.ResourceOptions
+    ) -> aws.sfn.StateMachine:
+        deployment = args.deployment
+        machine_role = self._machine_role(args, child)
         log_group = aws.cloudwatch.LogGroup(
             f"{deployment.state_machine}-logs",
             name=f"/aws/vendedlogs/states/{deployment.state_machine}",
@@ -136,7 +99,7 @@ class Workflow(pulumi.ComponentResource):
             opts=child,
         )
         # Standard (so failed runs can be redriven), logged and traced.
-        self.state_machine = aws.sfn.StateMachine(
+        return aws.sfn.StateMachine(
             deployment.state_machine,
             name=deployment.state_machine,
             type="STANDARD",
@@ -152,14 +115,56 @@ class Workflow(pulumi.ComponentResource):
             opts=machine_role.user(self, log_group),
         )
 
+    @staticmethod
+    def _machine_role(args: OrchestrationArgs, child: pulumi.ResourceOptions) -> ServiceRole:
+        # Its role: exactly the calls the definition makes (and what Athena needs for them).
+        deployment, account, region = args.deployment, args.account, args.region
+        lake = pulumi.Output.from_input(args.lake_arn)
+        return role(
+            deployment.state_machine,
+            "states.amazonaws.com",
+            [
+                pulumi.Output.all(args.scraper_arn, args.validate_arn).apply(
+                    lambda arns: allow(
+                        ["lambda:InvokeFunction"], [*arns, *(f"{a}:*" for a in arns)]
+                    )
+                ),
+                pulumi.Output.from_input(args.glue_job_arn).apply(
+                    lambda arn: allow(["glue:StartJobRun", "glue:GetJobRun"], [arn])
+                ),
+                pulumi.Output.from_input(args.crawler_arn).apply(
+                    lambda arn: allow(["glue:StartCrawler", "glue:GetCrawler"], [arn])
+                ),
+                pulumi.Output.from_input(args.workgroup_arn).apply(
+                    lambda arn: allow(ATHENA_QUERY_ACTIONS, [arn])
+                ),
+                # Athena reads the catalogue with the caller's credentials (the table, and
+                # its partitions one by one, in pages or in batches).
+                allow(ATHENA_CATALOG_ACTIONS, deployment.glue_catalog_arns(region, account)),
+                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.REFINED_PREFIX}/*"])),
+                lake.apply(lambda a: allow(["s3:ListBucket", "s3:GetBucketLocation"], [a])),
+                pulumi.Output.from_input(args.artifacts_arn).apply(
+                    lambda a: allow(ATHENA_RESULTS_ACTIONS, [a, f"{a}/{ATHENA_RESULTS_PREFIX}/*"])
+                ),
+                allow(UNSCOPABLE, ["*"]),
+            ],
+            child,
+            # Step Functions documents both keys for the role it assumes (confused deputy).
+            trust_conditions=confused_deputy(account, state_machine_arn("*", region, account)),
+        )
+
+    def _raw_object_rule(
+        self, args: OrchestrationArgs, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
         # S3 "Object Created" under raw/ (*.parquet) -> the trigger function.
-        self.event_pattern = pulumi.Output.from_input(args.lake_bucket).apply(
+        deployment = args.deployment
+        event_pattern = pulumi.Output.from_input(args.lake_bucket).apply(
             lambda bucket: json.dumps(deployment.raw_object_event_pattern(bucket))
         )
         rule = aws.cloudwatch.EventRule(
             deployment.raw_object_rule,
             name=deployment.raw_object_rule,
-            event_pattern=self.event_pattern,
+            event_pattern=event_pattern,
             opts=child,
         )
         aws.cloudwatch.EventTarget(
@@ -176,9 +181,14 @@ class Workflow(pulumi.ComponentResource):
             source_arn=rule.arn,
             opts=child,
         )
+        return event_pattern
 
+    def _schedule(
+        self, name: str, args: OrchestrationArgs, child: pulumi.ResourceOptions
+    ) -> aws.scheduler.Schedule:
         # The daily schedule: ONE execution for every configured index (the Map scrapes
         # them), on B3's weekdays, São Paulo time -- one schedule whatever their number.
+        deployment, account, region = args.deployment, args.account, args.region
         scheduler_role = role(
             f"{name}-scheduler",
             "scheduler.amazonaws.com",
@@ -186,10 +196,10 @@ class Workflow(pulumi.ComponentResource):
             child,
             # EventBridge Scheduler documents both keys; schedules live in the default group.
             trust_conditions=confused_deputy(
-                account, f"arn:aws:scheduler:{region}:{account}:schedule-group/default"
+                account, regional_arn("scheduler", region, account, "schedule-group/default")
             ),
         )
-        self.schedule = aws.scheduler.Schedule(
+        return aws.scheduler.Schedule(
             deployment.schedule,
             name=deployment.schedule,
             schedule_expression=args.schedule_cron,
@@ -203,4 +213,3 @@ class Workflow(pulumi.ComponentResource):
             },
             opts=scheduler_role.user(self),
         )
-        self.register_outputs({"state_machine": self.state_machine.arn})

@@ -1,61 +1,72 @@
-# The two commands a user needs: `make test` and `make run` (see README.md).
+# The two commands a user needs: `make test` and `make run` (see README.md); `make help`
+# lists every target, from the `## ` note on its line.
 # Everything installs into .venv inside the repository; nothing goes to the user's home.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every extra of pyproject.toml: the deployables' ([lambda], [glue], [local], [analysis],
+# [infra]) and the tests' and tools' ([dev]).
+EXTRAS := lambda,glue,local,analysis,infra,dev
 
-.PHONY: help install test unit integration lint run demo bench local-up local-down clean
+.PHONY: help install format lint test unit-test functional-test integration-test e2e \
+	run demo bench local-up local-down clean
 
-help:
-	@echo "make test   - install into .venv (first time) and run every test"
-	@echo "make run    - scrape today's IBOV portfolio from B3 into the local lake"
-	@echo "make demo   - the same, offline, against the recorded B3 responses"
-	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - print performance figures for this machine, record them in services/measured.json"
-	@echo "make clean  - remove .venv and .state"
+help: ## list the targets
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z0-9-]*:[^#]*## / {printf "make %-17s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,infra]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ## create .venv and install the pinned dependencies (again when pyproject.toml changes)
+
+format: $(STAMP) ## fix what ruff can fix, then format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Two worker processes, each test file on one worker (its module fixtures, one emulator and
 # one Spark per worker): about 10 minutes instead of 15 on 2 cores. TEST_WORKERS=0 runs serially,
 # as it must against an emulator of your own (AWS_ENDPOINT_URL): the workers would share its stack.
 TEST_WORKERS ?= $(if $(AWS_ENDPOINT_URL),0,2)
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+test: lint ## lint, then every test (unit, functional, integration) in two processes (TEST_WORKERS=0: one)
+	$(PYTEST)
 
-unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit tests/functional -m "not integration"
+unit-test: $(STAMP) ## tests/unit: pure code and files, no Spark, no emulator
+	$(PYTEST) tests/unit
 
-integration: $(STAMP)
-	$(BIN)/python -m pytest -m integration
+functional-test: $(STAMP) ## tests/functional: real Spark, the B3 replay server, local files
+	$(PYTEST) tests/functional
 
-lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+integration-test: $(STAMP) ## tests/integration: the whole stack on the local AWS emulator
+	$(PYTEST) tests/integration
 
-run: $(STAMP)
+e2e: integration-test ## the same as integration-test
+
+run: $(STAMP) ## bovespa run: today's IBOV portfolio from B3's site through the local pipeline
 	$(BIN)/bovespa run
 
-demo: $(STAMP)
+demo: $(STAMP) ## bovespa demo: the same, offline, against B3's recorded answers
 	$(BIN)/bovespa demo
 
-bench: $(STAMP)
+bench: $(STAMP) ## performance figures for this machine, recorded in services/measured.json
 	$(BIN)/python -m services.bench
 
-local-up: $(STAMP)
+local-up: $(STAMP) ## start the local AWS emulator on 127.0.0.1:4566
 	$(BIN)/bovespa local up
 
-local-down: $(STAMP)
+local-down: $(STAMP) ## stop the local AWS emulator
 	$(BIN)/bovespa local down
 
-clean:
+clean: ## remove .venv and .state
 	rm -rf $(VENV) .state

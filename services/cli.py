@@ -135,14 +135,15 @@ def demo() -> None:
             f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
             "portfolio (recorded) and a preview made from it (unverified)"
         )
-        _pipeline(
+        ahead = _pipeline(
             lambda stack: start(
                 stack, LOCAL.schedule_input(DEMO_AHEAD_INDEX, ahead=DEMO_AHEAD_DATASETS)
             ),
             redeploy=False,
         )
-    first = result["indices"][0]
-    _write_report(first["dt"], first["index"], settings.STATE_DIR / "reports")
+    for done in (result, ahead):  # the day's report, then the one with the portfolio ahead
+        first = done["indices"][0]
+        _write_report(first["dt"], first["index"], settings.STATE_DIR / "reports")
 
 
 @app.command()
@@ -250,13 +251,16 @@ def report(
 
 
 def _write_report(dt: str, index: str, out: Path) -> Path:
+    from services.analysis.report import AHEAD_TABLES, catalogued, previous_dt
     from services.analysis.report import build as build_report  # matplotlib: load on use
-    from services.analysis.report import previous_dt
 
     glue = boto3.client("glue")
     before = previous_dt(glue, LOCAL.database, LOCAL.table, index, dt)
+    ahead = catalogued(glue, LOCAL.database, AHEAD_TABLES.values())
     written = _run(
-        lambda: build_report(lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out)
+        lambda: build_report(
+            lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out, ahead
+        )
     )
     assert written.html_path is not None
     err.print(f"[bold]Report[/] {written.html_path}")

@@ -4,11 +4,12 @@ One place for the facts that the Pulumi program, the local deployment and the te
 
 * the Lambda images: their Dockerfiles, which function runs which image, the base image
   and the platform (Python, glibc, CPU) that their requirements must install on;
-* the pins: ``pyproject.toml`` owns the direct dependencies' versions; each image's
-  ``docker/<image>.requirements.txt`` repeats them and pins their dependencies too, so an
-  image and the local package built from the same file hold the same versions;
+* the pins: ``pyproject.toml`` owns the direct dependencies' versions, in an extra per
+  deployable; each image's ``docker/<image>.requirements.txt`` repeats those of the
+  ``[lambda]`` extra and pins their dependencies too, so an image and the local package
+  built from the same file hold the same versions;
 * the Glue job: the modules it installs with ``--additional-python-modules`` (names here,
-  versions from ``pyproject.toml``); the rest of its imports must be what Glue 5.0 ships.
+  versions from the ``[glue]`` extra); the rest of its imports must be what Glue 5.0 ships.
 
 Standard library only: the local deployment and the Pulumi program both import it.
 """
@@ -20,7 +21,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from services import settings
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
@@ -57,8 +58,9 @@ IMAGE_OF_HANDLER: Final = {
 }
 
 #: Distributions the Glue job installs with ``--additional-python-modules``, at the
-#: versions ``pyproject.toml`` pins. Everything else the job imports must be in Glue
-#: 5.0's own set (``tests/unit/test_glue_imports.py`` checks both).
+#: versions ``pyproject.toml`` pins: its ``[glue]`` extra (``tests/unit/test_dependencies.py``).
+#: Everything else the job imports must be in Glue 5.0's own set
+#: (``tests/unit/test_glue_imports.py`` checks both).
 GLUE_ADDITIONAL_MODULES: Final[tuple[str, ...]] = ()
 #: Distributions the job imports from Glue 5.0's own set although Glue's version is not
 #: the one ``pyproject.toml`` pins, and why that is safe. Any other provided module the
@@ -88,10 +90,51 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    return project
+
+
+def _own_extras(spec: str, project: dict[str, Any]) -> list[str] | None:
+    """The extras a line like ``bovespa-pipeline[lambda,analysis]`` names; None for others."""
+    name, _, extras = spec.split("#", 1)[0].strip().partition("[")
+    if canonical(name.strip()) != canonical(project["name"]):
+        return None
+    return [extra.strip() for extra in extras.rstrip("]").split(",") if extra.strip()]
+
+
 def pyproject_pins() -> dict[str, str]:
-    """The runtime dependencies' pins in ``pyproject.toml``, by canonical name."""
-    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
-    return dict(_pins(project["dependencies"], str(PYPROJECT)))
+    """Every pin in ``pyproject.toml`` (the base and all extras), by canonical name.
+
+    A package is pinned in one list only, so each has one version.
+    """
+    project = _project()
+    lists = [project["dependencies"], *project.get("optional-dependencies", {}).values()]
+    specs = [spec for specs in lists for spec in specs if _own_extras(spec, project) is None]
+    return dict(_pins(specs, str(PYPROJECT)))
+
+
+def extra_pins(extra: str) -> dict[str, str]:
+    """What ``pip install bovespa-pipeline[extra]`` names directly: the base's pins and the
+    extra's, following the extras it names in turn (``bovespa-pipeline[lambda]``)."""
+    project = _project()
+    extras: dict[str, list[str]] = project.get("optional-dependencies", {})
+    specs: list[str] = list(project["dependencies"])
+    queue, seen = [extra], set[str]()
+    while queue:
+        name = queue.pop()
+        if name in seen:
+            continue
+        if name not in extras:
+            raise PackagingError(f"{PYPROJECT}: there is no extra [{name}]")
+        seen.add(name)
+        for spec in extras[name]:
+            named = _own_extras(spec, project)
+            if named is None:
+                specs.append(spec)
+            else:
+                queue.extend(named)
+    return dict(_pins(specs, f"{PYPROJECT} [{extra}]"))
 
 
 @dataclass(frozen=True)

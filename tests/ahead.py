@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import FIXTURES, SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load
+from tests.recordings import FIXTURES, SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load
 
 #: Real ``GetTheoricalPortfolio`` body (Sep.-Dec. 2022), recorded on 2022-12-10.
 THEORETICAL_2022 = FIXTURES / "GetTheoricalPortfolio_IBOV_2022-12-10.json"

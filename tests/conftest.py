@@ -1,38 +1,49 @@
-"""Fixtures shared by every kind of test: the recorded B3 bodies and a replay server."""
+"""Fixtures shared by every kind of test: replay servers and a Spark session.
+
+Helpers and constants that tests import live in plain modules (``tests/recordings.py``,
+``tests/aws_clients.py``, ...): a conftest holds fixtures and hooks only.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
-from services import settings
-from services.b3.client import RetryPolicy
 from services.local.replay import ReplayServer
+from tests.recordings import SEGMENT2_2022_12_08
 
-FIXTURES = settings.FIXTURES_DIR
-SEGMENT2_2025_07_10 = FIXTURES / "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json"
-SEGMENT2_2022_12_08 = FIXTURES / "GetPortfolioDay_IBOV_segment2_2022-12-08.json"
-SEGMENT1_2025_07_10 = FIXTURES / "GetPortfolioDay_IBOV_segment1_2025-07-10_derived-from-csv.json"
-RESULTS_ONLY_2025_07_13 = FIXTURES / "GetPortfolioDay_IBOV_segment1_results-only_2025-07-13.json"
-LOOK_ALIKE = FIXTURES / "NOT-a-portfolio_indexStatisticsProxy_GetPortfolioDay_IBOV_year2022.json"
-CLOUDFLARE_520 = FIXTURES / "error_cloudflare-520_2025-08-02.html"
+TESTS = Path(__file__).parent
 
-#: Retries as in production, but milliseconds apart, and a short read timeout.
-FAST = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05, read_timeout=1.0)
-
-
-def load(path: Path) -> Any:
-    return json.loads(path.read_bytes())
+# Property tests assert values, never time: Hypothesis's default 200 ms deadline per example
+# failed test_round_trips_any_quantity on a loaded machine (407 ms once, 0.07 ms on replay).
+# Timing belongs to `make bench`.
+hypothesis_settings.register_profile("bovespa", deadline=None)
+hypothesis_settings.load_profile("bovespa")
+#: The test kinds, each a directory of its own and a marker of the same name.
+KINDS = ("unit", "functional", "integration")
+#: Fixtures that a unit test may not use (``make unit-test`` runs without them).
+NOT_IN_UNIT_TESTS = ("spark", "aws_endpoint")
 
 
-def pt_br(text: str) -> Decimal:
-    """Independent reading of a B3 number string, for expected values in tests."""
-    return Decimal(text.replace(".", "").replace(",", "."))
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its kind, from its directory (``-m integration`` and so on)."""
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        kind = item.path.relative_to(TESTS).parts[0]
+        if kind not in KINDS:
+            continue
+        item.add_marker(kind)
+        heavy = [name for name in NOT_IN_UNIT_TESTS if name in item.fixturenames]
+        if kind == "unit" and heavy:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses {', '.join(heavy)}: a unit test starts no Spark and "
+                "no emulator; put it in tests/functional or tests/integration"
+            )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from services import settings
-from tests.conftest import pt_br
+from tests.recordings import pt_br
 
 CSV = settings.FIXTURES_DIR / "IBRADia_22-06-21.csv"
 SEGMENT1 = settings.FIXTURES_DIR / "GetPortfolioDay_IBRA_segment1_2021-06-22_derived-from-csv.json"

@@ -34,7 +34,7 @@ from tests.ahead import (
     day_body_dated,
     preview_body,
 )
-from tests.conftest import FAST, load, pt_br
+from tests.recordings import FAST, load, pt_br
 
 THEORETICAL_2022_KEY = "raw-theoretical/index=IBOV/dt=2022-12-08/theoretical.parquet"
 PREVIEW_DAY = date(2024, 12, 16)  # in December: the preview weeks of Jan.-Apr. 2025

@@ -16,8 +16,8 @@ from services.lake.raw import raw_key
 from services.lake.storage import LocalLake
 from services.local.replay import Fault, ReplayServer
 from services.local.samples import redate_body
-from tests.conftest import CLOUDFLARE_520, SEGMENT2_2025_07_10, load
 from tests.lakes import recorded_portfolio, write_days
+from tests.recordings import CLOUDFLARE_520, SEGMENT2_2025_07_10, load
 
 JULY_10 = date(2025, 7, 10)
 

@@ -16,8 +16,8 @@ from glue.lakeio import NoRawData
 from glue.schema import COLUMNS, PARTITION_COLUMNS
 from services.lake.storage import LocalLake
 from services.local.samples import business_days
-from tests.conftest import SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load, pt_br
 from tests.lakes import recorded_portfolio, without, write_days
+from tests.recordings import SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load, pt_br
 
 pytestmark = pytest.mark.spark
 

@@ -33,8 +33,8 @@ from services.lake.storage import LocalLake
 from services.local.replay import ReplayServer
 from services.scraper.ahead import scrape_preview, scrape_theoretical
 from tests.ahead import SEGMENT2_2022_12_08, THEORETICAL_2022, configuration, preview_body
-from tests.conftest import FAST, load, pt_br
 from tests.lakes import recorded_portfolio, write_days
+from tests.recordings import FAST, load, pt_br
 
 pytestmark = pytest.mark.spark
 

@@ -26,8 +26,8 @@ from services.lake.layout import RawDay
 from services.lake.raw import raw_key, to_parquet_bytes
 from services.lake.storage import LocalLake
 from services.validate.errors import UnreadableParquet
-from tests.conftest import SEGMENT2_2025_07_10
 from tests.lakes import recorded_portfolio, write_days
+from tests.recordings import SEGMENT2_2025_07_10
 
 pytestmark = pytest.mark.spark
 

@@ -21,8 +21,8 @@ from services import settings
 from services.local.replay import ReplayServer
 from services.scraper.scrape import scrape
 from services.validate.contract import validate
-from tests.conftest import FAST
 from tests.ibra import CASES, DAY, from_csv
+from tests.recordings import FAST
 
 RAW = Path("raw/index=IBRA/dt=2021-06-22")
 

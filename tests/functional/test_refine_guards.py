@@ -29,8 +29,8 @@ from services import settings
 from services.lake.layout import RawDay
 from services.lake.raw import raw_key, to_parquet_bytes, to_table
 from services.lake.storage import LocalLake
-from tests.conftest import SEGMENT2_2025_07_10
 from tests.lakes import on_day, recorded_portfolio, without, write_days
+from tests.recordings import SEGMENT2_2025_07_10
 
 pytestmark = pytest.mark.spark
 

@@ -20,7 +20,7 @@ from services.local.replay import Fault, ReplayServer
 from services.local.samples import redate_body
 from services.scraper.scrape import scrape
 from services.validate.errors import NotATradingDay
-from tests.conftest import (
+from tests.recordings import (
     CLOUDFLARE_520,
     FAST,
     LOOK_ALIKE,

@@ -12,17 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from localstack_client.session import Session
 
-from services import settings
 from services.local.emulator import Emulator, free_port
 from services.local.recorder import CALL_LOG_ENV
-
-
-def aws(service: str) -> Any:
-    """A client for the tests' own checks, from ``localstack-client``: it honours
-    ``AWS_ENDPOINT_URL`` and otherwise talks to LocalStack's edge port, 4566."""
-    return Session(region_name=settings.EMULATOR_REGION).client(service)
+from tests.aws_clients import aws
 
 
 @pytest.fixture(scope="session")

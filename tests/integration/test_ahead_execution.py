@@ -26,10 +26,10 @@ from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
 from services.local.run import Outcome, follow, start, summary
 from tests.ahead import THEORETICAL_2022
-from tests.conftest import load, pt_br
-from tests.integration.conftest import aws
+from tests.aws_clients import aws
+from tests.recordings import load, pt_br
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = pytest.mark.spark
 
 AHEAD = replace(LOCAL, prefix="bovespa-ahead", table="b3_ahead_day_test")
 DT = "2022-12-08"

@@ -35,11 +35,11 @@ from services.b3.portfolio import PageSource, assemble, parse_page
 from services.lake.raw import write_raw
 from services.lake.storage import S3Lake
 from services.local.deploy import LOCAL, LocalStack, deploy
-from tests.conftest import RESULTS_ONLY_2025_07_13, SEGMENT2_2025_07_10, load, pt_br
-from tests.integration.conftest import aws
+from tests.aws_clients import aws
 from tests.lakes import on_day, recorded_portfolio, without
+from tests.recordings import RESULTS_ONLY_2025_07_13, SEGMENT2_2025_07_10, load, pt_br
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = pytest.mark.spark
 
 EARLIER, LATER = "2025-07-09", "2025-07-11"
 TABLE = f'"{settings.GLUE_DATABASE}"."{settings.REFINED_TABLE}"'

@@ -34,10 +34,10 @@ from services.local.run import (
 )
 from services.local.samples import on_day, recorded_portfolio, redate_body
 from services.scraper.scrape import scrape
-from tests.conftest import FAST, SEGMENT2_2025_07_10
-from tests.integration.conftest import aws
+from tests.aws_clients import aws
+from tests.recordings import FAST, SEGMENT2_2025_07_10
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = pytest.mark.spark
 
 #: Wednesday evening in São Paulo, after the close.
 NOW = datetime.fromisoformat("2026-11-25T20:30:00-03:00")

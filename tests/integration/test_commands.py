@@ -20,12 +20,12 @@ from services.lake.raw import to_parquet_bytes, to_table
 from services.lake.storage import S3Lake
 from services.local.deploy import LOCAL, lake_bucket
 from services.local.replay import demo_cases
-from tests.conftest import SEGMENT2_2025_07_10, load, pt_br
+from tests.aws_clients import aws
 from tests.ibra import from_csv
-from tests.integration.conftest import aws
 from tests.lakes import on_day, recorded_portfolio
+from tests.recordings import SEGMENT2_2025_07_10, load, pt_br
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = pytest.mark.spark
 
 INGESTED = date(2025, 7, 16)
 
@@ -104,6 +104,11 @@ def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
         ("theoretical", "stored", 92),
     ]
     assert "refined 92 rows in default.b3_index_theoretical" in done.stderr
+    # and its report compares the day with its cycle's theoretical portfolio (IRBR3 moved)
+    report = tmp_path / "reports" / "report-IBOV-2022-12-08.html"
+    page = report.read_text(encoding="utf-8")
+    assert "Quantities moved since the rebalance" in page
+    assert "IRBR3" in page
 
 
 def refined_of(lake: S3Lake, index: str, dt: str) -> dict[str, tuple[Decimal, int]]:

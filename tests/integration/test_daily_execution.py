@@ -30,11 +30,11 @@ from services.local.deploy import LOCAL, LocalStack, deploy
 from services.local.replay import DEMO_INDICES, Fault, ReplayServer, demo_cases
 from services.local.run import Outcome, finish, follow, start, summary
 from tests.ahead import configuration
-from tests.conftest import load, pt_br
+from tests.aws_clients import aws
 from tests.ibra import from_csv
-from tests.integration.conftest import aws
+from tests.recordings import load, pt_br
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = pytest.mark.spark
 
 DAILY = replace(LOCAL, prefix="bovespa-daily", table="b3_daily_test")
 DAYS = {"IBOV": "2025-07-10", "IBRA": "2021-06-22", "IBXX": "2024-11-12"}

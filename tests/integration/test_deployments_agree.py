@@ -13,10 +13,10 @@ import pytest
 
 from services.local.deploy import LOCAL, deploy
 from services.local.recorder import APP_ID_ENV
-from tests.integration.conftest import aws
+from tests.aws_clients import aws
 from tests.pulumi_mocks import run_program
 
-pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 #: What only the AWS job needs: Spark engine, its code package, Glue's own options.
 AWS_ONLY_ARGUMENTS = {

@@ -17,11 +17,11 @@ from glue.job import JobArgs, run
 from glue.schema import COLUMNS
 from services import settings
 from services.lake.storage import LocalLake, S3Lake
-from tests.conftest import SEGMENT2_2025_07_10
-from tests.integration.conftest import aws
+from tests.aws_clients import aws
 from tests.lakes import recorded_portfolio, without, write_days
+from tests.recordings import SEGMENT2_2025_07_10
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = pytest.mark.spark
 
 JULY_10 = date(2025, 7, 10)
 

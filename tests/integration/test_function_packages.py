@@ -16,9 +16,9 @@ import pytest
 from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
 from services.local.deploy import LOCAL, deploy
 from services.local.packages import function_zip, local_python
-from tests.integration.conftest import aws
+from tests.aws_clients import aws
 
-pytestmark = [pytest.mark.integration, pytest.mark.network]
+pytestmark = pytest.mark.network
 
 
 def code_sha256(package: bytes) -> str:

@@ -12,13 +12,9 @@ import time
 import uuid
 from typing import Any
 
-import pytest
-
 from services.local.deploy import LOCAL, function_arn, role_arn
 from services.workflow import render
-from tests.integration.conftest import aws
-
-pytestmark = pytest.mark.integration
+from tests.aws_clients import aws
 
 DESCRIBING = (
     "GlueJobHasMessage?",

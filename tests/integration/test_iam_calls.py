@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 
 from glue import catalog
-from glue.lakeio import refined_key
 from infra.orchestration import UNSCOPABLE
 from services import settings
 from services.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.lake.refined import refined_key
 from services.local.deploy import ACCOUNT as LOCAL_ACCOUNT
 from services.local.deploy import LOCAL, REGION, deploy
 from services.local.recorder import CALL_LOG_ENV, read_calls
@@ -36,14 +36,13 @@ from services.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
 from services.local.run import athena_counts, execution_names, follow, start, wait_for_execution
 from services.workflow import render
 from tests.ahead import configuration
-from tests.conftest import SEGMENT2_2025_07_10, load
+from tests.aws_clients import aws
 from tests.iam import Request, decision, requests_of_call, requests_of_execution, unexercised
-from tests.integration.conftest import aws
 from tests.lakes import on_day, quantity_off, recorded_portfolio
 from tests.pulumi_mocks import ACCOUNT, Mocks, run_program
+from tests.recordings import SEGMENT2_2025_07_10, load
 
 pytestmark = [
-    pytest.mark.integration,
     pytest.mark.spark,
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]

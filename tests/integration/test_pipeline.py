@@ -32,11 +32,11 @@ from services.local.run import (
     start,
     wait_for_execution,
 )
-from tests.conftest import SEGMENT2_2025_07_10, load, pt_br
-from tests.integration.conftest import aws
+from tests.aws_clients import aws
 from tests.lakes import on_day, quantity_off, recorded_portfolio, without
+from tests.recordings import SEGMENT2_2025_07_10, load, pt_br
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = pytest.mark.spark
 
 JULY_10 = "2025-07-10"
 

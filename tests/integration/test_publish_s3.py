@@ -20,11 +20,11 @@ from glue.job import JobArgs, run
 from glue.lakeio import InjectedFault
 from services import settings
 from services.lake.storage import S3Lake
-from tests.conftest import SEGMENT2_2025_07_10
-from tests.integration.conftest import aws
+from tests.aws_clients import aws
 from tests.lakes import recorded_portfolio, without, write_days
+from tests.recordings import SEGMENT2_2025_07_10
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = pytest.mark.spark
 
 JULY_10 = date(2025, 7, 10)
 OLD_RUN, NEW_RUN = date(2025, 7, 14), date(2025, 7, 15)

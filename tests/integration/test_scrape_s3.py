@@ -14,10 +14,8 @@ from services.lake.storage import S3Lake
 from services.local.replay import Fault, ReplayServer
 from services.scraper import handler as scraper_handler
 from services.scraper.scrape import scrape
-from tests.conftest import CLOUDFLARE_520, FAST, SEGMENT2_2025_07_10, load, pt_br
-from tests.integration.conftest import aws
-
-pytestmark = pytest.mark.integration
+from tests.aws_clients import aws
+from tests.recordings import CLOUDFLARE_520, FAST, SEGMENT2_2025_07_10, load, pt_br
 
 KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
 

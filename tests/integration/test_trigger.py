@@ -11,10 +11,8 @@ import pytest
 
 from services import settings
 from services.trigger import handler as trigger
-from tests.integration.conftest import aws
+from tests.aws_clients import aws
 from tests.unit.test_trigger import s3_event
-
-pytestmark = pytest.mark.integration
 
 KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
 

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 from datetime import date
-from typing import Any
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -21,7 +20,6 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from glue.lakeio import partition_of, refined_key
 from services.b3.codes import (
     INDEX_CODE,
     INDEX_CODE_FULL,
@@ -38,7 +36,8 @@ from services.b3.errors import SchemaDrift
 from services.b3.portfolio import parse_page
 from services.errors import BadArgument
 from services.lake.raw import partition
-from tests.conftest import FIXTURES, SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load
+from services.lake.refined import partition_of, refined_key
+from tests.recordings import FIXTURES, SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load
 
 HIVE = ds.partitioning(pa.schema([("ticker", pa.string())]), flavor="hive")
 
@@ -186,20 +185,6 @@ def test_arrow_and_python_agree_on_every_value(values: list[str]) -> None:
     python = array.to_pylist()
     assert arrow_tickers == [is_ticker(v) for v in python]
     assert arrow_indices == [is_index_code(v) for v in python]
-
-
-def test_spark_reads_the_patterns_alike(spark: Any) -> None:
-    """The Glue job checks with Java's regex: same verdicts, trailing newline included."""
-    from pyspark.sql import functions as F
-
-    values = [*HOSTILE, "PETR4", "TAEE11", "IBOV", "ICO2"]
-    frame = spark.createDataFrame([(v,) for v in values], "v string")
-    rows = frame.select(
-        "v", F.col("v").rlike(TICKER_FULL).alias("t"), F.col("v").rlike(INDEX_CODE_FULL).alias("i")
-    ).collect()
-    assert {r["v"]: (r["t"], r["i"]) for r in rows} == {
-        v: (is_ticker(v), is_index_code(v)) for v in values
-    }
 
 
 def test_json_escapes_cannot_smuggle_a_value_past_the_check() -> None:

@@ -620,7 +620,16 @@ def test_the_saved_queries_are_published_in_the_workgroup(stack: Mocks) -> None:
 def test_the_views_are_athena_views_of_their_sql(stack: Mocks) -> None:
     tables = [t.inputs for t in stack.of_type("aws:glue/catalogTable:CatalogTable")]
     declared = {t["name"]: t for t in tables if t.get("tableType") == "VIRTUAL_VIEW"}
-    assert set(declared) == set(views()) == {"b3_company_weights", "b3_sector_weights"}
+    assert (
+        set(declared)
+        == set(views())
+        == {
+            "b3_company_weights",
+            "b3_next_rebalance",
+            "b3_sector_weights",
+            "b3_theoretical_vs_day",
+        }
+    )
     for name, table in declared.items():
         assert table["parameters"] == {"presto_view": "true", "comment": "Presto View"}
         text = table["viewOriginalText"]

@@ -19,7 +19,7 @@ from services.b3.errors import (
     WeightTotalMismatch,
 )
 from services.b3.portfolio import PageSource, assemble, parse_page
-from tests.conftest import (
+from tests.recordings import (
     LOOK_ALIKE,
     RESULTS_ONLY_2025_07_13,
     SEGMENT1_2025_07_10,

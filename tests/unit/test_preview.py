@@ -26,7 +26,7 @@ from services.b3.preview import (
 )
 from services.b3.theoretical import assemble_quarter
 from tests.ahead import THEORETICAL_2022, THEORETICAL_2025_01, configuration, preview_body
-from tests.conftest import SEGMENT2_2022_12_08, load, pt_br
+from tests.recordings import SEGMENT2_2022_12_08, load, pt_br
 
 
 @pytest.mark.parametrize("cont", [False, True])

@@ -30,7 +30,7 @@ from services.b3.theoretical import (
     parse_theoretical_page,
 )
 from tests.ahead import THEORETICAL_2022, THEORETICAL_2025_01, quad_csv
-from tests.conftest import LOOK_ALIKE, SEGMENT2_2022_12_08, load, pt_br
+from tests.recordings import LOOK_ALIKE, SEGMENT2_2022_12_08, load, pt_br
 
 
 def body_of(document: Any) -> QuarterBody:

@@ -34,8 +34,8 @@ from services.validate.errors import (
     TooManyRows,
     UnreadableParquet,
 )
-from tests.conftest import SEGMENT2_2025_07_10
 from tests.lakes import quantity_off, recorded_portfolio, write_days
+from tests.recordings import SEGMENT2_2025_07_10
 
 JULY_10 = date(2025, 7, 10)
 #: Monday 2025-07-14, midday in São Paulo.

@@ -1,0 +1,105 @@
+"""pyproject.toml's extras, one per deployable, hold what each part needs and no more.
+
+The Lambda images' requirements are checked against ``[lambda]`` in ``test_docker.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from services.packaging import (
+    GLUE_ADDITIONAL_MODULES,
+    PYPROJECT,
+    PackagingError,
+    canonical,
+    extra_pins,
+    images,
+    pyproject_pins,
+    requirement_pins,
+)
+
+PROJECT = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+EXTRAS = set(PROJECT["optional-dependencies"])
+
+
+def test_there_is_an_extra_per_deployable() -> None:
+    assert {"lambda", "glue", "local", "analysis", "infra", "dev"} == EXTRAS
+
+
+def test_the_glue_extra_is_what_the_job_installs_besides_glues_own() -> None:
+    declared = {canonical(name) for name in GLUE_ADDITIONAL_MODULES}
+    glue = {canonical(spec.split("==")[0]) for spec in PROJECT["optional-dependencies"]["glue"]}
+    assert glue == declared
+
+
+def test_no_test_or_tool_package_is_installed_in_a_function_image() -> None:
+    deployed = set(extra_pins("lambda"))
+    tools = set().union(*(extra_pins(extra) for extra in EXTRAS - {"lambda", "glue"}))
+    in_images = {pin.name for i in images().values() for pin in requirement_pins(i.requirements)}
+    assert {"pytest", "pyspark", "ministack", "duckdb", "matplotlib", "pulumi"} <= tools
+    assert not (tools - deployed) & in_images
+
+
+def test_an_extra_brings_the_extras_it_names() -> None:
+    # [local] runs the functions' code and writes the report: pip installs both with it.
+    assert set(extra_pins("lambda")) | set(extra_pins("analysis")) <= set(extra_pins("local"))
+    everything = set().union(*(extra_pins(extra) for extra in EXTRAS))
+    assert set(extra_pins("dev")) == everything
+    with pytest.raises(PackagingError, match=r"no extra \[gpu\]"):
+        extra_pins("gpu")
+
+
+def test_every_function_image_installs_the_base() -> None:
+    # The base is what every part needs: each image names it as its own (not "via").
+    base = {canonical(spec.split("==")[0]) for spec in PROJECT["dependencies"]}
+    for image in images().values():
+        own = {pin.name for pin in requirement_pins(image.requirements) if not pin.via}
+        assert base <= own, image.requirements.name
+
+
+#: The module a distribution is imported as, where the names differ.
+IMPORT_NAME = {
+    "aws-lambda-powertools": "aws_lambda_powertools",
+    "pulumi-aws": "pulumi_aws",
+    "pulumi-docker-build": "pulumi_docker_build",
+    "pyyaml": "yaml",
+    "localstack-client": "localstack_client",
+    "exchange-calendars": "exchange_calendars",
+}
+#: Distributions used without an ``import`` in the repository's code, and how they are used.
+USED_WITHOUT_IMPORT = {
+    "tzdata": "zoneinfo reads its time zones where the OS has none (the Lambda images)",
+    "ipykernel": "the kernel the analysis notebook runs on (nbclient starts it in the tests)",
+    "pytest-xdist": "pytest -n in the Makefile",
+    "ruff": "make lint / make format",
+    "mypy": "make lint",
+    "types-requests": "mypy's stubs for requests",
+    "setuptools": "parliament imports pkg_resources, gone in setuptools 81",
+    "pandas": "what exchange-calendars runs on, pinned at AWS Glue 5.0's version",
+}
+
+
+def test_every_declared_dependency_is_used() -> None:
+    """Each pinned distribution is imported by the code or tests, or has a written use."""
+    root = PYPROJECT.parent
+    sources = [
+        path.read_text(encoding="utf-8")
+        for folder in ("services", "glue", "infra", "tests", "docker")
+        for path in (root / folder).rglob("*.py")
+    ]
+    sources += [path.read_text(encoding="utf-8") for path in root.glob("**/*.ipynb")
+                if ".venv" not in path.parts]  # fmt: skip
+    text = "\n".join(sources)
+    unused = []
+    for name in pyproject_pins():
+        if name in USED_WITHOUT_IMPORT:
+            continue
+        module = IMPORT_NAME.get(name, name.replace("-", "_"))
+        if not re.search(rf"^\s*(?:import|from)\s+{re.escape(module)}\b", text, re.MULTILINE):
+            unused.append(name)
+    assert unused == []
+    # and every written use names a declared distribution
+    assert set(USED_WITHOUT_IMPORT) <= set(pyproject_pins())

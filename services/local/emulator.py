@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, overload
 
 import requests
 
@@ -138,6 +139,34 @@ def point_boto3_at(endpoint: str) -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
     os.environ.setdefault("AWS_DEFAULT_REGION", settings.EMULATOR_REGION)
+
+
+@overload
+def use_endpoint(*, start: Literal[True]) -> str: ...
+
+
+@overload
+def use_endpoint(*, start: bool = False) -> str | None: ...
+
+
+def use_endpoint(*, start: bool = False) -> str | None:
+    """Find the AWS endpoint this process talks to, point boto3 at it and return it.
+
+    ``AWS_ENDPOINT_URL`` when it is set (an emulator the user chose: LocalStack...); else
+    the local MiniStack (:class:`Emulator`), started first if it is down and ``start`` is
+    true. ``None`` when neither is there: boto3 then goes to AWS with its own credentials,
+    and each command says whether that will do.
+    """
+    chosen = os.environ.get("AWS_ENDPOINT_URL")
+    if chosen:
+        return chosen
+    emulator = Emulator()
+    if not emulator.is_up():
+        if not start:
+            return None
+        emulator.start()
+    point_boto3_at(emulator.endpoint)
+    return emulator.endpoint
 
 
 def free_port(host: str = settings.EMULATOR_HOST) -> int:

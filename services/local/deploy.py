@@ -60,7 +60,7 @@ LOCAL = Deployment(
 
 
 @dataclass(frozen=True)
-class LocalStack:
+class Deployed:
     """What was deployed: the names and ARNs a run needs."""
 
     deployment: Deployment
@@ -101,7 +101,7 @@ def deploy(
     *,
     b3_base_url: str | None = None,
     now: datetime | None = None,
-) -> LocalStack:
+) -> Deployed:
     """Create or update every resource of the pipeline in the emulator.
 
     ``now`` freezes the clock of this deployment (tests); deploying again without it
@@ -132,12 +132,12 @@ def deploy(
     _athena(deployment, artifacts)
     definition = render_json(deployment.state_machine_values(scraper, validate))
     _state_machine(deployment, definition)
-    return LocalStack(deployment, bucket, artifacts, machine_arn, scraper, validate, trigger)
+    return Deployed(deployment, bucket, artifacts, machine_arn, scraper, validate, trigger)
 
 
-def deployed(deployment: Deployment = LOCAL) -> LocalStack:
+def deployed(deployment: Deployment = LOCAL) -> Deployed:
     """The names and ARNs of what :func:`deploy` made, without deploying again."""
-    return LocalStack(
+    return Deployed(
         deployment,
         lake_bucket(deployment),
         artifacts_bucket(deployment),

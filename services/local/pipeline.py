@@ -18,7 +18,7 @@ from rich.markup import escape
 from services.console import err, print_result, steps_table, write_json
 from services.exits import fail, or_exit
 from services.lake.layout import RawDay
-from services.local.deploy import LOCAL, LocalStack, deploy, deployed
+from services.local.deploy import LOCAL, Deployed, deploy, deployed
 from services.local.emulator import use_endpoint
 from services.local.run import (
     Progress,
@@ -30,7 +30,7 @@ from services.local.run import (
 )
 
 #: Starts the execution on the deployed stack and returns its ARN.
-Begin = Callable[[LocalStack], str]
+Begin = Callable[[Deployed], str]
 
 
 def run_pipeline(
@@ -72,7 +72,7 @@ def run_pipeline(
 def dropped(day: RawDay, data: bytes) -> Begin:
     """A ``begin`` that puts ``data`` as ``day``'s raw object: the execution it starts."""
 
-    def drop(stack: LocalStack) -> str:
+    def drop(stack: Deployed) -> str:
         known = execution_names(stack)
         etag = boto3.client("s3").put_object(Bucket=stack.bucket, Key=day.key, Body=data)["ETag"]
         err.print(f"[bold]Dropped[/] s3://{stack.bucket}/{day.key}; waiting for the trigger")
@@ -88,7 +88,7 @@ def finish_pipeline(execution: str) -> None:
     """
     more: list[str] = []
 
-    def begin(stack: LocalStack) -> str:
+    def begin(stack: Deployed) -> str:
         first, *rest = finish(stack, execution)
         more.extend(rest)
         return first

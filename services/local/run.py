@@ -23,7 +23,7 @@ from services.b3.calendar import portfolio_label
 from services.deployment import execution_arn
 from services.lake.refined import day_prefix
 from services.lake.storage import S3Lake
-from services.local.deploy import LocalStack
+from services.local.deploy import Deployed
 from services.workflow import expanded, polls, steps
 
 #: The step each state belongs to, from the definition (services/workflow.py): a Map is
@@ -123,7 +123,7 @@ class Outcome:
     seconds: float
 
 
-def start(stack: LocalStack, execution_input: Mapping[str, Any]) -> str:
+def start(stack: Deployed, execution_input: Mapping[str, Any]) -> str:
     """Start an execution of the deployed state machine; return its ARN."""
     sfn = boto3.client("stepfunctions")
     arn: str = sfn.start_execution(
@@ -132,7 +132,7 @@ def start(stack: LocalStack, execution_input: Mapping[str, Any]) -> str:
     return arn
 
 
-def execution_names(stack: LocalStack) -> set[str]:
+def execution_names(stack: Deployed) -> set[str]:
     """The names of every execution of the deployed state machine so far."""
     sfn = boto3.client("stepfunctions")
     pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.state_machine_arn)
@@ -140,7 +140,7 @@ def execution_names(stack: LocalStack) -> set[str]:
 
 
 def wait_for_execution(
-    stack: LocalStack, key: str, etag: str, known: set[str], timeout: float = 60.0
+    stack: Deployed, key: str, etag: str, known: set[str], timeout: float = 60.0
 ) -> str:
     """The ARN of the execution the trigger started for this write of ``key``, once it exists.
 
@@ -165,7 +165,7 @@ def wait_for_execution(
 NO_REDRIVE = frozenset({"InvalidAction", "UnknownOperationException", "NotImplemented"})
 
 
-def finish(stack: LocalStack, execution_arn: str) -> list[str]:
+def finish(stack: Deployed, execution_arn: str) -> list[str]:
     """Finish what a FAILED execution left: redrive it, or start executions for it.
 
     Where the endpoint has RedriveExecution (AWS), the execution is redriven: Step
@@ -225,7 +225,7 @@ def follow(
     return Outcome(execution_arn, described["status"], progress, output, time.monotonic() - began)
 
 
-def summary(stack: LocalStack, outcome: Outcome) -> dict[str, Any]:
+def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
     """What the run did, as one JSON-able object (the last line ``make demo`` prints).
 
     ``indices`` has a row per index and day the execution validated -- refined rows and
@@ -307,7 +307,7 @@ def index_row(
     }
 
 
-def ahead_row(lake: S3Lake, stack: LocalStack, scraped: Mapping[str, Any]) -> dict[str, Any]:
+def ahead_row(lake: S3Lake, stack: Deployed, scraped: Mapping[str, Any]) -> dict[str, Any]:
     """A dataset ahead the execution scraped, with what landed in its refined table."""
     row = dict(scraped)
     table = AHEAD_TABLES.get(str(scraped.get("dataset")))

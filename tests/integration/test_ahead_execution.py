@@ -22,7 +22,7 @@ import pytest
 
 from services import settings
 from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, LocalStack, deploy
+from services.local.deploy import LOCAL, Deployed, deploy
 from services.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
 from services.local.run import Outcome, follow, start, summary
 from tests.ahead import THEORETICAL_2022
@@ -36,7 +36,7 @@ DT = "2022-12-08"
 
 
 @pytest.fixture(scope="module")
-def stack(aws_endpoint: str) -> Iterator[tuple[LocalStack, Outcome]]:
+def stack(aws_endpoint: str) -> Iterator[tuple[Deployed, Outcome]]:
     cases, answers = demo_ahead()
     with ReplayServer(cases, answers=answers) as server:
         deployed = deploy(AHEAD, b3_base_url=server.base_url)
@@ -45,7 +45,7 @@ def stack(aws_endpoint: str) -> Iterator[tuple[LocalStack, Outcome]]:
         yield deployed, outcome
 
 
-def athena(stack: LocalStack, sql: str) -> list[list[str]]:
+def athena(stack: Deployed, sql: str) -> list[list[str]]:
     """Rows of ``sql`` run by Athena in the stack's workgroup."""
     client: Any = aws("athena")
     query_id = client.start_query_execution(QueryString=sql, WorkGroup=stack.deployment.workgroup)[
@@ -62,7 +62,7 @@ def athena(stack: LocalStack, sql: str) -> list[list[str]]:
 
 
 def test_one_execution_scrapes_and_one_glue_run_refines_the_three(
-    stack: tuple[LocalStack, Outcome],
+    stack: tuple[Deployed, Outcome],
 ) -> None:
     deployed, outcome = stack
     assert outcome.status == "SUCCEEDED", outcome.progress
@@ -92,7 +92,7 @@ def test_one_execution_scrapes_and_one_glue_run_refines_the_three(
 
 
 def test_both_tables_are_catalogued_with_a_partition_per_ticker(
-    stack: tuple[LocalStack, Outcome],
+    stack: tuple[Deployed, Outcome],
 ) -> None:
     deployed, _ = stack
     glue: Any = aws("glue")
@@ -120,7 +120,7 @@ def test_both_tables_are_catalogued_with_a_partition_per_ticker(
     assert target["Tables"] == [AHEAD.table, "b3_index_theoretical", "b3_index_preview"]
 
 
-def test_athena_returns_exactly_the_recorded_rows(stack: tuple[LocalStack, Outcome]) -> None:
+def test_athena_returns_exactly_the_recorded_rows(stack: tuple[Deployed, Outcome]) -> None:
     deployed, _ = stack
     recorded = load(THEORETICAL_2022)
     expected = sorted(

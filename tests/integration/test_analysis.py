@@ -34,7 +34,7 @@ from services.analysis.report import build, previous_dt
 from services.b3.portfolio import PageSource, assemble, parse_page
 from services.lake.raw import write_raw
 from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, LocalStack, deploy
+from services.local.deploy import LOCAL, Deployed, deploy
 from tests.aws_clients import aws
 from tests.lakes import on_day, recorded_portfolio, without
 from tests.recordings import RESULTS_ONLY_2025_07_13, SEGMENT2_2025_07_10, load, pt_br
@@ -60,7 +60,7 @@ def later_document() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def stack(aws_endpoint: str, spark: Any) -> LocalStack:
+def stack(aws_endpoint: str, spark: Any) -> Deployed:
     local = deploy(LOCAL)
     lake = S3Lake(local.bucket)
     earlier = on_day(without(recorded_portfolio(SEGMENT2_2025_07_10), "ALOS3"), date(2025, 7, 9))
@@ -87,7 +87,7 @@ def rows_of(day: str) -> list[dict[str, Any]]:
     return [r for r in load(SEGMENT2_2025_07_10)["results"] if r["cod"] != "ALOS3"]
 
 
-def test_top_weights(stack: LocalStack) -> None:
+def test_top_weights(stack: Deployed) -> None:
     expected = sorted(rows_of(LATER), key=lambda r: (-pt_br(r["part"]), r["cod"]))[:20]
     got = ask("top_weights")
     assert [(r["ticker"], Decimal(r["weight_pct"] or "")) for r in got] == [
@@ -99,7 +99,7 @@ def test_top_weights(stack: LocalStack) -> None:
 @pytest.mark.parametrize(
     ("query", "key"), [("weights_by_sector", "segment"), ("weights_by_company", "asset")]
 )
-def test_weights_by_sector_and_by_company(stack: LocalStack, query: str, key: str) -> None:
+def test_weights_by_sector_and_by_company(stack: Deployed, query: str, key: str) -> None:
     weights: dict[str, Decimal] = defaultdict(Decimal)
     tickers: dict[str, int] = defaultdict(int)
     for row in rows_of(LATER):
@@ -115,7 +115,7 @@ def test_weights_by_sector_and_by_company(stack: LocalStack, query: str, key: st
         assert next(r for r in got if r["company"] == "PETROBRAS")["tickers"] == "2"
 
 
-def test_day_over_day(stack: LocalStack) -> None:
+def test_day_over_day(stack: Deployed) -> None:
     before = {r["cod"]: pt_br(r["part"]) for r in rows_of(EARLIER)}
     after = {r["cod"]: pt_br(r["part"]) for r in rows_of(LATER)}
     got = {r["ticker"]: r for r in ask("day_over_day")}
@@ -129,7 +129,7 @@ def test_day_over_day(stack: LocalStack) -> None:
     assert any(changes)
 
 
-def test_the_views_make_the_common_questions_one_line(stack: LocalStack) -> None:
+def test_the_views_make_the_common_questions_one_line(stack: Deployed) -> None:
     weights: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows_of(LATER):
         weights[row["asset"]] += pt_br(row["part"])
@@ -152,14 +152,14 @@ def test_the_views_make_the_common_questions_one_line(stack: LocalStack) -> None
     )
 
 
-def test_entries_and_exits(stack: LocalStack) -> None:
+def test_entries_and_exits(stack: Deployed) -> None:
     assert [(r["ticker"], r["movement"]) for r in ask("entries_exits")] == [
         ("ALOS3", "entered"),
         ("VIVA3", "left"),
     ]
 
 
-def test_ticker_history(stack: LocalStack) -> None:
+def test_ticker_history(stack: Deployed) -> None:
     got = ask("ticker_history", ticker="PETR4", start_dt=EARLIER, end_dt=LATER)
     petr4 = {day: next(r for r in rows_of(day) if r["cod"] == "PETR4") for day in (EARLIER, LATER)}
     assert [(r["dt"], Decimal(r["weight_pct"] or "")) for r in got] == [
@@ -168,7 +168,7 @@ def test_ticker_history(stack: LocalStack) -> None:
 
 
 @pytest.fixture(scope="module")
-def refined_copy(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def refined_copy(stack: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The refined objects of both days, copied out of S3 into a directory."""
     lake, root = S3Lake(stack.bucket), tmp_path_factory.mktemp("refined")
     for day in (EARLIER, LATER):
@@ -199,7 +199,7 @@ def test_a_single_day_query_reads_only_that_days_files(refined_copy: Path, name:
     assert 0 < int(files_read[1]) <= day_files  # a top-N may read even fewer
 
 
-def test_the_report_has_its_charts(stack: LocalStack, tmp_path: Path) -> None:
+def test_the_report_has_its_charts(stack: Deployed, tmp_path: Path) -> None:
     assert previous_dt(aws("glue"), LOCAL.database, LOCAL.table, "IBOV", LATER) == EARLIER
     report = build(lambda sql: athena(sql, LOCAL.workgroup), LATER, "IBOV", EARLIER, tmp_path)
     assert set(report.images) == {"top_weights", "sectors", "changes"}
@@ -228,7 +228,7 @@ def test_the_notebook_runs_headless_against_the_local_data(refined_copy: Path) -
     assert len(images) == 3  # top 20, sectors, changes since 2025-07-09
 
 
-def test_bovespa_query_prints_csv_and_json(stack: LocalStack) -> None:
+def test_bovespa_query_prints_csv_and_json(stack: Deployed) -> None:
     def bovespa(*args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "services.cli", "query", *args], capture_output=True,
@@ -253,7 +253,7 @@ def test_bovespa_query_prints_csv_and_json(stack: LocalStack) -> None:
     assert rows == [{"n": str(len(rows_of(LATER)))}]
 
 
-def test_bovespa_query_refuses_ddl_and_the_table_survives(stack: LocalStack) -> None:
+def test_bovespa_query_refuses_ddl_and_the_table_survives(stack: Deployed) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "services.cli", "query", f"DROP TABLE {TABLE}"],
         capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False,
@@ -264,7 +264,7 @@ def test_bovespa_query_refuses_ddl_and_the_table_survives(stack: LocalStack) -> 
     assert len(ask("top_weights")) == 20
 
 
-def test_the_local_athena_cannot_touch_host_files(stack: LocalStack, tmp_path: Path) -> None:
+def test_the_local_athena_cannot_touch_host_files(stack: Deployed, tmp_path: Path) -> None:
     """Not through `bovespa query` (which refuses these) but straight to the emulator."""
     leak = tmp_path / "leak.csv"
     for sql in (
@@ -279,6 +279,6 @@ def test_the_local_athena_cannot_touch_host_files(stack: LocalStack, tmp_path: P
     assert len(ask("top_weights")) == 20  # the table's own files are still read
 
 
-def test_a_statement_without_rows_is_an_empty_result(stack: LocalStack) -> None:
+def test_a_statement_without_rows_is_an_empty_result(stack: Deployed) -> None:
     result = athena('DROP TABLE IF EXISTS "default"."no_such_table"', LOCAL.workgroup)
     assert (result.columns, result.rows) == ([], [])

@@ -40,7 +40,7 @@ from services.b3.theoretical import assemble_quarter, assemble_theoretical, pars
 from services.lake.ahead import write_preview, write_theoretical
 from services.lake.raw import write_raw
 from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, LocalStack, deploy
+from services.local.deploy import LOCAL, Deployed, deploy
 from tests.ahead import THEORETICAL_2022, THEORETICAL_2025_01, configuration, preview_body
 from tests.ahead_expected import Row, next_rebalance, theoretical_vs_day
 from tests.aws_clients import aws
@@ -85,7 +85,7 @@ def _pin(lake: S3Lake, key: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def stack(aws_endpoint: str, spark: Any) -> Iterator[LocalStack]:
+def stack(aws_endpoint: str, spark: Any) -> Iterator[Deployed]:
     local = deploy(LOCAL)
     lake = S3Lake(local.bucket)
     day = recorded_portfolio(SEGMENT2_2022_12_08)
@@ -120,7 +120,7 @@ def stack(aws_endpoint: str, spark: Any) -> Iterator[LocalStack]:
     _remove(local, (DAY, BEFORE))
 
 
-def _remove(stack: LocalStack, days: tuple[date, ...]) -> None:
+def _remove(stack: Deployed, days: tuple[date, ...]) -> None:
     """Delete what this module left (other modules query the same stack)."""
     s3: Any = aws("s3")
     glue: Any = aws("glue")
@@ -165,7 +165,7 @@ def typed(row: dict[str, str | None]) -> Row:
 
 
 def test_the_theoretical_portfolio_against_the_days_is_exactly_the_recordings(
-    stack: LocalStack,
+    stack: Deployed,
 ) -> None:
     expected = theoretical_vs_day(load(SEGMENT2_2022_12_08), load(THEORETICAL_2022))
     got = select(
@@ -187,11 +187,11 @@ def test_the_theoretical_portfolio_against_the_days_is_exactly_the_recordings(
     }  # fmt: skip
 
 
-def test_a_day_without_its_theoretical_portfolio_has_no_rows(stack: LocalStack) -> None:
+def test_a_day_without_its_theoretical_portfolio_has_no_rows(stack: Deployed) -> None:
     assert ask("theoretical_vs_day", dt=BEFORE.isoformat(), index_code="IBOV") == []
 
 
-def test_the_saved_query_lists_the_moved_quantities_first(stack: LocalStack) -> None:
+def test_the_saved_query_lists_the_moved_quantities_first(stack: Deployed) -> None:
     got = ask("theoretical_vs_day", dt=DAY.isoformat(), index_code="IBOV")
     assert [r["ticker"] for r in got[:5]] == ["IRBR3", "ITSA4", "FLRY3", "IGTI11", "RENT3"]
     assert {r["qty_change"] for r in got[5:]} == {"0"}
@@ -199,7 +199,7 @@ def test_the_saved_query_lists_the_moved_quantities_first(stack: LocalStack) -> 
 
 
 def test_the_next_rebalance_is_the_latest_preview_against_the_day_exactly(
-    stack: LocalStack,
+    stack: Deployed,
 ) -> None:
     expected = next_rebalance(load(SEGMENT2_2022_12_08), load(THEORETICAL_2025_01))
     got = select('SELECT * FROM "default"."b3_next_rebalance" WHERE index_code = \'IBOV\'')
@@ -213,7 +213,7 @@ def test_the_next_rebalance_is_the_latest_preview_against_the_day_exactly(
         assert row == expected[ticker], ticker
 
 
-def test_the_next_rebalance_query_lists_entering_then_leaving(stack: LocalStack) -> None:
+def test_the_next_rebalance_query_lists_entering_then_leaving(stack: Deployed) -> None:
     expected = next_rebalance(load(SEGMENT2_2022_12_08), load(THEORETICAL_2025_01))
     got = ask("next_rebalance", index_code="IBOV")
     order = {"entering": 0, "leaving": 1, "weight change": 2, "unchanged": 3}
@@ -228,7 +228,7 @@ def test_the_next_rebalance_query_lists_entering_then_leaving(stack: LocalStack)
     assert [(r["ticker"], r["change"]) for r in got] == [(t, r["change"]) for t, r in want]
 
 
-def test_the_report_has_a_section_for_each(stack: LocalStack, tmp_path: Path) -> None:
+def test_the_report_has_a_section_for_each(stack: Deployed, tmp_path: Path) -> None:
     available = catalogued(aws("glue"), LOCAL.database, AHEAD_TABLES.values())
     assert available == set(AHEAD_TABLES.values())
     runner = lambda sql: athena(sql, LOCAL.workgroup)  # noqa: E731

@@ -21,7 +21,7 @@ import pytest
 
 from services.lake.raw import raw_key, to_parquet_bytes, to_table
 from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, LocalStack, deploy
+from services.local.deploy import LOCAL, Deployed, deploy
 from services.local.replay import ReplayServer
 from services.local.run import (
     Outcome,
@@ -58,14 +58,14 @@ def replay_server() -> Iterator[ReplayServer]:
 
 
 @pytest.fixture(scope="module")
-def stack(aws_endpoint: str, replay_server: ReplayServer) -> Iterator[LocalStack]:
+def stack(aws_endpoint: str, replay_server: ReplayServer) -> Iterator[Deployed]:
     stack = deploy(LOCAL, b3_base_url=replay_server.base_url, now=NOW)
     yield stack
     deploy(LOCAL)  # the real clock back
     _remove_days(stack, DAYS)
 
 
-def _remove_days(stack: LocalStack, days: list[date]) -> None:
+def _remove_days(stack: Deployed, days: list[date]) -> None:
     """Delete what this module's runs left: objects and catalogue partitions of ``days``."""
     s3: Any = aws("s3")
     glue: Any = aws("glue")
@@ -85,13 +85,13 @@ def _remove_days(stack: LocalStack, days: list[date]) -> None:
                 )
 
 
-def snapshot(stack: LocalStack, prefix: str) -> dict[str, str]:
+def snapshot(stack: Deployed, prefix: str) -> dict[str, str]:
     s3: Any = aws("s3")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
     return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
 
 
-def refined_rows(stack: LocalStack, day: date) -> dict[str, dict[str, Any]]:
+def refined_rows(stack: Deployed, day: date) -> dict[str, dict[str, Any]]:
     lake = S3Lake(stack.bucket)
     rows: dict[str, dict[str, Any]] = {}
     for key in lake.list(f"refined/dt={day}/index_code=IBOV/"):
@@ -119,7 +119,7 @@ def athena_count(day: date) -> int:
     return int(rows[1]["Data"][0]["VarCharValue"])
 
 
-def drop(stack: LocalStack, key: str, body: bytes) -> Outcome:
+def drop(stack: Deployed, key: str, body: bytes) -> Outcome:
     """Put a raw object as a person would (``bovespa ingest``) and follow its execution."""
     s3: Any = aws("s3")
     known = execution_names(stack)
@@ -145,7 +145,7 @@ THURSDAY_FEATURES = {
 }
 
 
-def assert_thursday_refined(stack: LocalStack, outcome: Outcome) -> None:
+def assert_thursday_refined(stack: Deployed, outcome: Outcome) -> None:
     assert outcome.status == "SUCCEEDED", outcome.progress
     (validated,) = outcome.output["refine"]["objects"]
     assert (validated["dt"], validated["rows"]) == (THURSDAY.isoformat(), 84)
@@ -161,7 +161,7 @@ def assert_thursday_refined(stack: LocalStack, outcome: Outcome) -> None:
 
 
 def test_s3_event_path_takes_tomorrows_portfolio_scraped_tonight_to_athena(
-    stack: LocalStack, replay_server: ReplayServer, tmp_path: Path
+    stack: Deployed, replay_server: ReplayServer, tmp_path: Path
 ) -> None:
     # `bovespa scrape` into a directory on Wednesday evening, then `bovespa ingest` the file
     scraped = scrape(
@@ -174,7 +174,7 @@ def test_s3_event_path_takes_tomorrows_portfolio_scraped_tonight_to_athena(
     assert_thursday_refined(stack, outcome)
 
 
-def test_schedule_path_takes_tomorrows_portfolio_to_athena(stack: LocalStack) -> None:
+def test_schedule_path_takes_tomorrows_portfolio_to_athena(stack: Deployed) -> None:
     outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     assert [s.name for s in outcome.progress.steps] == [
         "ScrapeIndices", "Glue job", "Crawler", "Athena smoke query", "Check",
@@ -184,7 +184,7 @@ def test_schedule_path_takes_tomorrows_portfolio_to_athena(stack: LocalStack) ->
 
 @pytest.mark.parametrize(("day", "name"), HOLIDAYS.items(), ids=str)
 def test_a_holiday_from_b3_stops_the_scrape_and_writes_nothing(
-    stack: LocalStack, replay_server: ReplayServer, day: date, name: str
+    stack: Deployed, replay_server: ReplayServer, day: date, name: str
 ) -> None:
     before = snapshot(stack, "raw/"), snapshot(stack, "refined/")
     replay_server.cases[("IBOV", "2")] = body_of(day)
@@ -201,7 +201,7 @@ def test_a_holiday_from_b3_stops_the_scrape_and_writes_nothing(
 
 @pytest.mark.parametrize(("day", "name"), HOLIDAYS.items(), ids=str)
 def test_a_dropped_holiday_file_fails_validation_and_refines_nothing(
-    stack: LocalStack, day: date, name: str
+    stack: Deployed, day: date, name: str
 ) -> None:
     raw_before, refined_before = snapshot(stack, "raw/"), snapshot(stack, "refined/")
     key = raw_key("IBOV", day)

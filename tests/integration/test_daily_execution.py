@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, LocalStack, deploy
+from services.local.deploy import LOCAL, Deployed, deploy
 from services.local.replay import DEMO_INDICES, Fault, ReplayServer, demo_cases
 from services.local.run import Outcome, finish, follow, start, summary
 from tests.ahead import configuration
@@ -51,11 +51,11 @@ def replay_server() -> Iterator[ReplayServer]:
 
 
 @pytest.fixture(scope="module")
-def stack(aws_endpoint: str, replay_server: ReplayServer) -> LocalStack:
+def stack(aws_endpoint: str, replay_server: ReplayServer) -> Deployed:
     return deploy(DAILY, b3_base_url=replay_server.base_url)
 
 
-def glue_runs(stack: LocalStack) -> list[dict[str, Any]]:
+def glue_runs(stack: Deployed) -> list[dict[str, Any]]:
     glue: Any = aws("glue")
     runs: list[dict[str, Any]] = glue.get_job_runs(JobName=stack.deployment.glue_job)["JobRuns"]
     return runs
@@ -78,7 +78,7 @@ def crawls(outcome: Outcome) -> int:
     )
 
 
-def refined(stack: LocalStack, index: str) -> dict[str, bytes]:
+def refined(stack: Deployed, index: str) -> dict[str, bytes]:
     """Every refined file of ``index`` on its day: key -> bytes."""
     lake = S3Lake(stack.bucket)
     return {
@@ -101,7 +101,7 @@ def recorded(index: str) -> dict[str, tuple[Decimal, int]]:
     return {r["cod"]: (pt_br(r["part"]), int(pt_br(r["theoricalQty"]))) for r in body["results"]}
 
 
-def athena(stack: LocalStack, sql: str) -> list[list[str]]:
+def athena(stack: Deployed, sql: str) -> list[list[str]]:
     """Rows of ``sql`` run by Athena in the stack's workgroup."""
     client: Any = aws("athena")
     query_id = client.start_query_execution(QueryString=sql, WorkGroup=stack.deployment.workgroup)[
@@ -117,7 +117,7 @@ def athena(stack: LocalStack, sql: str) -> list[list[str]]:
     return [[d.get("VarCharValue", "") for d in r["Data"]] for r in rows[1:]]
 
 
-def athena_counts(stack: LocalStack) -> dict[str, int]:
+def athena_counts(stack: Deployed) -> dict[str, int]:
     pairs = " OR ".join(f"(dt = '{dt}' AND index_code = '{i}')" for i, dt in DAYS.items())
     answer = athena(
         stack,
@@ -128,9 +128,7 @@ def athena_counts(stack: LocalStack) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def one_down(
-    stack: LocalStack, replay_server: ReplayServer
-) -> tuple[Outcome, list[dict[str, Any]]]:
+def one_down(stack: Deployed, replay_server: ReplayServer) -> tuple[Outcome, list[dict[str, Any]]]:
     """The day's execution with IBXX answering 503 to every request."""
     before = {run["Id"] for run in glue_runs(stack)}
     replay_server.outage(DOWN, Fault(status=503, body=b"busy"))
@@ -158,7 +156,7 @@ def test_one_index_down_ends_failed_naming_it(
 
 
 def test_the_others_are_refined_by_one_glue_run_and_queryable(
-    stack: LocalStack, one_down: tuple[Outcome, list[dict[str, Any]]]
+    stack: Deployed, one_down: tuple[Outcome, list[dict[str, Any]]]
 ) -> None:
     outcome, runs = one_down
     (run,) = runs
@@ -189,7 +187,7 @@ def test_the_others_are_refined_by_one_glue_run_and_queryable(
 
 
 def test_the_summary_has_a_row_per_index_and_the_datasets_ahead(
-    stack: LocalStack, one_down: tuple[Outcome, list[dict[str, Any]]]
+    stack: Deployed, one_down: tuple[Outcome, list[dict[str, Any]]]
 ) -> None:
     outcome, _ = one_down
     result = summary(stack, outcome)
@@ -219,7 +217,7 @@ def test_the_summary_has_a_row_per_index_and_the_datasets_ahead(
 
 @pytest.fixture(scope="module")
 def finished(
-    stack: LocalStack, one_down: tuple[Outcome, list[dict[str, Any]]]
+    stack: Deployed, one_down: tuple[Outcome, list[dict[str, Any]]]
 ) -> tuple[list[str], list[Outcome], list[dict[str, Any]], dict[str, dict[str, bytes]]]:
     """B3 answers for IBXX again: finish the failed execution."""
     outcome, _ = one_down
@@ -232,7 +230,7 @@ def finished(
 
 
 def test_finishing_refines_only_the_failed_index(
-    stack: LocalStack,
+    stack: Deployed,
     one_down: tuple[Outcome, list[dict[str, Any]]],
     finished: tuple[list[str], list[Outcome], list[dict[str, Any]], dict[str, dict[str, bytes]]],
 ) -> None:

@@ -22,7 +22,7 @@ from services import settings
 from services.lake.layout import raw_key
 from services.lake.raw import to_parquet_bytes, to_table
 from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, LocalStack, deploy
+from services.local.deploy import LOCAL, Deployed, deploy
 from services.local.replay import Fault, ReplayServer
 from services.local.run import (
     Outcome,
@@ -48,11 +48,11 @@ def replay_server() -> Iterator[ReplayServer]:
 
 
 @pytest.fixture(scope="module")
-def stack(aws_endpoint: str, replay_server: ReplayServer) -> LocalStack:
+def stack(aws_endpoint: str, replay_server: ReplayServer) -> Deployed:
     return deploy(LOCAL, b3_base_url=replay_server.base_url)
 
 
-def refined_rows(stack: LocalStack, dt: str) -> dict[str, dict[str, Any]]:
+def refined_rows(stack: Deployed, dt: str) -> dict[str, dict[str, Any]]:
     """Every refined row of ``dt`` (IBOV) read back from S3, by ticker."""
     lake = S3Lake(stack.bucket)
     rows: dict[str, dict[str, Any]] = {}
@@ -64,7 +64,7 @@ def refined_rows(stack: LocalStack, dt: str) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def athena(stack: LocalStack, sql: str) -> list[list[str]]:
+def athena(stack: Deployed, sql: str) -> list[list[str]]:
     client: Any = aws("athena")
     query_id = client.start_query_execution(QueryString=sql, WorkGroup=LOCAL.workgroup)[
         "QueryExecutionId"
@@ -79,7 +79,7 @@ def athena(stack: LocalStack, sql: str) -> list[list[str]]:
     return [[d.get("VarCharValue", "") for d in r["Data"]] for r in rows[1:]]
 
 
-def drop_raw(stack: LocalStack, table: pa.Table, day: date) -> str:
+def drop_raw(stack: Deployed, table: pa.Table, day: date) -> str:
     """Put a raw object as a person would; return the execution its event starts."""
     key = raw_key("IBOV", day)
     s3: Any = aws("s3")
@@ -88,7 +88,7 @@ def drop_raw(stack: LocalStack, table: pa.Table, day: date) -> str:
     return wait_for_execution(stack, key, etag.strip('"'), known)
 
 
-def run_dropped(stack: LocalStack, table: pa.Table, day: date) -> Outcome:
+def run_dropped(stack: Deployed, table: pa.Table, day: date) -> Outcome:
     return follow(drop_raw(stack, table, day))
 
 
@@ -106,7 +106,7 @@ def history(execution_arn: str) -> list[dict[str, Any]]:
     return events
 
 
-def snapshot(stack: LocalStack, prefix: str = "refined/") -> dict[str, str]:
+def snapshot(stack: Deployed, prefix: str = "refined/") -> dict[str, str]:
     s3: Any = aws("s3")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
     return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
@@ -125,13 +125,13 @@ def step(outcome: Outcome, name: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def first_run(stack: LocalStack) -> tuple[Outcome, dict[str, dict[str, Any]]]:
+def first_run(stack: Deployed) -> tuple[Outcome, dict[str, dict[str, Any]]]:
     outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     return outcome, refined_rows(stack, JULY_10)
 
 
 def test_schedule_path_end_to_end(
-    stack: LocalStack, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
+    stack: Deployed, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
 ) -> None:
     outcome, rows = first_run
     assert outcome.status == "SUCCEEDED", outcome.progress
@@ -161,7 +161,7 @@ def test_schedule_path_end_to_end(
 
 
 def test_the_scrapers_own_raw_write_starts_no_second_execution(
-    stack: LocalStack, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
+    stack: Deployed, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
 ) -> None:
     sfn: Any = aws("stepfunctions")
     names = [
@@ -173,7 +173,7 @@ def test_the_scrapers_own_raw_write_starts_no_second_execution(
 
 @pytest.fixture(scope="module")
 def flaky_rerun(
-    stack: LocalStack,
+    stack: Deployed,
     replay_server: ReplayServer,
     first_run: tuple[Outcome, dict[str, dict[str, Any]]],
 ) -> tuple[Outcome, dict[str, dict[str, Any]]]:
@@ -209,14 +209,14 @@ def test_the_same_day_twice_leaves_identical_refined_data(
 
 
 @pytest.fixture(scope="module")
-def s3_run(stack: LocalStack) -> Outcome:
+def s3_run(stack: Deployed) -> Outcome:
     """A raw file for 2025-07-11 dropped in the bucket by hand."""
     day = date(2025, 7, 11)
     table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
     return run_dropped(stack, table, day)
 
 
-def test_s3_event_path_end_to_end(stack: LocalStack, s3_run: Outcome) -> None:
+def test_s3_event_path_end_to_end(stack: Deployed, s3_run: Outcome) -> None:
     outcome, key = s3_run, raw_key("IBOV", date(2025, 7, 11))
     assert outcome.status == "SUCCEEDED", outcome.progress
     # the same Map, with the dropped object as its one item: validated, never scraped
@@ -232,7 +232,7 @@ def test_s3_event_path_end_to_end(stack: LocalStack, s3_run: Outcome) -> None:
     assert smoke_counts(outcome) == {("IBOV", "2025-07-11"): 84}
 
 
-def test_a_duplicated_s3_event_starts_one_execution(stack: LocalStack, s3_run: Outcome) -> None:
+def test_a_duplicated_s3_event_starts_one_execution(stack: Deployed, s3_run: Outcome) -> None:
     sfn: Any = aws("stepfunctions")
     started = json.loads(sfn.describe_execution(executionArn=s3_run.execution_arn)["input"])
     event = {
@@ -264,7 +264,7 @@ def test_a_duplicated_s3_event_starts_one_execution(stack: LocalStack, s3_run: O
 
 
 def test_an_object_replaced_between_validate_and_the_job_is_not_what_is_refined(
-    stack: LocalStack,
+    stack: Deployed,
 ) -> None:
     """Finding 1: a valid day, and while its execution is past Validate, a refused file."""
     day = date(2025, 7, 17)
@@ -290,7 +290,7 @@ def test_an_object_replaced_between_validate_and_the_job_is_not_what_is_refined(
     assert pq.read_table(io.BytesIO(current)).schema.field("part").type == pa.float64()
 
 
-def test_reverting_a_day_to_an_earlier_file_refines_it_again(stack: LocalStack) -> None:
+def test_reverting_a_day_to_an_earlier_file_refines_it_again(stack: Deployed) -> None:
     """Finding 2: file A, then B, then A again (the same bytes): refined holds A."""
     day = date(2025, 7, 18)
     portfolio = recorded_portfolio(SEGMENT2_2025_07_10)
@@ -307,7 +307,7 @@ def test_reverting_a_day_to_an_earlier_file_refines_it_again(stack: LocalStack) 
 
 
 def test_totals_that_do_not_reconcile_fail_in_validate_and_leave_refined_untouched(
-    stack: LocalStack, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
+    stack: Deployed, first_run: tuple[Outcome, dict[str, dict[str, Any]]]
 ) -> None:
     day = date(2025, 7, 14)
     table = quantity_off(to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day)))
@@ -323,7 +323,7 @@ def test_totals_that_do_not_reconcile_fail_in_validate_and_leave_refined_untouch
 
 
 def test_a_glue_job_failure_ends_in_the_glue_step_with_the_jobs_message(
-    stack: LocalStack, replay_server: ReplayServer
+    stack: Deployed, replay_server: ReplayServer
 ) -> None:
     glue: Any = aws("glue")
     job = glue.get_job(JobName=LOCAL.glue_job)["Job"]

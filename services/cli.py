@@ -574,7 +574,7 @@ def local_status() -> None:
 def _run(action: Callable[[], T]) -> T:
     """Run ``action``; on failure print one line to stderr and exit with the error's code.
 
-    The codes are :data:`services.errors.EXIT_CODES` (also in the README); ``--verbose``
+    The codes are :data:`services.errors.EXIT_CODES` (also in docs/cli.md); ``--verbose``
     adds the traceback.
     """
     try:

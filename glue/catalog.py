@@ -18,8 +18,8 @@ from typing import Any
 
 import boto3
 
-from glue.lakeio import Day, PartitionValues
 from glue.schema import DAY_TABLE, Column, Table
+from services.lake.refined import Day, PartitionValues
 
 #: BatchCreatePartition and BatchUpdatePartition take at most 100 entries.
 BATCH = 100

@@ -58,12 +58,10 @@ from pyspark.sql import functions as F
 from glue import catalog
 from glue.lakeio import (
     RAW_DT,
-    Day,
     Discovery,
     GlueIO,
     JobIO,
     LocalIO,
-    PartitionValues,
     Pin,
     RawPartition,
     Refused,
@@ -78,6 +76,7 @@ from services.b3.codes import check_index_data, check_ticker, index_argument
 from services.b3.errors import SchemaDrift
 from services.errors import BadArgument
 from services.lake.layout import RawDay
+from services.lake.refined import Day, PartitionValues
 from services.lake.storage import NO_VERSION, Lake, open_lake
 from services.validate.errors import UnreadableParquet
 

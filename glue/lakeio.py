@@ -38,18 +38,20 @@ from typing import Protocol
 from services import settings
 from services.lake import datasets
 from services.lake.layout import NotARawKey, RawDay, parse_raw_key
+from services.lake.refined import (
+    REFINED_FILE_NAME,
+    Day,
+    PartitionValues,
+    day_prefix,
+    partition_of,
+    refined_key,
+    ticker_dir,
+)
 from services.lake.storage import NO_VERSION, Lake, LocalLake
 from services.validate.errors import ContractViolation
 
 #: A partition's ``dt`` value.
 RAW_DT = re.compile(r"\d{4}-\d{2}-\d{2}")
-REFINED_FILE = re.compile(
-    r"dt=(?P<dt>[^/]+)/index_code=(?P<index>[^/]+)/ticker=(?P<ticker>[^/]+)/[^/]*\.parquet"
-)
-REFINED_FILE_NAME = "part-00000.snappy.parquet"
-
-Day = tuple[str, str]  # (dt, index_code)
-PartitionValues = tuple[str, str, str]  # (dt, index_code, ticker)
 
 
 class NoRawData(Exception):
@@ -230,23 +232,6 @@ def read_pinned(lake: Lake, part: RawPartition) -> bytes:
     return stored.data
 
 
-def refined_key(
-    values: PartitionValues, name: str = REFINED_FILE_NAME, prefix: str = settings.REFINED_PREFIX
-) -> str:
-    dt, index, ticker = values
-    return f"{prefix}/dt={dt}/index_code={index}/ticker={ticker}/{name}"
-
-
-def day_prefix(day: Day, prefix: str = settings.REFINED_PREFIX) -> str:
-    return f"{prefix}/dt={day[0]}/index_code={day[1]}/"
-
-
-def partition_of(key: str) -> PartitionValues | None:
-    """The partition values in a refined file's key (relative to ``refined/``), if any."""
-    match = REFINED_FILE.search(key)
-    return (match["dt"], match["index"], match["ticker"]) if match else None
-
-
 class JobIO(Protocol):
     """What the job needs to know about where data lives."""
 
@@ -308,7 +293,7 @@ class _Publisher:
     ) -> None:
         staged = {day: lake.stage_tree(day_prefix(day, self.refined_prefix)) for day in days}
         for values, source in written.items():
-            target = staged[(values[0], values[1])] / f"ticker={values[2]}" / REFINED_FILE_NAME
+            target = staged[(values[0], values[1])] / ticker_dir(values[2]) / REFINED_FILE_NAME
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(self._read(source))
         fault_point("publish.staged")

@@ -116,6 +116,16 @@ def steps() -> dict[str, str]:
     return found
 
 
+def polls() -> frozenset[str]:
+    """The states that poll: each one a ``Wait`` state leads to (``GetGlueJobRun`` after
+    ``WaitForGlueJob``…), as a run's progress counts its status checks."""
+    return frozenset(
+        state["Next"]
+        for _, state in all_states(expanded())
+        if state.get("Type") == "Wait" and "Next" in state
+    )
+
+
 def _load(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((DIRECTORY / name).read_text(encoding="utf-8"))
     return loaded

@@ -19,12 +19,12 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from glue.schema import AHEAD_TABLES
-from services import settings
 from services.b3.calendar import portfolio_label
 from services.deployment import execution_arn
+from services.lake.refined import day_prefix
 from services.lake.storage import S3Lake
 from services.local.deploy import LocalStack
-from services.workflow import expanded, steps
+from services.workflow import expanded, polls, steps
 
 #: The step each state belongs to, from the definition (services/workflow.py): a Map is
 #: one step with its iterations' states, the refine phase's states are grouped by step.
@@ -32,6 +32,8 @@ STEP_OF = steps()
 #: The states of the execution itself (not of a Map's iterations): their output is the
 #: execution's data so far.
 TOP_LEVEL = frozenset(expanded()["States"])
+#: The states that poll a running Glue job, crawl or query (the ones a Wait leads to).
+POLLS = polls()
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -85,7 +87,7 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
             if step is None:
                 step = by_name[STEP_OF[state]] = Step(STEP_OF[state], event["timestamp"])
                 progress.steps.append(step)
-            step.polls += state.startswith("Get")
+            step.polls += state in POLLS
             step.status = "running"
             current = step
             if kind == "FailStateEntered":
@@ -287,7 +289,7 @@ def index_row(
     lake: S3Lake, bucket: str, validated: Mapping[str, Any], athena: int | None
 ) -> dict[str, Any]:
     """One validated index and day: what Validate counted, what landed in refined/."""
-    prefix = f"{settings.REFINED_PREFIX}/dt={validated['dt']}/index_code={validated['index']}/"
+    prefix = day_prefix((validated["dt"], validated["index"]))
     refined = lake.list(prefix)
     return {
         "index": validated["index"],
@@ -311,7 +313,7 @@ def ahead_row(lake: S3Lake, stack: LocalStack, scraped: Mapping[str, Any]) -> di
     table = AHEAD_TABLES.get(str(scraped.get("dataset")))
     if table is None or scraped.get("status") not in {"stored", "kept"}:
         return row
-    prefix = f"{table.prefix}/dt={scraped['dt']}/index_code={scraped['index']}/"
+    prefix = day_prefix((scraped["dt"], scraped["index"]), table.prefix)
     refined = lake.list(prefix)
     row.update(
         table=f"{stack.deployment.database}.{table.name}",

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 
 from glue import catalog
-from glue.lakeio import refined_key
 from infra.orchestration import UNSCOPABLE
 from services import settings
 from services.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.lake.refined import refined_key
 from services.local.deploy import ACCOUNT as LOCAL_ACCOUNT
 from services.local.deploy import LOCAL, REGION, deploy
 from services.local.recorder import CALL_LOG_ENV, read_calls

@@ -5,6 +5,7 @@ The Lambda images' requirements are checked against ``[lambda]`` in ``test_docke
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -16,6 +17,7 @@ from services.packaging import (
     canonical,
     extra_pins,
     images,
+    pyproject_pins,
     requirement_pins,
 )
 
@@ -56,3 +58,48 @@ def test_every_function_image_installs_the_base() -> None:
     for image in images().values():
         own = {pin.name for pin in requirement_pins(image.requirements) if not pin.via}
         assert base <= own, image.requirements.name
+
+
+#: The module a distribution is imported as, where the names differ.
+IMPORT_NAME = {
+    "aws-lambda-powertools": "aws_lambda_powertools",
+    "pulumi-aws": "pulumi_aws",
+    "pulumi-docker-build": "pulumi_docker_build",
+    "pyyaml": "yaml",
+    "localstack-client": "localstack_client",
+    "exchange-calendars": "exchange_calendars",
+}
+#: Distributions used without an ``import`` in the repository's code, and how they are used.
+USED_WITHOUT_IMPORT = {
+    "tzdata": "zoneinfo reads its time zones where the OS has none (the Lambda images)",
+    "ipykernel": "the kernel the analysis notebook runs on (nbclient starts it in the tests)",
+    "pytest-xdist": "pytest -n in the Makefile",
+    "ruff": "make lint / make format",
+    "mypy": "make lint",
+    "types-requests": "mypy's stubs for requests",
+    "setuptools": "parliament imports pkg_resources, gone in setuptools 81",
+    "pandas": "what exchange-calendars runs on, pinned at AWS Glue 5.0's version",
+}
+
+
+def test_every_declared_dependency_is_used() -> None:
+    """Each pinned distribution is imported by the code or tests, or has a written use."""
+    root = PYPROJECT.parent
+    sources = [
+        path.read_text(encoding="utf-8")
+        for folder in ("services", "glue", "infra", "tests", "docker")
+        for path in (root / folder).rglob("*.py")
+    ]
+    sources += [path.read_text(encoding="utf-8") for path in root.glob("**/*.ipynb")
+                if ".venv" not in path.parts]  # fmt: skip
+    text = "\n".join(sources)
+    unused = []
+    for name in pyproject_pins():
+        if name in USED_WITHOUT_IMPORT:
+            continue
+        module = IMPORT_NAME.get(name, name.replace("-", "_"))
+        if not re.search(rf"^\s*(?:import|from)\s+{re.escape(module)}\b", text, re.MULTILINE):
+            unused.append(name)
+    assert unused == []
+    # and every written use names a declared distribution
+    assert set(USED_WITHOUT_IMPORT) <= set(pyproject_pins())

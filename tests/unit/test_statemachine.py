@@ -374,3 +374,29 @@ def test_the_glue_failure_is_described_from_fields_every_run_has(
     for described in (reads_message, without):
         assert described["ResultPath"] == "$.error"
         assert states(definition)[described["Next"]]["Type"] == "Fail"
+
+
+def test_a_status_check_is_a_state_a_wait_leads_to() -> None:
+    """The run's "status checks" count the polls the definition makes, not every Get* state:
+    GetLastCrawl and GetSmokeResult read once after their poll loop ends."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.local.run import fold
+    from services.workflow import polls
+
+    assert {p for p in polls() if not p.endswith("AfterRedrive")} == {
+        "GetGlueJobRun",
+        "GetCrawler",
+        "GetSmokeQuery",
+    }
+    names = ["WaitForGlueJob", "GetGlueJobRun"] * 3 + ["StartCrawler", "GetLastCrawl"]
+    start = datetime(2025, 7, 10, tzinfo=UTC)
+    events = []
+    for i, name in enumerate(names):
+        at = start + timedelta(seconds=i)
+        events.append({"type": "TaskStateEntered", "timestamp": at,
+                       "stateEnteredEventDetails": {"name": name}})  # fmt: skip
+        events.append({"type": "TaskStateExited", "timestamp": at,
+                       "stateExitedEventDetails": {"name": name}})  # fmt: skip
+    progress = fold(events)
+    assert {s.name: s.polls for s in progress.steps} == {"Glue job": 3, "Crawler": 0}

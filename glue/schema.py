@@ -1,5 +1,5 @@
 """The refined layer's schema: one list of (column, type, meaning) per table, read by the
-job, the catalogue, the Pulumi program and the README.
+job, the catalogue, the Pulumi program and docs/refined-layer.md.
 
 Three tables, one per dataset (:data:`TABLES`): the day's portfolio, the four-month
 theoretical portfolio and the preview of the next one. One table per dataset, not a

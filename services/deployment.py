@@ -46,7 +46,7 @@ TRIGGER_HANDLER = "services.trigger.handler.handler"
 #: B3 serves a session's portfolio from the previous session's close until its own close,
 #: so that morning every session's portfolio is on offer, however late B3 switched the
 #: evening before. A weekday holiday's run gets the next session's portfolio, stored under
-#: B3's header date and replaced by that session's own run (README, "The schedule").
+#: B3's header date and replaced by that session's own run (docs/architecture.md, "The schedule").
 SCHEDULE_CRON = "cron(0 8 ? * MON-FRI *)"
 SCHEDULE_TIMEZONE = settings.B3_TIMEZONE
 

@@ -2,7 +2,7 @@
 
 A command that fails prints one line on stderr (``error <Class>: <what and why>``) and
 exits with the code of the error's class, or of the nearest class above it in this table;
-anything not in it is unexpected and exits 1. The README's exit-code table is this one
+anything not in it is unexpected and exits 1. The exit-code table of docs/cli.md is this one
 (a test keeps them equal). Classes are named, not imported, so the table costs no import
 (the Glue job's module loads Spark) and is matched the way Step Functions matches errors.
 """

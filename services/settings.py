@@ -83,6 +83,8 @@ REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 STATE_DIR: Final = Path(os.environ.get("BOVESPA_STATE_DIR", REPO_ROOT / ".state"))
 LOCAL_LAKE_DIR: Final = STATE_DIR / "lake"
 FIXTURES_DIR: Final = REPO_ROOT / "tests" / "fixtures" / "b3"
+#: The reference pages the README links to (each test of a page reads it from here).
+DOCS_DIR: Final = REPO_ROOT / "docs"
 
 #: The refined table, in the Glue Data Catalog database that the mission fixes.
 GLUE_DATABASE: Final = "default"

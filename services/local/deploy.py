@@ -1,6 +1,6 @@
 """Deploy the pipeline onto the local emulator, from the same description as the Pulumi program.
 
-What differs from AWS, and why (see the README, "What the emulator does"):
+What differs from AWS, and why (see docs/emulator.md, "What the emulator does"):
 
 * the functions are zip packages instead of container images, each built from its image's
   requirements file and Dockerfile (:mod:`services.local.packages`);

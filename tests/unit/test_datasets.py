@@ -89,11 +89,11 @@ def test_no_dataset_key_starts_or_feeds_the_days_pipeline() -> None:
         assert not key.startswith(settings.RAW_PREFIX + "/"), key
 
 
-def test_every_column_of_both_datasets_is_in_the_readme() -> None:
+def test_every_column_of_both_datasets_is_in_the_ahead_page() -> None:
     from services.lake.ahead import PREVIEW_SCHEMA, THEORETICAL_SCHEMA
 
-    readme = (settings.REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## The portfolio ahead", 1)[1].split("\n## ", 1)[0]
+    page = (settings.DOCS_DIR / "ahead.md").read_text(encoding="utf-8")
+    section = page.split("# The portfolio ahead", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     documented = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
     assert set(THEORETICAL_SCHEMA.names) | set(PREVIEW_SCHEMA.names) == documented

@@ -572,7 +572,7 @@ def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
     (schedule,) = [s.inputs for s in stack.of_type(SCHEDULE)]
     assert json.loads(CONFIG["indices"]) == ["IBOV", "SMLL"]
     assert schedule["name"] == "bovespa-local-daily"
-    # the default: weekdays before B3's open (README, "The schedule")
+    # the default: weekdays before B3's open (docs/architecture.md, "The schedule")
     assert schedule["scheduleExpression"] == "cron(0 8 ? * MON-FRI *)"
     assert schedule["scheduleExpressionTimezone"] == "America/Sao_Paulo"
     assert json.loads(schedule["target"]["input"]) == {

@@ -59,8 +59,8 @@ run: $(STAMP) ## bovespa run: today's IBOV portfolio from B3's site through the 
 demo: $(STAMP) ## bovespa demo: the same, offline, against B3's recorded answers
 	$(BIN)/bovespa demo
 
-bench: $(STAMP) ## performance figures for this machine, recorded in services/measured.json
-	$(BIN)/python -m services.bench
+bench: $(STAMP) ## performance figures for this machine, recorded in services/tool/measured.json
+	$(BIN)/python -m services.tool.bench
 
 local-up: $(STAMP) ## start the local AWS emulator on 127.0.0.1:4566
 	$(BIN)/bovespa local up

@@ -1,7 +1,7 @@
 """Remove what no handler can load from an installed Lambda task root.
 
 Run by each Dockerfile after pip installs the requirements, and by the local deployment
-on its packages (``services/local/packages.py``), so the image and the local zip hold the
+on its packages (``services/tool/local/packages.py``), so the image and the local zip hold the
 same files. Without it the scraper's packages unzip to over 300 MB, past the 250 MB that
 Lambda allows a zip (the emulator enforces it).
 

@@ -1,5 +1,5 @@
 # The scraper image; the validate function runs the same image with another CMD.
-# AWS Lambda's Python 3.12 base image: Amazon Linux 2023, glibc 2.34 (services/packaging.py
+# AWS Lambda's Python 3.12 base image: Amazon Linux 2023, glibc 2.34 (services/deploy/packaging.py
 # says why it is pinned by tag). Lambda runs it as a non-root user.
 FROM public.ecr.aws/lambda/python:3.12
 
@@ -12,10 +12,7 @@ RUN pip install --no-cache-dir --only-binary=:all: \
         --requirement ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT} \
     && python /tmp/prune.py ${LAMBDA_TASK_ROOT} && rm /tmp/prune.py
 
-COPY services/__init__.py services/settings.py services/lambda_errors.py services/errors.py ${LAMBDA_TASK_ROOT}/services/
-COPY services/b3/ ${LAMBDA_TASK_ROOT}/services/b3/
-COPY services/lake/ ${LAMBDA_TASK_ROOT}/services/lake/
-COPY services/scraper/ ${LAMBDA_TASK_ROOT}/services/scraper/
-COPY services/validate/ ${LAMBDA_TASK_ROOT}/services/validate/
+COPY services/__init__.py ${LAMBDA_TASK_ROOT}/services/
+COPY services/pipeline/ ${LAMBDA_TASK_ROOT}/services/pipeline/
 
-CMD ["services.scraper.handler.handler"]
+CMD ["services.pipeline.scraper.handler.handler"]

@@ -1,5 +1,5 @@
 # The S3-event trigger's image: small, it reads execution histories and starts executions.
-# AWS Lambda's Python 3.12 base image: Amazon Linux 2023, glibc 2.34 (services/packaging.py
+# AWS Lambda's Python 3.12 base image: Amazon Linux 2023, glibc 2.34 (services/deploy/packaging.py
 # says why it is pinned by tag). Lambda runs it as a non-root user.
 FROM public.ecr.aws/lambda/python:3.12
 
@@ -11,9 +11,7 @@ RUN pip install --no-cache-dir --only-binary=:all: \
         --requirement ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT} \
     && python /tmp/prune.py ${LAMBDA_TASK_ROOT} && rm /tmp/prune.py
 
-COPY services/__init__.py services/settings.py services/errors.py services/lambda_errors.py ${LAMBDA_TASK_ROOT}/services/
-COPY services/b3/__init__.py services/b3/errors.py services/b3/codes.py ${LAMBDA_TASK_ROOT}/services/b3/
-COPY services/lake/__init__.py services/lake/layout.py services/lake/storage.py ${LAMBDA_TASK_ROOT}/services/lake/
-COPY services/trigger/ ${LAMBDA_TASK_ROOT}/services/trigger/
+COPY services/__init__.py ${LAMBDA_TASK_ROOT}/services/
+COPY services/pipeline/ ${LAMBDA_TASK_ROOT}/services/pipeline/
 
-CMD ["services.trigger.handler.handler"]
+CMD ["services.pipeline.trigger.handler.handler"]

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 
 from glue.schema import DAY_TABLE, Column, Table
-from services.lake.refined import Day, PartitionValues
+from services.pipeline.lake.refined import Day, PartitionValues
 
 #: BatchCreatePartition and BatchUpdatePartition take at most 100 entries.
 BATCH = 100

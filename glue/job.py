@@ -71,14 +71,14 @@ from glue.lakeio import (
 from glue.schema import AHEAD_TABLES, DAY_TABLE, PARTITION_COLUMNS, Table
 from glue.spark import glue_session, local_session
 from glue.transforms import ahead_cycle_mismatches, refine, refine_ahead
-from services import settings
-from services.b3.codes import check_index_data, check_ticker, index_argument
-from services.b3.errors import SchemaDrift
-from services.errors import BadArgument
-from services.lake.layout import RawDay
-from services.lake.refined import Day, PartitionValues
-from services.lake.storage import NO_VERSION, Lake, open_lake
-from services.validate.errors import UnreadableParquet
+from services.pipeline import settings
+from services.pipeline.b3.codes import check_index_data, check_ticker, index_argument
+from services.pipeline.b3.errors import SchemaDrift
+from services.pipeline.errors import BadArgument
+from services.pipeline.lake.layout import RawDay
+from services.pipeline.lake.refined import Day, PartitionValues
+from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
+from services.pipeline.validate.errors import UnreadableParquet
 
 PARTITIONS = [c.name for c in PARTITION_COLUMNS]
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -360,10 +360,11 @@ def resolve_engine(engine: str) -> str:
 
 
 def contract_validator(lake: Lake, key: str) -> Pin:
-    """The data contract (``services.validate.contract``), as the local engine applies it."""
-    from services.b3.errors import B3Error  # the contract needs pyarrow: loaded on use
-    from services.validate.contract import validate
-    from services.validate.errors import ContractViolation
+    """The data contract (``services.pipeline.validate.contract``), as the local engine
+    applies it."""
+    from services.pipeline.b3.errors import B3Error  # the contract needs pyarrow: loaded on use
+    from services.pipeline.validate.contract import validate
+    from services.pipeline.validate.errors import ContractViolation
 
     try:
         result = validate(lake.uri_of(key), lake=lake)

@@ -35,10 +35,10 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from services import settings
-from services.lake import datasets
-from services.lake.layout import NotARawKey, RawDay, parse_raw_key
-from services.lake.refined import (
+from services.pipeline import settings
+from services.pipeline.lake import datasets
+from services.pipeline.lake.layout import NotARawKey, RawDay, parse_raw_key
+from services.pipeline.lake.refined import (
     REFINED_FILE_NAME,
     Day,
     PartitionValues,
@@ -47,8 +47,8 @@ from services.lake.refined import (
     refined_key,
     ticker_dir,
 )
-from services.lake.storage import NO_VERSION, Lake, LocalLake
-from services.validate.errors import ContractViolation
+from services.pipeline.lake.storage import NO_VERSION, Lake, LocalLake
+from services.pipeline.validate.errors import ContractViolation
 
 #: A partition's ``dt`` value.
 RAW_DT = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -97,7 +97,7 @@ class Pin:
 
 
 #: The day's portfolio, as :attr:`RawPartition.dataset` names it (the datasets ahead are
-#: named by :data:`services.lake.datasets.DATASETS`).
+#: named by :data:`services.pipeline.lake.datasets.DATASETS`).
 DAY_DATASET = "day"
 
 

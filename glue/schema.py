@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services import settings
+from services.pipeline import settings
 
 
 @dataclass(frozen=True)

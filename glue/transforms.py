@@ -8,7 +8,7 @@
 :func:`refine` chains them and casts to :data:`glue.schema.COLUMNS`. No float is ever
 involved: weights stay ``decimal(7,3)``, quantities ``bigint``.
 
-B3's calendar (:mod:`services.b3.calendar`) is asked on the driver only, once per trading
+B3's calendar (:mod:`services.pipeline.b3.calendar`) is asked on the driver only, once per trading
 day of the job: :func:`session_calendar` is a small DataFrame (a row per day) that C joins,
 so no Python function runs per row and the values are the library's, locally and on AWS.
 """
@@ -32,9 +32,9 @@ from glue.schema import (
     WEIGHT,
     Table,
 )
-from services import settings
-from services.b3.calendar import count_sessions, first_session_of_month
-from services.b3.cycles import FIRST_MONTHS
+from services.pipeline import settings
+from services.pipeline.b3.calendar import count_sessions, first_session_of_month
+from services.pipeline.b3.cycles import FIRST_MONTHS
 
 DAY = ["dt", "index_code"]
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from services.analysis.queries import saved_queries
-from services.analysis.views import views
-from services.deployment import Deployment
+from services.deploy.deployment import Deployment
+from services.tool.analysis.queries import saved_queries
+from services.tool.analysis.views import views
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Analytics(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # The saved queries (services/analysis/queries/*.sql), in the workgroup's list.
+        # The saved queries (services/tool/analysis/queries/*.sql), in the workgroup's list.
         self.named_queries = [
             aws.athena.NamedQuery(
                 f"{args.deployment.prefix}-{saved.name}",
@@ -57,7 +57,7 @@ class Analytics(pulumi.ComponentResource):
             )
             for saved in saved_queries().values()
         ]
-        # The views (services/analysis/views/*.sql): Athena (Presto) views in the catalogue.
+        # The views (services/tool/analysis/views/*.sql): Athena (Presto) views in the catalogue.
         self.views = [
             aws.glue.CatalogTable(
                 f"{args.deployment.prefix}-{view.name}",

@@ -6,8 +6,7 @@ from dataclasses import dataclass, fields
 
 import pulumi
 
-from services.b3.indices import Selection, UnknownIndex, parse_setting
-from services.deployment import (
+from services.deploy.deployment import (
     AHEAD_DATASETS,
     GLUE_WORKER_TYPE,
     GLUE_WORKERS,
@@ -16,6 +15,7 @@ from services.deployment import (
     SCHEDULE_TIMEZONE,
     Deployment,
 )
+from services.pipeline.b3.indices import Selection, UnknownIndex, parse_setting
 
 
 class StackConfigError(pulumi.RunError):
@@ -23,7 +23,7 @@ class StackConfigError(pulumi.RunError):
 
 
 #: The defaults of the settings a stack shares with the local deployment, owned by
-#: :class:`~services.deployment.Deployment` (the local deployment uses them as they are).
+#: :class:`~services.deploy.deployment.Deployment` (the local deployment uses them as they are).
 SHARED = Deployment()
 
 

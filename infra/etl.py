@@ -18,10 +18,10 @@ from glue.schema import DAY_TABLE, TABLES
 from glue.schema import Table as TableDescription
 from infra.policies import ServiceRole as Role
 from infra.policies import allow, confused_deputy, role
-from services import settings
-from services.deployment import Deployment, regional_arn
-from services.lake.datasets import DATASETS
-from services.packaging import glue_additional_python_modules
+from services.deploy.deployment import Deployment, regional_arn
+from services.deploy.packaging import glue_additional_python_modules
+from services.pipeline import settings
+from services.pipeline.lake.datasets import DATASETS
 
 JOB_SCRIPT = settings.REPO_ROOT / "glue" / "job.py"
 BUILD_DIR = settings.STATE_DIR / "build"
@@ -311,7 +311,7 @@ class Etl(pulumi.ComponentResource):
         machine retries, where it can be seen."""
         args, code = self._args, self._args.code
         artifacts = pulumi.Output.from_input(args.artifacts_bucket)
-        # What the job installs beyond Glue 5.0's own modules (services/packaging.py).
+        # What the job installs beyond Glue 5.0's own modules (services/deploy/packaging.py).
         modules = glue_additional_python_modules()
         additional_modules = {"--additional-python-modules": modules} if modules else {}
         arguments = pulumi.Output.from_input(args.lake_bucket).apply(

@@ -14,8 +14,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from infra.policies import allow, log_writer, role
-from services import settings
-from services.deployment import (
+from services.deploy.deployment import (
     SCRAPER_HANDLER,
     TRIGGER_HANDLER,
     VALIDATE_HANDLER,
@@ -23,8 +22,9 @@ from services.deployment import (
     execution_arn,
     map_runs_arn,
 )
-from services.lake.datasets import DATASETS, PREVIEW
-from services.packaging import DOCKERFILES, IMAGE_PLATFORM
+from services.deploy.packaging import DOCKERFILES, IMAGE_PLATFORM
+from services.pipeline import settings
+from services.pipeline.lake.datasets import DATASETS, PREVIEW
 
 XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 

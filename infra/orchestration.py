@@ -1,6 +1,6 @@
 """Orchestration: the state machine, the S3-event rule to the trigger, and the daily schedule.
 
-The Pulumi component that deploys the state machine; ``services/workflow.py`` renders its
+The Pulumi component that deploys the state machine; ``services/deploy/asl.py`` renders its
 definition (the same for AWS and for the local deployment).
 """
 
@@ -13,9 +13,14 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.policies import ServiceRole, allow, confused_deputy, role
-from services import settings
-from services.deployment import ATHENA_RESULTS_PREFIX, Deployment, regional_arn, state_machine_arn
-from services.workflow import render_json
+from services.deploy.asl import render_json
+from services.deploy.deployment import (
+    ATHENA_RESULTS_PREFIX,
+    Deployment,
+    regional_arn,
+    state_machine_arn,
+)
+from services.pipeline import settings
 
 #: Log delivery and X-Ray calls that AWS does not let a policy scope to a resource.
 UNSCOPABLE = [
@@ -68,7 +73,7 @@ class OrchestrationArgs:
 
 class Orchestration(pulumi.ComponentResource):
     """The pipeline's state machine and the two ways it starts (the S3-event rule, the
-    schedule). Its definition is rendered by ``services/workflow.py``."""
+    schedule). Its definition is rendered by ``services/deploy/asl.py``."""
 
     def __init__(
         self, name: str, args: OrchestrationArgs, opts: pulumi.ResourceOptions | None = None

@@ -2,7 +2,7 @@
 
 Reading order: ``Storage`` (buckets) → ``Functions`` (images, Lambdas) → ``Etl`` (Glue
 job, table, crawler) → ``Analytics`` (Athena) → ``Orchestration`` (state machine, S3
-rule, schedule) → ``Monitoring`` (alarms). Names come from ``services/deployment.py``,
+rule, schedule) → ``Monitoring`` (alarms). Names come from ``services/deploy/deployment.py``,
 shared with the local deployment.
 """
 

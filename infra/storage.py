@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.policies import policy
-from services import settings
-from services.deployment import ATHENA_RESULTS_PREFIX, athena_results_location
+from services.deploy.deployment import ATHENA_RESULTS_PREFIX, athena_results_location
+from services.pipeline import settings
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from localstack_client.session import Session
 
-from services import settings
+from services.pipeline import settings
 
 
 def aws(service: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from services.local.replay import ReplayServer
+from services.tool.local.replay import ReplayServer
 from tests.recordings import SEGMENT2_2022_12_08
 
 TESTS = Path(__file__).parent

@@ -1,6 +1,6 @@
 """What AWS would authorise for each recorded call, and whether a policy allows it.
 
-A recorded call (``services.local.recorder``) or a Task of a state machine execution becomes
+A recorded call (``services.tool.local.recorder``) or a Task of a state machine execution becomes
 one or more IAM requests: an action, a resource ARN and the request's condition keys, as the
 Service Authorization Reference defines them for the action (Glue's catalogue calls, for
 one, are authorised on the catalog, the database and the table, each of which must be
@@ -23,8 +23,8 @@ from ministack.core.iam_actions import extract_iam_action
 from ministack.core.iam_evaluator import EvalContext, evaluate, parse_policy_document
 from ministack.core.router import detect_service
 
-from services.local.recorder import Call
-from services.workflow import all_states
+from services.deploy.asl import all_states
+from services.tool.local.recorder import Call
 
 #: Glue actions by the resources they are authorised on (Service Authorization Reference,
 #: "Actions, resources, and condition keys for AWS Glue").

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from services import settings
+from services.pipeline import settings
 from tests.recordings import pt_br
 
 CSV = settings.FIXTURES_DIR / "IBRADia_22-06-21.csv"

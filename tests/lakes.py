@@ -1,4 +1,4 @@
-"""Test-only changes to real portfolios (the generators themselves live in services.local)."""
+"""Test-only changes to real portfolios (the generators themselves live in services.tool.local)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import dataclasses
 
 import pyarrow as pa
 
-from services.b3.portfolio import Portfolio
-from services.local.samples import on_day, recorded_portfolio, write_days
+from services.pipeline.b3.portfolio import Portfolio
+from services.tool.local.samples import on_day, recorded_portfolio, write_days
 
 __all__ = ["on_day", "quantity_off", "recorded_portfolio", "without", "write_days"]
 

@@ -1,4 +1,4 @@
-"""The recorded B3 bodies the tests read (``tests/fixtures/b3``), how to read them, and
+"""The recorded B3 bodies the tests read (``services/tool/recordings/b3``), how to read them, and
 the client's retry policy made fast for the replay server."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from services import settings
-from services.b3.client import RetryPolicy
+from services.pipeline import settings
+from services.pipeline.b3.client import RetryPolicy
 
 FIXTURES = settings.FIXTURES_DIR
 SEGMENT2_2025_07_10 = FIXTURES / "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json"

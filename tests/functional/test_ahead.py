@@ -21,11 +21,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from services.b3.errors import QuantityTotalMismatch, SchemaDrift
-from services.b3.preview import UNVERIFIED
-from services.local.replay import Fault, ReplayServer
-from services.scraper.ahead import scrape_preview, scrape_theoretical
-from services.validate.errors import NotATradingDay
+from services.pipeline.b3.errors import QuantityTotalMismatch, SchemaDrift
+from services.pipeline.b3.preview import UNVERIFIED
+from services.pipeline.scraper.ahead import scrape_preview, scrape_theoretical
+from services.pipeline.validate.errors import NotATradingDay
+from services.tool.local.replay import Fault, ReplayServer
 from tests.ahead import (
     SEGMENT2_2022_12_08,
     THEORETICAL_2022,
@@ -274,7 +274,7 @@ def test_an_unknown_shape_writes_nothing(answers: Mapping[str, bytes], tmp_path:
     assert files_in(tmp_path) == []
 
 
-BOVESPA = [sys.executable, "-m", "services.cli"]
+BOVESPA = [sys.executable, "-m", "services.tool.cli"]
 
 
 def bovespa(*args: str) -> subprocess.CompletedProcess[str]:

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from services import settings
-from services.lake.raw import raw_key
-from services.lake.storage import LocalLake
-from services.local.replay import Fault, ReplayServer
-from services.local.samples import redate_body
+from services.pipeline import settings
+from services.pipeline.lake.raw import raw_key
+from services.pipeline.lake.storage import LocalLake
+from services.tool.local.replay import Fault, ReplayServer
+from services.tool.local.samples import redate_body
 from tests.lakes import recorded_portfolio, write_days
 from tests.recordings import CLOUDFLARE_520, SEGMENT2_2025_07_10, load
 
 JULY_10 = date(2025, 7, 10)
 
-BOVESPA = [sys.executable, "-m", "services.cli"]
+BOVESPA = [sys.executable, "-m", "services.tool.cli"]
 
 
 def bovespa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

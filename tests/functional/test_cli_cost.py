@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from services.b3.indices import INDICES
+from services.pipeline.b3.indices import INDICES
 from tests.functional.test_cli import bovespa
 
 

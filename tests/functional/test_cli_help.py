@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import app
+from services.tool.cli import app
 
 COMMANDS = ["scrape", "run", "demo", "finish", "ingest", "etl", "query", "report", "cost",
             "local", "local up", "local down", "local status"]  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from services.local.replay import ReplayServer
+from services.tool.local.replay import ReplayServer
 from tests.functional.test_cli import bovespa
 
 
@@ -32,7 +32,8 @@ def test_an_unknown_index_exits_2_with_one_line_and_asks_b3_nothing(
     errors = [line for line in done.stderr.splitlines() if line.startswith("error ")]
     assert errors == [
         "error UnknownIndex: unknown B3 index code 'IBOVV': not among the 34 indices B3 "
-        "publishes through GetPortfolioDay (services/b3/indices.py); IBOVV: did you mean IBOV?"
+        "publishes through GetPortfolioDay (services/pipeline/b3/indices.py); "
+        "IBOVV: did you mean IBOV?"
     ]
     assert replay.requests == []
     assert list(tmp_path.rglob("*")) == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.b3.codes import INDEX_CODE_FULL, TICKER_FULL, is_index_code, is_ticker
+from services.pipeline.b3.codes import INDEX_CODE_FULL, TICKER_FULL, is_index_code, is_ticker
 from tests.unit.test_codes import HOSTILE
 
 

@@ -14,8 +14,8 @@ import pytest
 from glue.job import JobArgs, run
 from glue.lakeio import NoRawData
 from glue.schema import COLUMNS, PARTITION_COLUMNS
-from services.lake.storage import LocalLake
-from services.local.samples import business_days
+from services.pipeline.lake.storage import LocalLake
+from services.tool.local.samples import business_days
 from tests.lakes import recorded_portfolio, without, write_days
 from tests.recordings import SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load, pt_br
 

@@ -26,12 +26,12 @@ import pytest
 from glue.job import parse_ahead, parse_args, run
 from glue.lakeio import RawObjectChanged
 from glue.schema import PARTITION_COLUMNS, PREVIEW_COLUMNS, THEORETICAL_COLUMNS
-from services import settings
-from services.errors import BadArgument
-from services.lake.raw import raw_key
-from services.lake.storage import LocalLake
-from services.local.replay import ReplayServer
-from services.scraper.ahead import scrape_preview, scrape_theoretical
+from services.pipeline import settings
+from services.pipeline.errors import BadArgument
+from services.pipeline.lake.raw import raw_key
+from services.pipeline.lake.storage import LocalLake
+from services.pipeline.scraper.ahead import scrape_preview, scrape_theoretical
+from services.tool.local.replay import ReplayServer
 from tests.ahead import SEGMENT2_2022_12_08, THEORETICAL_2022, configuration, preview_body
 from tests.lakes import recorded_portfolio, write_days
 from tests.recordings import FAST, load, pt_br

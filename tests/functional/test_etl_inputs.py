@@ -20,12 +20,12 @@ import pytest
 
 from glue.job import JobArgs, parse_args, run
 from glue.lakeio import Pin
-from services.b3.errors import SchemaDrift
-from services.errors import BadArgument
-from services.lake.layout import RawDay
-from services.lake.raw import raw_key, to_parquet_bytes
-from services.lake.storage import LocalLake
-from services.validate.errors import UnreadableParquet
+from services.pipeline.b3.errors import SchemaDrift
+from services.pipeline.errors import BadArgument
+from services.pipeline.lake.layout import RawDay
+from services.pipeline.lake.raw import raw_key, to_parquet_bytes
+from services.pipeline.lake.storage import LocalLake
+from services.pipeline.validate.errors import UnreadableParquet
 from tests.lakes import recorded_portfolio, write_days
 from tests.recordings import SEGMENT2_2025_07_10
 

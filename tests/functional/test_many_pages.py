@@ -17,10 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from glue.job import JobArgs, run
-from services import settings
-from services.local.replay import ReplayServer
-from services.scraper.scrape import scrape
-from services.validate.contract import validate
+from services.pipeline import settings
+from services.pipeline.scraper.scrape import scrape
+from services.pipeline.validate.contract import validate
+from services.tool.local.replay import ReplayServer
 from tests.ibra import CASES, DAY, from_csv
 from tests.recordings import FAST
 

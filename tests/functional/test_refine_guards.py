@@ -25,10 +25,10 @@ import pytest
 
 from glue.job import JobArgs, parse_args, run
 from glue.lakeio import InjectedFault, NotValidated, Pin, RawObjectChanged
-from services import settings
-from services.lake.layout import RawDay
-from services.lake.raw import raw_key, to_parquet_bytes, to_table
-from services.lake.storage import LocalLake
+from services.pipeline import settings
+from services.pipeline.lake.layout import RawDay
+from services.pipeline.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.pipeline.lake.storage import LocalLake
 from tests.lakes import on_day, recorded_portfolio, without, write_days
 from tests.recordings import SEGMENT2_2025_07_10
 

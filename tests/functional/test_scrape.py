@@ -14,12 +14,12 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from services import settings
-from services.b3.errors import B3Unavailable, EmptyPortfolio, SchemaDrift, TotalsMismatch
-from services.local.replay import Fault, ReplayServer
-from services.local.samples import redate_body
-from services.scraper.scrape import scrape
-from services.validate.errors import NotATradingDay
+from services.pipeline import settings
+from services.pipeline.b3.errors import B3Unavailable, EmptyPortfolio, SchemaDrift, TotalsMismatch
+from services.pipeline.scraper.scrape import scrape
+from services.pipeline.validate.errors import NotATradingDay
+from services.tool.local.replay import Fault, ReplayServer
+from services.tool.local.samples import redate_body
 from tests.recordings import (
     CLOUDFLARE_520,
     FAST,

@@ -15,10 +15,16 @@ from typing import Any
 
 import pytest
 
-from services.b3.client import Limits, RetryPolicy
-from services.b3.errors import B3Redirect, B3Unavailable, BodyTooLarge, SchemaDrift, TooManyPages
-from services.local.replay import Fault, ReplayServer, page_of
-from services.scraper.scrape import scrape
+from services.pipeline.b3.client import Limits, RetryPolicy
+from services.pipeline.b3.errors import (
+    B3Redirect,
+    B3Unavailable,
+    BodyTooLarge,
+    SchemaDrift,
+    TooManyPages,
+)
+from services.pipeline.scraper.scrape import scrape
+from services.tool.local.replay import Fault, ReplayServer, page_of
 from tests.recordings import FAST, SEGMENT2_2025_07_10
 
 MiB = 1024 * 1024

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from services import settings
-from services.b3.indices import UnknownIndex
-from services.local.replay import ReplayServer
-from services.scraper.handler import UnknownDataset, handler
+from services.pipeline import settings
+from services.pipeline.b3.indices import UnknownIndex
+from services.pipeline.scraper.handler import UnknownDataset, handler
+from services.tool.local.replay import ReplayServer
 from tests.ahead import SEGMENT2_2022_12_08, THEORETICAL_2022, configuration
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from services.local.emulator import Emulator, free_port
-from services.local.recorder import CALL_LOG_ENV
+from services.tool.local.emulator import Emulator, free_port
+from services.tool.local.recorder import CALL_LOG_ENV
 from tests.aws_clients import aws
 
 

@@ -1,6 +1,6 @@
 """The daily execution refines and catalogues the datasets ahead, on the emulator.
 
-IBOV on session 2022-12-08 with the demo's answers (:func:`services.local.replay.demo_ahead`):
+IBOV on session 2022-12-08 with the demo's answers (:func:`services.tool.local.replay.demo_ahead`):
 the day and the theoretical portfolio are B3's recordings; the preview and the
 ``GetConfigurations`` answer are made from them (no answer of either is recorded), so
 the preview is unverified. One execution scrapes the three, one Glue run refines them
@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from services import settings
-from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, Deployed, deploy
-from services.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
-from services.local.run import Outcome, follow, start, summary
+from services.pipeline import settings
+from services.pipeline.lake.storage import S3Lake
+from services.tool.local.deploy import LOCAL, Deployed, deploy
+from services.tool.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
+from services.tool.local.run import Outcome, follow, start, summary
 from tests.ahead import THEORETICAL_2022
 from tests.aws_clients import aws
 from tests.recordings import load, pt_br

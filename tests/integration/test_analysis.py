@@ -26,15 +26,15 @@ import pytest
 from nbclient import NotebookClient
 
 from glue.job import JobArgs, run
-from services import settings
-from services.analysis.athena import QueryFailed
-from services.analysis.athena import run as athena
-from services.analysis.queries import bind, saved_queries
-from services.analysis.report import build, previous_dt
-from services.b3.portfolio import PageSource, assemble, parse_page
-from services.lake.raw import write_raw
-from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, Deployed, deploy
+from services.pipeline import settings
+from services.pipeline.b3.portfolio import PageSource, assemble, parse_page
+from services.pipeline.lake.raw import write_raw
+from services.pipeline.lake.storage import S3Lake
+from services.tool.analysis.athena import QueryFailed
+from services.tool.analysis.athena import run as athena
+from services.tool.analysis.queries import bind, saved_queries
+from services.tool.analysis.report import build, previous_dt
+from services.tool.local.deploy import LOCAL, Deployed, deploy
 from tests.aws_clients import aws
 from tests.lakes import on_day, recorded_portfolio, without
 from tests.recordings import RESULTS_ONLY_2025_07_13, SEGMENT2_2025_07_10, load, pt_br
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.spark
 
 EARLIER, LATER = "2025-07-09", "2025-07-11"
 TABLE = f'"{settings.GLUE_DATABASE}"."{settings.REFINED_TABLE}"'
-NOTEBOOK = settings.REPO_ROOT / "services" / "analysis" / "b3_index_portfolio.ipynb"
+NOTEBOOK = settings.REPO_ROOT / "services" / "tool" / "analysis" / "b3_index_portfolio.ipynb"
 
 
 def later_document() -> dict[str, Any]:
@@ -231,7 +231,7 @@ def test_the_notebook_runs_headless_against_the_local_data(refined_copy: Path) -
 def test_bovespa_query_prints_csv_and_json(stack: Deployed) -> None:
     def bovespa(*args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "services.cli", "query", *args], capture_output=True,
+            [sys.executable, "-m", "services.tool.cli", "query", *args], capture_output=True,
             text=True, timeout=120, env=os.environ.copy(), check=True,
         )  # fmt: skip
         return done.stdout
@@ -255,7 +255,7 @@ def test_bovespa_query_prints_csv_and_json(stack: Deployed) -> None:
 
 def test_bovespa_query_refuses_ddl_and_the_table_survives(stack: Deployed) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "query", f"DROP TABLE {TABLE}"],
+        [sys.executable, "-m", "services.tool.cli", "query", f"DROP TABLE {TABLE}"],
         capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False,
     )  # fmt: skip
     assert done.returncode == 16

@@ -28,19 +28,23 @@ from typing import Any
 import pytest
 
 from glue.job import parse_args, run
-from services import settings
-from services.analysis.athena import run as athena
-from services.analysis.queries import bind, saved_queries
-from services.analysis.report import AHEAD_TABLES, build, catalogued
-from services.b3.cycles import cycle_of
-from services.b3.portfolio import PageSource
-from services.b3.preview import CALL as PREVIEW_CALL
-from services.b3.preview import Preview, parse_preview_page
-from services.b3.theoretical import assemble_quarter, assemble_theoretical, parse_theoretical_page
-from services.lake.ahead import write_preview, write_theoretical
-from services.lake.raw import write_raw
-from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, Deployed, deploy
+from services.pipeline import settings
+from services.pipeline.b3.cycles import cycle_of
+from services.pipeline.b3.portfolio import PageSource
+from services.pipeline.b3.preview import CALL as PREVIEW_CALL
+from services.pipeline.b3.preview import Preview, parse_preview_page
+from services.pipeline.b3.theoretical import (
+    assemble_quarter,
+    assemble_theoretical,
+    parse_theoretical_page,
+)
+from services.pipeline.lake.ahead import write_preview, write_theoretical
+from services.pipeline.lake.raw import write_raw
+from services.pipeline.lake.storage import S3Lake
+from services.tool.analysis.athena import run as athena
+from services.tool.analysis.queries import bind, saved_queries
+from services.tool.analysis.report import AHEAD_TABLES, build, catalogued
+from services.tool.local.deploy import LOCAL, Deployed, deploy
 from tests.ahead import THEORETICAL_2022, THEORETICAL_2025_01, configuration, preview_body
 from tests.ahead_expected import Row, next_rebalance, theoretical_vs_day
 from tests.aws_clients import aws

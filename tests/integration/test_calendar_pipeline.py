@@ -19,11 +19,12 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from services.lake.raw import raw_key, to_parquet_bytes, to_table
-from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, Deployed, deploy
-from services.local.replay import ReplayServer
-from services.local.run import (
+from services.pipeline.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.pipeline.lake.storage import S3Lake
+from services.pipeline.scraper.scrape import scrape
+from services.tool.local.deploy import LOCAL, Deployed, deploy
+from services.tool.local.replay import ReplayServer
+from services.tool.local.run import (
     Outcome,
     athena_counts,
     execution_names,
@@ -32,8 +33,7 @@ from services.local.run import (
     summary,
     wait_for_execution,
 )
-from services.local.samples import on_day, recorded_portfolio, redate_body
-from services.scraper.scrape import scrape
+from services.tool.local.samples import on_day, recorded_portfolio, redate_body
 from tests.aws_clients import aws
 from tests.recordings import FAST, SEGMENT2_2025_07_10
 

@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from services.lake.raw import to_parquet_bytes, to_table
-from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, lake_bucket
-from services.local.replay import demo_cases
+from services.pipeline.lake.raw import to_parquet_bytes, to_table
+from services.pipeline.lake.storage import S3Lake
+from services.tool.local.deploy import LOCAL, lake_bucket
+from services.tool.local.replay import demo_cases
 from tests.aws_clients import aws
 from tests.ibra import from_csv
 from tests.lakes import on_day, recorded_portfolio
@@ -33,7 +33,7 @@ INGESTED = date(2025, 7, 16)
 def bovespa(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BOVESPA_STATE_DIR": str(state)}
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
+        [sys.executable, "-m", "services.tool.cli", *args],
         capture_output=True, text=True, timeout=900, env=env, check=False,
     )  # fmt: skip
 

@@ -25,10 +25,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, Deployed, deploy
-from services.local.replay import DEMO_INDICES, Fault, ReplayServer, demo_cases
-from services.local.run import Outcome, finish, follow, start, summary
+from services.pipeline.lake.storage import S3Lake
+from services.tool.local.deploy import LOCAL, Deployed, deploy
+from services.tool.local.replay import DEMO_INDICES, Fault, ReplayServer, demo_cases
+from services.tool.local.run import Outcome, finish, follow, start, summary
 from tests.ahead import configuration
 from tests.aws_clients import aws
 from tests.ibra import from_csv

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from services.local.deploy import LOCAL, deploy
-from services.local.recorder import APP_ID_ENV
+from services.tool.local.deploy import LOCAL, deploy
+from services.tool.local.recorder import APP_ID_ENV
 from tests.aws_clients import aws
 from tests.pulumi_mocks import run_program
 

@@ -15,8 +15,8 @@ import pytest
 
 from glue.job import JobArgs, run
 from glue.schema import COLUMNS
-from services import settings
-from services.lake.storage import LocalLake, S3Lake
+from services.pipeline import settings
+from services.pipeline.lake.storage import LocalLake, S3Lake
 from tests.aws_clients import aws
 from tests.lakes import recorded_portfolio, without, write_days
 from tests.recordings import SEGMENT2_2025_07_10
@@ -83,7 +83,8 @@ def test_bovespa_etl_command(aws_endpoint: str, tmp_path: Path) -> None:
     write_days(LocalLake(tmp_path), recorded_portfolio(SEGMENT2_2025_07_10), [JULY_10])
     table = f"t_{uuid.uuid4().hex[:8]}"
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "etl", "--dt", "2025-07-10", "--lake", str(tmp_path),
+        [sys.executable, "-m", "services.tool.cli", "etl", "--dt", "2025-07-10",
+         "--lake", str(tmp_path),
          "--table", table],
         capture_output=True, text=True, timeout=300, env={**os.environ}, check=False,
     )  # fmt: skip

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
-from services.local.deploy import LOCAL, deploy
-from services.local.packages import function_zip, local_python
+from services.deploy.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
+from services.tool.local.deploy import LOCAL, deploy
+from services.tool.local.packages import function_zip, local_python
 from tests.aws_clients import aws
 
 pytestmark = pytest.mark.network

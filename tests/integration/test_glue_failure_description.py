@@ -12,8 +12,8 @@ import time
 import uuid
 from typing import Any
 
-from services.local.deploy import LOCAL, function_arn, role_arn
-from services.workflow import render
+from services.deploy.asl import render
+from services.tool.local.deploy import LOCAL, function_arn, role_arn
 from tests.aws_clients import aws
 
 DESCRIBING = (

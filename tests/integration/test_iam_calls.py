@@ -3,7 +3,7 @@
 The emulator enforces no IAM. Here the local deployment runs the pipeline — the schedule
 path end to end (creating, updating and deleting partitions), and a dropped raw object that
 fails validation (the S3-event path) — while the emulator records every AWS call a
-component makes (``services.local.recorder``: the scraper, validate and trigger functions
+component makes (``services.tool.local.recorder``: the scraper, validate and trigger functions
 and the Glue job name themselves in their User-Agent) and the state machine's Tasks are
 read from its execution history. Each call must be allowed by the policy the Pulumi
 program gives that component's role (declared under ``pulumi.runtime.set_mocks``), as
@@ -26,15 +26,21 @@ import pytest
 
 from glue import catalog
 from infra.orchestration import UNSCOPABLE
-from services import settings
-from services.lake.raw import raw_key, to_parquet_bytes, to_table
-from services.lake.refined import refined_key
-from services.local.deploy import ACCOUNT as LOCAL_ACCOUNT
-from services.local.deploy import LOCAL, REGION, deploy
-from services.local.recorder import CALL_LOG_ENV, read_calls
-from services.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
-from services.local.run import athena_counts, execution_names, follow, start, wait_for_execution
-from services.workflow import render
+from services.deploy.asl import render
+from services.pipeline import settings
+from services.pipeline.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.pipeline.lake.refined import refined_key
+from services.tool.local.deploy import ACCOUNT as LOCAL_ACCOUNT
+from services.tool.local.deploy import LOCAL, REGION, deploy
+from services.tool.local.recorder import CALL_LOG_ENV, read_calls
+from services.tool.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
+from services.tool.local.run import (
+    athena_counts,
+    execution_names,
+    follow,
+    start,
+    wait_for_execution,
+)
 from tests.ahead import configuration
 from tests.aws_clients import aws
 from tests.iam import Request, decision, requests_of_call, requests_of_execution, unexercised
@@ -122,12 +128,13 @@ REASONS: dict[tuple[str, str, tuple[str, ...]], str] = {
     ("scraper", "s3:DeleteObject", ("{lake}/raw/*", "{lake}/raw-theoretical/*",
                                      "{lake}/raw-preview/*")): (
         "the scraper deletes what it wrote when a later write of the same scrape fails, so no "
-        "partial day stays (services/scraper; test_failed_scrape_leaves_the_bucket_empty), and "
-        "a dataset ahead's files an earlier scrape of the partition left (services/lake/ahead.py)"
+        "partial day stays (services/pipeline/scraper; "
+        "test_failed_scrape_leaves_the_bucket_empty), and a dataset ahead's files an earlier "
+        "scrape of the partition left (services/pipeline/lake/ahead.py)"
     ),
     ("scraper", "s3:GetObject", ("{lake}/raw-preview/*",)): (
         "'no preview now' keeps a preview stored earlier for the session and reads its row "
-        "count (services/lake/ahead.py; "
+        "count (services/pipeline/lake/ahead.py; "
         "test_ahead.py::test_a_stored_preview_outlives_a_later_no_preview_answer)"
     ),
     ("etl", "s3:GetObject", ("{artifacts}/glue/*",)): (

@@ -18,13 +18,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from services import settings
-from services.lake.layout import raw_key
-from services.lake.raw import to_parquet_bytes, to_table
-from services.lake.storage import S3Lake
-from services.local.deploy import LOCAL, Deployed, deploy
-from services.local.replay import Fault, ReplayServer
-from services.local.run import (
+from services.pipeline import settings
+from services.pipeline.lake.layout import raw_key
+from services.pipeline.lake.raw import to_parquet_bytes, to_table
+from services.pipeline.lake.storage import S3Lake
+from services.tool.local.deploy import LOCAL, Deployed, deploy
+from services.tool.local.replay import Fault, ReplayServer
+from services.tool.local.run import (
     Outcome,
     athena_counts,
     execution_names,

@@ -18,8 +18,8 @@ import pytest
 
 from glue.job import JobArgs, run
 from glue.lakeio import InjectedFault
-from services import settings
-from services.lake.storage import S3Lake
+from services.pipeline import settings
+from services.pipeline.lake.storage import S3Lake
 from tests.aws_clients import aws
 from tests.lakes import recorded_portfolio, without, write_days
 from tests.recordings import SEGMENT2_2025_07_10

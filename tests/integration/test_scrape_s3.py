@@ -8,12 +8,12 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from services import settings
-from services.b3.errors import B3Unavailable
-from services.lake.storage import NO_VERSION, S3Lake
-from services.local.replay import Fault, ReplayServer
-from services.scraper import handler as scraper_handler
-from services.scraper.scrape import scrape
+from services.pipeline import settings
+from services.pipeline.b3.errors import B3Unavailable
+from services.pipeline.lake.storage import NO_VERSION, S3Lake
+from services.pipeline.scraper import handler as scraper_handler
+from services.pipeline.scraper.scrape import scrape
+from services.tool.local.replay import Fault, ReplayServer
 from tests.aws_clients import aws
 from tests.recordings import CLOUDFLARE_520, FAST, SEGMENT2_2025_07_10, load, pt_br
 

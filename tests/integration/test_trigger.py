@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from services import settings
-from services.trigger import handler as trigger
+from services.pipeline import settings
+from services.pipeline.trigger import handler as trigger
 from tests.aws_clients import aws
 from tests.unit.test_trigger import s3_event
 

@@ -6,13 +6,15 @@ from datetime import date, datetime
 
 import pytest
 
-from services import settings
-from services.b3 import bvmf, calendar, make_calendar
+from services.pipeline import settings
+from services.pipeline.b3 import bvmf, calendar, make_calendar
 
 
 def test_the_generated_table_is_the_librarys_calendar() -> None:
     """bvmf.py is exactly what the pinned exchange-calendars says (regenerate if not)."""
-    assert (settings.REPO_ROOT / "services/b3/bvmf.py").read_text() == make_calendar.render()
+    assert (
+        settings.REPO_ROOT / "services/pipeline/b3/bvmf.py"
+    ).read_text() == make_calendar.render()
     first, last = date.fromisoformat(bvmf.FIRST_DAY), date.fromisoformat(bvmf.LAST_DAY)
     assert calendar.sessions_between(first, last) == make_calendar.sessions(first, last)
 

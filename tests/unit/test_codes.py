@@ -20,7 +20,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from services.b3.codes import (
+from services.pipeline.b3.codes import (
     INDEX_CODE,
     INDEX_CODE_FULL,
     INDEX_CODE_MAX_LENGTH,
@@ -32,11 +32,11 @@ from services.b3.codes import (
     is_index_code,
     is_ticker,
 )
-from services.b3.errors import SchemaDrift
-from services.b3.portfolio import parse_page
-from services.errors import BadArgument
-from services.lake.raw import partition
-from services.lake.refined import partition_of, refined_key
+from services.pipeline.b3.errors import SchemaDrift
+from services.pipeline.b3.portfolio import parse_page
+from services.pipeline.errors import BadArgument
+from services.pipeline.lake.raw import partition
+from services.pipeline.lake.refined import partition_of, refined_key
 from tests.recordings import FIXTURES, SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load
 
 HIVE = ds.partitioning(pa.schema([("ticker", pa.string())]), flavor="hive")

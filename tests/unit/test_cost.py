@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from services import settings
-from services.b3.indices import INDICES
-from services.cost import (
+from services.deploy.asl import render
+from services.deploy.cost import (
     ASSUMED,
     BASE_REGION,
     LAMBDA_MEMORY_MB,
@@ -32,8 +31,9 @@ from services.cost import (
     read_stack,
     transitions,
 )
-from services.local.deploy import LOCAL
-from services.workflow import render
+from services.pipeline import settings
+from services.pipeline.b3.indices import INDICES
+from services.tool.local.deploy import LOCAL
 from tests.pulumi_mocks import CONFIG, run_program
 
 US = Stack("test", "us-east-1", ("IBOV",))

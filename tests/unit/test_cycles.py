@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.b3.cycles import (
+from services.pipeline.b3.cycles import (
     Cycle,
     check_cycle,
     cycle_of,
@@ -16,7 +16,7 @@ from services.b3.cycles import (
     parse_label,
     stated_cycle,
 )
-from services.b3.errors import PeriodMismatch
+from services.pipeline.b3.errors import PeriodMismatch
 from tests.ahead import quad_csv
 
 

@@ -8,13 +8,13 @@ from datetime import date
 
 import pytest
 
-from services import settings
-from services.deployment import Deployment
-from services.lake import datasets
-from services.lake.datasets import PREVIEW, THEORETICAL, DatasetKey, parse_key
-from services.lake.layout import is_raw_key
-from services.lake.raw import raw_key, response_key
-from services.trigger import route
+from services.deploy.deployment import Deployment
+from services.pipeline import settings
+from services.pipeline.lake import datasets
+from services.pipeline.lake.datasets import PREVIEW, THEORETICAL, DatasetKey, parse_key
+from services.pipeline.lake.layout import is_raw_key
+from services.pipeline.lake.raw import raw_key, response_key
+from services.pipeline.trigger import route
 from tests.unit.test_trigger import s3_event
 
 DAY = date(2024, 12, 16)
@@ -83,14 +83,14 @@ def test_no_dataset_key_starts_or_feeds_the_days_pipeline() -> None:
     assert matches.fullmatch(response_key("IBOV", DAY, 1)) is None
     for key in every_key():
         assert matches.fullmatch(key) is None, key
-        # the trigger, Validate and the Glue job's scan all ask services.lake.layout
+        # the trigger, Validate and the Glue job's scan all ask services.pipeline.lake.layout
         assert not is_raw_key(key), key
         assert route.decide(dict(s3_event(key)), lambda w, d: None).action == "ignore", key
         assert not key.startswith(settings.RAW_PREFIX + "/"), key
 
 
 def test_every_column_of_both_datasets_is_in_the_ahead_page() -> None:
-    from services.lake.ahead import PREVIEW_SCHEMA, THEORETICAL_SCHEMA
+    from services.pipeline.lake.ahead import PREVIEW_SCHEMA, THEORETICAL_SCHEMA
 
     page = (settings.DOCS_DIR / "ahead.md").read_text(encoding="utf-8")
     section = page.split("# The portfolio ahead", 1)[1].split("\n## ", 1)[0]

@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 
-from services.packaging import (
+from services.deploy.packaging import (
     GLUE_ADDITIONAL_MODULES,
     PYPROJECT,
     PackagingError,

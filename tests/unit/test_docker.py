@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from services import settings
-from services.packaging import (
+from services.deploy.packaging import (
     DOCKERFILES,
     LAMBDA_BASE_IMAGE,
     LAMBDA_PYTHON,
@@ -26,6 +25,7 @@ from services.packaging import (
     read_requirements,
     requirement_pins,
 )
+from services.pipeline import settings
 
 DOCKER = settings.REPO_ROOT / "docker"
 IMAGES = sorted(images().values(), key=lambda image: image.name)
@@ -220,17 +220,17 @@ def test_the_virtualenv_state_and_everything_else_stay_out(
         ".state/ministack/s3/bucket/key",
         ".state/build/lambda-deps/scraper.zip",
         ".git/HEAD",
-        ".mypy_cache/3.11/services/settings.meta.json",
+        ".mypy_cache/3.11/services/pipeline/settings.meta.json",
         ".pytest_cache/v/cache/nodeids",
-        "services/b3/__pycache__/client.cpython-311.pyc",
+        "services/pipeline/b3/__pycache__/client.cpython-311.pyc",
         "tests/unit/test_docker.py",
-        "tests/fixtures/b3/README.md",
+        "services/tool/recordings/b3/README.md",
         "docs/failure-modes.md",
         "README.md",
         "glue/job.py",
         "infra/functions.py",
-        "services/local/deploy.py",
-        "services/analysis/report.py",
+        "services/tool/local/deploy.py",
+        "services/tool/analysis/report.py",
         "docker/scraper.Dockerfile",
         "pyproject.toml",
     ]
@@ -244,9 +244,9 @@ def test_the_virtualenv_state_and_everything_else_stay_out(
 @pytest.mark.parametrize(
     ("name", "handler"),
     [
-        ("scraper", "services.scraper.handler"),
-        ("scraper", "services.validate.handler"),
-        ("trigger", "services.trigger.handler"),
+        ("scraper", "services.pipeline.scraper.handler"),
+        ("scraper", "services.pipeline.validate.handler"),
+        ("trigger", "services.pipeline.trigger.handler"),
     ],
 )
 def test_every_project_module_a_handler_imports_is_in_its_image(name: str, handler: str) -> None:

@@ -11,9 +11,9 @@ import typer
 
 import glue
 import services
-from services import settings
-from services.b3.errors import SchemaDrift, WeightTotalMismatch
-from services.errors import EXIT_CODES, UNEXPECTED, BadArgument, exit_code, one_line
+from services.pipeline import settings
+from services.pipeline.b3.errors import SchemaDrift, WeightTotalMismatch
+from services.pipeline.errors import EXIT_CODES, UNEXPECTED, BadArgument, exit_code, one_line
 
 #: Modules imported only inside the emulator's process (they patch or need its state).
 EMULATOR_PROCESS_ONLY = {"local_launcher", "recording_app", "ministack_app"}

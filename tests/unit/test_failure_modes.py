@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services import settings
+from services.pipeline import settings
 
 #: A reference in the table's third column: ``tests/…py::test_name``, ``tests/…py`` or a
 #: continuation of the previous file (``…::test_name``, ``::test_name``).

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from infra.etl import JOB_SCRIPT, package_zip
-from services.packaging import (
+from services.deploy.packaging import (
     GLUE_ADDITIONAL_MODULES,
     GLUE_PROVIDED_AT_GLUE_VERSION,
     canonical,
@@ -222,7 +222,7 @@ def test_the_walk_sees_imports_inside_functions(closure: Closure) -> None:
     # glue/job.py imports awsglue only inside _start_glue_job: a walk that only read
     # module-level imports would miss what runs on Glue alone.
     assert closure.third_party["awsglue"] == {"__main__"}
-    assert {"glue.lakeio", "glue.catalog", "services.lake.storage"} <= closure.own
+    assert {"glue.lakeio", "glue.catalog", "services.pipeline.lake.storage"} <= closure.own
 
 
 def test_the_script_imports_from_the_zip_alone_and_the_walk_missed_nothing(

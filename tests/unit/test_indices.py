@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.b3.indices import (
+from services.pipeline.b3.indices import (
     ALIASES,
     INDICES,
     REGISTRY,

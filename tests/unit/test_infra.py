@@ -12,19 +12,19 @@ import pytest
 from glue.schema import TABLES
 from infra.config import StackConfigError
 from infra.etl import NOT_FOUND
-from services import settings
-from services.analysis.queries import saved_queries
-from services.analysis.views import views
-from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
-from services.local.deploy import LOCAL, function_arn
-from services.packaging import (
+from services.deploy.asl import all_states, render_json
+from services.deploy.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
+from services.deploy.packaging import (
     IMAGE_OF_HANDLER,
     IMAGE_PLATFORM,
     PackagingError,
     glue_additional_python_modules,
     pyproject_pins,
 )
-from services.workflow import all_states, render_json
+from services.pipeline import settings
+from services.tool.analysis.queries import saved_queries
+from services.tool.analysis.views import views
+from services.tool.local.deploy import LOCAL, function_arn
 from tests.pulumi_mocks import CONFIG, DIGEST, Declared, Mocks, run_program
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -12,10 +12,10 @@ import pytest
 from glue.job import parse_args, resolve_engine
 from glue.lakeio import NoRawData, Pin, discover
 from glue.schema import PARTITION_COLUMNS
-from services import settings
-from services.b3.indices import INDICES
-from services.lake.layout import RawDay
-from services.lake.storage import LocalLake
+from services.pipeline import settings
+from services.pipeline.b3.indices import INDICES
+from services.pipeline.lake.layout import RawDay
+from services.pipeline.lake.storage import LocalLake
 
 SHA = "c25e21ce609e791bb62f8322653816d978311368ea38d94c2623090673e122fe"
 

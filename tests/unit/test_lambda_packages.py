@@ -22,15 +22,8 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
-from services import settings
-from services.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
-from services.local.packages import (
-    PackageBuildFailed,
-    dependencies_zip,
-    function_zip,
-    local_python,
-)
-from services.packaging import (
+from services.deploy.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
+from services.deploy.packaging import (
     LAMBDA_PYTHON,
     Image,
     canonical,
@@ -41,6 +34,13 @@ from services.packaging import (
     pyproject_pins,
     read_requirements,
     requirement_pins,
+)
+from services.pipeline import settings
+from services.tool.local.packages import (
+    PackageBuildFailed,
+    dependencies_zip,
+    function_zip,
+    local_python,
 )
 
 pytestmark = pytest.mark.network

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.b3.errors import SchemaDrift
-from services.b3.numbers import (
+from services.pipeline.b3.errors import SchemaDrift
+from services.pipeline.b3.numbers import (
     format_pt_br,
     parse_decimal,
     parse_quantity,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.b3.errors import (
+from services.pipeline.b3.errors import (
     DuplicateTickers,
     EmptyPortfolio,
     QuantityTotalMismatch,
@@ -18,7 +18,7 @@ from services.b3.errors import (
     TotalsMismatch,
     WeightTotalMismatch,
 )
-from services.b3.portfolio import PageSource, assemble, parse_page
+from services.pipeline.b3.portfolio import PageSource, assemble, parse_page
 from tests.recordings import (
     LOOK_ALIKE,
     RESULTS_ONLY_2025_07_13,

@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
-from services.b3.errors import SchemaDrift
-from services.b3.preview import (
+from services.pipeline.b3.errors import SchemaDrift
+from services.pipeline.b3.preview import (
     CALL,
     Configuration,
     parse_configuration,
     parse_preview_page,
     why_not_current,
 )
-from services.b3.theoretical import assemble_quarter
+from services.pipeline.b3.theoretical import assemble_quarter
 from tests.ahead import THEORETICAL_2022, THEORETICAL_2025_01, configuration, preview_body
 from tests.recordings import SEGMENT2_2022_12_08, load, pt_br
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from glue.schema import COLUMNS, PARTITION_COLUMNS
-from services import settings
+from services.pipeline import settings
 
 #: A markdown link or image: ``[text](target)`` / ``![alt](target)``.
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.analysis.queries import bind, saved_queries
-from services.analysis.readonly import MAX_SQL_BYTES, QueryRefused, check_read_only
-from services.analysis.views import inline, views
+from services.tool.analysis.queries import bind, saved_queries
+from services.tool.analysis.readonly import MAX_SQL_BYTES, QueryRefused, check_read_only
+from services.tool.analysis.views import inline, views
 
 TABLE = '"default"."b3_index_portfolio"'
 

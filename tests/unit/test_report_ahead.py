@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from services.analysis.report import TOP_CHANGES, shape_rebalance, shape_theoretical
+from services.tool.analysis.report import TOP_CHANGES, shape_rebalance, shape_theoretical
 from tests.ahead import THEORETICAL_2022, THEORETICAL_2025_01
 from tests.ahead_expected import as_athena, next_rebalance, theoretical_vs_day
 from tests.recordings import SEGMENT2_2022_12_08, load, pt_br

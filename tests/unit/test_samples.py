@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.b3.codes import is_ticker
-from services.local.replay import demo_cases
-from services.local.samples import recorded_portfolio, sized_like
+from services.pipeline.b3.codes import is_ticker
+from services.tool.local.replay import demo_cases
+from services.tool.local.samples import recorded_portfolio, sized_like
 
 DAY = date(2025, 7, 10)
 

@@ -8,7 +8,7 @@ import pulumi
 import pytest
 
 from infra.config import StackConfigError
-from services.b3.indices import INDICES
+from services.pipeline.b3.indices import INDICES
 from tests.pulumi_mocks import CONFIG, run_program
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

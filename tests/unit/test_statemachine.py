@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from statelint.linter import Linter
 
-from services.deployment import Deployment
-from services.workflow import (
+from services.deploy.asl import (
     PLACEHOLDER,
     RenderError,
     all_states,
@@ -20,6 +19,7 @@ from services.workflow import (
     render,
     steps,
 )
+from services.deploy.deployment import Deployment
 
 SCRAPER = "arn:aws:lambda:us-east-1:000000000000:function:bovespa-test-scraper"
 VALIDATE = "arn:aws:lambda:us-east-1:000000000000:function:bovespa-test-validate"
@@ -381,8 +381,8 @@ def test_a_status_check_is_a_state_a_wait_leads_to() -> None:
     GetLastCrawl and GetSmokeResult read once after their poll loop ends."""
     from datetime import UTC, datetime, timedelta
 
-    from services.local.run import fold
-    from services.workflow import polls
+    from services.deploy.asl import polls
+    from services.tool.local.run import fold
 
     assert {p for p in polls() if not p.endswith("AfterRedrive")} == {
         "GetGlueJobRun",

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from services.b3.cycles import Cycle, stated_cycle
-from services.b3.errors import (
+from services.pipeline.b3.cycles import Cycle, stated_cycle
+from services.pipeline.b3.errors import (
     DuplicateTickers,
     EmptyPortfolio,
     PeriodMismatch,
@@ -20,8 +20,8 @@ from services.b3.errors import (
     SchemaDrift,
     WeightTotalMismatch,
 )
-from services.b3.portfolio import PageSource
-from services.b3.theoretical import (
+from services.pipeline.b3.portfolio import PageSource
+from services.pipeline.b3.theoretical import (
     CALL,
     QuarterBody,
     TheoreticalPortfolio,

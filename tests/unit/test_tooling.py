@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from services import settings
+from services.pipeline import settings
 
 MAKEFILE = settings.REPO_ROOT / "Makefile"
 TESTS = settings.REPO_ROOT / "tests"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from services.lake.layout import RawDay
-from services.local.deploy import LOCAL
-from services.trigger.route import (
+from services.deploy.asl import render
+from services.pipeline.lake.layout import RawDay
+from services.pipeline.trigger.route import (
     FAILURE,
     SCRAPE_STATES,
     SCRAPED,
@@ -24,7 +24,7 @@ from services.trigger.route import (
     execution_name,
     object_write,
 )
-from services.workflow import render
+from services.tool.local.deploy import LOCAL
 
 KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
 DAY = RawDay("IBOV", date(2025, 7, 10))

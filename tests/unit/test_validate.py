@@ -14,18 +14,18 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from services.b3.errors import (
+from services.pipeline.b3.errors import (
     DuplicateTickers,
     QuantityTotalMismatch,
     RowCountMismatch,
     SchemaDrift,
 )
-from services.lake.layout import raw_key
-from services.lake.raw import RAW_SCHEMA, to_parquet_bytes
-from services.lake.storage import LocalLake
-from services.validate import handler as validate_handler
-from services.validate.contract import validate
-from services.validate.errors import (
+from services.pipeline.lake.layout import raw_key
+from services.pipeline.lake.raw import RAW_SCHEMA, to_parquet_bytes
+from services.pipeline.lake.storage import LocalLake
+from services.pipeline.validate import handler as validate_handler
+from services.pipeline.validate.contract import validate
+from services.pipeline.validate.errors import (
     HeaderMismatch,
     MissingValues,
     NotARawObject,

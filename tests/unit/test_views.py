@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.analysis.views import inline, views
+from services.tool.analysis.views import inline, views
 
 
 def test_a_query_naming_a_view_gets_it_as_a_cte() -> None:

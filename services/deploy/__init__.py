@@ -1,0 +1,1 @@
+"""The deployment's description, read by the Pulumi program and the local stack alike."""

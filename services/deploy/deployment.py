@@ -1,0 +1,278 @@
+"""One description of a deployment, read by the Pulumi program and by the local deployment.
+
+Resource names, the state machine's values, the S3 event pattern, the schedule's input and
+the Glue job's arguments are all derived here from a name prefix and a few settings, so the
+two deployments cannot drift apart (a test renders both and compares).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from services.pipeline import settings
+from services.pipeline.lake.datasets import DATASETS
+
+#: The four-month datasets the scraper Lambda fetches besides the day's portfolio
+#: (``event["dataset"]``; services/pipeline/scraper/handler.py).
+AHEAD_DATASETS: tuple[str, ...] = tuple(dataset.name for dataset in DATASETS)
+#: The refined tables of the datasets ahead (one per dataset, beside the day's; the Glue
+#: job keeps them, in the same run as the day's table).
+AHEAD_TABLES: tuple[str, ...] = (
+    settings.REFINED_THEORETICAL_TABLE,
+    settings.REFINED_PREVIEW_TABLE,
+)
+
+#: The smoke query: every refined (dt, index) beside the rows Validate counted, with the
+#: number of pairs that disagree on every row. ``{values}`` is ``('dt', 'INDEX', rows), …``;
+#: ``{dts}`` and ``{codes}`` the quoted days and codes, so Athena reads only their partitions.
+SMOKE_QUERY = (
+    "WITH v (dt, index_code, validated) AS (VALUES {values}), "
+    'c AS (SELECT dt, index_code, count(*) AS refined FROM "{database}"."{table}" '
+    "WHERE dt IN ({dts}) AND index_code IN ({codes}) GROUP BY dt, index_code) "
+    "SELECT v.index_code, v.dt, v.validated, coalesce(c.refined, 0) AS refined, "
+    "sum(CASE WHEN coalesce(c.refined, 0) = v.validated THEN 0 ELSE 1 END) OVER () AS mismatched "
+    "FROM v LEFT JOIN c ON c.dt = v.dt AND c.index_code = v.index_code "
+    "ORDER BY v.index_code, v.dt"
+)
+
+#: Lambda handlers, as module.function (the zip packages and the images' CMD).
+SCRAPER_HANDLER = "services.pipeline.scraper.handler.handler"
+VALIDATE_HANDLER = "services.pipeline.validate.handler.handler"
+TRIGGER_HANDLER = "services.pipeline.trigger.handler.handler"
+
+#: The daily schedule, in B3's time zone: weekdays at 08:00, two hours before the open.
+#: B3 serves a session's portfolio from the previous session's close until its own close,
+#: so that morning every session's portfolio is on offer, however late B3 switched the
+#: evening before. A weekday holiday's run gets the next session's portfolio, stored under
+#: B3's header date and replaced by that session's own run (docs/architecture.md, "The schedule").
+SCHEDULE_CRON = "cron(0 8 ? * MON-FRI *)"
+SCHEDULE_TIMEZONE = settings.B3_TIMEZONE
+
+#: Defaults of settings only a Pulumi stack has (infra/config.py), read by the cost
+#: model (services/deploy/cost.py) too: the Glue job's workers, and the images kept per repository.
+GLUE_WORKER_TYPE = "G.1X"
+GLUE_WORKERS = 2
+IMAGE_HISTORY = 5
+
+#: Where Athena writes query results, in the artifacts bucket (expired after a week).
+ATHENA_RESULTS_PREFIX = "athena-results"
+
+
+def athena_results_location(bucket: str) -> str:
+    """The workgroup's output location: :data:`ATHENA_RESULTS_PREFIX` in ``bucket``."""
+    return f"s3://{bucket}/{ATHENA_RESULTS_PREFIX}/"
+
+
+def regional_arn(
+    service: str, region: str, account: str, resource: str, partition: str = "aws"
+) -> str:
+    """A regional ARN, as AWS forms it: ``arn:partition:service:region:account:resource``."""
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def state_machine_arn(name: str, region: str, account: str, partition: str = "aws") -> str:
+    """The ARN of the state machine ``name`` (``*``: any of the account's, in the region)."""
+    return regional_arn("states", region, account, f"stateMachine:{name}", partition)
+
+
+def execution_arn(machine_arn: str, name: str = "*") -> str:
+    """An execution of the state machine ``machine_arn`` (``*``: any of them)."""
+    return f"{machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+def map_runs_arn(machine_arn: str) -> str:
+    """Every Map Run of the state machine ``machine_arn`` (IAM names it for ListExecutions)."""
+    return f"{machine_arn.replace(':stateMachine:', ':mapRun:', 1)}/*"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Names and settings of one deployment (a Pulumi stack, or the local emulator)."""
+
+    #: Every resource name starts with it, e.g. ``bovespa-dev``.
+    prefix: str = "bovespa"
+    #: Seconds between two polls of the Glue job, the crawler and the Athena query.
+    poll_seconds: int = 30
+    #: Polls before a still-running step is declared timed out (30 s x 120 = 1 hour).
+    max_polls: int = 120
+    #: First wait before the state machine retries a scrape that found B3 unavailable.
+    scrape_retry_seconds: int = 60
+    #: The indices the daily schedule scrapes, all in one execution.
+    indices: tuple[str, ...] = (settings.DEFAULT_INDEX,)
+    #: Indices the Map scrapes and validates at the same time (polite to B3).
+    map_max_concurrency: int = 4
+    #: The datasets ahead scraped for each validated index, unless the input says otherwise.
+    ahead_datasets: tuple[str, ...] = AHEAD_DATASETS
+    database: str = settings.GLUE_DATABASE
+    table: str = settings.REFINED_TABLE
+    #: Attempts per B3 page inside the scraper Lambda; the state machine retries beyond.
+    scraper_http_attempts: int = 2
+
+    @property
+    def scraper_function(self) -> str:
+        return f"{self.prefix}-scraper"
+
+    @property
+    def validate_function(self) -> str:
+        return f"{self.prefix}-validate"
+
+    @property
+    def trigger_function(self) -> str:
+        return f"{self.prefix}-trigger"
+
+    @property
+    def glue_job(self) -> str:
+        return f"{self.prefix}-etl"
+
+    @property
+    def crawler(self) -> str:
+        return f"{self.prefix}-refined-crawler"
+
+    @property
+    def state_machine(self) -> str:
+        return f"{self.prefix}-pipeline"
+
+    @property
+    def schedule(self) -> str:
+        """The one daily schedule of the stack, whatever the number of indices."""
+        return f"{self.prefix}-daily"
+
+    @property
+    def workgroup(self) -> str:
+        return f"{self.prefix}-analytics"
+
+    @property
+    def raw_object_rule(self) -> str:
+        return f"{self.prefix}-raw-object-created"
+
+    def state_machine_arn(self, region: str, account: str, partition: str = "aws") -> str:
+        """Known before the state machine exists (the trigger's environment needs it)."""
+        return state_machine_arn(self.state_machine, region, account, partition)
+
+    def glue_catalog_arns(
+        self,
+        region: str,
+        account: str,
+        partition: str = "aws",
+        tables: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The Glue catalogue, the database and the refined table (or ``tables``): what
+        reading or changing a table is authorised on (every catalogue call names all three)."""
+        return [
+            regional_arn("glue", region, account, "catalog", partition),
+            regional_arn("glue", region, account, f"database/{self.database}", partition),
+            *(
+                regional_arn("glue", region, account, f"table/{self.database}/{name}", partition)
+                for name in ((self.table,) if tables is None else tables)
+            ),
+        ]
+
+    def scraper_environment(self, bucket: str) -> dict[str, str]:
+        return {
+            settings.LAKE_URI_ENV: f"s3://{bucket}",
+            settings.B3_ATTEMPTS_ENV: str(self.scraper_http_attempts),
+        }
+
+    def validate_environment(self, bucket: str) -> dict[str, str]:
+        return {settings.LAKE_URI_ENV: f"s3://{bucket}"}
+
+    def trigger_environment(self, state_machine_arn: str) -> dict[str, str]:
+        return {settings.STATE_MACHINE_ARN_ENV: state_machine_arn}
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every refined table the job keeps: the day's, then the datasets ahead's."""
+        return (self.table, *AHEAD_TABLES)
+
+    def crawler_targets(self) -> dict[str, Any]:
+        """A catalog target on the refined tables: the crawler updates them, never adds one."""
+        return {"CatalogTargets": [{"DatabaseName": self.database, "Tables": list(self.tables)}]}
+
+    #: Catalog targets require the crawler to log deletions rather than apply them.
+    CRAWLER_SCHEMA_CHANGE_POLICY: ClassVar[dict[str, str]] = {
+        "UpdateBehavior": "UPDATE_IN_DATABASE",
+        "DeleteBehavior": "LOG",
+    }
+
+    def smoke_query(self, objects: Sequence[Mapping[str, Any]]) -> str:
+        """The smoke query the state machine asks Athena for these validated objects.
+
+        The state machine builds the same text with ``States.Format`` from
+        :meth:`smoke_query_format` (the summary shows it; a test compares the two).
+        """
+        return self._smoke_sql().format(
+            values=", ".join(f"('{o['dt']}', '{o['index']}', {o['rows']})" for o in objects),
+            dts=", ".join(f"'{o['dt']}'" for o in objects),
+            codes=", ".join(f"'{o['index']}'" for o in objects),
+        )
+
+    def smoke_query_format(self) -> str:
+        """:data:`SMOKE_QUERY` as a ``States.Format`` template: ``{}`` for values, days, codes."""
+        template = self._smoke_sql().format(values="{}", dts="{}", codes="{}")
+        return template.replace("\\", "\\\\").replace("'", "\\'")
+
+    def _smoke_sql(self) -> str:
+        return SMOKE_QUERY.replace("{database}", self.database).replace("{table}", self.table)
+
+    def state_machine_values(
+        self, scraper_arn: str, validate_arn: str
+    ) -> dict[str, str | int | list[str]]:
+        """The values of the placeholders in ``statemachine/pipeline.asl.json``."""
+        return {
+            "ScraperFunctionArn": scraper_arn,
+            "ValidateFunctionArn": validate_arn,
+            "GlueJobName": self.glue_job,
+            "CrawlerName": self.crawler,
+            "AthenaWorkGroup": self.workgroup,
+            "GlueDatabase": self.database,
+            "PollSeconds": self.poll_seconds,
+            "MaxPolls": self.max_polls,
+            "ScrapeRetrySeconds": self.scrape_retry_seconds,
+            "MapMaxConcurrency": self.map_max_concurrency,
+            "AheadDatasets": list(self.ahead_datasets),
+            "SmokeQueryFormat": self.smoke_query_format(),
+        }
+
+    def raw_object_event_pattern(self, bucket: str) -> dict[str, Any]:
+        """EventBridge pattern: a ``.parquet`` object created under ``raw/`` in ``bucket``."""
+        return {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {
+                "bucket": {"name": [bucket]},
+                "object": {
+                    "key": [{"wildcard": f"{settings.RAW_PREFIX}/*.{_suffix()}"}],
+                },
+            },
+        }
+
+    def glue_job_arguments(self, bucket: str) -> dict[str, str]:
+        """The Glue job's default arguments; the state machine adds ``--objects``."""
+        return {
+            "--lake": f"s3://{bucket}",
+            "--database": self.database,
+            "--table": self.table,
+            "--catalog": "true",
+        }
+
+    def schedule_input(
+        self, indices: Sequence[str] | str | None = None, *, ahead: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """The input of the daily execution: every index of ``indices`` (default: the
+        deployment's; one code is one index) in one execution. ``ahead`` overrides
+        :attr:`ahead_datasets`."""
+        if indices is None:
+            indices = self.indices
+        started: dict[str, Any] = {
+            "source": "schedule",
+            "indices": [indices] if isinstance(indices, str) else list(indices),
+        }
+        if ahead is not None:
+            started["ahead"] = list(ahead)
+        return started
+
+
+def _suffix() -> str:
+    return settings.RAW_OBJECT_NAME.rsplit(".", 1)[1]

@@ -1,0 +1,82 @@
+"""Exact parsing of B3's pt-BR number strings ("1.481.593.024", "2,728", "18.553.794,87445950").
+
+Floats are never involved: a weight keeps its 3 decimals and a quantity stays an integer.
+Each kind of number is bounded by the type the raw layer stores it in (weights
+``decimal(7,3)``, the reductor ``decimal(24,8)``, quantities ``int64``), and none may be
+negative: a value outside is refused here as :class:`SchemaDrift`, one line naming the
+field, rather than failing later in Arrow.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from services.pipeline.b3.errors import SchemaDrift
+
+#: Weights (``part``, ``partAcum``, ``header.part``), in percent: ``decimal(7,3)``.
+WEIGHT_PRECISION, WEIGHT_SCALE = 7, 3
+#: The index reductor (``header.reductor``): ``decimal(24,8)``.
+REDUCTOR_PRECISION, REDUCTOR_SCALE = 24, 8
+#: Theoretical quantities are stored as ``int64``.
+QUANTITY_MAX = 2**63 - 1
+
+_PT_BR_NUMBER = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?")
+
+
+def parse_decimal(text: object, *, field: str, max_scale: int) -> Decimal:
+    """Parse a pt-BR number ("." thousands, "," decimals) into an exact :class:`Decimal`.
+
+    Raises :class:`SchemaDrift` when ``text`` is not such a number or has more than
+    ``max_scale`` decimal places (storing it would lose digits).
+    """
+    match = _PT_BR_NUMBER.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise SchemaDrift(f"field {field!r}: {text!r} is not a pt-BR number")
+    decimals = match.group(1) or ""
+    if len(decimals) > max_scale:
+        raise SchemaDrift(
+            f"field {field!r}: {text!r} has {len(decimals)} decimals, at most {max_scale} expected"
+        )
+    return Decimal(match.group(0).replace(".", "").replace(",", "."))
+
+
+def parse_quantity(text: object, *, field: str) -> int:
+    """Parse a pt-BR integer quantity ("91.922.324.640"): 0 to :data:`QUANTITY_MAX`."""
+    value = int(parse_decimal(text, field=field, max_scale=0))
+    _check_range(value, QUANTITY_MAX, text, field, "int64")
+    return value
+
+
+def parse_weight(text: object, *, field: str) -> Decimal:
+    """Parse a weight in percent with up to 3 decimals ("2,728"), scaled to exactly 3."""
+    return _fixed(text, field, WEIGHT_PRECISION, WEIGHT_SCALE)
+
+
+def parse_reductor(text: object, *, field: str) -> Decimal:
+    """Parse the index reductor with up to 8 decimals, scaled to exactly 8."""
+    return _fixed(text, field, REDUCTOR_PRECISION, REDUCTOR_SCALE)
+
+
+def _fixed(text: object, field: str, precision: int, scale: int) -> Decimal:
+    value = parse_decimal(text, field=field, max_scale=scale).quantize(Decimal(1).scaleb(-scale))
+    largest = Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
+    _check_range(value, largest, text, field, f"decimal({precision},{scale})")
+    return value
+
+
+def _check_range(
+    value: Decimal | int, largest: Decimal | int, text: object, field: str, kind: str
+) -> None:
+    if value < 0:
+        raise SchemaDrift(f"field {field!r}: {text!r} is negative; B3 publishes none")
+    if value > largest:
+        raise SchemaDrift(f"field {field!r}: {text!r} is larger than {kind} holds ({largest})")
+
+
+def format_pt_br(value: Decimal, *, scale: int) -> str:
+    """Format ``value`` the way B3 does (inverse of :func:`parse_decimal`); used by tests."""
+    sign = "-" if value < 0 else ""
+    integral, _, decimals = f"{abs(value):.{scale}f}".partition(".")
+    groups = f"{int(integral):,}".replace(",", ".")
+    return f"{sign}{groups},{decimals}" if scale else f"{sign}{groups}"

@@ -1,0 +1,62 @@
+"""The refined layer's key layout: the one place that builds and parses refined keys.
+
+Every refined table (the day's under ``refined/``, each dataset ahead's under its own
+prefix) is partitioned alike, in :data:`services.pipeline.settings.REFINED_PARTITION_KEYS` order::
+
+    <prefix>/dt=<YYYY-MM-DD>/index_code=<INDEX>/ticker=<TICKER>/part-00000.snappy.parquet
+
+One file per partition, written by the Glue job (``glue/lakeio.py``); read back by the run
+summary (``services/tool/local/run.py``) and the tests. Standard library only: the Glue job
+imports it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from services.pipeline import settings
+
+#: ``(dt, index_code)``: one index on one day, the unit the job publishes.
+Day = tuple[str, str]
+#: ``(dt, index_code, ticker)``: one refined partition.
+PartitionValues = tuple[str, str, str]
+
+#: The one file of each refined partition.
+REFINED_FILE_NAME: Final = "part-00000.snappy.parquet"
+
+_DT, _INDEX, _TICKER = settings.REFINED_PARTITION_KEYS
+_FILE = re.compile(
+    rf"{_DT}=(?P<dt>[^/]+)/{_INDEX}=(?P<index>[^/]+)/{_TICKER}=(?P<ticker>[^/]+)/[^/]*\.parquet"
+)
+
+
+def day_prefix(day: Day, prefix: str = settings.REFINED_PREFIX) -> str:
+    """``<prefix>/dt=<dt>/index_code=<index>/``: every partition of one index on one day."""
+    dt, index = day
+    return f"{prefix}/{_DT}={dt}/{_INDEX}={index}/"
+
+
+def ticker_dir(ticker: str) -> str:
+    """``ticker=<TICKER>``: a partition's directory below its day."""
+    return f"{_TICKER}={ticker}"
+
+
+def refined_key(
+    values: PartitionValues, name: str = REFINED_FILE_NAME, prefix: str = settings.REFINED_PREFIX
+) -> str:
+    """The key of the file ``name`` of the partition ``values`` under ``prefix``."""
+    dt, index, ticker = values
+    return f"{day_prefix((dt, index), prefix)}{ticker_dir(ticker)}/{name}"
+
+
+def partition_of(key: str) -> PartitionValues | None:
+    """The partition values in a refined file's key or path (any prefix), if it is one."""
+    match = _FILE.search(key)
+    return (match["dt"], match["index"], match["ticker"]) if match else None
+
+
+def ticker_of(key: str) -> str | None:
+    """The ticker of a refined file's key (a partition: in the path only)."""
+    values = partition_of(key)
+    return values[2] if values else None

@@ -1,0 +1,222 @@
+"""The raw layer's data contract, checked on a raw Parquet object before anything downstream.
+
+The object may have been written by the scraper or dropped by hand, so nothing is taken
+on trust: its key must follow the raw layout, its schema must be :data:`RAW_SCHEMA`
+exactly, and its rows must pass the same reconciliation checks the scraper runs (they are
+the same functions). Every failure is its own exception type, named for the check.
+
+The rows never become Python objects: the footer gives the schema and the row count
+(bounded by :data:`services.pipeline.settings.MAX_RAW_ROWS` before a column is read), and every
+check is an Arrow compute kernel over the columns, so memory stays near the file's size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from services.pipeline import settings
+from services.pipeline.b3 import calendar
+from services.pipeline.b3.codes import TICKER_FULL
+from services.pipeline.b3.errors import SchemaDrift
+from services.pipeline.b3.portfolio import Header, RowTotals, check_totals
+from services.pipeline.lake.layout import NotARawKey, split_raw_uri
+from services.pipeline.lake.raw import RAW_SCHEMA
+from services.pipeline.lake.storage import Lake, open_lake
+from services.pipeline.validate.errors import (
+    HeaderMismatch,
+    MissingValues,
+    NotARawObject,
+    NotATradingDay,
+    SchemaMismatch,
+    TooManyRows,
+    UnreadableParquet,
+)
+
+HEADER_COLUMNS = (
+    "header_date",
+    "header_part",
+    "header_theoricalQty",
+    "header_reductor",
+    "page_totalRecords",
+)
+#: Columns that hold a B3 number: none may be negative.
+NUMBER_COLUMNS = (
+    "part",
+    "partAcum",
+    "theoricalQty",
+    "header_part",
+    "header_theoricalQty",
+    "header_reductor",
+)
+
+
+def split_uri(uri: str) -> tuple[str, str, str, date]:
+    """``(lake URI, key, index, dt)`` of a raw object's URI or path (the raw layout's rule)."""
+    try:
+        root, key, day = split_raw_uri(uri)
+    except NotARawKey as error:
+        raise NotARawObject(str(error)) from None
+    return root, key, day.index, day.dt
+
+
+def validate(
+    uri: str,
+    *,
+    lake: Lake | None = None,
+    now: datetime | None = None,
+    max_rows: int = settings.MAX_RAW_ROWS,
+) -> dict[str, Any]:
+    """Check the raw object at ``uri``; return ``{dt, index, rows, uri}`` and its pin, or raise.
+
+    ``now`` is the instant the date rule is judged at (default: :func:`calendar.now`). The
+    pin says exactly which bytes passed: ``sha256`` of them, and the store's ``version``
+    id (``"null"`` where the store keeps no versions) and ``etag``. The Glue job refines
+    those bytes and no others.
+    """
+    root, key, index, dt = split_uri(uri)
+    lake = lake or open_lake(root)
+    stored = lake.read_object(key)
+    table = read_checked(stored.data, uri, max_rows)
+    check_values(table)
+    header = check_header(table, dt)
+    check_trading_day(dt, now or calendar.now())
+    check_codes_and_signs(table)
+    check_totals(header, table["page_totalRecords"][0].as_py(), totals_of(table))
+    return {
+        "dt": dt.isoformat(),
+        "index": index,
+        "rows": table.num_rows,
+        "uri": lake.uri_of(key),
+        "sha256": hashlib.sha256(stored.data).hexdigest(),
+        "version": stored.version,
+        "etag": stored.etag,
+    }
+
+
+def read_checked(data: bytes, uri: str, max_rows: int = settings.MAX_RAW_ROWS) -> pa.Table:
+    """The object's table, once its footer shows the raw schema and at most ``max_rows``."""
+    try:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        check_schema(parquet.schema_arrow)
+        rows = parquet.metadata.num_rows
+        if rows > max_rows:
+            raise TooManyRows(
+                f"{uri} holds {rows} rows; a raw object may hold {max_rows} (MAX_RAW_ROWS)"
+            )
+        table: pa.Table = parquet.read()
+    except (pa.ArrowException, OSError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise UnreadableParquet(f"{uri} is not a readable Parquet file: {first}") from None
+    return table
+
+
+def check_schema(schema: pa.Schema) -> None:
+    """Same column names, in any order, with exactly the raw schema's types."""
+    expected = {field.name: field.type for field in RAW_SCHEMA}
+    actual = {field.name: field.type for field in schema}
+    problems = [f"missing {name}" for name in expected if name not in actual]
+    problems += [f"unexpected {name}" for name in actual if name not in expected]
+    problems += [
+        f"{name} is {actual[name]}, not {kind}"
+        for name, kind in expected.items()
+        if name in actual and actual[name] != kind
+    ]
+    if problems:
+        raise SchemaMismatch(f"raw schema check failed: {'; '.join(problems)}")
+
+
+def check_values(table: pa.Table) -> None:
+    """At least one row, and no nulls in a column the contract requires."""
+    if table.num_rows == 0:
+        raise MissingValues("the raw object has no rows")
+    required = [f.name for f in RAW_SCHEMA if not f.nullable] + ["segment"]
+    for name in required:
+        empty = table[name].null_count
+        if empty:
+            raise MissingValues(f"column {name} is null in {empty} of {table.num_rows} rows")
+
+
+def check_header(table: pa.Table, dt: date) -> Header:
+    """One B3 header for the whole object, dated as the path says."""
+    distinct = table.select(list(HEADER_COLUMNS)).group_by(list(HEADER_COLUMNS)).aggregate([])
+    if distinct.num_rows != 1:
+        raise HeaderMismatch(f"the header columns take {distinct.num_rows} different values")
+    date_raw, part, qty, reductor, _ = (distinct[name][0].as_py() for name in HEADER_COLUMNS)
+    try:
+        header_date = datetime.strptime(date_raw, "%d/%m/%y").date()
+    except ValueError:
+        raise HeaderMismatch(f"header_date {date_raw[:40]!r} is not dd/mm/yy") from None
+    if header_date != dt:
+        raise HeaderMismatch(f"header_date {date_raw} is {header_date}, the path says dt={dt}")
+    return Header(
+        trading_date=dt,
+        date_raw=date_raw,
+        part=Decimal(part),
+        theoretical_qty=qty,
+        reductor=Decimal(reductor),
+    )
+
+
+def check_codes_and_signs(table: pa.Table) -> None:
+    """Every ``cod`` is a B3 ticker (it becomes a path) and no B3 number is negative."""
+    bad = table.filter(pc.invert(pc.match_substring_regex(table["cod"], TICKER_FULL)))
+    if bad.num_rows:
+        shown = ", ".join(repr(v)[:40] for v in bad["cod"].slice(0, 3).to_pylist())
+        raise SchemaDrift(
+            f"column cod: {bad.num_rows} of {table.num_rows} values are not B3 tickers "
+            f"(e.g. {shown}); a ticker is 4 capitals or digits, 1-2 digits, an optional letter"
+        )
+    for name in NUMBER_COLUMNS:
+        negative = pc.sum(pc.less(table[name], 0)).as_py() or 0
+        if negative:
+            raise SchemaDrift(f"column {name} is negative in {negative} of {table.num_rows} rows")
+
+
+def totals_of(table: pa.Table) -> RowTotals:
+    """The reconciliation totals, counted by Arrow (quantities summed without overflow)."""
+    counts = pc.value_counts(table["cod"])
+    duplicated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    quantity = pc.sum(pc.cast(table["theoricalQty"], pa.decimal128(38, 0))).as_py()
+    weight = pc.sum(table["part"]).as_py()
+    return RowTotals(
+        rows=table.num_rows,
+        duplicated=tuple(sorted(duplicated.to_pylist())),
+        quantity=int(quantity or 0),
+        weight=weight if weight is not None else Decimal(0),
+    )
+
+
+def check_trading_day(dt: date, now: datetime) -> None:
+    """``dt`` must be a B3 session no later than the next session after ``now``.
+
+    B3 serves the next session's portfolio as soon as a session has closed (and on
+    weekends and holidays), so tonight's scrape of tomorrow's portfolio passes; a weekend
+    day, a holiday (named), or a day further ahead does not.
+    """
+    try:
+        session = calendar.is_session(dt)
+    except calendar.OutsideCalendar as outside:
+        raise NotATradingDay(f"dt={dt}: {outside}") from None
+    if not session:
+        weekday = calendar.WEEKDAY_NAMES[dt.weekday()]
+        holiday = calendar.holiday_name(dt)
+        if dt.weekday() >= 5:
+            why = f"{weekday}" + (f" ({holiday})" if holiday else "")
+        else:
+            why = holiday or "B3 holds no session that day"
+        raise NotATradingDay(f"dt={dt} is not a B3 session: {why}")
+    latest = calendar.latest_publishable_session(now)
+    if dt > latest:
+        local = calendar.to_sao_paulo(now)
+        raise NotATradingDay(
+            f"dt={dt} is after {calendar.session_label(latest)}, the next B3 session after "
+            f"now ({local:%Y-%m-%d %H:%M} in São Paulo): B3 cannot have published it yet"
+        )

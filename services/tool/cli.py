@@ -1,0 +1,297 @@
+"""``bovespa``: the command-line entry point for everything local.
+
+Each command parses its arguments, calls the code that does the work and shows the result
+(:mod:`services.tool.console`: human-readable output on stderr, the result as one JSON object on
+the last line of stdout, so scripts can ``| tail -1 | jq``). A failure is one line on stderr
+and the exit code of its error (:mod:`services.tool.exits`, codes from
+:mod:`services.pipeline.errors`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import boto3
+import typer
+from rich.logging import RichHandler
+
+from services.pipeline import settings
+from services.pipeline.errors import EXIT_CODES
+from services.pipeline.scraper.ahead import scrape_preview, scrape_theoretical
+from services.pipeline.scraper.scrape import scrape as scrape_portfolio
+from services.pipeline.validate.ingest import file_day, validate_before_writing
+from services.tool.analysis.athena import run as run_athena
+from services.tool.analysis.queries import bind, saved_queries
+from services.tool.analysis.readonly import check_read_only
+from services.tool.arguments import (
+    BaseUrlOption,
+    IndexOption,
+    IndicesOption,
+    LakeOption,
+    ScrapedDataset,
+    flags,
+)
+from services.tool.arguments import index_code as _index
+from services.tool.arguments import index_codes as _indices
+from services.tool.console import err, print_etl, print_rows, print_summary
+from services.tool.exits import fail
+from services.tool.exits import or_exit as _run
+from services.tool.local.commands import local_app
+from services.tool.local.deploy import LOCAL
+from services.tool.local.emulator import use_endpoint
+from services.tool.local.pipeline import dropped, finish_pipeline
+from services.tool.local.pipeline import run_pipeline as _pipeline
+from services.tool.local.replay import (
+    DEMO_AHEAD_DATASETS,
+    DEMO_AHEAD_INDEX,
+    DEMO_INDICES,
+    ReplayServer,
+    demo_ahead,
+    demo_cases,
+)
+from services.tool.local.run import start
+
+app = typer.Typer(
+    help="B3 index portfolios to a partitioned, catalogued data lake.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(local_app, name="local")
+
+_SCRAPERS: dict[ScrapedDataset, Callable[..., dict[str, Any]]] = {
+    ScrapedDataset.day: scrape_portfolio,
+    ScrapedDataset.theoretical: scrape_theoretical,
+    ScrapedDataset.preview: scrape_preview,
+}
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Configure logging (to stderr) for every command."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+
+
+@app.command()
+def scrape(
+    index: IndexOption = settings.DEFAULT_INDEX,
+    lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
+    base_url: BaseUrlOption = None,
+    page_size: Annotated[int, typer.Option(min=1, help="Rows per B3 page.")] = (
+        settings.B3_PAGE_SIZE
+    ),
+    dataset: Annotated[
+        ScrapedDataset,
+        typer.Option(
+            help="day: the day's portfolio; theoretical: the four-month theoretical portfolio; "
+            "preview: the preview of the next one, if B3 has a current one."
+        ),
+    ] = ScrapedDataset.day,
+) -> None:
+    """Fetch a portfolio of INDEX from B3, check it and write its raw partition."""
+    index = _index(index)
+    scraper = _SCRAPERS[dataset]
+    print_summary(
+        _run(lambda: scraper(index, lake_uri=lake, base_url=base_url, page_size=page_size))
+    )
+
+
+@app.command()
+def run(
+    index: IndicesOption = settings.DEFAULT_INDEX,
+) -> None:
+    """The main job: today's portfolios from the live B3 site through the whole pipeline.
+
+    Starts the local emulator if needed, deploys, starts the schedule-path execution (every
+    index in one execution, the deployment's datasets ahead with them) and follows it.
+    """
+    indices = _indices(index)
+    _pipeline(lambda stack: start(stack, LOCAL.schedule_input(indices)))
+
+
+@app.command()
+def demo() -> None:
+    """The main job, offline: a day of three indices from B3's recordings, in one execution.
+
+    The recordings are :data:`services.tool.local.replay.DEMO_RECORDINGS` (IBOV of 2025-07-10,
+    IBRA of 2021-06-22 -- two B3 pages --, IBXX of 2024-11-12). No recording of the
+    portfolio ahead matches those days, so a second execution scrapes IBOV on session
+    2022-12-08 with its theoretical portfolio (both recorded) and a preview made from it
+    (:func:`services.tool.local.replay.demo_ahead`: unverified), and refines all three.
+    """
+    with ReplayServer(demo_cases()) as server:
+        err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
+        result = _pipeline(
+            lambda stack: start(stack, LOCAL.schedule_input(DEMO_INDICES, ahead=())),
+            server.base_url,
+        )
+        server.serve(*demo_ahead())
+        err.print(
+            f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
+            "portfolio (recorded) and a preview made from it (unverified)"
+        )
+        ahead = _pipeline(
+            lambda stack: start(
+                stack, LOCAL.schedule_input(DEMO_AHEAD_INDEX, ahead=DEMO_AHEAD_DATASETS)
+            ),
+            redeploy=False,
+        )
+    for done in (result, ahead):  # the day's report, then the one with the portfolio ahead
+        first = done["indices"][0]
+        _write_report(first["dt"], first["index"], settings.STATE_DIR / "reports")
+
+
+@app.command()
+def finish(
+    execution: Annotated[str, typer.Argument(help="The ARN of a FAILED execution.")],
+) -> None:
+    """Finish what a failed execution left: redrive it, or (no redrive locally) start one.
+
+    On AWS a redrive reruns only the failed indices, then refines them alone; the local
+    emulator has no RedriveExecution, so a new execution for the failed indices follows.
+    """
+    finish_pipeline(execution)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A raw Parquet file.")],
+    index: Annotated[str | None, typer.Option(help="Index code (default: from the file).")] = None,
+    dt: Annotated[str | None, typer.Option(help="Trading day (default: from the file).")] = None,
+) -> None:
+    """Drop a raw Parquet file into the local bucket and follow the S3-event path it starts.
+
+    The file is checked against the data contract first: a file the contract refuses is
+    never written, so it cannot replace the day's good raw object.
+    """
+    day = _run(lambda: file_day(file, index, dt))  # bad values: refused now
+    data = file.read_bytes()
+    _run(lambda: validate_before_writing(data, day))
+    _pipeline(dropped(day, data))
+
+
+@app.command()
+def etl(
+    lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
+    dt: Annotated[str | None, typer.Option("--dt", help="One trading day, YYYY-MM-DD.")] = None,
+    start: Annotated[str | None, typer.Option(help="Backfill from this day…")] = None,
+    end: Annotated[str | None, typer.Option(help="…to this day (inclusive).")] = None,
+    index: Annotated[
+        str | None, typer.Option("--index", "-i", help="Index codes, comma-separated.")
+    ] = None,
+    table: Annotated[str, typer.Option(help="Table in the Glue catalogue.")] = (
+        settings.REFINED_TABLE
+    ),
+    processing_date: Annotated[
+        str | None, typer.Option(help="Processing date for the date features.")
+    ] = None,
+    catalog: Annotated[
+        bool, typer.Option(help="Create/update the table in the Glue catalogue.")
+    ] = True,
+) -> None:
+    """Run the Glue job locally: raw partitions to refined/ and the catalogue table."""
+    from glue.job import parse_args
+    from glue.job import run as run_job
+
+    if index:
+        index = ",".join(_indices(index))
+    argv = ["--lake", lake, "--table", table, "--catalog", str(catalog).lower()]
+    argv += flags(dt=dt, start=start, end=end, index=index, processing_date=processing_date)
+    args = _run(lambda: parse_args(argv))
+    # A lake in a directory is catalogued only in an emulator; an s3:// one may go to AWS.
+    if catalog and use_endpoint() is None and not lake.startswith("s3://"):
+        fail(
+            "the catalogue needs the local emulator: run `bovespa local up` "
+            "(or set AWS_ENDPOINT_URL), or pass --no-catalog"
+        )
+    print_etl(_run(lambda: run_job(args)))
+
+
+@app.command("query")
+def query_command(
+    query: Annotated[str, typer.Argument(help="A saved query's name, or SQL.")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="name=value, for a saved query.")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Run a saved query (``services/tool/analysis/queries``) or SQL on the local stack's Athena.
+
+    Only one read-only statement runs (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN), and it may
+    not touch files (see :mod:`services.tool.analysis.readonly`); anything else is refused
+    before it reaches Athena.
+    """
+    saved = saved_queries()
+    values = dict(p.split("=", 1) for p in param or [] if "=" in p)
+    sql = _run(lambda: bind(saved[query], values)) if query in saved else query
+    if query not in saved and " " not in query.strip():
+        fail(f"no saved query {query!r}; saved: {', '.join(saved)}", EXIT_CODES["BadArgument"].code)
+    _run(lambda: check_read_only(sql))
+    _use_local_aws()
+    print_rows(_run(lambda: run_athena(sql, LOCAL.workgroup)), output)
+
+
+@app.command()
+def report(
+    dt: Annotated[str, typer.Option("--dt", help="The portfolio day, YYYY-MM-DD.")],
+    index: IndexOption = settings.DEFAULT_INDEX,
+    out: Annotated[Path, typer.Option(help="Where to write the HTML and PNGs.")] = (
+        settings.STATE_DIR / "reports"
+    ),
+) -> None:
+    """Write an HTML report with charts about one portfolio day (from the local stack)."""
+    index = _index(index)
+    _use_local_aws()
+    print(_write_report(dt, index, out))
+
+
+def _write_report(dt: str, index: str, out: Path) -> Path:
+    from services.tool.analysis.report import AHEAD_TABLES, catalogued, previous_dt
+    from services.tool.analysis.report import build as build_report  # matplotlib: load on use
+
+    glue = boto3.client("glue")
+    before = previous_dt(glue, LOCAL.database, LOCAL.table, index, dt)
+    ahead = catalogued(glue, LOCAL.database, AHEAD_TABLES.values())
+    written = _run(
+        lambda: build_report(
+            lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out, ahead
+        )
+    )
+    assert written.html_path is not None
+    err.print(f"[bold]Report[/] {written.html_path}")
+    return written.html_path
+
+
+def _use_local_aws() -> None:
+    """Talk to ``AWS_ENDPOINT_URL``, else to the local emulator, which must be up."""
+    if use_endpoint() is None:
+        fail("the local stack is not up: run `make demo` (or `make run`) first")
+
+
+@app.command("cost")
+def cost_command(
+    stack: Annotated[str, typer.Option(help="The stack: reads Pulumi.<stack>.yaml.")] = "dev",
+    indices: Annotated[
+        str | None, typer.Option(help="B3 codes, comma-separated, or all (default: the stack's).")
+    ] = None,
+    flex: Annotated[bool, typer.Option(help="Price the Glue job as a Flex run.")] = False,
+) -> None:
+    """The modelled AWS cost of one daily run and of a month, in both designs
+    (services/deploy/cost.py)."""
+    from services.deploy import cost
+
+    settings_ = _run(lambda: cost.read_stack(stack))
+    codes = _indices(indices) if indices else settings_.indices
+    estimates = [cost.estimate(settings_, design, codes, flex=flex) for design in cost.DESIGNS]
+    err.print(cost.render(estimates, settings_))
+    print(cost.as_json(estimates))
+
+
+if __name__ == "__main__":
+    app()

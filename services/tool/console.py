@@ -1,0 +1,135 @@
+"""What the ``bovespa`` command shows: tables and notes on stderr, its result on stdout.
+
+Human-readable output goes to stderr (:data:`err`); a command that produces a result
+writes it as one JSON object on the last line of stdout, so scripts can ``| tail -1 | jq``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from services.tool.analysis.athena import Result
+    from services.tool.local.run import Progress
+
+#: Where every table, note and error line goes (120 columns when not a terminal).
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+
+
+def note(text: str) -> None:
+    """One yellow ``note`` line (``IBRX`` is read as ``IBXX``...)."""
+    err.print(f"[yellow]note[/] {escape(text)}", soft_wrap=True)
+
+
+def write_json(result: Any) -> None:
+    """``result`` as the last line of stdout."""
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+def steps_table(progress: Progress) -> Table:
+    """The execution's steps so far: status, seconds, status checks and retries of each."""
+    table = Table(title="Pipeline execution", title_justify="left")
+    for column in ("step", "status", "seconds", "status checks", "retries"):
+        table.add_column(column)
+    colour = {"succeeded": "green", "failed": "red", "running": "yellow"}
+    for step in progress.steps:
+        seconds = "…" if step.seconds is None else f"{step.seconds:.1f}"
+        table.add_row(
+            step.name,
+            f"[{colour[step.status]}]{step.status}[/]",
+            seconds,
+            str(step.polls or ""),
+            str(step.retries or ""),
+        )
+    return table
+
+
+def print_result(result: dict[str, Any], endpoint: str) -> None:
+    """Each index of the execution: validated rows, refined rows and files, Athena's count."""
+    table = Table(title="Indices", title_justify="left")
+    counts = ("raw_rows", "refined_rows", "refined_files", "athena_count")
+    for column in ("index", "dt", "session", "status", *counts):
+        table.add_column(column, justify="right" if column in counts else "left")
+    colour = {"refined": "green", "failed": "red"}
+    for row in result.get("indices", []):
+        status = f"[{colour.get(row['status'], 'yellow')}]{escape(row['status'])}[/]"
+        if "error" in row:
+            status += f" {escape(str(row['error']))}"
+        cells = [cell(row.get(column)) for column in counts]
+        table.add_row(
+            escape(row["index"]), cell(row.get("dt")), cell(row.get("session")), status, *cells
+        )
+    err.print(table)
+    facts = Table(show_header=False, box=None)
+    for key in ("glue_runs", "crawls", "table", "seconds"):
+        facts.add_row(f"[bold]{key}[/]", escape(str(result.get(key))))
+    for ahead in result.get("ahead", []):
+        landed = (
+            f", refined {ahead['refined_rows']} rows in {ahead['table']}"
+            if "refined_rows" in ahead
+            else ""
+        )
+        facts.add_row(
+            f"[bold]{escape(ahead['dataset'])}[/]",
+            escape(
+                f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows{landed}"
+            ),
+        )
+    if "athena_smoke_query" in result:
+        facts.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))
+    err.print(facts)
+    refined = [row["refined"] for row in result.get("indices", []) if "refined" in row]
+    if refined:
+        err.print(
+            f"Files: AWS_ENDPOINT_URL={endpoint} aws s3 ls {refined[0]}  "
+            "(the emulator keeps running: `bovespa local down` stops it)"
+        )
+
+
+def cell(value: object) -> str:
+    """A table cell: empty for ``None``, else the value as text (no markup)."""
+    return "" if value is None else escape(str(value))
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """``bovespa scrape``'s summary: its facts as a table, then as JSON on stdout."""
+    table = Table(show_header=False, box=None)
+    for key in ("dataset", "index", "dt", "session", "cycle", "target_cycle", "status",
+                "reason", "rows", "uri", "sha256"):  # fmt: skip
+        if key in summary:
+            table.add_row(f"[bold]{key}[/]", escape(str(summary[key])))
+    err.print(table)
+    write_json(summary)
+
+
+def print_etl(summary: dict[str, Any]) -> None:
+    """``bovespa etl``'s summary: its facts, the days it skipped, then JSON on stdout."""
+    table_view = Table(show_header=False, box=None)
+    for key in ("dt", "rows", "partitions", "files", "table", "seconds"):
+        table_view.add_row(f"[bold]{key}[/]", str(summary[key]))
+    err.print(table_view)
+    for skipped in summary["skipped"]:
+        err.print(f"[yellow]{escape(skipped)}[/]", soft_wrap=True)
+    write_json(summary)
+
+
+def print_rows(result: Result, output: str) -> None:
+    """A query's rows on stdout: ``json`` (one line), ``csv``, else a table."""
+    if output == "json":
+        sys.stdout.write(json.dumps(result.as_dicts(), ensure_ascii=False) + "\n")
+    elif output == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    else:
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*(escape("" if v is None else v) for v in row))
+        Console().print(table)

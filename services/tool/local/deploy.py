@@ -1,0 +1,280 @@
+"""Deploy the pipeline onto the local emulator, from the same description as the Pulumi program.
+
+What differs from AWS, and why (see docs/emulator.md, "What the emulator does"):
+
+* the functions are zip packages instead of container images, each built from its image's
+  requirements file and Dockerfile (:mod:`services.tool.local.packages`);
+* the Glue job is a ``pythonshell`` job running ``glue/local_launcher.py``, which runs the
+  real PySpark job in local mode (MiniStack does not run ``glueetl`` jobs);
+* the poll interval and the retry waits are short, so a run takes seconds;
+* a test may freeze the clock (``now``): the functions then judge dates at that instant
+  (``BOVESPA_NOW``) and the Glue job uses its São Paulo date as the processing date.
+
+Everything else — names, the state machine definition, the event pattern, the job's
+arguments, the crawler's catalog target, the refined table — comes from
+:class:`services.deploy.deployment.Deployment` and :func:`services.deploy.asl.render`, exactly as
+for AWS. Deploying again updates what exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import boto3
+import botocore.exceptions
+
+from glue import catalog
+from glue.schema import TABLES
+from services.deploy.asl import render_json
+from services.deploy.deployment import (
+    SCRAPER_HANDLER,
+    TRIGGER_HANDLER,
+    VALIDATE_HANDLER,
+    Deployment,
+    athena_results_location,
+)
+from services.pipeline import settings
+from services.pipeline.b3.calendar import to_sao_paulo
+from services.tool.local.packages import function_zip, local_python
+from services.tool.local.recorder import APP_ID_ENV
+
+ACCOUNT = "000000000000"
+REGION = settings.EMULATOR_REGION
+LAUNCHER = settings.REPO_ROOT / "glue" / "local_launcher.py"
+
+#: The local deployment: short polls and retry waits, the scraper retrying once per page
+#: itself so that B3 outages show as retries in the execution history.
+LOCAL = Deployment(
+    prefix="bovespa-local",
+    poll_seconds=1,
+    max_polls=300,
+    scrape_retry_seconds=1,
+    scraper_http_attempts=1,
+)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What was deployed: the names and ARNs a run needs."""
+
+    deployment: Deployment
+    bucket: str
+    artifacts_bucket: str
+    state_machine_arn: str
+    scraper_arn: str
+    validate_arn: str
+    trigger_arn: str
+
+    @property
+    def lake_uri(self) -> str:
+        return f"s3://{self.bucket}"
+
+
+def lake_bucket(deployment: Deployment) -> str:
+    return f"{deployment.prefix}-lake"
+
+
+def artifacts_bucket(deployment: Deployment) -> str:
+    return f"{deployment.prefix}-artifacts"
+
+
+def role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def state_machine_arn(deployment: Deployment) -> str:
+    return deployment.state_machine_arn(REGION, ACCOUNT)
+
+
+def deploy(
+    deployment: Deployment = LOCAL,
+    *,
+    b3_base_url: str | None = None,
+    now: datetime | None = None,
+) -> Deployed:
+    """Create or update every resource of the pipeline in the emulator.
+
+    ``now`` freezes the clock of this deployment (tests); deploying again without it
+    puts the real clock back.
+    """
+    bucket, artifacts = lake_bucket(deployment), artifacts_bucket(deployment)
+    machine_arn = state_machine_arn(deployment)
+    _buckets(bucket, artifacts)
+    scraper_env = deployment.scraper_environment(bucket)
+    validate_env = deployment.validate_environment(bucket)
+    if b3_base_url:
+        scraper_env[settings.B3_BASE_URL_ENV] = b3_base_url
+    job_arguments = deployment.glue_job_arguments(bucket)
+    if now is not None:
+        frozen = to_sao_paulo(now)
+        scraper_env[settings.CLOCK_ENV] = validate_env[settings.CLOCK_ENV] = frozen.isoformat()
+        job_arguments["--processing-date"] = frozen.date().isoformat()
+    scraper = _function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env, artifacts)
+    validate = _function(deployment.validate_function, VALIDATE_HANDLER, validate_env, artifacts)
+    trigger = _function(
+        deployment.trigger_function,
+        TRIGGER_HANDLER,
+        deployment.trigger_environment(machine_arn),
+        artifacts,
+    )
+    _raw_object_rule(deployment, bucket, trigger)
+    _glue(deployment, bucket, artifacts, job_arguments)
+    _athena(deployment, artifacts)
+    definition = render_json(deployment.state_machine_values(scraper, validate))
+    _state_machine(deployment, definition)
+    return Deployed(deployment, bucket, artifacts, machine_arn, scraper, validate, trigger)
+
+
+def deployed(deployment: Deployment = LOCAL) -> Deployed:
+    """The names and ARNs of what :func:`deploy` made, without deploying again."""
+    return Deployed(
+        deployment,
+        lake_bucket(deployment),
+        artifacts_bucket(deployment),
+        state_machine_arn(deployment),
+        function_arn(deployment.scraper_function),
+        function_arn(deployment.validate_function),
+        function_arn(deployment.trigger_function),
+    )
+
+
+def _client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION)
+
+
+def _buckets(bucket: str, artifacts: str) -> None:
+    s3 = _client("s3")
+    for name in (bucket, artifacts):
+        with contextlib.suppress(
+            s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists
+        ):
+            s3.create_bucket(Bucket=name)
+    # As on AWS (infra/storage.py): the lake is versioned, so the job can read exactly the
+    # version of a raw object that Validate passed.
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+
+
+def _function(name: str, handler: str, environment: dict[str, str], artifacts: str) -> str:
+    aws_lambda = _client("lambda")
+    package = function_zip(handler)
+    digest = hashlib.sha256(package)
+    # Through S3, as AWS needs for a zip over 50 MB (the scraper's is larger); named by
+    # content, so deploying unchanged code uploads and replaces nothing.
+    code = {"S3Bucket": artifacts, "S3Key": f"lambda/{name}/{digest.hexdigest()[:16]}.zip"}
+    s3 = _client("s3")
+    try:
+        s3.head_object(Bucket=artifacts, Key=code["S3Key"])
+    except botocore.exceptions.ClientError:
+        s3.put_object(Bucket=artifacts, Key=code["S3Key"], Body=package)
+    config: dict[str, Any] = {
+        "Role": role_arn(f"{name}-role"),
+        "Handler": handler,
+        # The emulator runs handlers with its own Python, which the package was built for.
+        "Runtime": f"python{local_python()}",
+        "Timeout": 300,
+        "MemorySize": 1024,
+        # Local only: the function names itself in its AWS calls (services.tool.local.recorder).
+        "Environment": {"Variables": {**environment, APP_ID_ENV: name}},
+    }
+    try:
+        arn: str = aws_lambda.create_function(FunctionName=name, Code=code, **config)["FunctionArn"]
+    except aws_lambda.exceptions.ResourceConflictException:
+        deployed = aws_lambda.get_function_configuration(FunctionName=name)["CodeSha256"]
+        if deployed != base64.b64encode(digest.digest()).decode():
+            aws_lambda.update_function_code(FunctionName=name, **code)
+        arn = aws_lambda.update_function_configuration(FunctionName=name, **config)["FunctionArn"]
+    return arn
+
+
+def _raw_object_rule(deployment: Deployment, bucket: str, trigger_arn: str) -> None:
+    events = _client("events")
+    events.put_rule(
+        Name=deployment.raw_object_rule,
+        EventPattern=json.dumps(deployment.raw_object_event_pattern(bucket)),
+        State="ENABLED",
+    )
+    events.put_targets(
+        Rule=deployment.raw_object_rule, Targets=[{"Id": "trigger", "Arn": trigger_arn}]
+    )
+
+
+def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[str, str]) -> None:
+    glue = _client("glue")
+    script_key = "glue/local_launcher.py"
+    _client("s3").put_object(Bucket=artifacts, Key=script_key, Body=LAUNCHER.read_bytes())
+    job = {
+        "Role": role_arn(f"{deployment.glue_job}-role"),
+        "Command": {
+            "Name": "pythonshell",
+            "ScriptLocation": f"s3://{artifacts}/{script_key}",
+            "PythonVersion": "3.9",
+        },
+        # Local only: MiniStack hands a pythonshell job its arguments as environment
+        # variables, so the job names itself in its AWS calls (services.tool.local.recorder).
+        "DefaultArguments": {**arguments, f"--{APP_ID_ENV}": deployment.glue_job},
+        "MaxRetries": 0,
+        # MiniStack reads Timeout as seconds (capped at 600) for pythonshell scripts.
+        "Timeout": 600,
+    }
+    try:
+        glue.create_job(Name=deployment.glue_job, **job)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_job(JobName=deployment.glue_job, JobUpdate=job)
+    catalog.ensure_database(glue, deployment.database)
+    for name, table in zip(deployment.tables, TABLES, strict=True):  # the day's, then ahead's
+        catalog.upsert_table(
+            glue, deployment.database, name, f"s3://{bucket}/{table.prefix}/", table
+        )
+    crawler = {
+        "Role": role_arn(f"{deployment.crawler}-role"),
+        "Targets": deployment.crawler_targets(),
+        "SchemaChangePolicy": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY,
+    }
+    try:
+        glue.create_crawler(Name=deployment.crawler, **crawler)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_crawler(Name=deployment.crawler, **crawler)
+
+
+def _athena(deployment: Deployment, artifacts: str) -> None:
+    athena = _client("athena")
+    configuration = {
+        "ResultConfiguration": {"OutputLocation": athena_results_location(artifacts)},
+        "EnforceWorkGroupConfiguration": True,
+    }
+    try:
+        athena.create_work_group(Name=deployment.workgroup, Configuration=configuration)
+    except athena.exceptions.InvalidRequestException:
+        athena.update_work_group(
+            WorkGroup=deployment.workgroup,
+            ConfigurationUpdates={
+                "ResultConfigurationUpdates": configuration["ResultConfiguration"],
+                "EnforceWorkGroupConfiguration": True,
+            },
+        )
+
+
+def _state_machine(deployment: Deployment, definition: str) -> None:
+    sfn = _client("stepfunctions")
+    role = role_arn(f"{deployment.state_machine}-role")
+    try:
+        sfn.create_state_machine(
+            name=deployment.state_machine, definition=definition, roleArn=role, type="STANDARD"
+        )
+    except sfn.exceptions.StateMachineAlreadyExists:
+        sfn.update_state_machine(
+            stateMachineArn=state_machine_arn(deployment), definition=definition, roleArn=role
+        )

@@ -1,0 +1,305 @@
+"""A local HTTP server that answers like B3's ``indexCall`` endpoints, from recorded bodies.
+
+It decodes the base64 JSON parameters of each request, picks the recorded body -- for
+``GetPortfolioDay`` by ``(index, segment)``, for ``GetTheoricalPortfolio``,
+``GetQuartelyPreview`` and ``GetConfigurations`` by ``(call, index)`` -- slices
+``results`` by ``pageNumber``/``pageSize`` and rewrites the ``page`` envelope, as B3 does
+(a body without that envelope, such as ``GetConfigurations``'s, is served as recorded).
+Faults can be scripted (HTTP 503, Cloudflare's 520 page, a slow answer, a truncated
+body, a body dripped a byte at a time, a connection cut mid-body, a compressed body, a
+redirect...): each scripted fault answers one request, in order; an outage of one index
+answers every request for it with its fault until it is lifted. The server counts the
+requests and the body bytes it sent, so tests can assert how far a client went.
+Used by the tests and by ``bovespa demo``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from services.pipeline import settings
+
+PREFIX = "/indexProxy/indexCall/"
+ROUTE = PREFIX + "GetPortfolioDay/"
+#: The other calls it can answer, from the ``answers`` given for ``(call, index)``.
+CALLS = ("GetTheoricalPortfolio", "GetQuartelyPreview", "GetConfigurations")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How to misanswer one request. Unset fields keep the real answer's value."""
+
+    status: int | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    delay: float = 0.0
+    truncate: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds between the body's bytes (a server that drips its answer).
+    drip: float = 0.0
+    #: Send only this many bytes of the body, then close the connection (the headers
+    #: still announce the whole body): a connection cut mid-body.
+    cut: int | None = None
+    #: ``Transfer-Encoding: chunked`` instead of ``Content-Length``.
+    chunked: bool = False
+    #: A ``Content-Encoding`` header; the body is sent as given (already encoded).
+    encoding: str | None = None
+
+
+#: What ``bovespa demo`` replays, and the tests' default: one day of three indices, each
+#: B3's ``GetPortfolioDay`` body (segment 1, and segment 2 with sectors) built from B3's
+#: recorded CSV of the day (``services/tool/recordings/b3/``; provenance in its README). IBRA has
+#: 179 assets: two B3 pages.
+DEMO_RECORDINGS: dict[str, tuple[str, str]] = {
+    "IBOV": (
+        "GetPortfolioDay_IBOV_segment1_2025-07-10_derived-from-csv.json",
+        "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json",
+    ),
+    "IBRA": (
+        "GetPortfolioDay_IBRA_segment1_2021-06-22_derived-from-csv.json",
+        "GetPortfolioDay_IBRA_segment2_2021-06-22_derived.json",
+    ),
+    "IBXX": (
+        "GetPortfolioDay_IBXX_segment1_2024-11-12_derived-from-csv.json",
+        "GetPortfolioDay_IBXX_segment2_2024-11-12_derived.json",
+    ),
+}
+DEMO_INDICES = tuple(DEMO_RECORDINGS)
+
+#: The demo's portfolio ahead, the one place of its bodies. No recording of the portfolio
+#: ahead matches the days above, so ``bovespa demo`` runs a second execution, for IBOV on
+#: session 2022-12-08, whose answers are coherent:
+#:
+#: * ``GetPortfolioDay``: B3's real IBOV body of session 2022-12-08 (segment 2);
+#: * ``GetTheoricalPortfolio``: B3's real answer recorded on 2022-12-10, the Sep.-Dec.
+#:   2022 portfolio, the cycle of that session;
+#: * ``GetQuartelyPreview`` and ``GetConfigurations``: **made here, not recorded** (no
+#:   answer of either is recorded anywhere): the theoretical recording served as a preview
+#:   without its ``cont`` field, and ``{"preview": [{"has": 1}]}``. 2022-12-08 is in the
+#:   preview weeks (the last month of the cycle), so the preview is refined, as
+#:   ``contract = 'unverified'``: it shows the pipeline, not what B3 previewed.
+DEMO_AHEAD_INDEX = "IBOV"
+DEMO_AHEAD_DAY = "GetPortfolioDay_IBOV_segment2_2022-12-08.json"
+DEMO_AHEAD_THEORETICAL = "GetTheoricalPortfolio_IBOV_2022-12-10.json"
+#: The datasets ahead the demo's second execution scrapes.
+DEMO_AHEAD_DATASETS = ("theoretical", "preview")
+
+
+def demo_ahead() -> tuple[dict[tuple[str, str], Path], dict[tuple[str, str], bytes]]:
+    """The replay server's ``(cases, answers)`` for the demo's portfolio ahead."""
+    theoretical = settings.FIXTURES_DIR / DEMO_AHEAD_THEORETICAL
+    preview = json.loads(theoretical.read_bytes())
+    for row in preview["results"]:
+        del row["cont"]  # a preview need not rank the companies: the one part made up here
+    index = DEMO_AHEAD_INDEX
+    cases = {(index, settings.B3_SEGMENT): settings.FIXTURES_DIR / DEMO_AHEAD_DAY}
+    answers = {
+        ("GetTheoricalPortfolio", index): theoretical.read_bytes(),
+        ("GetQuartelyPreview", index): json.dumps(preview, ensure_ascii=False).encode("utf-8"),
+        ("GetConfigurations", index): json.dumps({"preview": [{"has": 1}]}).encode(),
+    }
+    return cases, answers
+
+
+def demo_cases(indices: tuple[str, ...] = DEMO_INDICES) -> dict[tuple[str, str], Path]:
+    """The replay server's cases for the demo's recordings of ``indices``."""
+    return {
+        (index, segment): settings.FIXTURES_DIR / name
+        for index in indices
+        for segment, name in zip(("1", "2"), DEMO_RECORDINGS[index], strict=True)
+    }
+
+
+class ReplayServer:
+    """A threaded ``http.server`` on 127.0.0.1 replaying recorded B3 bodies."""
+
+    def __init__(
+        self,
+        cases: Mapping[tuple[str, str], Path | bytes] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        answers: Mapping[tuple[str, str], Path | bytes] | None = None,
+    ) -> None:
+        self.cases = _read(cases if cases is not None else demo_cases())
+        #: Bodies of the other :data:`CALLS`, by ``(call, index)``.
+        self.answers = _read(answers or {})
+        self.faults: deque[Fault] = deque()
+        #: Index -> the fault every request for it gets (:meth:`outage`).
+        self.outages: dict[str, Fault] = {}
+        self.requests: list[dict[str, Any]] = []
+        #: Body bytes handed to clients' connections so far, over every request.
+        self.bytes_sent = 0
+        #: The call of each request in :attr:`requests` (``GetPortfolioDay``...).
+        self.called: list[str] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """What to pass as ``--base-url`` / ``B3_BASE_URL``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/indexProxy/indexCall"
+
+    def inject(self, *faults: Fault) -> None:
+        """Answer the next ``len(faults)`` requests with these faults, in order."""
+        with self._lock:
+            self.faults.extend(faults)
+
+    def serve(
+        self,
+        cases: Mapping[tuple[str, str], Path | bytes] | None = None,
+        answers: Mapping[tuple[str, str], Path | bytes] | None = None,
+    ) -> None:
+        """Answer from these recordings from now on (added to, or replacing, the ones
+        of the same keys): a second day for an index, without a new server address."""
+        with self._lock:
+            self.cases.update(_read(cases or {}))
+            self.answers.update(_read(answers or {}))
+
+    def outage(self, index: str, fault: Fault | None) -> None:
+        """Answer every request for ``index`` with ``fault`` from now on (``None`` lifts it)."""
+        with self._lock:
+            if fault is None:
+                self.outages.pop(index, None)
+            else:
+                self.outages[index] = fault
+
+    def start(self) -> ReplayServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def answer(self, path: str) -> tuple[int, str, bytes]:
+        """The real answer to ``path``: (status, content type, body)."""
+        return self._answer(path)[1:]
+
+    def _answer(self, path: str) -> tuple[str | None, int, str, bytes]:
+        """The index asked for (if the request names one) and the real answer to ``path``."""
+        call, _, token = path.removeprefix(PREFIX).partition("/")
+        if not path.startswith(PREFIX) or call not in ("GetPortfolioDay", *CALLS):
+            return None, 404, "application/json", b'{"message":"not found"}'
+        try:
+            params = json.loads(base64.b64decode(token, validate=True))
+            index = str(params["index"])
+            key = (index, str(params["segment"])) if call == "GetPortfolioDay" else (call, index)
+            number, size = int(params["pageNumber"]), int(params["pageSize"])
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            return None, 400, "application/json", b'{"message":"bad request"}'
+        with self._lock:
+            self.requests.append(params)
+            self.called.append(call)
+        recorded = self.cases if call == "GetPortfolioDay" else self.answers
+        if key not in recorded:
+            return index, 404, "application/json", b'{"message":"no recorded case"}'
+        return index, 200, "application/json", page_of(recorded[key], number, size)
+
+    def fault_for(self, index: str | None) -> Fault | None:
+        """The fault the next answer gets: its index's outage, else the next scripted one."""
+        with self._lock:
+            if index is not None and index in self.outages:
+                return self.outages[index]
+            return self.faults.popleft() if self.faults else None
+
+    def count_sent(self, n: int) -> None:
+        with self._lock:
+            self.bytes_sent += n
+
+
+def _read(bodies: Mapping[tuple[str, str], Path | bytes]) -> dict[tuple[str, str], bytes]:
+    return {
+        key: value if isinstance(value, bytes) else Path(value).read_bytes()
+        for key, value in bodies.items()
+    }
+
+
+def page_of(recorded: bytes, number: int, size: int) -> bytes:
+    document = json.loads(recorded)
+    if "page" not in document or not isinstance(document.get("results"), list):
+        return recorded  # not a portfolio body (a look-alike): replay it as recorded
+    results = document["results"]
+    document["page"] = {
+        "pageNumber": number,
+        "pageSize": size,
+        "totalRecords": len(results),
+        "totalPages": max(1, math.ceil(len(results) / size)),
+    }
+    document["results"] = results[(number - 1) * size : number * size]
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            index, status, content_type, body = server._answer(self.path)
+            fault = server.fault_for(index)
+            if fault is not None:
+                time.sleep(fault.delay)
+                status = fault.status or status
+                content_type = fault.content_type or content_type
+                body = fault.body if fault.body is not None else body
+                body = body[: len(body) // 2] if fault.truncate else body
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+                if fault is not None and fault.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(len(body)))
+                if fault is not None and fault.encoding:
+                    self.send_header("Content-Encoding", fault.encoding)
+                for name, value in (fault.headers if fault else {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self._send_body(body, fault or Fault())
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test): nothing to answer
+
+        def _send_body(self, body: bytes, fault: Fault) -> None:
+            sent = body if fault.cut is None else body[: fault.cut]
+            step = 1 if fault.drip else max(len(sent), 1)
+            for start in range(0, len(sent), step):
+                piece = sent[start : start + step]
+                # Counted before the write: a client can see a byte only once it is counted,
+                # so a test reading the count after its client stopped sees every byte it got.
+                server.count_sent(len(piece))
+                if fault.chunked:
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                else:
+                    self.wfile.write(piece)
+                if fault.drip:
+                    time.sleep(fault.drip)
+            if fault.cut is not None:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+            elif fault.chunked:
+                self.wfile.write(b"0\r\n\r\n")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler

@@ -1,0 +1,107 @@
+"""Raw lakes made from B3's recorded answers, for the benchmark, the demo and the tests.
+
+Backfills are generated from a real day by shifting its trading date: the rows, totals and
+lineage are B3's own, only the date changes. :func:`redate_body` does the same to a
+recorded response body, for a replay server that must answer as B3 would on another day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from services.pipeline import settings
+from services.pipeline.b3.calendar import is_session, previous_session
+from services.pipeline.b3.portfolio import Asset, PageSource, Portfolio, assemble, parse_page
+from services.pipeline.lake.raw import write_raw
+from services.pipeline.lake.storage import Lake
+
+#: The recorded day that ``make demo`` replays.
+DEMO_BODY = settings.FIXTURES_DIR / "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json"
+FETCHED_AT = datetime(2025, 7, 10, 21, 30, tzinfo=UTC)
+
+
+def recorded_portfolio(path: Path = DEMO_BODY, index: str = "IBOV") -> Portfolio:
+    """Parse and check a recorded body exactly as the scraper does."""
+    body = path.read_bytes()
+    page = parse_page(json.loads(body))
+    source = PageSource(1, f"replay://{path.name}", body)
+    return assemble(index, [page], [source], FETCHED_AT, require_sector=True)
+
+
+def redate_body(body: bytes, day: date) -> bytes:
+    """A derived ``GetPortfolioDay`` body: ``body`` with ``header.date`` set to ``day``.
+
+    Only the date changes (``dd/mm/yy``, as B3 writes it); rows, totals and the page
+    envelope stay the recording's. The recorded file itself is never touched: the derived
+    body lives in memory (serve it with :class:`services.tool.local.replay.ReplayServer`).
+    """
+    document = json.loads(body)
+    if not isinstance(document, dict) or not isinstance(document.get("header"), dict):
+        raise ValueError("not a GetPortfolioDay body: it has no header to re-date")
+    document["header"]["date"] = day.strftime("%d/%m/%y")
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def on_day(portfolio: Portfolio, day: date) -> Portfolio:
+    """The same portfolio, dated ``day``."""
+    header = dataclasses.replace(
+        portfolio.header, trading_date=day, date_raw=day.strftime("%d/%m/%y")
+    )
+    return dataclasses.replace(portfolio, header=header)
+
+
+def business_days(last: date, count: int) -> list[date]:
+    """``count`` B3 sessions ending on ``last`` (or before it, if it is none), oldest first."""
+    days: list[date] = []
+    day = last if is_session(last) else previous_session(last)
+    while len(days) < count:
+        days.append(day)
+        day = previous_session(day)
+    return sorted(days)
+
+
+def sized_like(index: str, members: int, recordings: Iterable[Portfolio], day: date) -> Portfolio:
+    """A test-made portfolio of ``index`` with ``members`` assets, dated ``day``.
+
+    The assets are the recordings' own (each ticker once, in the recordings' order) and,
+    for an index larger than all of them together, copies of them under made-up tickers
+    shaped as B3's (``Z0013``…); the header totals and the row count are those assets'
+    sums, so every check passes; only the index, the day and the selection are made up.
+    For measuring a day of every index (``make bench``), when B3's answer is recorded for
+    a few of them only.
+    """
+    pool: dict[str, Asset] = {}
+    first: Portfolio | None = None
+    for recording in recordings:
+        first = first or recording
+        for asset in recording.assets:
+            pool.setdefault(asset.cod, asset)
+    if first is None or members <= 0:
+        raise ValueError(f"{index}: {members} assets asked, of recordings of {len(pool)}")
+    recorded = list(pool.values())
+    copies = [
+        dataclasses.replace(recorded[n % len(recorded)], cod=f"Z{n:03d}3")
+        for n in range(max(0, members - len(recorded)))
+    ]
+    assets = tuple((recorded + copies)[:members])
+    header = dataclasses.replace(
+        first.header,
+        trading_date=day,
+        date_raw=day.strftime("%d/%m/%y"),
+        part=sum((asset.part for asset in assets), Decimal(0)),
+        theoretical_qty=sum(asset.theoretical_qty for asset in assets),
+    )
+    return dataclasses.replace(
+        first, index=index, header=header, total_records=members, assets=assets
+    )
+
+
+def write_days(lake: Lake, portfolio: Portfolio, days: Iterable[date]) -> None:
+    """Write ``portfolio`` as the raw partition of each of ``days``."""
+    for day in days:
+        write_raw(lake, on_day(portfolio, day), writer=settings.WRITER_CLI)

@@ -56,3 +56,11 @@ def test_every_relative_link_points_at_an_existing_file_and_heading() -> None:
             elif anchor and file.suffix == ".md" and anchor not in anchors(file):
                 broken.append(f"{page.name}: {target} (no such heading)")
     assert not broken, "\n".join(broken)
+
+
+def test_the_readme_is_for_users_short_with_the_layout_near_the_top() -> None:
+    """Reference material lives in docs/ (issue 14): under 400 lines, layout first."""
+    lines = (settings.REPO_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) < 400
+    headings = [line for line in lines if line.startswith("## ")]
+    assert headings[0] == "## Repository layout"

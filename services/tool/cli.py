@@ -257,7 +257,7 @@ def _write_report(dt: str, index: str, out: Path) -> Path:
 
     glue = boto3.client("glue")
     before = previous_dt(glue, LOCAL.database, LOCAL.table, index, dt)
-    ahead = catalogued(glue, LOCAL.database, AHEAD_TABLES.values())
+    ahead = catalogued(glue, LOCAL.database, AHEAD_TABLES)
     written = _run(
         lambda: build_report(
             lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out, ahead

@@ -134,7 +134,7 @@ def _remove(stack: Deployed, days: tuple[date, ...]) -> None:
             for item in page.get("Contents", []):
                 if any(f"dt={day}" in item["Key"] for day in days):
                     s3.delete_object(Bucket=stack.bucket, Key=item["Key"])
-    for table in (LOCAL.table, *AHEAD_TABLES.values()):
+    for table in (LOCAL.table, *AHEAD_TABLES):
         for day in days:
             try:
                 parts = glue.get_partitions(DatabaseName=LOCAL.database, TableName=table,
@@ -233,8 +233,8 @@ def test_the_next_rebalance_query_lists_entering_then_leaving(stack: Deployed) -
 
 
 def test_the_report_has_a_section_for_each(stack: Deployed, tmp_path: Path) -> None:
-    available = catalogued(aws("glue"), LOCAL.database, AHEAD_TABLES.values())
-    assert available == set(AHEAD_TABLES.values())
+    available = catalogued(aws("glue"), LOCAL.database, AHEAD_TABLES)
+    assert available == set(AHEAD_TABLES)
     runner = lambda sql: athena(sql, LOCAL.workgroup)  # noqa: E731
     report = build(runner, DAY.isoformat(), "IBOV", BEFORE.isoformat(), tmp_path, available)
     assert {"theoretical", "rebalance"} <= set(report.images)

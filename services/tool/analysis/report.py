@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import matplotlib
 import polars as pl
@@ -37,11 +37,39 @@ from services.tool.analysis.queries import bind, saved_queries
 #: Runs bound SQL and returns its rows (Athena in production, the emulator's locally).
 Runner = Callable[[str], Result]
 BLUE, GREEN, RED = "#1f4e79", "#2e7d32", "#c62828"
-#: The tables each section about the portfolio ahead reads (besides the day's).
-AHEAD_TABLES = {
-    "theoretical": settings.REFINED_THEORETICAL_TABLE,
-    "rebalance": settings.REFINED_PREVIEW_TABLE,
+
+
+@dataclass(frozen=True)
+class AheadSource:
+    """Where a section about the portfolio ahead reads, and what it says when it cannot."""
+
+    #: The table the section's saved query reads besides the day's.
+    table: str
+    #: What the table holds, as the sentence saying it is not catalogued names it.
+    holds: str
+    #: The sentence when the query has no rows (``{index}`` and ``{dt}`` filled in).
+    absent: str
+
+
+#: The sections about the portfolio ahead, by the saved query each runs.
+AHEAD_SOURCES = {
+    "theoretical_vs_day": AheadSource(
+        settings.REFINED_THEORETICAL_TABLE,
+        "The theoretical portfolio",
+        "No theoretical portfolio of {index} for {dt} is in the lake, so there is nothing to "
+        "compare the day's portfolio with.",
+    ),
+    "next_rebalance": AheadSource(
+        settings.REFINED_PREVIEW_TABLE,
+        "The preview",
+        "No preview of {index} is in the lake: B3 publishes one only in the weeks before a "
+        "rebalance (January, May, September).",
+    ),
 }
+#: The tables the sections about the portfolio ahead read (see :func:`catalogued`).
+AHEAD_TABLES = tuple(source.table for source in AHEAD_SOURCES.values())
+#: A section's rows shaped for it (:class:`TheoreticalShape`, :class:`RebalanceShape`).
+Shape = TypeVar("Shape")
 #: Bars in a chart of changes.
 TOP_CHANGES = 15
 
@@ -102,6 +130,38 @@ def build(
     out_dir.mkdir(parents=True, exist_ok=True)
     values = {"dt": dt, "index_code": index, "previous_dt": previous_dt or dt}
     report = Report(dt, index, previous_dt)
+    sections = [
+        *_day_sections(runner, values, report, out_dir),
+        *_change_sections(runner, values, report, out_dir),
+        _ahead_section(
+            "The cycle's theoretical portfolio against the day's",
+            "theoretical_vs_day",
+            shape_theoretical,
+            lambda shape: _theoretical_body(shape, values, report, out_dir),
+            runner,
+            values,
+            available,
+        ),
+        _ahead_section(
+            "Next rebalance (B3's preview)",
+            "next_rebalance",
+            shape_rebalance,
+            lambda shape: _rebalance_body(shape, values, report, out_dir),
+            runner,
+            values,
+            available,
+        ),
+    ]
+    report.html_path = out_dir / f"report-{index}-{dt}.html"
+    report.html_path.write_text(_page(index, dt, sections), encoding="utf-8")
+    return report
+
+
+def _day_sections(
+    runner: Runner, values: Mapping[str, str], report: Report, out_dir: Path
+) -> list[str]:
+    """The day's own charts: the 20 heaviest tickers and the weight by sector."""
+    index, dt = values["index_code"], values["dt"]
     top = query(runner, "top_weights", values)
     if not top:
         raise LookupError(f"no refined rows for {index} on {dt}: run the pipeline for that day")
@@ -120,34 +180,35 @@ def build(
         f"{index} on {dt}: weight by sector (%)",
         BLUE,
     )
-    sections = [
+    return [
         _figure("The 20 heaviest tickers", report.images["top_weights"]),
         _figure("Weight by sector", report.images["sectors"]),
     ]
-    if previous_dt:
-        changes = [r for r in query(runner, "day_over_day", values) if r["change_pct"] is not None][
-            :15
-        ]
-        movements = query(runner, "entries_exits", values)
-        report.images["changes"] = _bar_chart(
-            out_dir / f"changes-{index}-{dt}.png",
-            [str(r["ticker"]) for r in changes],
-            [_number(r["change_pct"]) for r in changes],
-            f"{index}: largest weight changes, {previous_dt} → {dt} (percentage points)",
-            [GREEN if _number(r["change_pct"]) >= 0 else RED for r in changes],
-        )
-        sections.append(_figure(f"Changes since {previous_dt}", report.images["changes"]))
-        sections.append(_movements(movements, previous_dt, dt))
-    else:
-        sections.append(
+
+
+def _change_sections(
+    runner: Runner, values: Mapping[str, str], report: Report, out_dir: Path
+) -> list[str]:
+    """The changes since the earlier portfolio, or a sentence saying there is none."""
+    index, dt, previous = values["index_code"], values["dt"], report.previous_dt
+    if not previous:
+        return [
             "<p>No earlier portfolio of this index is in the lake, so there are no "
             "day-over-day changes, entries or exits to show.</p>"
-        )
-    sections.append(_theoretical_section(runner, values, available, report, out_dir))
-    sections.append(_rebalance_section(runner, values, available, report, out_dir))
-    report.html_path = out_dir / f"report-{index}-{dt}.html"
-    report.html_path.write_text(_page(index, dt, sections), encoding="utf-8")
-    return report
+        ]
+    rows = query(runner, "day_over_day", values)
+    changes = [r for r in rows if r["change_pct"] is not None][:TOP_CHANGES]
+    report.images["changes"] = _bar_chart(
+        out_dir / f"changes-{index}-{dt}.png",
+        [str(r["ticker"]) for r in changes],
+        [_number(r["change_pct"]) for r in changes],
+        f"{index}: largest weight changes, {previous} → {dt} (percentage points)",
+        [GREEN if _number(r["change_pct"]) >= 0 else RED for r in changes],
+    )
+    return [
+        _figure(f"Changes since {previous}", report.images["changes"]),
+        _movements(query(runner, "entries_exits", values), previous, dt),
+    ]
 
 
 @dataclass(frozen=True)
@@ -252,30 +313,40 @@ def shape_rebalance(rows: list[dict[str, str | None]]) -> RebalanceShape | None:
     )
 
 
-def _theoretical_section(
+def _ahead_section(
+    title: str,
+    name: str,
+    shaper: Callable[[list[dict[str, str | None]]], Shape | None],
+    body: Callable[[Shape], str],
     runner: Runner,
     values: Mapping[str, str],
     available: Collection[str],
-    report: Report,
-    out_dir: Path,
+) -> str:
+    """A section about the portfolio ahead, from the saved query ``name``.
+
+    It says so plainly when the query's table is not catalogued (not queried then) or when
+    the query has no rows for this day and index; otherwise ``body`` renders the shape.
+    """
+    source, head = AHEAD_SOURCES[name], f"<h2>{title}</h2>"
+    if source.table not in available:
+        return f"{head}<p>{source.holds} is not catalogued in this lake.</p>"
+    shape = shaper(query(runner, name, values))
+    if shape is None:
+        index, dt = html.escape(values["index_code"]), html.escape(values["dt"])
+        return f"{head}<p>{source.absent.format(index=index, dt=dt)}</p>"
+    return head + body(shape)
+
+
+def _theoretical_body(
+    shape: TheoreticalShape, values: Mapping[str, str], report: Report, out_dir: Path
 ) -> str:
     index, dt = values["index_code"], values["dt"]
-    title = "<h2>The cycle's theoretical portfolio against the day's</h2>"
-    if settings.REFINED_THEORETICAL_TABLE not in available:
-        return f"{title}<p>The theoretical portfolio is not catalogued in this lake.</p>"
-    shape = shape_theoretical(query(runner, "theoretical_vs_day", values))
-    if shape is None:
-        return (
-            f"{title}<p>No theoretical portfolio of {html.escape(index)} for {html.escape(dt)} "
-            "is in the lake, so there is nothing to compare the day's portfolio with.</p>"
-        )
-    summary = (
+    parts = [
         f"<p>Cycle {html.escape(shape.cycle or '?')}: {shape.tickers} tickers; "
         f"{shape.moved.height} with a quantity moved since the rebalance (corporate actions); "
         f"weights drifted {shape.weight_drift} percentage points in total (sum of "
         "|day - theoretical|).</p>"
-    )
-    parts = [title, summary]
+    ]
     if shape.moved.height:
         moved = shape.moved.rows(named=True)
         report.images["theoretical"] = _bar_chart(
@@ -286,21 +357,18 @@ def _theoretical_section(
             [GREEN if r["qty_change"] >= 0 else RED for r in moved],
         )
         parts.append(_figure("Quantities moved since the rebalance", report.images["theoretical"]))
-        parts.append(
-            _table(
-                ("ticker", "company", "theoretical qty", "day qty", "change"),
-                [
-                    (
-                        r["ticker"],
-                        r["company"],
-                        f"{r['cycle_qty']:,}",
-                        f"{r['day_qty']:,}",
-                        f"{r['qty_change']:+,}",
-                    )
-                    for r in moved
-                ],
+        heads = ("ticker", "company", "theoretical qty", "day qty", "change")
+        cells = [
+            (
+                r["ticker"],
+                r["company"],
+                f"{r['cycle_qty']:,}",
+                f"{r['day_qty']:,}",
+                f"{r['qty_change']:+,}",
             )
-        )
+            for r in moved
+        ]
+        parts.append(_table(heads, cells))
     else:
         parts.append("<p>No quantity moved since the rebalance.</p>")
     if shape.one_side.height:
@@ -309,70 +377,41 @@ def _theoretical_section(
     return "".join(parts)
 
 
-def _rebalance_section(
-    runner: Runner,
-    values: Mapping[str, str],
-    available: Collection[str],
-    report: Report,
-    out_dir: Path,
+def _rebalance_body(
+    shape: RebalanceShape, values: Mapping[str, str], report: Report, out_dir: Path
 ) -> str:
-    index = values["index_code"]
-    title = "<h2>Next rebalance (B3's preview)</h2>"
-    if settings.REFINED_PREVIEW_TABLE not in available:
-        return f"{title}<p>The preview is not catalogued in this lake.</p>"
-    shape = shape_rebalance(query(runner, "next_rebalance", values))
-    if shape is None:
+    index, dt = html.escape(values["index_code"]), values["dt"]
+    preview, cycle = html.escape(shape.preview_dt), html.escape(shape.target_cycle)
+    if not shape.target_cycle > dt[:7]:
         return (
-            f"{title}<p>No preview of {html.escape(index)} is in the lake: B3 publishes one only "
-            "in the weeks before a rebalance (January, May, September).</p>"
-        )
-    if not shape.target_cycle > values["dt"][:7]:
-        return (
-            f"{title}<p>No preview ahead of {html.escape(values['dt'])}: B3's latest preview of "
-            f"{html.escape(index)} in the lake (fetched for the session of "
-            f"{html.escape(shape.preview_dt)}) is for the cycle {html.escape(shape.target_cycle)}, "
-            "which has begun.</p>"
+            f"<p>No preview ahead of {html.escape(dt)}: B3's latest preview of {index} in the "
+            f"lake (fetched for the session of {preview}) is for the cycle {cycle}, which has "
+            "begun.</p>"
         )
     counts = ", ".join(f"{n} {change}" for change, n in shape.counts.items())
     parts = [
-        title,
-        f"<p>B3's latest preview of {html.escape(index)} for the cycle "
-        f"{html.escape(shape.target_cycle)} (fetched for the session of "
-        f"{html.escape(shape.preview_dt)}) against the day's portfolio of "
-        f"{html.escape(shape.portfolio_dt)}: {html.escape(counts)}. The preview is "
-        f"{html.escape(shape.contract)}: no live GetQuartelyPreview answer has been recorded "
-        "to check its contract against.</p>",
+        f"<p>B3's latest preview of {index} for the cycle {cycle} (fetched for the session of "
+        f"{preview}) against the day's portfolio of {html.escape(shape.portfolio_dt)}: "
+        f"{html.escape(counts)}. The preview is {html.escape(shape.contract)}: no live "
+        "GetQuartelyPreview answer has been recorded to check its contract against.</p>",
     ]
     if shape.top_changes.height:
         top = shape.top_changes.rows(named=True)
         report.images["rebalance"] = _bar_chart(
-            out_dir / f"rebalance-{index}-{shape.preview_dt}.png",
+            out_dir / f"rebalance-{values['index_code']}-{shape.preview_dt}.png",
             [f"{r['ticker']}  {r['company']}" for r in top],
             [float(r["weight_change_pct"]) for r in top],
-            f"{index}: largest weight changes at the next rebalance, preview - day "
-            "(percentage points)",
+            f"{values['index_code']}: largest weight changes at the next rebalance, "
+            "preview - day (percentage points)",
             [GREEN if r["weight_change_pct"] >= 0 else RED for r in top],
         )
         parts.append(_figure("Largest weight changes", report.images["rebalance"]))
-    if shape.moves.height:
-        parts.append(
-            _table(
-                ("change", "ticker", "company", "day %", "preview %"),
-                [
-                    (
-                        r["change"],
-                        r["ticker"],
-                        r["company"],
-                        _text(r["day_weight_pct"]),
-                        _text(r["preview_weight_pct"]),
-                    )
-                    for r in shape.moves.rows(named=True)
-                ],
-            )
-        )
-    else:
-        parts.append("<p>No ticker enters or leaves.</p>")
-    return "".join(parts)
+    if not shape.moves.height:
+        return "".join([*parts, "<p>No ticker enters or leaves.</p>"])
+    heads = ("change", "ticker", "company", "day %", "preview %")
+    moves = shape.moves.select("change", "ticker", "company", "day_weight_pct",
+                               "preview_weight_pct")  # fmt: skip
+    return "".join([*parts, _table(heads, list(moves.iter_rows()))])
 
 
 def _text(value: object) -> str:

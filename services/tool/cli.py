@@ -33,17 +33,15 @@ from services.tool.arguments import (
     LakeOption,
     ScrapedDataset,
     flags,
+    index_code,
+    index_codes,
 )
-from services.tool.arguments import index_code as _index
-from services.tool.arguments import index_codes as _indices
 from services.tool.console import err, print_etl, print_rows, print_summary
-from services.tool.exits import fail
-from services.tool.exits import or_exit as _run
+from services.tool.exits import fail, or_exit
 from services.tool.local.commands import local_app
 from services.tool.local.deploy import LOCAL
 from services.tool.local.emulator import use_endpoint
-from services.tool.local.pipeline import dropped, finish_pipeline
-from services.tool.local.pipeline import run_pipeline as _pipeline
+from services.tool.local.pipeline import dropped, finish_pipeline, run_pipeline
 from services.tool.local.replay import (
     DEMO_AHEAD_DATASETS,
     DEMO_AHEAD_INDEX,
@@ -95,10 +93,10 @@ def scrape(
     ] = ScrapedDataset.day,
 ) -> None:
     """Fetch a portfolio of INDEX from B3, check it and write its raw partition."""
-    index = _index(index)
+    index = index_code(index)
     scraper = _SCRAPERS[dataset]
     print_summary(
-        _run(lambda: scraper(index, lake_uri=lake, base_url=base_url, page_size=page_size))
+        or_exit(lambda: scraper(index, lake_uri=lake, base_url=base_url, page_size=page_size))
     )
 
 
@@ -111,8 +109,8 @@ def run(
     Starts the local emulator if needed, deploys, starts the schedule-path execution (every
     index in one execution, the deployment's datasets ahead with them) and follows it.
     """
-    indices = _indices(index)
-    _pipeline(lambda stack: start(stack, LOCAL.schedule_input(indices)))
+    indices = index_codes(index)
+    run_pipeline(lambda stack: start(stack, LOCAL.schedule_input(indices)))
 
 
 @app.command()
@@ -127,7 +125,7 @@ def demo() -> None:
     """
     with ReplayServer(demo_cases()) as server:
         err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
-        result = _pipeline(
+        result = run_pipeline(
             lambda stack: start(stack, LOCAL.schedule_input(DEMO_INDICES, ahead=())),
             server.base_url,
         )
@@ -136,7 +134,7 @@ def demo() -> None:
             f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
             "portfolio (recorded) and a preview made from it (unverified)"
         )
-        ahead = _pipeline(
+        ahead = run_pipeline(
             lambda stack: start(
                 stack, LOCAL.schedule_input(DEMO_AHEAD_INDEX, ahead=DEMO_AHEAD_DATASETS)
             ),
@@ -170,10 +168,10 @@ def ingest(
     The file is checked against the data contract first: a file the contract refuses is
     never written, so it cannot replace the day's good raw object.
     """
-    day = _run(lambda: file_day(file, index, dt))  # bad values: refused now
+    day = or_exit(lambda: file_day(file, index, dt))  # bad values: refused now
     data = file.read_bytes()
-    _run(lambda: validate_before_writing(data, day))
-    _pipeline(dropped(day, data))
+    or_exit(lambda: validate_before_writing(data, day))
+    run_pipeline(dropped(day, data))
 
 
 @app.command()
@@ -200,17 +198,17 @@ def etl(
     from glue.job import run as run_job
 
     if index:
-        index = ",".join(_indices(index))
+        index = ",".join(index_codes(index))
     argv = ["--lake", lake, "--table", table, "--catalog", str(catalog).lower()]
     argv += flags(dt=dt, start=start, end=end, index=index, processing_date=processing_date)
-    args = _run(lambda: parse_args(argv))
+    args = or_exit(lambda: parse_args(argv))
     # A lake in a directory is catalogued only in an emulator; an s3:// one may go to AWS.
     if catalog and use_endpoint() is None and not lake.startswith("s3://"):
         fail(
             "the catalogue needs the local emulator: run `bovespa local up` "
             "(or set AWS_ENDPOINT_URL), or pass --no-catalog"
         )
-    print_etl(_run(lambda: run_job(args)))
+    print_etl(or_exit(lambda: run_job(args)))
 
 
 @app.command("query")
@@ -229,12 +227,12 @@ def query_command(
     """
     saved = saved_queries()
     values = dict(p.split("=", 1) for p in param or [] if "=" in p)
-    sql = _run(lambda: bind(saved[query], values)) if query in saved else query
+    sql = or_exit(lambda: bind(saved[query], values)) if query in saved else query
     if query not in saved and " " not in query.strip():
         fail(f"no saved query {query!r}; saved: {', '.join(saved)}", EXIT_CODES["BadArgument"].code)
-    _run(lambda: check_read_only(sql))
+    or_exit(lambda: check_read_only(sql))
     _use_local_aws()
-    print_rows(_run(lambda: run_athena(sql, LOCAL.workgroup)), output)
+    print_rows(or_exit(lambda: run_athena(sql, LOCAL.workgroup)), output)
 
 
 @app.command()
@@ -246,7 +244,7 @@ def report(
     ),
 ) -> None:
     """Write an HTML report with charts about one portfolio day (from the local stack)."""
-    index = _index(index)
+    index = index_code(index)
     _use_local_aws()
     print(_write_report(dt, index, out))
 
@@ -258,7 +256,7 @@ def _write_report(dt: str, index: str, out: Path) -> Path:
     glue = boto3.client("glue")
     before = previous_dt(glue, LOCAL.database, LOCAL.table, index, dt)
     ahead = catalogued(glue, LOCAL.database, AHEAD_TABLES)
-    written = _run(
+    written = or_exit(
         lambda: build_report(
             lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out, ahead
         )
@@ -286,8 +284,8 @@ def cost_command(
     (services/deploy/cost.py)."""
     from services.deploy import cost
 
-    settings_ = _run(lambda: cost.read_stack(stack))
-    codes = _indices(indices) if indices else settings_.indices
+    settings_ = or_exit(lambda: cost.read_stack(stack))
+    codes = index_codes(indices) if indices else settings_.indices
     estimates = [cost.estimate(settings_, design, codes, flex=flex) for design in cost.DESIGNS]
     err.print(cost.render(estimates, settings_))
     print(cost.as_json(estimates))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -26,7 +25,7 @@ from services.tool.local.deploy import LOCAL, Deployed, deploy
 from services.tool.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
 from services.tool.local.run import Outcome, follow, start, summary
 from tests.ahead import THEORETICAL_2022
-from tests.aws_clients import aws
+from tests.aws_clients import athena_rows, aws
 from tests.recordings import load, pt_br
 
 pytestmark = pytest.mark.spark
@@ -43,22 +42,6 @@ def stack(aws_endpoint: str) -> Iterator[tuple[Deployed, Outcome]]:
         started = start(deployed, AHEAD.schedule_input("IBOV", ahead=DEMO_AHEAD_DATASETS))
         outcome = follow(started)
         yield deployed, outcome
-
-
-def athena(stack: Deployed, sql: str) -> list[list[str]]:
-    """Rows of ``sql`` run by Athena in the stack's workgroup."""
-    client: Any = aws("athena")
-    query_id = client.start_query_execution(QueryString=sql, WorkGroup=stack.deployment.workgroup)[
-        "QueryExecutionId"
-    ]
-    for _ in range(240):
-        state = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
-        if state["State"] not in {"QUEUED", "RUNNING"}:
-            break
-        time.sleep(0.25)
-    assert state["State"] == "SUCCEEDED", state
-    rows = client.get_query_results(QueryExecutionId=query_id, MaxResults=1000)["ResultSet"]
-    return [[d.get("VarCharValue", "") for d in r["Data"]] for r in rows["Rows"][1:]]
 
 
 def test_one_execution_scrapes_and_one_glue_run_refines_the_three(
@@ -127,16 +110,16 @@ def test_athena_returns_exactly_the_recorded_rows(stack: tuple[Deployed, Outcome
         (r["cod"], pt_br(r["part"]), int(pt_br(r["theoricalQty"])), r["cont"])
         for r in recorded["results"]
     )
-    rows = athena(
-        deployed,
+    rows = athena_rows(
+        deployed.deployment.workgroup,
         "SELECT ticker, weight_pct, theoretical_qty, company_rank, cycle, cycle_start "
         f"FROM \"default\".\"b3_index_theoretical\" WHERE dt = '{DT}' AND index_code = 'IBOV' "
         "ORDER BY ticker",
     )
     assert [(t, Decimal(w), int(q), int(c)) for t, w, q, c, *_ in rows] == expected
     assert {(cycle, start) for *_, cycle, start in rows} == {("2022-09", "2022-09-01")}
-    preview = athena(
-        deployed,
+    preview = athena_rows(
+        deployed.deployment.workgroup,
         "SELECT count(*), sum(weight_pct), sum(theoretical_qty), count(company_rank), "
         "min(target_cycle), min(contract) "
         f"FROM \"default\".\"b3_index_preview\" WHERE dt = '{DT}' AND index_code = 'IBOV'",

@@ -10,7 +10,6 @@ is untouched). Both entry paths take it to Athena; holiday-dated bodies stop wit
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +33,7 @@ from services.tool.local.run import (
     wait_for_execution,
 )
 from services.tool.local.samples import on_day, recorded_portfolio, redate_body
-from tests.aws_clients import aws
+from tests.aws_clients import athena_rows, aws
 from tests.recordings import FAST, SEGMENT2_2025_07_10
 
 pytestmark = pytest.mark.spark
@@ -101,22 +100,12 @@ def refined_rows(stack: Deployed, day: date) -> dict[str, dict[str, Any]]:
 
 
 def athena_count(day: date) -> int:
-    client: Any = aws("athena")
     sql = (
         f'SELECT count(*) FROM "{LOCAL.database}"."{LOCAL.table}" '
         f"WHERE dt = '{day.isoformat()}' AND index_code = 'IBOV'"
     )
-    query_id = client.start_query_execution(QueryString=sql, WorkGroup=LOCAL.workgroup)[
-        "QueryExecutionId"
-    ]
-    for _ in range(120):
-        status = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
-        if status["Status"]["State"] not in {"QUEUED", "RUNNING"}:
-            break
-        time.sleep(0.25)
-    assert status["Status"]["State"] == "SUCCEEDED", status
-    rows = client.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
-    return int(rows[1]["Data"][0]["VarCharValue"])
+    ((count,),) = athena_rows(LOCAL.workgroup, sql)
+    return int(count)
 
 
 def drop(stack: Deployed, key: str, body: bytes) -> Outcome:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -30,7 +29,7 @@ from services.tool.local.deploy import LOCAL, Deployed, deploy
 from services.tool.local.replay import DEMO_INDICES, Fault, ReplayServer, demo_cases
 from services.tool.local.run import Outcome, finish, follow, start, summary
 from tests.ahead import configuration
-from tests.aws_clients import aws
+from tests.aws_clients import athena_rows, aws
 from tests.ibra import from_csv
 from tests.recordings import load, pt_br
 
@@ -101,26 +100,10 @@ def recorded(index: str) -> dict[str, tuple[Decimal, int]]:
     return {r["cod"]: (pt_br(r["part"]), int(pt_br(r["theoricalQty"]))) for r in body["results"]}
 
 
-def athena(stack: Deployed, sql: str) -> list[list[str]]:
-    """Rows of ``sql`` run by Athena in the stack's workgroup."""
-    client: Any = aws("athena")
-    query_id = client.start_query_execution(QueryString=sql, WorkGroup=stack.deployment.workgroup)[
-        "QueryExecutionId"
-    ]
-    for _ in range(120):
-        state = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
-        if state["State"] not in {"QUEUED", "RUNNING"}:
-            break
-        time.sleep(0.25)
-    assert state["State"] == "SUCCEEDED", state
-    rows = client.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
-    return [[d.get("VarCharValue", "") for d in r["Data"]] for r in rows[1:]]
-
-
 def athena_counts(stack: Deployed) -> dict[str, int]:
     pairs = " OR ".join(f"(dt = '{dt}' AND index_code = '{i}')" for i, dt in DAYS.items())
-    answer = athena(
-        stack,
+    answer = athena_rows(
+        stack.deployment.workgroup,
         f'SELECT index_code, count(*) FROM "default"."{stack.deployment.table}" '
         f"WHERE {pairs} GROUP BY index_code",
     )

@@ -32,7 +32,7 @@ from services.tool.local.run import (
     start,
     wait_for_execution,
 )
-from tests.aws_clients import aws
+from tests.aws_clients import athena_rows, aws
 from tests.lakes import on_day, quantity_off, recorded_portfolio, without
 from tests.recordings import SEGMENT2_2025_07_10, load, pt_br
 
@@ -62,21 +62,6 @@ def refined_rows(stack: Deployed, dt: str) -> dict[str, dict[str, Any]]:
         assert ticker not in rows, f"two files for {ticker}"
         rows[ticker] = row
     return rows
-
-
-def athena(stack: Deployed, sql: str) -> list[list[str]]:
-    client: Any = aws("athena")
-    query_id = client.start_query_execution(QueryString=sql, WorkGroup=LOCAL.workgroup)[
-        "QueryExecutionId"
-    ]
-    for _ in range(120):
-        state = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
-        if state["State"] not in {"QUEUED", "RUNNING"}:
-            break
-        time.sleep(0.25)
-    assert state["State"] == "SUCCEEDED", state
-    rows = client.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
-    return [[d.get("VarCharValue", "") for d in r["Data"]] for r in rows[1:]]
 
 
 def drop_raw(stack: Deployed, table: pa.Table, day: date) -> str:
@@ -152,8 +137,8 @@ def test_schedule_path_end_to_end(
     head = s3.head_object(Bucket=stack.bucket, Key=f"raw/index=IBOV/dt={JULY_10}/portfolio.parquet")
     assert head["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}
     # and Athena reads the catalogued table: counts and sums reconcile with B3
-    ((count, weight, qty),) = athena(
-        stack,
+    ((count, weight, qty),) = athena_rows(
+        stack.deployment.workgroup,
         f"SELECT count(*), sum(weight_pct), sum(theoretical_qty) FROM "
         f"\"default\".\"{LOCAL.table}\" WHERE dt = '{JULY_10}' AND index_code = 'IBOV'",
     )

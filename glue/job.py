@@ -75,7 +75,7 @@ from services.pipeline import settings
 from services.pipeline.b3.codes import check_index_data, check_ticker, index_argument
 from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.errors import BadArgument
-from services.pipeline.lake.layout import RawDay
+from services.pipeline.lake.layout import RawDay, partition_regex
 from services.pipeline.lake.refined import Day, PartitionValues
 from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
 from services.pipeline.validate.errors import UnreadableParquet
@@ -94,8 +94,9 @@ class SparkFailed(Exception):
 
 #: A raw object's path as Spark writes it in an error (``file:/…`` locally, ``s3://`` on AWS).
 _RAW_FILE_IN_ERROR = re.compile(
-    rf"(?:file:|s3a?://|s3n://)[^\s,;\]\[]*?/{settings.RAW_PREFIX}/index=[^/\s]*/dt=[^/\s]*/"
-    r"[^/\s]+?\.parquet"
+    r"(?:file:|s3a?://|s3n://)[^\s,;\]\[]*?/"
+    + partition_regex(re.escape(settings.RAW_PREFIX), r"[^/\s]*", r"[^/\s]*")
+    + r"/[^/\s]+?\.parquet"
 )
 _Run = TypeVar("_Run", bound=Callable[..., Any])
 

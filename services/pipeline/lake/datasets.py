@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.pipeline import settings
-from services.pipeline.b3.codes import INDEX_CODE, is_index_code
-from services.pipeline.errors import BadArgument
+from services.pipeline.b3.codes import INDEX_CODE
+from services.pipeline.lake import layout
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ PREVIEW = Dataset("preview", settings.RAW_PREVIEW_PREFIX, settings.PREVIEW_OBJEC
 DATASETS = (THEORETICAL, PREVIEW)
 
 _KEY = re.compile(
-    rf"(?P<prefix>[^/]+)/index=(?P<index>{INDEX_CODE})/dt=(?P<dt>\d{{4}}-\d{{2}}-\d{{2}})/"
-    r"(?P<name>[^/]+)"
+    layout.partition_regex(r"(?P<prefix>[^/]+)", INDEX_CODE, r"\d{4}-\d{2}-\d{2}")
+    + r"/(?P<name>[^/]+)"
 )
 
 
@@ -69,9 +69,7 @@ class DatasetKey:
 
 def partition(dataset: Dataset, index: str, dt: date) -> str:
     """``<prefix>/index=<INDEX>/dt=<YYYY-MM-DD>``; the index must be a B3 index code."""
-    if not is_index_code(index):
-        raise BadArgument(f"index code {index[:40]!r} is not a B3 index code (e.g. IBOV)")
-    return f"{dataset.prefix}/index={index}/dt={dt.isoformat()}"
+    return layout.partition(index, dt, prefix=dataset.prefix)
 
 
 def object_key(dataset: Dataset, index: str, dt: date) -> str:

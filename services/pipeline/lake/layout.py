@@ -22,9 +22,16 @@ from services.pipeline import settings
 from services.pipeline.b3.codes import index_argument, is_index_code
 from services.pipeline.errors import BadArgument
 
+
+def partition_regex(prefix: str, index: str = "[^/]*", dt: str = "[^/]*") -> str:
+    """The regex of ``<prefix>/index=<INDEX>/dt=<YYYY-MM-DD>``, with groups ``index`` and
+    ``dt`` matching ``index`` and ``dt``: the one spelling of a raw partition, for the day's
+    layer and the datasets ahead (:mod:`services.pipeline.lake.datasets`)."""
+    return rf"{prefix}/index=(?P<index>{index})/dt=(?P<dt>{dt})"
+
+
 _RAW_KEY = re.compile(
-    rf"{re.escape(settings.RAW_PREFIX)}/index=(?P<index>[^/]*)/dt=(?P<dt>[^/]*)/"
-    rf"{re.escape(settings.RAW_OBJECT_NAME)}"
+    partition_regex(re.escape(settings.RAW_PREFIX)) + rf"/{re.escape(settings.RAW_OBJECT_NAME)}"
 )
 _RAW_URI = re.compile(rf"(?:(?P<root>.*?)/)?(?P<key>{_RAW_KEY.pattern})")
 
@@ -52,8 +59,9 @@ class RawDay:
         return f"{self.index} {self.dt.isoformat()}"
 
 
-def partition(index: str, dt: date) -> str:
-    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition.
+def partition(index: str, dt: date, prefix: str = settings.RAW_PREFIX) -> str:
+    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition (a dataset ahead's
+    under its own ``prefix``).
 
     ``index`` must be an index code as B3 writes it (:class:`BadArgument` otherwise), so
     no caller can build a key that leaves the partition (``../x``) or escapes oddly.
@@ -61,7 +69,7 @@ def partition(index: str, dt: date) -> str:
     if not is_index_code(index):
         index_argument(index)  # raises, saying why
         raise BadArgument(f"index code {index!r} is not upper-case")
-    return f"{settings.RAW_PREFIX}/index={index}/dt={dt.isoformat()}"
+    return f"{prefix}/index={index}/dt={dt.isoformat()}"
 
 
 def raw_key(index: str, dt: date) -> str:

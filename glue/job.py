@@ -56,6 +56,21 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from glue import catalog
+from glue.arguments import (
+    AHEAD,
+    CATALOG,
+    DATABASE,
+    DT,
+    END,
+    ENGINE,
+    INDEX,
+    JOB_ARGUMENTS,
+    LAKE,
+    OBJECTS,
+    PROCESSING_DATE,
+    START,
+    TABLE,
+)
 from glue.lakeio import (
     RAW_DT,
     Discovery,
@@ -290,9 +305,50 @@ class JobArgs:
 def parse_args(argv: Sequence[str]) -> JobArgs:
     """Read ``--key value`` (or ``--key=value``) pairs as Glue passes them.
 
-    Unknown keys are ignored: AWS Glue adds its own (``--JOB_NAME``, ``--TempDir``...).
-    Needs no Glue runtime (``awsglue.utils.getResolvedOptions`` cannot run outside AWS).
+    Only :data:`glue.arguments.JOB_ARGUMENTS` are read; any other key is ignored: AWS Glue
+    adds its own (``--JOB_NAME``, ``--TempDir``...). Needs no Glue runtime
+    (``awsglue.utils.getResolvedOptions`` cannot run outside AWS).
     """
+    pairs = _pairs(argv)
+    ahead = parse_ahead(pairs[AHEAD]) if pairs.get(AHEAD) else ()
+    if ahead and not pairs.get(OBJECTS):
+        raise BadArgument("--ahead is passed with --objects (the state machine passes both)")
+    objects = parse_objects(pairs[OBJECTS], allow_empty=bool(ahead)) if pairs.get(OBJECTS) else {}
+    pinned = [*objects, *(entry.day for entry in ahead)]
+    if pinned:
+        pairs.pop(DT, None)
+        pairs[START] = min(d.dt for d in pinned).isoformat()
+        pairs[END] = max(d.dt for d in pinned).isoformat()
+        pairs[INDEX] = ",".join(sorted({d.index for d in pinned}))
+    try:
+        lake = pairs[LAKE]
+        if DT in pairs:
+            start = end = _day(pairs, DT)
+        else:
+            start, end = _day(pairs, START), _day(pairs, END)
+    except KeyError as missing:
+        raise BadArgument(
+            f"missing job argument --{missing.args[0]} (need --lake and --dt)"
+        ) from None
+    options: dict[str, Any] = {}
+    if pairs.get(INDEX):
+        options["indices"] = tuple(index_argument(i) for i in pairs[INDEX].split(",") if i)
+    for key in (DATABASE, TABLE, ENGINE):
+        if pairs.get(key):
+            options[key] = pairs[key]
+    if pairs.get(PROCESSING_DATE):
+        options["processing_date"] = _day(pairs, PROCESSING_DATE)
+    if CATALOG in pairs:
+        options["catalog"] = pairs[CATALOG].lower() not in {"false", "0", "no"}
+    if objects:
+        options["objects"] = objects
+    if ahead:
+        options["ahead"] = ahead
+    return JobArgs(lake=lake, start=start, end=end, **options)
+
+
+def _pairs(argv: Sequence[str]) -> dict[str, str]:
+    """The job's arguments among ``argv``'s ``--key value`` pairs (``_`` read as ``-``)."""
     pairs: dict[str, str] = {}
     items = list(argv)
     while items:
@@ -303,43 +359,7 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
         if not has_value:
             value = items.pop(0) if items and not items[0].startswith("--") else ""
         pairs[key.replace("_", "-")] = value
-    ahead = parse_ahead(pairs["ahead"]) if pairs.get("ahead") else ()
-    if ahead and not pairs.get("objects"):
-        raise BadArgument("--ahead is passed with --objects (the state machine passes both)")
-    objects = (
-        parse_objects(pairs["objects"], allow_empty=bool(ahead)) if pairs.get("objects") else {}
-    )
-    pinned = [*objects, *(entry.day for entry in ahead)]
-    if pinned:
-        pairs.pop("dt", None)
-        pairs["start"] = min(d.dt for d in pinned).isoformat()
-        pairs["end"] = max(d.dt for d in pinned).isoformat()
-        pairs["index"] = ",".join(sorted({d.index for d in pinned}))
-    try:
-        lake = pairs["lake"]
-        if "dt" in pairs:
-            start = end = _day(pairs, "dt")
-        else:
-            start, end = _day(pairs, "start"), _day(pairs, "end")
-    except KeyError as missing:
-        raise BadArgument(
-            f"missing job argument --{missing.args[0]} (need --lake and --dt)"
-        ) from None
-    options: dict[str, Any] = {}
-    if pairs.get("index"):
-        options["indices"] = tuple(index_argument(i) for i in pairs["index"].split(",") if i)
-    for key in ("database", "table", "engine"):
-        if pairs.get(key):
-            options[key] = pairs[key]
-    if pairs.get("processing-date"):
-        options["processing_date"] = _day(pairs, "processing-date")
-    if "catalog" in pairs:
-        options["catalog"] = pairs["catalog"].lower() not in {"false", "0", "no"}
-    if objects:
-        options["objects"] = objects
-    if ahead:
-        options["ahead"] = ahead
-    return JobArgs(lake=lake, start=start, end=end, **options)
+    return {key: value for key, value in pairs.items() if key in JOB_ARGUMENTS}
 
 
 def _day(pairs: dict[str, str], key: str) -> date:

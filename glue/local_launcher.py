@@ -14,20 +14,28 @@ reports as the run's ``ErrorMessage`` and the state machine as the Glue step's c
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 
-#: The job's arguments, as MiniStack names them in the environment.
-ARGUMENTS = ("lake", "dt", "start", "end", "index", "database", "table", "processing-date",
-             "engine", "catalog", "objects", "ahead")  # fmt: skip
+from glue.arguments import JOB_ARGUMENTS, flag
+
+
+def job_argv(environ: Mapping[str, str]) -> list[str]:
+    """The job's ``--name value`` arguments from MiniStack's environment, which names each
+    argument without its dashes (``--processing-date`` as ``processing-date``)."""
+    argv = []
+    for name in JOB_ARGUMENTS:
+        value = environ.get(name)
+        if value:
+            argv += [flag(name), value]
+    return argv
 
 
 def main() -> int:
-    argv = []
-    for name in ARGUMENTS:
-        value = os.environ.get(name)
-        if value:
-            argv += [f"--{name}", value]
     done = subprocess.run(
-        [sys.executable, "-m", "glue.job", *argv], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "glue.job", *job_argv(os.environ)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     sys.stdout.write(done.stdout)
     if done.returncode != 0:

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from glue.job import parse_args, resolve_engine
+from glue import arguments
+from glue.arguments import JOB_ARGUMENTS, flag
+from glue.job import JobArgs, parse_args, resolve_engine
 from glue.lakeio import NoRawData, Pin, discover
+from glue.local_launcher import job_argv
 from glue.schema import PARTITION_COLUMNS
 from services.pipeline import settings
 from services.pipeline.b3.indices import INDICES
+from services.pipeline.errors import BadArgument
 from services.pipeline.lake.layout import RawDay
 from services.pipeline.lake.storage import LocalLake
 
@@ -151,3 +155,70 @@ def test_one_run_for_every_index_fits_glues_argument_limit() -> None:
     assert len(INDICES) >= 34
     assert len(argument.encode()) < 260 * 1024 / 10
     assert parse_args(["--lake", "s3://b", "--objects", argument]).pins is not None
+
+
+def outcome(argv: list[str]) -> JobArgs | str:
+    """What ``parse_args`` makes of ``argv``: the arguments, or its one-line error."""
+    try:
+        return parse_args(argv)
+    except BadArgument as error:
+        return str(error)
+
+
+AHEAD_SUMMARY = json.dumps([
+    {"dataset": "theoretical", "index": "IBOV", "dt": "2025-07-10", "status": "stored",
+     "object_sha256": SHA, "version": None},
+])  # fmt: skip
+#: For each job argument: arguments without it, and a value for it that changes what
+#: ``parse_args`` returns (so it is read).
+WITHOUT_AND_VALUE: dict[str, tuple[list[str], str]] = {
+    arguments.LAKE: (["--dt", "2025-07-10"], "/x"),
+    arguments.DT: (["--lake", "/x", "--start", "2025-07-01", "--end", "2025-07-31"], "2025-07-10"),
+    arguments.START: (["--lake", "/x", "--end", "2025-07-10"], "2025-07-01"),
+    arguments.END: (["--lake", "/x", "--start", "2025-07-01"], "2025-07-10"),
+    arguments.INDEX: (["--lake", "/x", "--dt", "2025-07-10"], "ibov"),
+    arguments.OBJECTS: (["--lake", "/x", "--dt", "2025-07-10"], one()),
+    arguments.AHEAD: (["--lake", "/x", "--objects", "[]"], AHEAD_SUMMARY),
+    arguments.DATABASE: (["--lake", "/x", "--dt", "2025-07-10"], "other_db"),
+    arguments.TABLE: (["--lake", "/x", "--dt", "2025-07-10"], "other_table"),
+    arguments.PROCESSING_DATE: (["--lake", "/x", "--dt", "2025-07-10"], "2020-01-02"),
+    arguments.ENGINE: (["--lake", "/x", "--dt", "2025-07-10"], "local"),
+    arguments.CATALOG: (["--lake", "/x", "--dt", "2025-07-10"], "false"),
+}
+
+
+def test_every_job_argument_is_one_parse_args_reads() -> None:
+    assert set(WITHOUT_AND_VALUE) == set(JOB_ARGUMENTS)
+    for name, (without, value) in WITHOUT_AND_VALUE.items():
+        assert outcome(without) != outcome([*without, flag(name), value]), name
+
+
+def test_parse_args_reads_nothing_but_the_job_arguments() -> None:
+    # a key that is not a job argument changes nothing, however it is spelled
+    base = ["--lake", "/x", "--dt", "2025-07-10"]
+    for key in ("--tabel", "--Table", "--lake-root", "--dt2", "--JOB_NAME"):
+        assert outcome([*base, key, "2020-01-02"]) == outcome(base)
+    with pytest.raises(ValueError, match="--tabel is not an argument of the Glue job"):
+        flag("tabel")
+
+
+def test_the_local_launcher_forwards_every_job_argument_and_nothing_else() -> None:
+    argv = [
+        "--lake", "/x", "--objects", "[]", "--ahead", AHEAD_SUMMARY,
+        "--database", "db", "--table", "t", "--processing-date", "2025-07-14",
+        "--engine", "local", "--catalog", "false",
+    ]  # fmt: skip
+    # MiniStack hands a pythonshell job each argument as a variable named without "--"
+    pairs = zip(argv[::2], argv[1::2], strict=True)
+    environ = {key.removeprefix("--"): value for key, value in pairs}
+    environ |= {"dt": "2025-07-10", "start": "2025-07-01", "end": "2025-07-31", "index": "IBOV"}
+    environ |= {"PATH": "/bin", "AWS_SDK_UA_APP_ID": "bovespa-etl", "JOB_NAME": "x"}
+    forwarded = job_argv(environ)
+    assert forwarded[::2] == [flag(name) for name in JOB_ARGUMENTS]
+    assert outcome(forwarded) == outcome(argv)
+    assert job_argv({"lake": "/x", "dt": "", "index": "IBOV"}) == [
+        "--lake",
+        "/x",
+        "--index",
+        "IBOV",
+    ]

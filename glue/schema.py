@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.pipeline import settings
+from services.pipeline.b3.numbers import REDUCTOR_TYPE, WEIGHT_TYPE
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ RENAMES: dict[str, str] = {
     "index": "index_code",
 }
 
-WEIGHT = "decimal(7,3)"
+#: A weight in percent, exact as B3 sends it (:mod:`services.pipeline.b3.numbers` owns it).
+WEIGHT = WEIGHT_TYPE
 
 #: Data columns, in file order (partition columns excluded).
 COLUMNS: tuple[Column, ...] = (
@@ -73,7 +75,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "index_weight_pct_b3", WEIGHT, "the index's total weight as B3 states it", "header_part"
     ),
-    Column("index_reductor", "decimal(24,8)", "the index reductor (divisor)", "header_reductor"),
+    Column("index_reductor", REDUCTOR_TYPE, "the index reductor (divisor)", "header_reductor"),
     Column("trading_date", "date", "the trading date (B3's header.date)", "C"),
     Column("trading_weekday", "int", "ISO weekday of the trading date, 1=Monday", "C"),
     Column(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Final
 
 from services.pipeline.b3.errors import SchemaDrift
 
@@ -20,6 +21,16 @@ WEIGHT_PRECISION, WEIGHT_SCALE = 7, 3
 REDUCTOR_PRECISION, REDUCTOR_SCALE = 24, 8
 #: Theoretical quantities are stored as ``int64``.
 QUANTITY_MAX = 2**63 - 1
+
+
+def decimal_type(precision: int, scale: int) -> str:
+    """``decimal(<precision>,<scale>)``: the type as Hive, Athena and Spark spell it."""
+    return f"decimal({precision},{scale})"
+
+
+#: The weights' and the reductor's types in the refined layer (``glue/schema.py``).
+WEIGHT_TYPE: Final = decimal_type(WEIGHT_PRECISION, WEIGHT_SCALE)
+REDUCTOR_TYPE: Final = decimal_type(REDUCTOR_PRECISION, REDUCTOR_SCALE)
 
 _PT_BR_NUMBER = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?")
 
@@ -61,7 +72,7 @@ def parse_reductor(text: object, *, field: str) -> Decimal:
 def _fixed(text: object, field: str, precision: int, scale: int) -> Decimal:
     value = parse_decimal(text, field=field, max_scale=scale).quantize(Decimal(1).scaleb(-scale))
     largest = Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
-    _check_range(value, largest, text, field, f"decimal({precision},{scale})")
+    _check_range(value, largest, text, field, decimal_type(precision, scale))
     return value
 
 

@@ -37,7 +37,7 @@ from typing import Protocol
 
 from services.pipeline import settings
 from services.pipeline.lake import datasets
-from services.pipeline.lake.layout import NotARawKey, RawDay, parse_raw_key
+from services.pipeline.lake.layout import DATE, NotARawKey, RawDay, parse_raw_key
 from services.pipeline.lake.refined import (
     REFINED_FILE_NAME,
     Day,
@@ -50,8 +50,8 @@ from services.pipeline.lake.refined import (
 from services.pipeline.lake.storage import NO_VERSION, Lake, LocalLake
 from services.pipeline.validate.errors import ContractViolation
 
-#: A partition's ``dt`` value.
-RAW_DT = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A partition's ``dt`` value (:data:`services.pipeline.lake.layout.DATE`).
+RAW_DT = re.compile(DATE)
 
 
 class NoRawData(Exception):
@@ -195,7 +195,9 @@ def discover(
         return Discovery([RawPartition(d.index, d.dt, pins[d]) for d in sorted(pins)])
     days = raw_days(lake, start, end, indices)
     if not days:
-        raise NoRawData(f"no raw partition for {which} on {span} under {lake.uri_of('raw')}")
+        raise NoRawData(
+            f"no raw partition for {which} on {span} under {lake.uri_of(settings.RAW_PREFIX)}"
+        )
     if validator is None:
         raise NotValidated(
             "this engine cannot apply the data contract: pass --objects (the state machine "

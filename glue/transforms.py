@@ -35,8 +35,10 @@ from glue.schema import (
 from services.pipeline import settings
 from services.pipeline.b3.calendar import count_sessions, first_session_of_month
 from services.pipeline.b3.cycles import FIRST_MONTHS
+from services.pipeline.lake.refined import DAY_COLUMNS
 
-DAY = ["dt", "index_code"]
+#: The columns of one index on one day (what the aggregates group by).
+DAY = list(DAY_COLUMNS)
 
 #: B3 rebalances its main indices every four months: the new portfolio takes effect on
 #: the first session of January, May and September (the first months of B3's cycles).

@@ -6,11 +6,16 @@ Each test would fail if the job's copy of a fact drifted from its owner's.
 from __future__ import annotations
 
 import re
+from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
+from glue import transforms
+from glue.lakeio import RAW_DT, NoRawData, discover
 from glue.schema import AHEAD_RENAMES, RENAMES, TABLES, Column
+from services.pipeline import settings
 from services.pipeline.b3.numbers import (
     REDUCTOR_PRECISION,
     REDUCTOR_SCALE,
@@ -20,7 +25,10 @@ from services.pipeline.b3.numbers import (
     WEIGHT_TYPE,
 )
 from services.pipeline.lake.ahead import PREVIEW_SCHEMA, THEORETICAL_SCHEMA
+from services.pipeline.lake.layout import DATE
 from services.pipeline.lake.raw import RAW_SCHEMA
+from services.pipeline.lake.refined import DAY_COLUMNS, day_prefix
+from services.pipeline.lake.storage import LocalLake
 
 _DECIMAL = re.compile(r"decimal\((\d+),(\d+)\)")
 
@@ -55,3 +63,24 @@ def test_every_refined_decimal_is_a_weight_or_the_reductor() -> None:
     assert {c.type for c in decimals if c.name.endswith("weight_pct")} == {WEIGHT_TYPE}
     assert {c.type for c in decimals if c.name == "index_reductor"} == {REDUCTOR_TYPE}
     assert {c.type for c in decimals} == {WEIGHT_TYPE, REDUCTOR_TYPE}
+
+
+def test_the_aggregates_group_by_the_refined_days_partition_columns() -> None:
+    assert DAY_COLUMNS == settings.REFINED_PARTITION_KEYS[:2] == ("dt", "index_code")
+    assert list(DAY_COLUMNS) == transforms.DAY
+    assert day_prefix(("2025-07-10", "IBOV")) == "refined/dt=2025-07-10/index_code=IBOV/"
+
+
+def test_the_jobs_dt_is_the_layouts_date() -> None:
+    assert RAW_DT.pattern == DATE
+    assert RAW_DT.fullmatch("2025-07-10")
+    for not_a_dt in ("2025-7-10", "20250710", "\u0662\u0660\u0662\u0665-07-10", "2025-07-10\n"):
+        assert not RAW_DT.fullmatch(not_a_dt)
+        assert not re.fullmatch(DATE, not_a_dt)
+
+
+def test_no_raw_data_names_the_raw_prefix(tmp_path: Path) -> None:
+    lake = LocalLake(tmp_path)
+    with pytest.raises(NoRawData) as caught:
+        discover(lake, date(2025, 7, 10), date(2025, 7, 10))
+    assert str(caught.value).endswith(f"under {lake.uri_of(settings.RAW_PREFIX)}")

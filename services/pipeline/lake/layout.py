@@ -17,10 +17,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from services.pipeline import settings
 from services.pipeline.b3.codes import index_argument, is_index_code
 from services.pipeline.errors import BadArgument
+
+#: The shape of a partition's ``dt``: ``YYYY-MM-DD`` in ASCII digits (read alike by Python's
+#: ``re``, RE2 and Java). A value of this shape may still be no date (``2025-02-30``).
+DATE: Final = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
 def partition_regex(prefix: str, index: str = "[^/]*", dt: str = "[^/]*") -> str:

@@ -26,6 +26,8 @@ PartitionValues = tuple[str, str, str]
 REFINED_FILE_NAME: Final = "part-00000.snappy.parquet"
 
 _DT, _INDEX, _TICKER = settings.REFINED_PARTITION_KEYS
+#: ``("dt", "index_code")``: the partition columns of a :data:`Day`.
+DAY_COLUMNS: Final = (_DT, _INDEX)
 _FILE = re.compile(
     rf"{_DT}=(?P<dt>[^/]+)/{_INDEX}=(?P<index>[^/]+)/{_TICKER}=(?P<ticker>[^/]+)/[^/]*\.parquet"
 )

@@ -24,6 +24,7 @@ from services.pipeline.b3.numbers import (
     WEIGHT_SCALE,
     WEIGHT_TYPE,
 )
+from services.pipeline.lake import datasets, layout
 from services.pipeline.lake.ahead import PREVIEW_SCHEMA, THEORETICAL_SCHEMA
 from services.pipeline.lake.layout import DATE
 from services.pipeline.lake.raw import RAW_SCHEMA
@@ -84,3 +85,22 @@ def test_no_raw_data_names_the_raw_prefix(tmp_path: Path) -> None:
     with pytest.raises(NoRawData) as caught:
         discover(lake, date(2025, 7, 10), date(2025, 7, 10))
     assert str(caught.value).endswith(f"under {lake.uri_of(settings.RAW_PREFIX)}")
+
+
+def test_every_archived_page_is_keyed_by_the_layout() -> None:
+    day = date(2025, 7, 10)
+    assert layout.response_key("IBOV", day, 1) == (
+        "raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json"
+    )
+    in_partition = layout.partition("IBOV", day)
+    assert layout.response_key("IBOV", day, 12) == layout.page_key(in_partition, 12)
+    for dataset in datasets.DATASETS:
+        assert datasets.response_key(dataset, "IBOV", day, 3) == layout.page_key(
+            datasets.partition(dataset, "IBOV", day), 3
+        )
+        assert datasets.session_key(dataset, "IBOV", day) == layout.archived_key(
+            datasets.partition(dataset, "IBOV", day), "session"
+        )
+    assert datasets.configuration_key("IBOV", day) == layout.archived_key(
+        datasets.partition(datasets.PREVIEW, "IBOV", day), "configuration"
+    )

@@ -82,9 +82,21 @@ def raw_key(index: str, dt: date) -> str:
     return f"{partition(index, dt)}/{settings.RAW_OBJECT_NAME}"
 
 
+def archived_key(partition_path: str, name: str) -> str:
+    """``<partition>/_b3-response-<name>.json``: an archived B3 body in the raw partition
+    ``partition_path`` (the day's or a dataset ahead's), hidden from readers by its ``_``."""
+    return f"{partition_path}/{settings.RAW_RESPONSE_PREFIX}-{name}.json"
+
+
+def page_key(partition_path: str, page: int) -> str:
+    """``<partition>/_b3-response-page-<NNN>.json``: the archived body of ``page`` of B3's
+    answer in the raw partition ``partition_path`` (the day's or a dataset ahead's)."""
+    return archived_key(partition_path, f"page-{page:03d}")
+
+
 def response_key(index: str, dt: date, page: int) -> str:
-    """Key of the archived B3 body of ``page`` (hidden from readers by its ``_``)."""
-    return f"{partition(index, dt)}/{settings.RAW_RESPONSE_PREFIX}-page-{page:03d}.json"
+    """Key of the archived B3 body of ``page`` of the day's answer."""
+    return page_key(partition(index, dt), page)
 
 
 def parse_raw_key(key: str) -> RawDay:

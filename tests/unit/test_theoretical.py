@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from services.pipeline.b3.codes import is_ticker
 from services.pipeline.b3.cycles import Cycle, stated_cycle
 from services.pipeline.b3.errors import (
     DuplicateTickers,
@@ -20,7 +21,7 @@ from services.pipeline.b3.errors import (
     SchemaDrift,
     WeightTotalMismatch,
 )
-from services.pipeline.b3.portfolio import PageSource
+from services.pipeline.b3.portfolio import PageSource, parse_page
 from services.pipeline.b3.theoretical import (
     CALL,
     QuarterBody,
@@ -30,7 +31,7 @@ from services.pipeline.b3.theoretical import (
     parse_theoretical_page,
 )
 from tests.ahead import THEORETICAL_2022, THEORETICAL_2025_01, quad_csv
-from tests.recordings import LOOK_ALIKE, SEGMENT2_2022_12_08, load, pt_br
+from tests.recordings import LOOK_ALIKE, SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load, pt_br
 
 
 def body_of(document: Any) -> QuarterBody:
@@ -182,3 +183,23 @@ def test_pages_must_agree_and_together_reconcile() -> None:
 )
 def test_a_cycle_takes_effect_on_its_first_b3_session(cycle: Cycle, first: date) -> None:
     assert cycle.first_session == first
+
+
+@pytest.mark.parametrize("cod", ["PETR4XYZ", "PETRO4", "1234AB", "ABCD", "PE/TR4", "petr4"])
+def test_a_row_ticker_follows_the_one_ticker_rule_with_the_days_error(cod: str) -> None:
+    # [A-Z0-9]{4,12}, the rule this module had of its own, took the first four
+    theoretical = changed(THEORETICAL_2022, lambda d: d["results"][0].update(cod=f" {cod} "))
+    day = changed(SEGMENT2_2025_07_10, lambda d: d["results"][0].update(cod=f" {cod} "))
+    with pytest.raises(SchemaDrift) as refused:
+        parse_theoretical_page(theoretical)
+    with pytest.raises(SchemaDrift) as refused_by_day:
+        parse_page(day)
+    assert str(refused.value) == str(refused_by_day.value)
+    assert str(refused.value).startswith(f"field 'results[0].cod': {cod!r} is not a B3 ticker (")
+
+
+def test_every_recorded_theoretical_ticker_passes_the_one_rule() -> None:
+    for recording in (THEORETICAL_2022, THEORETICAL_2025_01):
+        rows = parse_theoretical_page(load(recording)).rows
+        assert len(rows) > 80
+        assert all(is_ticker(row.cod) for row in rows)

@@ -60,6 +60,13 @@ def check_ticker(value: object, where: str) -> str:
     return value
 
 
+def check_row_ticker(value: object, where: str) -> str:
+    """A row's ``cod`` as B3 sends it (at times padded with spaces), stripped, if it is a
+    ticker; else :class:`SchemaDrift` (:func:`check_ticker`). Every B3 answer's rows (the
+    day's portfolio, the theoretical one, the preview) are read by this one rule."""
+    return check_ticker(value.strip() if isinstance(value, str) else value, where)
+
+
 def check_index_data(value: object, where: str) -> str:
     """``value`` if it is an index code; in data (a path, a file) anything else is drift."""
     if not is_index_code(value):

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from services.pipeline.b3.codes import check_ticker
+from services.pipeline.b3.codes import check_row_ticker
 from services.pipeline.b3.errors import (
     DuplicateTickers,
     EmptyPortfolio,
@@ -200,10 +200,7 @@ def parse_header(raw: Any) -> Header:
 def parse_row(raw: Any, page_number: int, position: int) -> Asset:
     """Parse one ``results`` row."""
     row = _fields(raw, ROW_FIELDS, f"results[{position}]")
-    cod = row["cod"]
-    cod = check_ticker(
-        cod.strip() if isinstance(cod, str) else cod, f"field 'results[{position}].cod'"
-    )
+    cod = check_row_ticker(row["cod"], f"field 'results[{position}].cod'")
     where = f"results[{cod}]"
     for key in ("asset", "type"):
         if not isinstance(row[key], str):

@@ -22,7 +22,6 @@ The parsing functions are pure; :func:`fetch_theoretical` is the thin HTTP side.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any, TypeVar
 
 from services.pipeline import settings
 from services.pipeline.b3.client import B3Client, check_index
+from services.pipeline.b3.codes import check_row_ticker
 from services.pipeline.b3.cycles import Cycle, check_cycle, cycle_of
 from services.pipeline.b3.errors import EmptyPortfolio, SchemaDrift
 from services.pipeline.b3.numbers import parse_quantity, parse_reductor, parse_weight
@@ -43,8 +43,6 @@ BODY_FIELDS = frozenset({"page", "header", "results"})
 HEADER_FIELDS = frozenset({"part", "theoricalQty", "reductor"})
 ROW_FIELDS = frozenset({"cod", "asset", "type", "theoricalQty", "part"})
 THEORETICAL_ROW_FIELDS = ROW_FIELDS | {"cont"}
-#: B3 tickers: letters and digits (``PETR4``, ``BPAC11``).
-TICKER = re.compile(r"[A-Z0-9]{4,12}")
 
 
 @dataclass(frozen=True)
@@ -172,10 +170,8 @@ def parse_quarter_row(
     if frozenset(raw) not in shapes:
         known = " or ".join(", ".join(sorted(shape)) for shape in shapes)
         raise SchemaDrift(f"'{where}' has fields {', '.join(sorted(raw))}; expected {known}")
-    cod = raw["cod"]
-    if not isinstance(cod, str) or not TICKER.fullmatch(cod.strip()):
-        raise SchemaDrift(f"field '{where}.cod': {cod!r} is not a B3 ticker")
-    where = f"results[{cod.strip()}]"
+    cod = check_row_ticker(raw["cod"], f"field '{where}.cod'")
+    where = f"results[{cod}]"
     for key in ("asset", "type"):
         if not isinstance(raw[key], str) or not raw[key].strip():
             raise SchemaDrift(f"field '{where}.{key}': {raw[key]!r} is not a non-empty string")
@@ -183,7 +179,7 @@ def parse_quarter_row(
     if "cont" in raw and (_int(cont, f"{where}.cont") < 1):
         raise SchemaDrift(f"field '{where}.cont': {cont!r} is not a positive rank")
     return QuarterRow(
-        cod=cod.strip(),
+        cod=cod,
         asset=raw["asset"].strip(),
         type_raw=raw["type"],
         type_normalized=" ".join(raw["type"].split()),

@@ -35,6 +35,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from glue.schema import DAY_DATASET
 from services.pipeline import settings
 from services.pipeline.lake import datasets
 from services.pipeline.lake.layout import DATE, NotARawKey, RawDay, parse_raw_key
@@ -94,11 +95,6 @@ class Pin:
 
     sha256: str
     version: str = NO_VERSION
-
-
-#: The day's portfolio, as :attr:`RawPartition.dataset` names it (the datasets ahead are
-#: named by :data:`services.pipeline.lake.datasets.DATASETS`).
-DAY_DATASET = "day"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from services.pipeline import settings
 from services.pipeline.b3.numbers import REDUCTOR_TYPE, WEIGHT_TYPE
+from services.pipeline.lake.datasets import PREVIEW, THEORETICAL
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ AHEAD_RENAMES: dict[str, str] = {
 class Table:
     """One refined table: its catalogue name, lake prefix, description and columns."""
 
-    #: ``day``, ``theoretical`` or ``preview`` (the raw dataset it refines).
+    #: The raw dataset it refines: :data:`DAY_DATASET`, or a dataset ahead's name
+    #: (:data:`services.pipeline.lake.datasets.DATASETS`).
     dataset: str
     name: str
     prefix: str
@@ -205,22 +207,26 @@ class Table:
     partitions: tuple[Column, ...] = PARTITION_COLUMNS
 
 
+#: The day's portfolio, as :attr:`Table.dataset` names it (the datasets ahead are named by
+#: :data:`services.pipeline.lake.datasets.DATASETS`).
+DAY_DATASET = "day"
+
 DAY_TABLE = Table(
-    "day",
+    DAY_DATASET,
     settings.REFINED_TABLE,
     settings.REFINED_PREFIX,
     "B3 index portfolios of the day, refined (bovespa-pipeline)",
     COLUMNS,
 )
 THEORETICAL_TABLE = Table(
-    "theoretical",
+    THEORETICAL.name,
     settings.REFINED_THEORETICAL_TABLE,
     settings.REFINED_THEORETICAL_PREFIX,
     "B3 four-month theoretical portfolios, refined (bovespa-pipeline)",
     THEORETICAL_COLUMNS,
 )
 PREVIEW_TABLE = Table(
-    "preview",
+    PREVIEW.name,
     settings.REFINED_PREVIEW_TABLE,
     settings.REFINED_PREVIEW_PREFIX,
     "B3 previews of the next four-month portfolio, refined; UNVERIFIED against a live "

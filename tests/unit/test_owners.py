@@ -5,6 +5,7 @@ Each test would fail if the job's copy of a fact drifted from its owner's.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -13,8 +14,9 @@ import pyarrow as pa
 import pytest
 
 from glue import transforms
-from glue.lakeio import RAW_DT, NoRawData, discover
-from glue.schema import AHEAD_RENAMES, RENAMES, TABLES, Column
+from glue.job import parse_ahead
+from glue.lakeio import RAW_DT, NoRawData, Pin, RawPartition, discover
+from glue.schema import AHEAD_RENAMES, AHEAD_TABLES, DAY_DATASET, RENAMES, TABLES, Column
 from services.pipeline import settings
 from services.pipeline.b3.numbers import (
     REDUCTOR_PRECISION,
@@ -104,3 +106,17 @@ def test_every_archived_page_is_keyed_by_the_layout() -> None:
     assert datasets.configuration_key("IBOV", day) == layout.archived_key(
         datasets.partition(datasets.PREVIEW, "IBOV", day), "configuration"
     )
+
+
+def test_the_refined_tables_are_named_by_the_raw_datasets() -> None:
+    assert set(AHEAD_TABLES) == {d.name for d in datasets.DATASETS} == {"theoretical", "preview"}
+    assert [t.dataset for t in TABLES] == [DAY_DATASET, *(d.name for d in datasets.DATASETS)]
+    assert DAY_DATASET not in AHEAD_TABLES
+    day = date(2022, 12, 8)
+    for dataset in datasets.DATASETS:
+        summary = {"dataset": dataset.name, "index": "IBOV", "dt": day.isoformat(),
+                   "status": "stored", "object_sha256": "a" * 64, "version": None}  # fmt: skip
+        (ahead,) = parse_ahead(json.dumps([summary]))
+        assert ahead.part is not None
+        assert ahead.part.key == datasets.object_key(dataset, "IBOV", day)
+    assert RawPartition("IBOV", day, Pin("a" * 64)).key == layout.raw_key("IBOV", day)

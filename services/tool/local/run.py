@@ -165,7 +165,7 @@ def wait_for_execution(
 NO_REDRIVE = frozenset({"InvalidAction", "UnknownOperationException", "NotImplemented"})
 
 
-def finish(stack: Deployed, execution_arn: str) -> list[str]:
+def finish(stack: Deployed, arn: str) -> list[str]:
     """Finish what a FAILED execution left: redrive it, or start executions for it.
 
     Where the endpoint has RedriveExecution (AWS), the execution is redriven: Step
@@ -177,20 +177,19 @@ def finish(stack: Deployed, execution_arn: str) -> list[str]:
     """
     sfn = boto3.client("stepfunctions")
     try:
-        sfn.redrive_execution(executionArn=execution_arn)
-        return [execution_arn]
+        sfn.redrive_execution(executionArn=arn)
+        return [arn]
     except ClientError as error:
         if error.response["Error"]["Code"] not in NO_REDRIVE:
             raise
-    described = sfn.describe_execution(executionArn=execution_arn)
+    described = sfn.describe_execution(executionArn=arn)
     if described["status"] != "FAILED":
-        raise ValueError(f"{execution_arn} is {described['status']}: nothing to finish")
-    progress = fold(_history(sfn, execution_arn))
+        raise ValueError(f"{arn} is {described['status']}: nothing to finish")
+    progress = fold(_history(sfn, arn))
     failed = (progress.data.get("scraped") or {}).get("failed", [])
     if not failed:
         raise ValueError(
-            f"{execution_arn} failed in {progress.failed_state} with no index failed: "
-            "start it again"
+            f"{arn} failed in {progress.failed_state} with no index failed: start it again"
         )
     original = json.loads(described.get("input") or "{}")
     indices = sorted({f["target"] for f in failed if f["mode"] == "index"})
@@ -204,7 +203,7 @@ def finish(stack: Deployed, execution_arn: str) -> list[str]:
 
 
 def follow(
-    execution_arn: str,
+    arn: str,
     on_progress: Callable[[Progress], None] = lambda progress: None,
     timeout: float = 1800.0,
     interval: float = 0.5,
@@ -213,16 +212,16 @@ def follow(
     sfn = boto3.client("stepfunctions")
     began = time.monotonic()
     while True:
-        described = sfn.describe_execution(executionArn=execution_arn)
-        progress = fold(_history(sfn, execution_arn))
+        described = sfn.describe_execution(executionArn=arn)
+        progress = fold(_history(sfn, arn))
         on_progress(progress)
         if described["status"] in TERMINAL:
             break
         if time.monotonic() - began > timeout:
-            raise TimeoutError(f"{execution_arn} still running after {timeout:.0f} s")
+            raise TimeoutError(f"{arn} still running after {timeout:.0f} s")
         time.sleep(interval)
     output = json.loads(described.get("output") or "{}")
-    return Outcome(execution_arn, described["status"], progress, output, time.monotonic() - began)
+    return Outcome(arn, described["status"], progress, output, time.monotonic() - began)
 
 
 def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
@@ -330,12 +329,12 @@ def _redone(failure: Mapping[str, Any], validated: Sequence[Mapping[str, Any]]) 
     return any(failure["target"] in (o["index"], o["uri"]) for o in validated)
 
 
-def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     token: str | None = None
     while True:
         page = sfn.get_execution_history(
-            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+            executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {})
         )
         events.extend(page["events"])
         token = page.get("nextToken")

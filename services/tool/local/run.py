@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from glue.schema import AHEAD_TABLES
-from services.deploy.asl import expanded, polls, steps
+from services.deploy.asl import expanded, load_template, polls, steps
 from services.deploy.deployment import execution_arn
 from services.pipeline.b3.calendar import portfolio_label
 from services.pipeline.lake.refined import day_prefix
@@ -32,6 +32,13 @@ STEP_OF = steps()
 #: The states of the execution itself (not of a Map's iterations): their output is the
 #: execution's data so far.
 TOP_LEVEL = frozenset(expanded()["States"])
+#: Where each refine block (the first pass, then a redrive's) keeps its results in the
+#: execution's data: the Block states' namespaces, in the definition's order.
+PHASES = tuple(
+    state["Namespace"]
+    for state in load_template()["States"].values()
+    if state.get("Type") == "Block"
+)
 #: The states that poll a running Glue job, crawl or query (the ones a Wait leads to).
 POLLS = polls()
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -248,7 +255,7 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
         )
     data = outcome.output if outcome.status == "SUCCEEDED" else outcome.progress.data
     scraped, redo = data.get("scraped") or {}, data.get("redo") or {}
-    phases = [data.get(phase) or {} for phase in ("refine", "redo")]
+    phases = [data.get(phase) or {} for phase in PHASES]
     validated = [o for phase in phases for o in phase.get("objects", [])]
     counts = {key: n for phase in phases for key, n in athena_counts(phase).items()}
     lake = S3Lake(stack.bucket)

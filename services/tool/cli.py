@@ -41,7 +41,7 @@ from services.tool.exits import fail, or_exit
 from services.tool.local.commands import local_app
 from services.tool.local.deploy import LOCAL
 from services.tool.local.emulator import use_endpoint
-from services.tool.local.pipeline import dropped, finish_pipeline, run_pipeline
+from services.tool.local.live import dropped, finish_pipeline, run_pipeline
 from services.tool.local.replay import (
     DEMO_AHEAD_DATASETS,
     DEMO_AHEAD_INDEX,

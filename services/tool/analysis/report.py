@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt
 
 from services.pipeline import settings
 from services.pipeline.b3.calendar import portfolio_label
+from services.pipeline.b3.numbers import WEIGHT_SCALE
 from services.tool.analysis.athena import Result
 from services.tool.analysis.queries import bind, saved_queries
 
@@ -253,7 +254,7 @@ def _frame(
     frame = pl.DataFrame(rows, schema={name: pl.String for name in rows[0]}, orient="row")
     return frame.with_columns(
         *(pl.col(name).cast(pl.Int64, strict=True) for name in ints),
-        *(pl.col(name).str.to_decimal(scale=3) for name in weights),
+        *(pl.col(name).str.to_decimal(scale=WEIGHT_SCALE) for name in weights),
     )
 
 

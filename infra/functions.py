@@ -24,7 +24,7 @@ from services.deploy.deployment import (
 )
 from services.deploy.packaging import DOCKERFILES, IMAGE_PLATFORM
 from services.pipeline import settings
-from services.pipeline.lake.datasets import DATASETS, PREVIEW
+from services.pipeline.lake.datasets import PREVIEW, RAW_PREFIXES
 
 XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 
@@ -86,7 +86,7 @@ class Functions(pulumi.ComponentResource):
         deployment = args.deployment
         lake = pulumi.Output.from_input(args.lake_arn)
         # The scraper also writes the datasets ahead, each beside raw/ under its own prefix.
-        scraped_prefixes = [settings.RAW_PREFIX, *(d.prefix for d in DATASETS)]
+        scraped_prefixes = RAW_PREFIXES
         return self._function(
             name,
             deployment.scraper_function,

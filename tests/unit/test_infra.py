@@ -22,6 +22,7 @@ from services.deploy.packaging import (
     pyproject_pins,
 )
 from services.pipeline import settings
+from services.pipeline.lake.datasets import DATASETS, RAW_PREFIXES
 from services.tool.analysis.queries import saved_queries
 from services.tool.analysis.views import views
 from services.tool.local.deploy import LOCAL, function_arn
@@ -83,6 +84,16 @@ def test_buckets_are_private_encrypted_tls_only_and_raw_is_versioned(stack: Mock
     lifecycles = stack.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     results = [lc for lc in lifecycles if "artifacts" in lc.name]
     assert results[0].inputs["rules"][0]["filter"]["prefix"] == "athena-results/"
+
+
+def test_the_raw_prefixes_the_scraper_writes_are_those_the_job_reads(stack: Mocks) -> None:
+    bucket = lake_bucket(stack)
+    raw = [f"arn:aws:s3:::{bucket}/{prefix}/*" for prefix in RAW_PREFIXES]
+    (writes,) = [s for s in statements(stack, "scraper-policy") if "s3:PutObject" in s["Action"]]
+    job = statements(stack, f"{LOCAL.glue_job}-policy")
+    (reads,) = [s for s in job if "s3:GetObjectVersion" in s["Action"]]
+    assert writes["Resource"] == reads["Resource"] == raw
+    assert {settings.RAW_PREFIX, *(d.prefix for d in DATASETS)} == set(RAW_PREFIXES)
 
 
 def test_images_are_built_for_one_platform_without_attestations_and_used_by_digest(

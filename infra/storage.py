@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from glue.schema import TABLES
 from infra.policies import policy
 from services.deploy.deployment import ATHENA_RESULTS_PREFIX, athena_results_location
 from services.pipeline import settings
@@ -45,28 +46,32 @@ class Storage(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=child,
         )
-        # Old versions of refined objects are noise: expire them after 30 days.
+        # Old versions of refined objects are noise: expire them after 30 days, under every
+        # refined table's prefix (the day's and the datasets ahead's, glue/schema.py TABLES).
+        # The raw prefixes (datasets.RAW_PREFIXES) get no rule: their old versions are what
+        # B3 sent, kept for good.
+        rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+            {
+                "id": f"expire-replaced-{table.prefix}",
+                "status": "Enabled",
+                "filter": {"prefix": f"{table.prefix}/"},
+                "noncurrent_version_expiration": {"noncurrent_days": 30},
+            }
+            for table in TABLES
+        ]
+        # The job deletes its staging/<run>/ when it ends; a killed run's stays until this
+        # rule expires it.
+        rules.append(
+            {
+                "id": "expire-job-staging",
+                "status": "Enabled",
+                "filter": {"prefix": f"{settings.STAGING_PREFIX}/"},
+                "expiration": {"days": 2},
+                "noncurrent_version_expiration": {"noncurrent_days": 1},
+            }
+        )
         aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lake-lifecycle",
-            bucket=self.lake.id,
-            rules=[
-                {
-                    "id": "expire-replaced-refined",
-                    "status": "Enabled",
-                    "filter": {"prefix": f"{settings.REFINED_PREFIX}/"},
-                    "noncurrent_version_expiration": {"noncurrent_days": 30},
-                },
-                {
-                    # The job deletes its staging/<run>/ when it ends; a killed run's stays
-                    # until this rule expires it.
-                    "id": "expire-job-staging",
-                    "status": "Enabled",
-                    "filter": {"prefix": f"{settings.STAGING_PREFIX}/"},
-                    "expiration": {"days": 2},
-                    "noncurrent_version_expiration": {"noncurrent_days": 1},
-                },
-            ],
-            opts=child,
+            f"{name}-lake-lifecycle", bucket=self.lake.id, rules=rules, opts=child
         )
 
     def _lake_events(self, name: str, child: pulumi.ResourceOptions) -> None:

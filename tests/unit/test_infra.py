@@ -86,6 +86,28 @@ def test_buckets_are_private_encrypted_tls_only_and_raw_is_versioned(stack: Mock
     assert results[0].inputs["rules"][0]["filter"]["prefix"] == "athena-results/"
 
 
+def test_replaced_versions_expire_under_every_refined_table_and_no_raw_prefix(
+    stack: Mocks,
+) -> None:
+    """Once only refined/ had the rule: the datasets ahead's refined tables kept every
+    replaced version for ever. Raw versions are what B3 sent, kept on purpose."""
+    (lake,) = [
+        lc
+        for lc in stack.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        if lc.name.endswith("-lake-lifecycle")
+    ]
+    expiring = {
+        r["filter"]["prefix"]: r["noncurrentVersionExpiration"]["noncurrentDays"]
+        for r in lake.inputs["rules"]
+        if "noncurrentVersionExpiration" in r
+    }
+    refined = {f"{table.prefix}/": 30 for table in TABLES}
+    assert len(refined) == 3
+    assert expiring == {**refined, f"{settings.STAGING_PREFIX}/": 1}
+    filtered = [r["filter"]["prefix"] for r in lake.inputs["rules"]]
+    assert not [p for p in filtered if p.split("/")[0] in RAW_PREFIXES]
+
+
 def test_the_raw_prefixes_the_scraper_writes_are_those_the_job_reads(stack: Mocks) -> None:
     bucket = lake_bucket(stack)
     raw = [f"arn:aws:s3:::{bucket}/{prefix}/*" for prefix in RAW_PREFIXES]

@@ -43,7 +43,7 @@ class Where:
 def build(config: StackConfig) -> Stack:
     """Declare every resource of the stack."""
     where = Where(aws.get_caller_identity().account_id, aws.get_region().region)
-    storage = Storage(f"{config.prefix}-storage", StorageArgs(prefix=config.prefix))
+    storage = Storage(f"{config.prefix}-storage", StorageArgs(config.deployment))
     functions = _functions(config, where, storage)
     etl = _etl(config, where, storage)
     analytics = _analytics(config, storage, etl)

@@ -9,13 +9,17 @@ import pulumi_aws as aws
 
 from glue.schema import TABLES
 from infra.policies import policy
-from services.deploy.deployment import ATHENA_RESULTS_PREFIX, athena_results_location
+from services.deploy.deployment import (
+    ATHENA_RESULTS_PREFIX,
+    Deployment,
+    athena_results_location,
+)
 from services.pipeline import settings
 
 
 @dataclass(frozen=True)
 class StorageArgs:
-    prefix: str
+    deployment: Deployment
 
 
 class Storage(pulumi.ComponentResource):
@@ -25,10 +29,13 @@ class Storage(pulumi.ComponentResource):
         super().__init__("bovespa:storage:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # The lake: raw/ (as B3 sent it) and refined/ (what Athena reads).
-        self.lake = aws.s3.Bucket(f"{name}-lake", bucket_prefix=f"{args.prefix}-lake-", opts=child)
+        # Bucket names are global: Pulumi ends each name with a unique suffix.
+        self.lake = aws.s3.Bucket(
+            f"{name}-lake", bucket_prefix=f"{args.deployment.lake_bucket}-", opts=child
+        )
         # Scripts and packages of the Glue job, and Athena's query results.
         self.artifacts = aws.s3.Bucket(
-            f"{name}-artifacts", bucket_prefix=f"{args.prefix}-artifacts-", opts=child
+            f"{name}-artifacts", bucket_prefix=f"{args.deployment.artifacts_bucket}-", opts=child
         )
         for label, bucket in (("lake", self.lake), ("artifacts", self.artifacts)):
             self._lock_down(name, label, bucket, child)

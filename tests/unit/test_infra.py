@@ -13,7 +13,13 @@ from glue.schema import TABLES
 from infra.config import StackConfigError
 from infra.etl import NOT_FOUND
 from services.deploy.asl import all_states, render_json
-from services.deploy.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
+from services.deploy.deployment import (
+    SCRAPER_HANDLER,
+    TRIGGER_HANDLER,
+    VALIDATE_HANDLER,
+    role_arn,
+    role_name,
+)
 from services.deploy.packaging import (
     IMAGE_OF_HANDLER,
     IMAGE_PLATFORM,
@@ -25,8 +31,16 @@ from services.pipeline import settings
 from services.pipeline.lake.datasets import DATASETS, RAW_PREFIXES
 from services.tool.analysis.queries import saved_queries
 from services.tool.analysis.views import views
-from services.tool.local.deploy import LOCAL, function_arn
-from tests.pulumi_mocks import CONFIG, DIGEST, Declared, Mocks, run_program
+from services.tool.local.deploy import LOCAL, deployed
+from tests.pulumi_mocks import (
+    ACCOUNT,
+    ARN_FORMATS,
+    CONFIG,
+    DIGEST,
+    Declared,
+    Mocks,
+    run_program,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -39,6 +53,24 @@ def stack() -> Mocks:
 def lake_bucket(stack: Mocks) -> str:
     (bucket,) = [d for d in stack.of_type("aws:s3/bucket:Bucket") if d.name.endswith("-lake")]
     return f"{bucket.inputs['bucketPrefix']}20251123"
+
+
+def test_both_deployments_name_buckets_roles_and_functions_alike(stack: Mocks) -> None:
+    """The emulator's names and ARNs are those the Pulumi program gives (AWS suffixes a
+    bucket's name and a role's; the mocks answer ARNs as AWS forms them)."""
+    prefixes = {d.inputs["bucketPrefix"] for d in stack.of_type("aws:s3/bucket:Bucket")}
+    local = deployed(LOCAL)
+    assert prefixes == {f"{local.bucket}-", f"{local.artifacts_bucket}-"}
+    functions = {f.inputs["name"]: f for f in stack.of_type("aws:lambda/function:Function")}
+    for arn in (local.scraper_arn, local.validate_arn, local.trigger_arn):
+        name = arn.rsplit(":", 1)[1]
+        assert arn == ARN_FORMATS["aws:lambda/function:Function"].format(name=name)
+        assert name in functions
+    roles = {d.name for d in stack.of_type(ROLE)}
+    owners = (*functions, LOCAL.glue_job, LOCAL.crawler, LOCAL.state_machine)
+    for owner in owners:
+        assert role_name(owner) in roles
+        assert role_arn(owner, ACCOUNT) == f"arn:aws:iam::{ACCOUNT}:role/{role_name(owner)}"
 
 
 def test_every_component_is_declared(stack: Mocks) -> None:
@@ -458,8 +490,8 @@ def test_everything_that_runs_as_a_role_waits_for_the_roles_policy(stack: Mocks)
         *[(s, s.inputs["target"]["roleArn"]) for s in stack.of_type(SCHEDULE)],
     ]
     assert len(users) == 3 + 1 + 1 + 1 + 1  # one schedule for every index
-    for user, role_arn in users:
-        assert role_policy_of(stack, role_arn).name in user.dependencies, user.name
+    for user, used_role in users:
+        assert role_policy_of(stack, used_role).name in user.dependencies, user.name
 
 
 def test_trust_policies_name_the_account_where_the_service_supports_it(stack: Mocks) -> None:
@@ -583,12 +615,9 @@ def test_the_rendered_definition_equals_the_local_deployments(stack: Mocks) -> N
     assert machine["type"] == "STANDARD"
     assert machine["tracingConfiguration"] == {"enabled": True}
     assert machine["loggingConfiguration"]["level"] == "ERROR"
-    local = render_json(
-        LOCAL.state_machine_values(
-            function_arn(LOCAL.scraper_function), function_arn(LOCAL.validate_function)
-        )
-    )
-    assert machine["definition"] == local
+    local = deployed(LOCAL)
+    rendered = render_json(LOCAL.state_machine_values(local.scraper_arn, local.validate_arn))
+    assert machine["definition"] == rendered
 
 
 def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
@@ -598,7 +627,7 @@ def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
         {"wildcard": "raw/*.parquet"}
     ]
     target = stack.one("aws:cloudwatch/eventTarget:EventTarget").inputs
-    assert target["arn"] == function_arn(LOCAL.trigger_function)
+    assert target["arn"] == deployed(LOCAL).trigger_arn
     permission = stack.one("aws:lambda/permission:Permission").inputs
     assert permission["principal"] == "events.amazonaws.com"
     # One schedule for the stack, whatever the number of indices: one execution a day.

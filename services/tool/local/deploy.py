@@ -38,6 +38,7 @@ from services.deploy.deployment import (
     VALIDATE_HANDLER,
     Deployment,
     athena_results_location,
+    role_arn,
 )
 from services.pipeline import settings
 from services.pipeline.b3.calendar import to_sao_paulo
@@ -76,26 +77,6 @@ class Deployed:
         return f"s3://{self.bucket}"
 
 
-def lake_bucket(deployment: Deployment) -> str:
-    return f"{deployment.prefix}-lake"
-
-
-def artifacts_bucket(deployment: Deployment) -> str:
-    return f"{deployment.prefix}-artifacts"
-
-
-def role_arn(name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
-
-
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-
-
-def state_machine_arn(deployment: Deployment) -> str:
-    return deployment.state_machine_arn(REGION, ACCOUNT)
-
-
 def deploy(
     deployment: Deployment = LOCAL,
     *,
@@ -107,8 +88,8 @@ def deploy(
     ``now`` freezes the clock of this deployment (tests); deploying again without it
     puts the real clock back.
     """
-    bucket, artifacts = lake_bucket(deployment), artifacts_bucket(deployment)
-    machine_arn = state_machine_arn(deployment)
+    bucket, artifacts = deployment.lake_bucket, deployment.artifacts_bucket
+    machine_arn = deployment.state_machine_arn(REGION, ACCOUNT)
     _buckets(bucket, artifacts)
     scraper_env = deployment.scraper_environment(bucket)
     validate_env = deployment.validate_environment(bucket)
@@ -139,12 +120,17 @@ def deployed(deployment: Deployment = LOCAL) -> Deployed:
     """The names and ARNs of what :func:`deploy` made, without deploying again."""
     return Deployed(
         deployment,
-        lake_bucket(deployment),
-        artifacts_bucket(deployment),
-        state_machine_arn(deployment),
-        function_arn(deployment.scraper_function),
-        function_arn(deployment.validate_function),
-        function_arn(deployment.trigger_function),
+        deployment.lake_bucket,
+        deployment.artifacts_bucket,
+        deployment.state_machine_arn(REGION, ACCOUNT),
+        *(
+            deployment.function_arn(name, REGION, ACCOUNT)
+            for name in (
+                deployment.scraper_function,
+                deployment.validate_function,
+                deployment.trigger_function,
+            )
+        ),
     )
 
 
@@ -180,7 +166,7 @@ def _function(name: str, handler: str, environment: dict[str, str], artifacts: s
     except botocore.exceptions.ClientError:
         s3.put_object(Bucket=artifacts, Key=code["S3Key"], Body=package)
     config: dict[str, Any] = {
-        "Role": role_arn(f"{name}-role"),
+        "Role": role_arn(name, ACCOUNT),
         "Handler": handler,
         # The emulator runs handlers with its own Python, which the package was built for.
         "Runtime": f"python{local_python()}",
@@ -216,7 +202,7 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
     script_key = "glue/local_launcher.py"
     _client("s3").put_object(Bucket=artifacts, Key=script_key, Body=LAUNCHER.read_bytes())
     job = {
-        "Role": role_arn(f"{deployment.glue_job}-role"),
+        "Role": role_arn(deployment.glue_job, ACCOUNT),
         "Command": {
             "Name": "pythonshell",
             "ScriptLocation": f"s3://{artifacts}/{script_key}",
@@ -239,7 +225,7 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
             glue, deployment.database, name, f"s3://{bucket}/{table.prefix}/", table
         )
     crawler = {
-        "Role": role_arn(f"{deployment.crawler}-role"),
+        "Role": role_arn(deployment.crawler, ACCOUNT),
         "Targets": deployment.crawler_targets(),
         "SchemaChangePolicy": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY,
     }
@@ -269,12 +255,14 @@ def _athena(deployment: Deployment, artifacts: str) -> None:
 
 def _state_machine(deployment: Deployment, definition: str) -> None:
     sfn = _client("stepfunctions")
-    role = role_arn(f"{deployment.state_machine}-role")
+    role = role_arn(deployment.state_machine, ACCOUNT)
     try:
         sfn.create_state_machine(
             name=deployment.state_machine, definition=definition, roleArn=role, type="STANDARD"
         )
     except sfn.exceptions.StateMachineAlreadyExists:
         sfn.update_state_machine(
-            stateMachineArn=state_machine_arn(deployment), definition=definition, roleArn=role
+            stateMachineArn=deployment.state_machine_arn(REGION, ACCOUNT),
+            definition=definition,
+            roleArn=role,
         )

@@ -43,6 +43,7 @@ from rich.table import Table
 
 from services.deploy.deployment import (
     AHEAD_DATASETS,
+    FUNCTION_LIMITS,
     GLUE_WORKER_TYPE,
     GLUE_WORKERS,
     IMAGE_HISTORY,
@@ -115,8 +116,6 @@ DPU_PER_WORKER: Final[Mapping[str, int]] = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.
 GLUE_MINIMUM_S: Final = 60
 CRAWLER_MINIMUM_S: Final = 600
 ATHENA_MINIMUM_BYTES: Final = 10 * MB
-#: Memory of each function (infra/functions.py; a test keeps them equal).
-LAMBDA_MEMORY_MB: Final[Mapping[str, int]] = {"scraper": 1024, "validate": 1024, "trigger": 256}
 
 
 @dataclass(frozen=True)
@@ -426,7 +425,7 @@ def _monthly(stack: Stack, assets: Sequence[int], measured: Measured) -> list[Li
 
 def _lambda_gb_seconds(pages: Sequence[int], ahead: int, measured: Measured) -> Decimal:
     """GB-seconds of the three functions for indices of ``pages`` B3 pages each."""
-    memory = {name: D(mb) / 1024 for name, mb in LAMBDA_MEMORY_MB.items()}
+    memory = {name: D(limits.memory_mb) / 1024 for name, limits in FUNCTION_LIMITS.items()}
     ahead_requests = ahead * int(ASSUMED["ahead_requests"][0])
     return sum(
         (

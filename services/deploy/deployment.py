@@ -42,6 +42,25 @@ SCRAPER_HANDLER = "services.pipeline.scraper.handler.handler"
 VALIDATE_HANDLER = "services.pipeline.validate.handler.handler"
 TRIGGER_HANDLER = "services.pipeline.trigger.handler.handler"
 
+
+@dataclass(frozen=True)
+class FunctionLimits:
+    """A Lambda function's timeout and memory, the same on AWS and on the emulator."""
+
+    timeout_seconds: int
+    memory_mb: int
+
+
+#: Each function's limits, by its name without the prefix (:meth:`Deployment.function_limits`).
+#: The scraper's timeout is above a scrape's own deadline
+#: (:data:`~services.pipeline.settings.B3_SCRAPE_DEADLINE_SECONDS`; a test keeps it so),
+#: so a scrape ends with its own error, not the Lambda's.
+FUNCTION_LIMITS: Mapping[str, FunctionLimits] = {
+    "scraper": FunctionLimits(timeout_seconds=300, memory_mb=1024),
+    "validate": FunctionLimits(timeout_seconds=120, memory_mb=1024),
+    "trigger": FunctionLimits(timeout_seconds=30, memory_mb=256),
+}
+
 #: The daily schedule, in B3's time zone: weekdays at 08:00, two hours before the open.
 #: B3 serves a session's portfolio from the previous session's close until its own close,
 #: so that morning every session's portfolio is on offer, however late B3 switched the
@@ -176,6 +195,10 @@ class Deployment:
     def function_arn(self, function: str, region: str, account: str, partition: str = "aws") -> str:
         """The ARN of the Lambda function named ``function`` (e.g. :attr:`scraper_function`)."""
         return regional_arn("lambda", region, account, f"function:{function}", partition)
+
+    def function_limits(self, function: str) -> FunctionLimits:
+        """The timeout and memory of the function named ``function`` (one of this deployment's)."""
+        return FUNCTION_LIMITS[function.removeprefix(f"{self.prefix}-")]
 
     def glue_catalog_arns(
         self,

@@ -13,7 +13,6 @@ from services.deploy.asl import render
 from services.deploy.cost import (
     ASSUMED,
     BASE_REGION,
-    LAMBDA_MEMORY_MB,
     MB,
     MEASURED,
     MEASURED_FILE,
@@ -31,6 +30,7 @@ from services.deploy.cost import (
     read_stack,
     transitions,
 )
+from services.deploy.deployment import FUNCTION_LIMITS
 from services.pipeline import settings
 from services.pipeline.b3.indices import INDICES
 from services.tool.local.deploy import LOCAL
@@ -118,7 +118,9 @@ def test_an_index_of_two_pages_scrapes_twice_as_long() -> None:
     ibov, ibra = (
         lines("per-index", indices=(code,))["Lambda duration"] for code in ("IBOV", "IBRA")
     )
-    scrape = Decimal(LAMBDA_MEMORY_MB["scraper"]) / 1024 * Decimal(str(MEASURED.scrape_page_s))
+    scrape = (
+        Decimal(FUNCTION_LIMITS["scraper"].memory_mb) / 1024 * Decimal(str(MEASURED.scrape_page_s))
+    )
     assert ibra - ibov == scrape
 
 
@@ -212,7 +214,7 @@ def test_lambda_memory_is_what_the_pulumi_program_declares() -> None:
         f.inputs["name"].rsplit("-", 1)[1]: f.inputs["memorySize"]
         for f in declared.of_type("aws:lambda/function:Function")
     }
-    assert memory == LAMBDA_MEMORY_MB
+    assert memory == {name: limits.memory_mb for name, limits in FUNCTION_LIMITS.items()}
 
 
 def test_a_missing_stack_or_worker_type_is_refused(tmp_path: Path) -> None:

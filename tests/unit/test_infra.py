@@ -233,8 +233,16 @@ def test_functions_have_their_handler_limits_environment_and_log_retention(stack
         ]
         assert tracing, f"{name} traces actively but may not send traces"
         assert function["packageType"] == "Image"
+        limits = LOCAL.function_limits(name)
+        assert (function["timeout"], function["memorySize"]) == (
+            limits.timeout_seconds,
+            limits.memory_mb,
+        )
         assert 0 < function["timeout"] <= 900
         assert function["memorySize"] >= 128
+    # A scrape ends with its own error, before the Lambda's timeout cuts it off.
+    scraper = LOCAL.function_limits(LOCAL.scraper_function)
+    assert scraper.timeout_seconds > settings.B3_SCRAPE_DEADLINE_SECONDS
     groups = {g.inputs["name"]: g.inputs for g in stack.of_type("aws:cloudwatch/logGroup:LogGroup")}
     for name in functions:
         assert groups[f"/aws/lambda/{name}"]["retentionInDays"] > 0

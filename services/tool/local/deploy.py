@@ -24,6 +24,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import boto3
@@ -100,14 +101,11 @@ def deploy(
         frozen = to_sao_paulo(now)
         scraper_env[settings.CLOCK_ENV] = validate_env[settings.CLOCK_ENV] = frozen.isoformat()
         job_arguments["--processing-date"] = frozen.date().isoformat()
-    scraper = _function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env, artifacts)
-    validate = _function(deployment.validate_function, VALIDATE_HANDLER, validate_env, artifacts)
-    trigger = _function(
-        deployment.trigger_function,
-        TRIGGER_HANDLER,
-        deployment.trigger_environment(machine_arn),
-        artifacts,
-    )
+    function = partial(_function, deployment, artifacts=artifacts)
+    scraper = function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env)
+    validate = function(deployment.validate_function, VALIDATE_HANDLER, validate_env)
+    trigger_env = deployment.trigger_environment(machine_arn)
+    trigger = function(deployment.trigger_function, TRIGGER_HANDLER, trigger_env)
     _raw_object_rule(deployment, bucket, trigger)
     _glue(deployment, bucket, artifacts, job_arguments)
     _athena(deployment, artifacts)
@@ -153,8 +151,11 @@ def _buckets(bucket: str, artifacts: str) -> None:
     )
 
 
-def _function(name: str, handler: str, environment: dict[str, str], artifacts: str) -> str:
+def _function(
+    deployment: Deployment, name: str, handler: str, environment: dict[str, str], artifacts: str
+) -> str:
     aws_lambda = _client("lambda")
+    limits = deployment.function_limits(name)
     package = function_zip(handler)
     digest = hashlib.sha256(package)
     # Through S3, as AWS needs for a zip over 50 MB (the scraper's is larger); named by
@@ -170,8 +171,9 @@ def _function(name: str, handler: str, environment: dict[str, str], artifacts: s
         "Handler": handler,
         # The emulator runs handlers with its own Python, which the package was built for.
         "Runtime": f"python{local_python()}",
-        "Timeout": 300,
-        "MemorySize": 1024,
+        # As on AWS (infra/functions.py): MiniStack enforces the timeout.
+        "Timeout": limits.timeout_seconds,
+        "MemorySize": limits.memory_mb,
         # Local only: the function names itself in its AWS calls (services.tool.local.recorder).
         "Environment": {"Variables": {**environment, APP_ID_ENV: name}},
     }

@@ -38,7 +38,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
 from rich.table import Table
 
 from services.deploy.deployment import (
@@ -48,6 +47,14 @@ from services.deploy.deployment import (
     GLUE_WORKERS,
     IMAGE_HISTORY,
     Deployment,
+)
+from services.deploy.stack_settings import (
+    REGION_KEY,
+    Key,
+    project_settings,
+    read_config,
+    stack_file,
+    stack_names,
 )
 from services.pipeline import settings
 from services.pipeline.b3.indices import INDICES, resolve
@@ -206,31 +213,29 @@ class Stack:
 
 def read_stack(name: str, root: Path = settings.REPO_ROOT) -> Stack:
     """The cost-relevant settings of ``Pulumi.<name>.yaml``."""
-    path = root / f"Pulumi.{name}.yaml"
+    path = stack_file(name, root)
     if not path.is_file():
-        stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-        raise BadArgument(f"no stack {name!r}: {path.name} not found (stacks: {', '.join(stacks)})")
-    config: Mapping[str, Any] = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    own = {
-        key.split(":", 1)[1]: value
-        for key, value in config.items()
-        if key.startswith("bovespa-pipeline:")
-    }
+        stacks = ", ".join(stack_names(root))
+        raise BadArgument(f"no stack {name!r}: {path.name} not found (stacks: {stacks})")
+    config = read_config(path)
+    own = project_settings(config)
     defaults = Stack(name, BASE_REGION, Deployment.indices)
-    worker_type = str(own.get("glueWorkerType") or defaults.glue_worker_type)
+    worker_type = str(own.get(Key.GLUE_WORKER_TYPE) or defaults.glue_worker_type)
     if worker_type not in DPU_PER_WORKER:
-        raise BadArgument(f"{path.name}: glueWorkerType {worker_type!r} is not a Glue worker type")
-    indices = own.get("indices")
+        raise BadArgument(
+            f"{path.name}: {Key.GLUE_WORKER_TYPE} {worker_type!r} is not a Glue worker type"
+        )
+    indices = own.get(Key.INDICES)
     return Stack(
         name=name,
-        region=str(config.get("aws:region") or defaults.region),
+        region=str(config.get(REGION_KEY) or defaults.region),
         indices=resolve(indices).codes if indices else defaults.indices,
         glue_worker_type=worker_type,
-        glue_workers=int(own.get("glueWorkers") or defaults.glue_workers),
-        poll_seconds=int(own.get("pollSeconds") or defaults.poll_seconds),
-        image_history=int(own.get("imageHistory") or defaults.image_history),
-        ahead_datasets=len(own["aheadDatasets"])
-        if "aheadDatasets" in own
+        glue_workers=int(own.get(Key.GLUE_WORKERS) or defaults.glue_workers),
+        poll_seconds=int(own.get(Key.POLL_SECONDS) or defaults.poll_seconds),
+        image_history=int(own.get(Key.IMAGE_HISTORY) or defaults.image_history),
+        ahead_datasets=len(own[Key.AHEAD_DATASETS])
+        if Key.AHEAD_DATASETS in own
         else defaults.ahead_datasets,
     )
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import fields
 from typing import Any
 
 import pytest
+import yaml
 
 from glue.schema import TABLES
-from infra.config import StackConfigError
+from infra.config import StackConfig, StackConfigError
 from infra.etl import NOT_FOUND
 from services.deploy.asl import all_states, render_json
 from services.deploy.deployment import (
@@ -26,6 +28,14 @@ from services.deploy.packaging import (
     PackagingError,
     glue_additional_python_modules,
     pyproject_pins,
+)
+from services.deploy.stack_settings import (
+    PROJECT,
+    Key,
+    project_settings,
+    read_config,
+    stack_file,
+    stack_names,
 )
 from services.pipeline import settings
 from services.pipeline.lake.datasets import DATASETS, RAW_PREFIXES
@@ -557,11 +567,24 @@ def test_glue_job_runs_queue_and_the_workflow_waits_for_them(stack: Mocks) -> No
 
 def example_config(stack_name: str) -> dict[str, str]:
     """The ``bovespa-pipeline:`` settings of ``Pulumi.<stack_name>.yaml``."""
-    import yaml
+    return project_settings(read_config(stack_file(stack_name)))
 
-    loaded = yaml.safe_load((settings.REPO_ROOT / f"Pulumi.{stack_name}.yaml").read_text())
-    prefix = "bovespa-pipeline:"
-    return {k.removeprefix(prefix): v for k, v in loaded["config"].items() if k.startswith(prefix)}
+
+def camel_case(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def test_every_setting_has_one_key_and_the_examples_use_only_those() -> None:
+    """The program (infra/config.py) and the cost model read each ``StackConfig`` field
+    from its one :class:`Key`, the field in camelCase."""
+    assert {key.name.lower(): key.value for key in Key} == {
+        f.name: camel_case(f.name) for f in fields(StackConfig)
+    }
+    for stack_name in stack_names():
+        assert set(example_config(stack_name)) <= set(Key), stack_name
+    project = yaml.safe_load((settings.REPO_ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == PROJECT
 
 
 def declared_inputs(mocks: Mocks) -> list[tuple[str, str, str]]:
@@ -573,8 +596,10 @@ def declared_inputs(mocks: Mocks) -> list[tuple[str, str, str]]:
 
 
 def test_the_dev_example_spells_out_the_defaults() -> None:
-    """``Pulumi.dev.yaml`` shows each setting at its default, so the stack it declares is
-    the stack of no settings (its log retention once said 14 days; the default is 30)."""
+    """``Pulumi.dev.yaml`` shows every setting at its default, so the stack it declares is
+    the stack of no settings (its log retention once said 14 days; the default is 30, and
+    it once left six settings out)."""
+    assert set(example_config("dev")) == set(Key)
     dev = {k: v if isinstance(v, str) else json.dumps(v) for k, v in example_config("dev").items()}
     assert declared_inputs(run_program(dev)) == declared_inputs(
         run_program({"prefix": dev["prefix"]})

@@ -485,12 +485,14 @@ def compare(stack: Stack, counts: Sequence[tuple[str, Sequence[str]]]) -> list[d
     return rows
 
 
-def markdown_comparison(stack: Stack) -> str:
-    """The README's table: 1 index, the prod stack's 5, and all, in both designs."""
-    prod_five = ("IBOV", "IBXX", "IBXL", "SMLL", "IDIV")
+def markdown_comparison(stack: Stack, root: Path = settings.REPO_ROOT) -> str:
+    """The README's table: 1 index, the prod stack's (``Pulumi.prod.yaml`` in ``root``),
+    and all, in both designs."""
+    prod = read_stack("prod", root)
     rows = compare(
         stack,
-        [("1: IBOV", ("IBOV",)), ("5: Pulumi.prod.yaml's", prod_five),
+        [("1: IBOV", ("IBOV",)),
+         (f"{len(prod.indices)}: {stack_file(prod.name).name}'s", prod.indices),
          (f"{len(INDICES)}: all", tuple(INDICES))],
     )  # fmt: skip
     out = [

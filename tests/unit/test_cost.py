@@ -20,6 +20,7 @@ from services.deploy.cost import (
     Measured,
     Stack,
     athena_billed_bytes,
+    compare,
     crawler_billed_seconds,
     estimate,
     glue_billed_seconds,
@@ -30,6 +31,7 @@ from services.deploy.cost import (
     read_stack,
     transitions,
 )
+from services.deploy.cost import usd as dollars
 from services.deploy.deployment import FUNCTION_LIMITS
 from services.pipeline import settings
 from services.pipeline.b3.indices import INDICES
@@ -228,6 +230,17 @@ def test_a_missing_stack_or_worker_type_is_refused(tmp_path: Path) -> None:
 def test_the_readme_shows_the_models_figures() -> None:
     readme = (settings.REPO_ROOT / "README.md").read_text()
     assert markdown_comparison(read_stack("dev")) in readme
+
+
+def test_the_readmes_prod_row_is_the_prod_stacks_indices(tmp_path: Path) -> None:
+    """The row once spelled prod's five indices again; it reads ``Pulumi.prod.yaml``."""
+    (tmp_path / "Pulumi.prod.yaml").write_text(
+        "config:\n  bovespa-pipeline:indices:\n    - IBOV\n    - SMLL\n"
+    )
+    rows = markdown_comparison(US, tmp_path).splitlines()
+    (prod,) = [row for row in rows if "Pulumi.prod.yaml" in row]
+    (two,) = compare(US, [("", ("IBOV", "SMLL"))])
+    assert prod.startswith(f"| 2: Pulumi.prod.yaml's | {dollars(two['per_index_run'])} |")
 
 
 def test_the_glue_job_duration_follows_the_bench_between_and_beyond_its_runs() -> None:

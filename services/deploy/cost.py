@@ -263,7 +263,7 @@ def athena_billed_bytes(scanned: int) -> int:
     return max(ATHENA_MINIMUM_BYTES, scanned)
 
 
-def polls(seconds: float, poll_seconds: int) -> int:
+def poll_count(seconds: float, poll_seconds: int) -> int:
     """How often the state machine asks whether a step of ``seconds`` is done."""
     return max(1, math.ceil(seconds / poll_seconds))
 
@@ -378,7 +378,7 @@ def estimate(
     # one execution walks every index's Map iteration; per index, one execution each
     executions = [(len(codes), glue_s[0])] if one else [(1, s) for s in glue_s]
     state_transitions = sum(
-        transitions(n, ahead, *_polls(s, crawl_s, measured, stack)) for n, s in executions
+        transitions(n, ahead, *_poll_counts(s, crawl_s, measured, stack)) for n, s in executions
     )
     queries = 1 if one else len(codes)
     # the smoke query reads at most the day's refined files of its indices
@@ -456,11 +456,13 @@ def _s3_requests(
     return puts, gets
 
 
-def _polls(glue_s: float, crawl_s: float, measured: Measured, stack: Stack) -> tuple[int, int, int]:
+def _poll_counts(
+    glue_s: float, crawl_s: float, measured: Measured, stack: Stack
+) -> tuple[int, int, int]:
     return (
-        polls(glue_s, stack.poll_seconds),
-        polls(crawl_s, stack.poll_seconds),
-        polls(measured.athena_s, stack.poll_seconds),
+        poll_count(glue_s, stack.poll_seconds),
+        poll_count(crawl_s, stack.poll_seconds),
+        poll_count(measured.athena_s, stack.poll_seconds),
     )
 
 

@@ -252,6 +252,9 @@ def test_the_glue_job_duration_follows_the_bench_between_and_beyond_its_runs() -
 
 
 def test_the_model_reads_the_one_record_make_bench_writes(tmp_path: Path) -> None:
+    from services.tool.bench import RECORD
+
+    assert RECORD == MEASURED_FILE  # one file: the bench writes where the model reads
     assert read_measured(MEASURED_FILE) == MEASURED
     assert MEASURED.source.startswith("make bench, ")
     record = json.loads(MEASURED_FILE.read_text())

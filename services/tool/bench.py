@@ -153,7 +153,9 @@ def tree_rss(root: int) -> int:
 def bench_demo() -> dict[str, Any]:
     """``bovespa demo`` on a cold emulator with empty state; timings and peak memory."""
     if port_taken(settings.EMULATOR_HOST, settings.EMULATOR_PORT):
-        raise SystemExit("port 4566 is in use: stop the emulator (make local-down) first")
+        raise SystemExit(
+            f"port {settings.EMULATOR_PORT} is in use: stop the emulator (make local-down) first"
+        )
     with tempfile.TemporaryDirectory(prefix="bovespa-bench-state-") as state:
         env = {**os.environ, "BOVESPA_STATE_DIR": state}
         began = time.monotonic()

@@ -41,7 +41,7 @@ from services.tool.exits import fail, or_exit
 from services.tool.local.commands import local_app
 from services.tool.local.deploy import LOCAL
 from services.tool.local.emulator import use_endpoint
-from services.tool.local.pipeline import dropped, finish_pipeline, run_pipeline
+from services.tool.local.live import dropped, finish_pipeline, run_pipeline
 from services.tool.local.replay import (
     DEMO_AHEAD_DATASETS,
     DEMO_AHEAD_INDEX,
@@ -178,7 +178,7 @@ def ingest(
 def etl(
     lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
     dt: Annotated[str | None, typer.Option("--dt", help="One trading day, YYYY-MM-DD.")] = None,
-    start: Annotated[str | None, typer.Option(help="Backfill from this day…")] = None,
+    first: Annotated[str | None, typer.Option("--start", help="Backfill from this day…")] = None,
     end: Annotated[str | None, typer.Option(help="…to this day (inclusive).")] = None,
     index: Annotated[
         str | None, typer.Option("--index", "-i", help="Index codes, comma-separated.")
@@ -200,7 +200,7 @@ def etl(
     if index:
         index = ",".join(index_codes(index))
     argv = ["--lake", lake, "--table", table, "--catalog", str(catalog).lower()]
-    argv += flags(dt=dt, start=start, end=end, index=index, processing_date=processing_date)
+    argv += flags(dt=dt, start=first, end=end, index=index, processing_date=processing_date)
     args = or_exit(lambda: parse_args(argv))
     # A lake in a directory is catalogued only in an emulator; an s3:// one may go to AWS.
     if catalog and use_endpoint() is None and not lake.startswith("s3://"):
@@ -250,12 +250,12 @@ def report(
 
 
 def _write_report(dt: str, index: str, out: Path) -> Path:
-    from services.tool.analysis.report import AHEAD_TABLES, catalogued, previous_dt
+    from services.tool.analysis.report import SECTION_TABLES, catalogued, latest_dt_before
     from services.tool.analysis.report import build as build_report  # matplotlib: load on use
 
     glue = boto3.client("glue")
-    before = previous_dt(glue, LOCAL.database, LOCAL.table, index, dt)
-    ahead = catalogued(glue, LOCAL.database, AHEAD_TABLES)
+    before = latest_dt_before(glue, LOCAL.database, LOCAL.table, index, dt)
+    ahead = catalogued(glue, LOCAL.database, SECTION_TABLES)
     written = or_exit(
         lambda: build_report(
             lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out, ahead

@@ -33,7 +33,7 @@ from services.pipeline.lake.storage import S3Lake
 from services.tool.analysis.athena import QueryFailed
 from services.tool.analysis.athena import run as athena
 from services.tool.analysis.queries import bind, saved_queries
-from services.tool.analysis.report import build, previous_dt
+from services.tool.analysis.report import build, latest_dt_before
 from services.tool.local.deploy import LOCAL, Deployed, deploy
 from tests.aws_clients import aws
 from tests.lakes import on_day, recorded_portfolio, without
@@ -200,7 +200,7 @@ def test_a_single_day_query_reads_only_that_days_files(refined_copy: Path, name:
 
 
 def test_the_report_has_its_charts(stack: Deployed, tmp_path: Path) -> None:
-    assert previous_dt(aws("glue"), LOCAL.database, LOCAL.table, "IBOV", LATER) == EARLIER
+    assert latest_dt_before(aws("glue"), LOCAL.database, LOCAL.table, "IBOV", LATER) == EARLIER
     report = build(lambda sql: athena(sql, LOCAL.workgroup), LATER, "IBOV", EARLIER, tmp_path)
     assert set(report.images) == {"top_weights", "sectors", "changes"}
     for image in report.images.values():

@@ -43,7 +43,7 @@ from services.pipeline.lake.raw import write_raw
 from services.pipeline.lake.storage import S3Lake
 from services.tool.analysis.athena import run as athena
 from services.tool.analysis.queries import bind, saved_queries
-from services.tool.analysis.report import AHEAD_TABLES, build, catalogued
+from services.tool.analysis.report import SECTION_TABLES, build, catalogued
 from services.tool.local.deploy import LOCAL, Deployed, deploy
 from tests.ahead import THEORETICAL_2022, THEORETICAL_2025_01, configuration, preview_body
 from tests.ahead_expected import Row, next_rebalance, theoretical_vs_day
@@ -134,7 +134,7 @@ def _remove(stack: Deployed, days: tuple[date, ...]) -> None:
             for item in page.get("Contents", []):
                 if any(f"dt={day}" in item["Key"] for day in days):
                     s3.delete_object(Bucket=stack.bucket, Key=item["Key"])
-    for table in (LOCAL.table, *AHEAD_TABLES):
+    for table in (LOCAL.table, *SECTION_TABLES):
         for day in days:
             try:
                 parts = glue.get_partitions(DatabaseName=LOCAL.database, TableName=table,
@@ -233,8 +233,8 @@ def test_the_next_rebalance_query_lists_entering_then_leaving(stack: Deployed) -
 
 
 def test_the_report_has_a_section_for_each(stack: Deployed, tmp_path: Path) -> None:
-    available = catalogued(aws("glue"), LOCAL.database, AHEAD_TABLES)
-    assert available == set(AHEAD_TABLES)
+    available = catalogued(aws("glue"), LOCAL.database, SECTION_TABLES)
+    assert available == set(SECTION_TABLES)
     runner = lambda sql: athena(sql, LOCAL.workgroup)  # noqa: E731
     report = build(runner, DAY.isoformat(), "IBOV", BEFORE.isoformat(), tmp_path, available)
     assert {"theoretical", "rebalance"} <= set(report.images)

@@ -5,7 +5,9 @@ The Lambda images' requirements are checked against ``[lambda]`` in ``test_docke
 
 from __future__ import annotations
 
-import re
+import ast
+import json
+import sys
 import tomllib
 
 import pytest
@@ -68,6 +70,7 @@ IMPORT_NAME = {
     "pyyaml": "yaml",
     "localstack-client": "localstack_client",
     "exchange-calendars": "exchange_calendars",
+    "grpcio": "grpc",
 }
 #: Distributions used without an ``import`` in the repository's code, and how they are used.
 USED_WITHOUT_IMPORT = {
@@ -80,26 +83,63 @@ USED_WITHOUT_IMPORT = {
     "setuptools": "parliament imports pkg_resources, gone in setuptools 81",
     "pandas": "what exchange-calendars runs on, pinned at AWS Glue 5.0's version",
 }
+#: Modules imported that no extra can declare, and where they come from.
+PROVIDED = {"awsglue": "AWS Glue's own runtime: glue/spark.py imports it only on Glue"}
+#: The repository's own top-level packages.
+FIRST_PARTY = ("services", "glue", "infra", "tests", "docker")
+
+
+def imported_modules() -> dict[str, set[str]]:
+    """Every top-level module the code, the tests and the notebooks import, with where.
+
+    Parsed with :mod:`ast`, so an ``import`` in a docstring or a string does not count.
+    """
+    root = PYPROJECT.parent
+    trees = [
+        (path, ast.parse(path.read_text(encoding="utf-8")))
+        for folder in FIRST_PARTY
+        for path in (root / folder).rglob("*.py")
+    ]
+    for notebook in root.glob("services/**/*.ipynb"):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        trees.append((notebook, ast.parse(code)))
+    found: dict[str, set[str]] = {}
+    for path, tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], set()).add(path.relative_to(root).as_posix())
+    return found
 
 
 def test_every_declared_dependency_is_used() -> None:
     """Each pinned distribution is imported by the code or tests, or has a written use."""
-    root = PYPROJECT.parent
-    sources = [
-        path.read_text(encoding="utf-8")
-        for folder in ("services", "glue", "infra", "tests", "docker")
-        for path in (root / folder).rglob("*.py")
+    imported = imported_modules()
+    assert {"matplotlib", "polars", "pyspark"} <= set(imported)  # the walk saw the code
+    unused = [
+        name
+        for name in pyproject_pins()
+        if name not in USED_WITHOUT_IMPORT
+        and IMPORT_NAME.get(name, name.replace("-", "_")) not in imported
     ]
-    sources += [path.read_text(encoding="utf-8") for path in root.glob("**/*.ipynb")
-                if ".venv" not in path.parts]  # fmt: skip
-    text = "\n".join(sources)
-    unused = []
-    for name in pyproject_pins():
-        if name in USED_WITHOUT_IMPORT:
-            continue
-        module = IMPORT_NAME.get(name, name.replace("-", "_"))
-        if not re.search(rf"^\s*(?:import|from)\s+{re.escape(module)}\b", text, re.MULTILINE):
-            unused.append(name)
     assert unused == []
     # and every written use names a declared distribution
     assert set(USED_WITHOUT_IMPORT) <= set(pyproject_pins())
+
+
+def test_every_imported_distribution_is_declared() -> None:
+    """The other way round: nothing is imported because another package happens to bring it."""
+    declared = {IMPORT_NAME.get(name, name.replace("-", "_")) for name in pyproject_pins()}
+    undeclared = {
+        module: sorted(where)
+        for module, where in imported_modules().items()
+        if module not in sys.stdlib_module_names
+        and module not in {*FIRST_PARTY, "__future__", *declared, *PROVIDED}
+    }
+    assert undeclared == {}

@@ -315,6 +315,20 @@ def test_the_states_the_trigger_reads_are_the_state_machines() -> None:
                     walk(inner["States"])
 
     walk(definition["States"])
+    calls = {
+        function: {
+            name
+            for name, state in found.items()
+            if state.get("Parameters", {}).get("FunctionName") == function
+            and state.get("ResultPath") == f"$.{path}"
+        }
+        for function, path in (("validate", VALIDATED), ("scraper", SCRAPED))
+    }
+    # exactly these states validate or scrape the day: a new one would go unseen otherwise
+    assert calls == {"validate": VALIDATE_STATES, "scraper": SCRAPE_STATES}
+    assert {
+        n for n, s in found.items() if s.get("Parameters", {}).get("FunctionName") == "validate"
+    } == VALIDATE_STATES
     for name in VALIDATE_STATES:
         assert found[name]["ResultPath"] == f"$.{VALIDATED}", name
         assert found[name]["Parameters"]["FunctionName"] == "validate", name

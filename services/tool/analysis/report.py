@@ -66,8 +66,9 @@ AHEAD_SOURCES = {
         "rebalance (January, May, September).",
     ),
 }
-#: The tables the sections about the portfolio ahead read (see :func:`catalogued`).
-AHEAD_TABLES = tuple(source.table for source in AHEAD_SOURCES.values())
+#: The tables the sections about the portfolio ahead read (see :func:`catalogued`); the
+#: Glue job's own list of the tables ahead is :data:`glue.schema.AHEAD_TABLES`.
+SECTION_TABLES = tuple(source.table for source in AHEAD_SOURCES.values())
 #: A section's rows shaped for it (:class:`TheoreticalShape`, :class:`RebalanceShape`).
 Shape = TypeVar("Shape")
 #: Bars in a chart of changes.
@@ -83,7 +84,7 @@ class Report:
     html_path: Path | None = None
 
 
-def previous_dt(glue: Any, database: str, table: str, index: str, dt: str) -> str | None:
+def latest_dt_before(glue: Any, database: str, table: str, index: str, dt: str) -> str | None:
     """The latest portfolio date of ``index`` before ``dt`` in the catalogue, if any."""
     days: set[str] = set()
     paginator = glue.get_paginator("get_partitions")
@@ -124,7 +125,7 @@ def build(
 ) -> Report:
     """Query, draw and write ``out_dir/report-<index>-<dt>.html`` with its PNGs beside it.
 
-    ``available`` names the tables of :data:`AHEAD_TABLES` in the catalogue (see
+    ``available`` names the tables of :data:`SECTION_TABLES` in the catalogue (see
     :func:`catalogued`); a section whose table is not there says so instead of querying it.
     """
     out_dir.mkdir(parents=True, exist_ok=True)

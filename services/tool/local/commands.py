@@ -6,11 +6,14 @@ import json
 
 import typer
 
+from services.pipeline import settings
 from services.tool.console import err
 from services.tool.exits import or_exit
 from services.tool.local.emulator import Emulator
 
-local_app = typer.Typer(help="The local AWS emulator (MiniStack on 127.0.0.1:4566).")
+local_app = typer.Typer(
+    help=f"The local AWS emulator (MiniStack on {settings.EMULATOR_HOST}:{settings.EMULATOR_PORT})."
+)
 
 
 @local_app.command("up")

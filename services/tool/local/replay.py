@@ -28,13 +28,17 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from services.pipeline import settings
+from services.pipeline.b3 import preview, theoretical
+from services.pipeline.lake.datasets import DATASETS
 
-PREFIX = "/indexProxy/indexCall/"
+#: The path of B3's calls, as the scraper's base URL has it (``/indexProxy/indexCall/``).
+PREFIX = urlsplit(settings.B3_BASE_URL).path + "/"
 ROUTE = PREFIX + "GetPortfolioDay/"
 #: The other calls it can answer, from the ``answers`` given for ``(call, index)``.
-CALLS = ("GetTheoricalPortfolio", "GetQuartelyPreview", "GetConfigurations")
+CALLS = (theoretical.CALL, preview.CALL, preview.CONFIGURATION_CALL)
 
 
 @dataclass(frozen=True)
@@ -94,21 +98,21 @@ DEMO_AHEAD_INDEX = "IBOV"
 DEMO_AHEAD_DAY = "GetPortfolioDay_IBOV_segment2_2022-12-08.json"
 DEMO_AHEAD_THEORETICAL = "GetTheoricalPortfolio_IBOV_2022-12-10.json"
 #: The datasets ahead the demo's second execution scrapes.
-DEMO_AHEAD_DATASETS = ("theoretical", "preview")
+DEMO_AHEAD_DATASETS = tuple(dataset.name for dataset in DATASETS)
 
 
 def demo_ahead() -> tuple[dict[tuple[str, str], Path], dict[tuple[str, str], bytes]]:
     """The replay server's ``(cases, answers)`` for the demo's portfolio ahead."""
-    theoretical = settings.FIXTURES_DIR / DEMO_AHEAD_THEORETICAL
-    preview = json.loads(theoretical.read_bytes())
-    for row in preview["results"]:
+    recorded = settings.FIXTURES_DIR / DEMO_AHEAD_THEORETICAL
+    made = json.loads(recorded.read_bytes())
+    for row in made["results"]:
         del row["cont"]  # a preview need not rank the companies: the one part made up here
     index = DEMO_AHEAD_INDEX
     cases = {(index, settings.B3_SEGMENT): settings.FIXTURES_DIR / DEMO_AHEAD_DAY}
     answers = {
-        ("GetTheoricalPortfolio", index): theoretical.read_bytes(),
-        ("GetQuartelyPreview", index): json.dumps(preview, ensure_ascii=False).encode("utf-8"),
-        ("GetConfigurations", index): json.dumps({"preview": [{"has": 1}]}).encode(),
+        (theoretical.CALL, index): recorded.read_bytes(),
+        (preview.CALL, index): json.dumps(made, ensure_ascii=False).encode("utf-8"),
+        (preview.CONFIGURATION_CALL, index): json.dumps({"preview": [{"has": 1}]}).encode(),
     }
     return cases, answers
 

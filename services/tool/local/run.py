@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from glue.schema import AHEAD_TABLES
-from services.deploy.asl import expanded, polls, steps
+from services.deploy.asl import expanded, load_template, polls, steps
 from services.deploy.deployment import execution_arn
 from services.pipeline.b3.calendar import portfolio_label
 from services.pipeline.lake.refined import day_prefix
@@ -32,6 +32,13 @@ STEP_OF = steps()
 #: The states of the execution itself (not of a Map's iterations): their output is the
 #: execution's data so far.
 TOP_LEVEL = frozenset(expanded()["States"])
+#: Where each refine block (the first pass, then a redrive's) keeps its results in the
+#: execution's data: the Block states' namespaces, in the definition's order.
+PHASES = tuple(
+    state["Namespace"]
+    for state in load_template()["States"].values()
+    if state.get("Type") == "Block"
+)
 #: The states that poll a running Glue job, crawl or query (the ones a Wait leads to).
 POLLS = polls()
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -165,7 +172,7 @@ def wait_for_execution(
 NO_REDRIVE = frozenset({"InvalidAction", "UnknownOperationException", "NotImplemented"})
 
 
-def finish(stack: Deployed, execution_arn: str) -> list[str]:
+def finish(stack: Deployed, arn: str) -> list[str]:
     """Finish what a FAILED execution left: redrive it, or start executions for it.
 
     Where the endpoint has RedriveExecution (AWS), the execution is redriven: Step
@@ -177,20 +184,19 @@ def finish(stack: Deployed, execution_arn: str) -> list[str]:
     """
     sfn = boto3.client("stepfunctions")
     try:
-        sfn.redrive_execution(executionArn=execution_arn)
-        return [execution_arn]
+        sfn.redrive_execution(executionArn=arn)
+        return [arn]
     except ClientError as error:
         if error.response["Error"]["Code"] not in NO_REDRIVE:
             raise
-    described = sfn.describe_execution(executionArn=execution_arn)
+    described = sfn.describe_execution(executionArn=arn)
     if described["status"] != "FAILED":
-        raise ValueError(f"{execution_arn} is {described['status']}: nothing to finish")
-    progress = fold(_history(sfn, execution_arn))
+        raise ValueError(f"{arn} is {described['status']}: nothing to finish")
+    progress = fold(_history(sfn, arn))
     failed = (progress.data.get("scraped") or {}).get("failed", [])
     if not failed:
         raise ValueError(
-            f"{execution_arn} failed in {progress.failed_state} with no index failed: "
-            "start it again"
+            f"{arn} failed in {progress.failed_state} with no index failed: start it again"
         )
     original = json.loads(described.get("input") or "{}")
     indices = sorted({f["target"] for f in failed if f["mode"] == "index"})
@@ -204,7 +210,7 @@ def finish(stack: Deployed, execution_arn: str) -> list[str]:
 
 
 def follow(
-    execution_arn: str,
+    arn: str,
     on_progress: Callable[[Progress], None] = lambda progress: None,
     timeout: float = 1800.0,
     interval: float = 0.5,
@@ -213,16 +219,16 @@ def follow(
     sfn = boto3.client("stepfunctions")
     began = time.monotonic()
     while True:
-        described = sfn.describe_execution(executionArn=execution_arn)
-        progress = fold(_history(sfn, execution_arn))
+        described = sfn.describe_execution(executionArn=arn)
+        progress = fold(_history(sfn, arn))
         on_progress(progress)
         if described["status"] in TERMINAL:
             break
         if time.monotonic() - began > timeout:
-            raise TimeoutError(f"{execution_arn} still running after {timeout:.0f} s")
+            raise TimeoutError(f"{arn} still running after {timeout:.0f} s")
         time.sleep(interval)
     output = json.loads(described.get("output") or "{}")
-    return Outcome(execution_arn, described["status"], progress, output, time.monotonic() - began)
+    return Outcome(arn, described["status"], progress, output, time.monotonic() - began)
 
 
 def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
@@ -249,7 +255,7 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
         )
     data = outcome.output if outcome.status == "SUCCEEDED" else outcome.progress.data
     scraped, redo = data.get("scraped") or {}, data.get("redo") or {}
-    phases = [data.get(phase) or {} for phase in ("refine", "redo")]
+    phases = [data.get(phase) or {} for phase in PHASES]
     validated = [o for phase in phases for o in phase.get("objects", [])]
     counts = {key: n for phase in phases for key, n in athena_counts(phase).items()}
     lake = S3Lake(stack.bucket)
@@ -330,12 +336,12 @@ def _redone(failure: Mapping[str, Any], validated: Sequence[Mapping[str, Any]]) 
     return any(failure["target"] in (o["index"], o["uri"]) for o in validated)
 
 
-def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     token: str | None = None
     while True:
         page = sfn.get_execution_history(
-            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+            executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {})
         )
         events.extend(page["events"])
         token = page.get("nextToken")

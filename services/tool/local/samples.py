@@ -19,9 +19,10 @@ from services.pipeline.b3.calendar import is_session, previous_session
 from services.pipeline.b3.portfolio import Asset, PageSource, Portfolio, assemble, parse_page
 from services.pipeline.lake.raw import write_raw
 from services.pipeline.lake.storage import Lake
+from services.tool.local.replay import DEMO_RECORDINGS
 
 #: The recorded day that ``make demo`` replays.
-DEMO_BODY = settings.FIXTURES_DIR / "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json"
+DEMO_BODY = settings.FIXTURES_DIR / DEMO_RECORDINGS["IBOV"][1]
 FETCHED_AT = datetime(2025, 7, 10, 21, 30, tzinfo=UTC)
 
 

@@ -15,6 +15,7 @@ from services.deploy.deployment import (
     SCHEDULE_TIMEZONE,
     Deployment,
 )
+from services.deploy.stack_settings import Key
 from services.pipeline.b3.indices import Selection, UnknownIndex, parse_setting
 
 
@@ -29,8 +30,9 @@ SHARED = Deployment()
 
 @dataclass(frozen=True)
 class StackConfig:
-    """Everything a stack may set, and each setting's default (``Pulumi.dev.yaml`` spells
-    the same values out; a test compares them)."""
+    """Everything a stack may set, and each setting's default. Each field is read from its
+    :class:`~services.deploy.stack_settings.Key` (the field in camelCase); ``Pulumi.dev.yaml``
+    spells every key out at its default (a test checks both)."""
 
     prefix: str
     indices: tuple[str, ...] = SHARED.indices
@@ -66,23 +68,25 @@ def load() -> StackConfig:
     """The stack's settings; an unset (or empty, or 0) one takes its default."""
     config = pulumi.Config()
     return StackConfig(
-        prefix=config.get("prefix") or f"bovespa-{pulumi.get_stack()}",
-        indices=indices(config.get("indices")).codes,
-        schedule_cron=config.get("scheduleCron") or DEFAULTS.schedule_cron,
-        schedule_timezone=config.get("scheduleTimezone") or DEFAULTS.schedule_timezone,
-        glue_worker_type=config.get("glueWorkerType") or DEFAULTS.glue_worker_type,
-        glue_workers=config.get_int("glueWorkers") or DEFAULTS.glue_workers,
-        glue_timeout_minutes=config.get_int("glueTimeoutMinutes") or DEFAULTS.glue_timeout_minutes,
-        alarm_email=config.get("alarmEmail") or DEFAULTS.alarm_email,
-        athena_bytes_scanned_cutoff=config.get_int("athenaBytesScannedCutoff")
+        prefix=config.get(Key.PREFIX) or f"bovespa-{pulumi.get_stack()}",
+        indices=indices(config.get(Key.INDICES)).codes,
+        schedule_cron=config.get(Key.SCHEDULE_CRON) or DEFAULTS.schedule_cron,
+        schedule_timezone=config.get(Key.SCHEDULE_TIMEZONE) or DEFAULTS.schedule_timezone,
+        glue_worker_type=config.get(Key.GLUE_WORKER_TYPE) or DEFAULTS.glue_worker_type,
+        glue_workers=config.get_int(Key.GLUE_WORKERS) or DEFAULTS.glue_workers,
+        glue_timeout_minutes=config.get_int(Key.GLUE_TIMEOUT_MINUTES)
+        or DEFAULTS.glue_timeout_minutes,
+        alarm_email=config.get(Key.ALARM_EMAIL) or DEFAULTS.alarm_email,
+        athena_bytes_scanned_cutoff=config.get_int(Key.ATHENA_BYTES_SCANNED_CUTOFF)
         or DEFAULTS.athena_bytes_scanned_cutoff,
-        log_retention_days=config.get_int("logRetentionDays") or DEFAULTS.log_retention_days,
-        image_history=config.get_int("imageHistory") or DEFAULTS.image_history,
-        poll_seconds=config.get_int("pollSeconds") or DEFAULTS.poll_seconds,
-        max_polls=config.get_int("maxPolls") or DEFAULTS.max_polls,
-        scrape_retry_seconds=config.get_int("scrapeRetrySeconds") or DEFAULTS.scrape_retry_seconds,
-        map_max_concurrency=map_max_concurrency(config.get_int("mapMaxConcurrency")),
-        ahead_datasets=ahead_datasets(config.get_object("aheadDatasets")),
+        log_retention_days=config.get_int(Key.LOG_RETENTION_DAYS) or DEFAULTS.log_retention_days,
+        image_history=config.get_int(Key.IMAGE_HISTORY) or DEFAULTS.image_history,
+        poll_seconds=config.get_int(Key.POLL_SECONDS) or DEFAULTS.poll_seconds,
+        max_polls=config.get_int(Key.MAX_POLLS) or DEFAULTS.max_polls,
+        scrape_retry_seconds=config.get_int(Key.SCRAPE_RETRY_SECONDS)
+        or DEFAULTS.scrape_retry_seconds,
+        map_max_concurrency=map_max_concurrency(config.get_int(Key.MAP_MAX_CONCURRENCY)),
+        ahead_datasets=ahead_datasets(config.get_object(Key.AHEAD_DATASETS)),
     )
 
 
@@ -96,7 +100,7 @@ def map_max_concurrency(value: int | None) -> int:
         return MAP_MAX_CONCURRENCY[0]
     if not 1 <= value <= MAP_MAX_CONCURRENCY[1]:
         raise StackConfigError(
-            f"bovespa-pipeline:mapMaxConcurrency: {value} is not between 1 and "
+            f"{Key.MAP_MAX_CONCURRENCY.qualified}: {value} is not between 1 and "
             f"{MAP_MAX_CONCURRENCY[1]} (indices scraped from B3 at the same time)"
         )
     return value
@@ -107,11 +111,11 @@ def ahead_datasets(value: object) -> tuple[str, ...]:
     if value is None:
         return DEFAULTS.ahead_datasets
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise StackConfigError("bovespa-pipeline:aheadDatasets: not a list of dataset names")
+        raise StackConfigError(f"{Key.AHEAD_DATASETS.qualified}: not a list of dataset names")
     unknown = sorted(set(value) - set(AHEAD_DATASETS))
     if unknown:
         raise StackConfigError(
-            f"bovespa-pipeline:aheadDatasets: unknown {unknown}; "
+            f"{Key.AHEAD_DATASETS.qualified}: unknown {unknown}; "
             f"the datasets ahead are {list(AHEAD_DATASETS)}"
         )
     return tuple(dict.fromkeys(value))
@@ -128,7 +132,7 @@ def indices(raw: str | None) -> Selection:
     try:
         selection = parse_setting(raw)
     except UnknownIndex as error:
-        raise StackConfigError(f"bovespa-pipeline:indices: {error}") from None
+        raise StackConfigError(f"{Key.INDICES.qualified}: {error}") from None
     for note in selection.notes:
-        pulumi.log.info(f"bovespa-pipeline:indices: {note}")
+        pulumi.log.info(f"{Key.INDICES.qualified}: {note}")
     return selection

@@ -21,7 +21,7 @@ from infra.policies import allow, confused_deputy, role
 from services.deploy.deployment import Deployment, regional_arn
 from services.deploy.packaging import glue_additional_python_modules
 from services.pipeline import settings
-from services.pipeline.lake.datasets import DATASETS
+from services.pipeline.lake.datasets import RAW_PREFIXES
 
 JOB_SCRIPT = settings.REPO_ROOT / "glue" / "job.py"
 BUILD_DIR = settings.STATE_DIR / "build"
@@ -251,7 +251,7 @@ class Etl(pulumi.ComponentResource):
         its tables, write its logs and metrics."""
         args = self._args
         lake = pulumi.Output.from_input(args.lake_arn)
-        raw = [settings.RAW_PREFIX, *(d.prefix for d in DATASETS)]
+        raw = RAW_PREFIXES
         refined = self._refined_prefixes
         return role(
             args.deployment.glue_job,

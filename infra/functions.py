@@ -24,7 +24,7 @@ from services.deploy.deployment import (
 )
 from services.deploy.packaging import DOCKERFILES, IMAGE_PLATFORM
 from services.pipeline import settings
-from services.pipeline.lake.datasets import DATASETS, PREVIEW
+from services.pipeline.lake.datasets import PREVIEW, RAW_PREFIXES
 
 XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 
@@ -86,7 +86,7 @@ class Functions(pulumi.ComponentResource):
         deployment = args.deployment
         lake = pulumi.Output.from_input(args.lake_arn)
         # The scraper also writes the datasets ahead, each beside raw/ under its own prefix.
-        scraped_prefixes = [settings.RAW_PREFIX, *(d.prefix for d in DATASETS)]
+        scraped_prefixes = RAW_PREFIXES
         return self._function(
             name,
             deployment.scraper_function,
@@ -95,8 +95,6 @@ class Functions(pulumi.ComponentResource):
             pulumi.Output.from_input(args.lake_bucket).apply(deployment.scraper_environment),
             args,
             child,
-            timeout=300,
-            memory=1024,
             # The scraper writes (and, when a write fails, deletes) only under raw/ and the
             # datasets ahead's prefixes; it reads a stored preview ("no preview now" keeps it).
             grants=[
@@ -131,8 +129,6 @@ class Functions(pulumi.ComponentResource):
             pulumi.Output.from_input(args.lake_bucket).apply(deployment.validate_environment),
             args,
             child,
-            timeout=120,
-            memory=1024,
             # Validate only reads raw/.
             grants=[
                 pulumi.Output.from_input(args.lake_arn).apply(
@@ -153,8 +149,6 @@ class Functions(pulumi.ComponentResource):
             machine.apply(args.deployment.trigger_environment),
             args,
             child,
-            timeout=30,
-            memory=256,
             # The trigger starts only this state machine, and reads its running executions'
             # histories to see whether one already validated the object (it reads no object).
             grants=[
@@ -235,10 +229,9 @@ class Functions(pulumi.ComponentResource):
         args: FunctionsArgs,
         child: pulumi.ResourceOptions,
         *,
-        timeout: int,
-        memory: int,
         grants: list[pulumi.Output[dict[str, object]]],
     ) -> aws.lambda_.Function:
+        limits = args.deployment.function_limits(function_name)
         # Its log group, with a retention (Lambda would create one that keeps logs forever).
         log_group = aws.cloudwatch.LogGroup(
             f"{function_name}-logs",
@@ -264,8 +257,8 @@ class Functions(pulumi.ComponentResource):
             image_uri=image_uri,
             image_config={"commands": [handler]},
             role=function_role.arn,
-            timeout=timeout,
-            memory_size=memory,
+            timeout=limits.timeout_seconds,
+            memory_size=limits.memory_mb,
             environment={"variables": environment},
             tracing_config={"mode": "Active"},
             opts=function_role.user(self, log_group),

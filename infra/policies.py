@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from services.deploy.deployment import role_name
+
 
 def document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
@@ -83,7 +85,7 @@ def role(
 ) -> ServiceRole:
     """A role that ``service`` assumes, with one inline policy of exactly ``statements``."""
     created = aws.iam.Role(
-        f"{name}-role",
+        role_name(name),
         assume_role_policy=assume_role(service, trust_conditions),
         opts=opts,
     )

@@ -23,7 +23,9 @@ from infra.storage import Storage, StorageArgs
 
 
 @dataclass(frozen=True)
-class Stack:
+class Components:
+    """The components of one stack, as :func:`build` declared them."""
+
     storage: Storage
     functions: Functions
     etl: Etl
@@ -40,17 +42,17 @@ class Where:
     region: str
 
 
-def build(config: StackConfig) -> Stack:
+def build(config: StackConfig) -> Components:
     """Declare every resource of the stack."""
     where = Where(aws.get_caller_identity().account_id, aws.get_region().region)
-    storage = Storage(f"{config.prefix}-storage", StorageArgs(prefix=config.prefix))
+    storage = Storage(f"{config.prefix}-storage", StorageArgs(config.deployment))
     functions = _functions(config, where, storage)
     etl = _etl(config, where, storage)
     analytics = _analytics(config, storage, etl)
     orchestration = _orchestration(config, where, storage, functions, etl, analytics)
     monitoring = _monitoring(config, functions, orchestration)
     _exports(config, where, storage, analytics, orchestration, monitoring)
-    return Stack(storage, functions, etl, analytics, orchestration, monitoring)
+    return Components(storage, functions, etl, analytics, orchestration, monitoring)
 
 
 def _functions(config: StackConfig, where: Where, storage: Storage) -> Functions:

@@ -7,14 +7,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from glue.schema import TABLES
 from infra.policies import policy
-from services.deploy.deployment import ATHENA_RESULTS_PREFIX, athena_results_location
+from services.deploy.deployment import (
+    ATHENA_RESULTS_PREFIX,
+    Deployment,
+    athena_results_location,
+)
 from services.pipeline import settings
 
 
 @dataclass(frozen=True)
 class StorageArgs:
-    prefix: str
+    deployment: Deployment
 
 
 class Storage(pulumi.ComponentResource):
@@ -24,10 +29,13 @@ class Storage(pulumi.ComponentResource):
         super().__init__("bovespa:storage:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # The lake: raw/ (as B3 sent it) and refined/ (what Athena reads).
-        self.lake = aws.s3.Bucket(f"{name}-lake", bucket_prefix=f"{args.prefix}-lake-", opts=child)
+        # Bucket names are global: Pulumi ends each name with a unique suffix.
+        self.lake = aws.s3.Bucket(
+            f"{name}-lake", bucket_prefix=f"{args.deployment.lake_bucket}-", opts=child
+        )
         # Scripts and packages of the Glue job, and Athena's query results.
         self.artifacts = aws.s3.Bucket(
-            f"{name}-artifacts", bucket_prefix=f"{args.prefix}-artifacts-", opts=child
+            f"{name}-artifacts", bucket_prefix=f"{args.deployment.artifacts_bucket}-", opts=child
         )
         for label, bucket in (("lake", self.lake), ("artifacts", self.artifacts)):
             self._lock_down(name, label, bucket, child)
@@ -45,28 +53,32 @@ class Storage(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=child,
         )
-        # Old versions of refined objects are noise: expire them after 30 days.
+        # Old versions of refined objects are noise: expire them after 30 days, under every
+        # refined table's prefix (the day's and the datasets ahead's, glue/schema.py TABLES).
+        # The raw prefixes (datasets.RAW_PREFIXES) get no rule: their old versions are what
+        # B3 sent, kept for good.
+        rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+            {
+                "id": f"expire-replaced-{table.prefix}",
+                "status": "Enabled",
+                "filter": {"prefix": f"{table.prefix}/"},
+                "noncurrent_version_expiration": {"noncurrent_days": 30},
+            }
+            for table in TABLES
+        ]
+        # The job deletes its staging/<run>/ when it ends; a killed run's stays until this
+        # rule expires it.
+        rules.append(
+            {
+                "id": "expire-job-staging",
+                "status": "Enabled",
+                "filter": {"prefix": f"{settings.STAGING_PREFIX}/"},
+                "expiration": {"days": 2},
+                "noncurrent_version_expiration": {"noncurrent_days": 1},
+            }
+        )
         aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lake-lifecycle",
-            bucket=self.lake.id,
-            rules=[
-                {
-                    "id": "expire-replaced-refined",
-                    "status": "Enabled",
-                    "filter": {"prefix": f"{settings.REFINED_PREFIX}/"},
-                    "noncurrent_version_expiration": {"noncurrent_days": 30},
-                },
-                {
-                    # The job deletes its staging/<run>/ when it ends; a killed run's stays
-                    # until this rule expires it.
-                    "id": "expire-job-staging",
-                    "status": "Enabled",
-                    "filter": {"prefix": f"{settings.STAGING_PREFIX}/"},
-                    "expiration": {"days": 2},
-                    "noncurrent_version_expiration": {"noncurrent_days": 1},
-                },
-            ],
-            opts=child,
+            f"{name}-lake-lifecycle", bucket=self.lake.id, rules=rules, opts=child
         )
 
     def _lake_events(self, name: str, child: pulumi.ResourceOptions) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 import grpc
 import pulumi
 
+from services.deploy.stack_settings import PROJECT, Key
+
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -151,11 +153,11 @@ def run_program(config: dict[str, str] | None = None, mocks: Mocks | None = None
     """Declare the whole stack under mocks and wait until every resource is registered."""
     mocks = Mocks() if mocks is None else mocks
     monitor = Monitor(mocks)
-    pulumi.runtime.set_mocks(
-        mocks, project="bovespa-pipeline", stack="test", preview=False, monitor=monitor
-    )
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="test", preview=False, monitor=monitor)
     values = CONFIG if config is None else config
-    pulumi.runtime.set_all_config({f"bovespa-pipeline:{k}": v for k, v in values.items()})
+    unknown = set(values) - set(Key)
+    assert not unknown, f"not settings of the stack: {sorted(unknown)}"
+    pulumi.runtime.set_all_config({Key(k).qualified: v for k, v in values.items()})
 
     @pulumi.runtime.test  # type: ignore[misc]
     def declare() -> None:

@@ -38,15 +38,23 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
 from rich.table import Table
 
 from services.deploy.deployment import (
     AHEAD_DATASETS,
+    FUNCTION_LIMITS,
     GLUE_WORKER_TYPE,
     GLUE_WORKERS,
     IMAGE_HISTORY,
     Deployment,
+)
+from services.deploy.stack_settings import (
+    REGION_KEY,
+    Key,
+    project_settings,
+    read_config,
+    stack_file,
+    stack_names,
 )
 from services.pipeline import settings
 from services.pipeline.b3.indices import INDICES, resolve
@@ -115,8 +123,6 @@ DPU_PER_WORKER: Final[Mapping[str, int]] = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.
 GLUE_MINIMUM_S: Final = 60
 CRAWLER_MINIMUM_S: Final = 600
 ATHENA_MINIMUM_BYTES: Final = 10 * MB
-#: Memory of each function (infra/functions.py; a test keeps them equal).
-LAMBDA_MEMORY_MB: Final[Mapping[str, int]] = {"scraper": 1024, "validate": 1024, "trigger": 256}
 
 
 @dataclass(frozen=True)
@@ -207,31 +213,29 @@ class Stack:
 
 def read_stack(name: str, root: Path = settings.REPO_ROOT) -> Stack:
     """The cost-relevant settings of ``Pulumi.<name>.yaml``."""
-    path = root / f"Pulumi.{name}.yaml"
+    path = stack_file(name, root)
     if not path.is_file():
-        stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-        raise BadArgument(f"no stack {name!r}: {path.name} not found (stacks: {', '.join(stacks)})")
-    config: Mapping[str, Any] = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    own = {
-        key.split(":", 1)[1]: value
-        for key, value in config.items()
-        if key.startswith("bovespa-pipeline:")
-    }
+        stacks = ", ".join(stack_names(root))
+        raise BadArgument(f"no stack {name!r}: {path.name} not found (stacks: {stacks})")
+    config = read_config(path)
+    own = project_settings(config)
     defaults = Stack(name, BASE_REGION, Deployment.indices)
-    worker_type = str(own.get("glueWorkerType") or defaults.glue_worker_type)
+    worker_type = str(own.get(Key.GLUE_WORKER_TYPE) or defaults.glue_worker_type)
     if worker_type not in DPU_PER_WORKER:
-        raise BadArgument(f"{path.name}: glueWorkerType {worker_type!r} is not a Glue worker type")
-    indices = own.get("indices")
+        raise BadArgument(
+            f"{path.name}: {Key.GLUE_WORKER_TYPE} {worker_type!r} is not a Glue worker type"
+        )
+    indices = own.get(Key.INDICES)
     return Stack(
         name=name,
-        region=str(config.get("aws:region") or defaults.region),
+        region=str(config.get(REGION_KEY) or defaults.region),
         indices=resolve(indices).codes if indices else defaults.indices,
         glue_worker_type=worker_type,
-        glue_workers=int(own.get("glueWorkers") or defaults.glue_workers),
-        poll_seconds=int(own.get("pollSeconds") or defaults.poll_seconds),
-        image_history=int(own.get("imageHistory") or defaults.image_history),
-        ahead_datasets=len(own["aheadDatasets"])
-        if "aheadDatasets" in own
+        glue_workers=int(own.get(Key.GLUE_WORKERS) or defaults.glue_workers),
+        poll_seconds=int(own.get(Key.POLL_SECONDS) or defaults.poll_seconds),
+        image_history=int(own.get(Key.IMAGE_HISTORY) or defaults.image_history),
+        ahead_datasets=len(own[Key.AHEAD_DATASETS])
+        if Key.AHEAD_DATASETS in own
         else defaults.ahead_datasets,
     )
 
@@ -259,7 +263,7 @@ def athena_billed_bytes(scanned: int) -> int:
     return max(ATHENA_MINIMUM_BYTES, scanned)
 
 
-def polls(seconds: float, poll_seconds: int) -> int:
+def poll_count(seconds: float, poll_seconds: int) -> int:
     """How often the state machine asks whether a step of ``seconds`` is done."""
     return max(1, math.ceil(seconds / poll_seconds))
 
@@ -374,7 +378,7 @@ def estimate(
     # one execution walks every index's Map iteration; per index, one execution each
     executions = [(len(codes), glue_s[0])] if one else [(1, s) for s in glue_s]
     state_transitions = sum(
-        transitions(n, ahead, *_polls(s, crawl_s, measured, stack)) for n, s in executions
+        transitions(n, ahead, *_poll_counts(s, crawl_s, measured, stack)) for n, s in executions
     )
     queries = 1 if one else len(codes)
     # the smoke query reads at most the day's refined files of its indices
@@ -426,7 +430,7 @@ def _monthly(stack: Stack, assets: Sequence[int], measured: Measured) -> list[Li
 
 def _lambda_gb_seconds(pages: Sequence[int], ahead: int, measured: Measured) -> Decimal:
     """GB-seconds of the three functions for indices of ``pages`` B3 pages each."""
-    memory = {name: D(mb) / 1024 for name, mb in LAMBDA_MEMORY_MB.items()}
+    memory = {name: D(limits.memory_mb) / 1024 for name, limits in FUNCTION_LIMITS.items()}
     ahead_requests = ahead * int(ASSUMED["ahead_requests"][0])
     return sum(
         (
@@ -452,11 +456,13 @@ def _s3_requests(
     return puts, gets
 
 
-def _polls(glue_s: float, crawl_s: float, measured: Measured, stack: Stack) -> tuple[int, int, int]:
+def _poll_counts(
+    glue_s: float, crawl_s: float, measured: Measured, stack: Stack
+) -> tuple[int, int, int]:
     return (
-        polls(glue_s, stack.poll_seconds),
-        polls(crawl_s, stack.poll_seconds),
-        polls(measured.athena_s, stack.poll_seconds),
+        poll_count(glue_s, stack.poll_seconds),
+        poll_count(crawl_s, stack.poll_seconds),
+        poll_count(measured.athena_s, stack.poll_seconds),
     )
 
 
@@ -481,12 +487,14 @@ def compare(stack: Stack, counts: Sequence[tuple[str, Sequence[str]]]) -> list[d
     return rows
 
 
-def markdown_comparison(stack: Stack) -> str:
-    """The README's table: 1 index, the prod stack's 5, and all, in both designs."""
-    prod_five = ("IBOV", "IBXX", "IBXL", "SMLL", "IDIV")
+def markdown_comparison(stack: Stack, root: Path = settings.REPO_ROOT) -> str:
+    """The README's table: 1 index, the prod stack's (``Pulumi.prod.yaml`` in ``root``),
+    and all, in both designs."""
+    prod = read_stack("prod", root)
     rows = compare(
         stack,
-        [("1: IBOV", ("IBOV",)), ("5: Pulumi.prod.yaml's", prod_five),
+        [("1: IBOV", ("IBOV",)),
+         (f"{len(prod.indices)}: {stack_file(prod.name).name}'s", prod.indices),
          (f"{len(INDICES)}: all", tuple(INDICES))],
     )  # fmt: skip
     out = [

@@ -42,6 +42,25 @@ SCRAPER_HANDLER = "services.pipeline.scraper.handler.handler"
 VALIDATE_HANDLER = "services.pipeline.validate.handler.handler"
 TRIGGER_HANDLER = "services.pipeline.trigger.handler.handler"
 
+
+@dataclass(frozen=True)
+class FunctionLimits:
+    """A Lambda function's timeout and memory, the same on AWS and on the emulator."""
+
+    timeout_seconds: int
+    memory_mb: int
+
+
+#: Each function's limits, by its name without the prefix (:meth:`Deployment.function_limits`).
+#: The scraper's timeout is above a scrape's own deadline
+#: (:data:`~services.pipeline.settings.B3_SCRAPE_DEADLINE_SECONDS`; a test keeps it so),
+#: so a scrape ends with its own error, not the Lambda's.
+FUNCTION_LIMITS: Mapping[str, FunctionLimits] = {
+    "scraper": FunctionLimits(timeout_seconds=300, memory_mb=1024),
+    "validate": FunctionLimits(timeout_seconds=120, memory_mb=1024),
+    "trigger": FunctionLimits(timeout_seconds=30, memory_mb=256),
+}
+
 #: The daily schedule, in B3's time zone: weekdays at 08:00, two hours before the open.
 #: B3 serves a session's portfolio from the previous session's close until its own close,
 #: so that morning every session's portfolio is on offer, however late B3 switched the
@@ -77,6 +96,17 @@ def state_machine_arn(name: str, region: str, account: str, partition: str = "aw
     return regional_arn("states", region, account, f"stateMachine:{name}", partition)
 
 
+def role_name(owner: str) -> str:
+    """The role that ``owner`` (a function, the Glue job, the crawler, the state machine…)
+    runs as: ``<owner>-role`` (on AWS the role resource's name, which Pulumi suffixes)."""
+    return f"{owner}-role"
+
+
+def role_arn(owner: str, account: str, partition: str = "aws") -> str:
+    """The ARN of :func:`role_name` ``owner``: IAM is global, so the ARN names no region."""
+    return f"arn:{partition}:iam::{account}:role/{role_name(owner)}"
+
+
 def execution_arn(machine_arn: str, name: str = "*") -> str:
     """An execution of the state machine ``machine_arn`` (``*``: any of them)."""
     return f"{machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
@@ -109,6 +139,17 @@ class Deployment:
     table: str = settings.REFINED_TABLE
     #: Attempts per B3 page inside the scraper Lambda; the state machine retries beyond.
     scraper_http_attempts: int = 2
+
+    @property
+    def lake_bucket(self) -> str:
+        """The lake bucket (raw/, refined/): its name on the emulator; on AWS the start of
+        its name, which Pulumi makes unique (bucket names are global)."""
+        return f"{self.prefix}-lake"
+
+    @property
+    def artifacts_bucket(self) -> str:
+        """The bucket of the job's code and Athena's results (named as :attr:`lake_bucket`)."""
+        return f"{self.prefix}-artifacts"
 
     @property
     def scraper_function(self) -> str:
@@ -150,6 +191,14 @@ class Deployment:
     def state_machine_arn(self, region: str, account: str, partition: str = "aws") -> str:
         """Known before the state machine exists (the trigger's environment needs it)."""
         return state_machine_arn(self.state_machine, region, account, partition)
+
+    def function_arn(self, function: str, region: str, account: str, partition: str = "aws") -> str:
+        """The ARN of the Lambda function named ``function`` (e.g. :attr:`scraper_function`)."""
+        return regional_arn("lambda", region, account, f"function:{function}", partition)
+
+    def function_limits(self, function: str) -> FunctionLimits:
+        """The timeout and memory of the function named ``function`` (one of this deployment's)."""
+        return FUNCTION_LIMITS[function.removeprefix(f"{self.prefix}-")]
 
     def glue_catalog_arns(
         self,

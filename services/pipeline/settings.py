@@ -33,8 +33,9 @@ B3_MAX_WIRE_BYTES: Final = 2 * 1024 * 1024
 #: …and once decoded: a gzip bomb is stopped here, never inflated whole.
 B3_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 #: One deadline for a whole scrape (every page, every retry and wait), in seconds: under
-#: the scraper Lambda's 300 s timeout, so the scrape ends with its own error, not the
-#: Lambda's, and a server dripping bytes cannot hold it longer.
+#: the scraper Lambda's timeout (``FUNCTION_LIMITS`` in services/deploy/deployment.py; a
+#: test keeps it under), so the scrape ends with its own error, not the Lambda's, and a
+#: server dripping bytes cannot hold it longer.
 B3_SCRAPE_DEADLINE_SECONDS: Final = 240.0
 #: Environment variable that overrides :data:`B3_SCRAPE_DEADLINE_SECONDS`.
 B3_DEADLINE_ENV: Final = "B3_DEADLINE_SECONDS"

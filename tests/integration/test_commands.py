@@ -18,7 +18,7 @@ import pytest
 
 from services.pipeline.lake.raw import to_parquet_bytes, to_table
 from services.pipeline.lake.storage import S3Lake
-from services.tool.local.deploy import LOCAL, lake_bucket
+from services.tool.local.deploy import LOCAL
 from services.tool.local.replay import demo_cases
 from tests.aws_clients import aws
 from tests.ibra import from_csv
@@ -77,7 +77,7 @@ def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
     ]  # fmt: skip
     assert (len(crawls), summary["glue_runs"], summary["crawls"]) == (1, 1, 1)
     # the refined rows are the recordings', the two-page IBRA's those of B3's CSV of the day
-    lake = S3Lake(lake_bucket(LOCAL))
+    lake = S3Lake(LOCAL.lake_bucket)
     for index, dt in expected:
         body = load(demo_cases((index,))[(index, "2")])
         recorded = {
@@ -158,5 +158,5 @@ def test_a_file_the_contract_refuses_never_replaces_the_good_day(
     assert line.startswith("error SchemaMismatch: raw schema check failed: part is double")
     s3: Any = aws("s3")
     key = f"raw/index=IBOV/dt={INGESTED}/portfolio.parquet"
-    raw = s3.get_object(Bucket=lake_bucket(LOCAL), Key=key)["Body"].read()
+    raw = s3.get_object(Bucket=LOCAL.lake_bucket, Key=key)["Body"].read()
     assert raw == good.read_bytes()  # byte for byte the good file

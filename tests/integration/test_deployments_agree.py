@@ -63,3 +63,17 @@ def test_same_definition_event_pattern_and_job_arguments(aws_endpoint: str) -> N
         local.bucket, "BUCKET"
     ) == json.dumps(shared, sort_keys=True).replace(cloud_bucket, "BUCKET")
     assert cloud_arguments["--engine"] == "glue"
+
+
+def test_same_function_limits(aws_endpoint: str) -> None:
+    """Each function's timeout and memory on the emulator are those the program declares."""
+    deploy(LOCAL)
+    cloud = run_program()
+    aws_lambda: Any = aws("lambda")
+    for declared in cloud.of_type("aws:lambda/function:Function"):
+        name = declared.inputs["name"]
+        local = aws_lambda.get_function_configuration(FunctionName=name)
+        assert (local["Timeout"], local["MemorySize"]) == (
+            declared.inputs["timeout"],
+            declared.inputs["memorySize"],
+        ), name

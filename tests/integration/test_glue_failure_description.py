@@ -13,7 +13,8 @@ import uuid
 from typing import Any
 
 from services.deploy.asl import render
-from services.tool.local.deploy import LOCAL, function_arn, role_arn
+from services.deploy.deployment import role_arn
+from services.tool.local.deploy import ACCOUNT, LOCAL, deployed
 from tests.aws_clients import aws
 
 DESCRIBING = (
@@ -26,17 +27,14 @@ DESCRIBING = (
 
 def describe(failed_run: dict[str, Any]) -> dict[str, Any]:
     """Run the describing states on ``failed_run`` (GetJobRun's JobRun); the execution."""
-    full = render(
-        LOCAL.state_machine_values(
-            function_arn(LOCAL.scraper_function), function_arn(LOCAL.validate_function)
-        )
-    )
+    local = deployed(LOCAL)
+    full = render(LOCAL.state_machine_values(local.scraper_arn, local.validate_arn))
     part = {"StartAt": DESCRIBING[0], "States": {n: full["States"][n] for n in DESCRIBING}}
     sfn: Any = aws("stepfunctions")
     arn = sfn.create_state_machine(
         name=f"describe-glue-failure-{uuid.uuid4().hex[:8]}",
         definition=json.dumps(part),
-        roleArn=role_arn("describe-glue-failure"),
+        roleArn=role_arn("describe-glue-failure", ACCOUNT),
     )["stateMachineArn"]
     failed = {"State": failed_run["JobRunState"], "Id": failed_run["Id"], "Run": failed_run}
     execution = sfn.start_execution(

@@ -13,7 +13,6 @@ from services.deploy.asl import render
 from services.deploy.cost import (
     ASSUMED,
     BASE_REGION,
-    LAMBDA_MEMORY_MB,
     MB,
     MEASURED,
     MEASURED_FILE,
@@ -21,6 +20,7 @@ from services.deploy.cost import (
     Measured,
     Stack,
     athena_billed_bytes,
+    compare,
     crawler_billed_seconds,
     estimate,
     glue_billed_seconds,
@@ -31,6 +31,8 @@ from services.deploy.cost import (
     read_stack,
     transitions,
 )
+from services.deploy.cost import usd as dollars
+from services.deploy.deployment import FUNCTION_LIMITS
 from services.pipeline import settings
 from services.pipeline.b3.indices import INDICES
 from services.tool.local.deploy import LOCAL
@@ -118,7 +120,9 @@ def test_an_index_of_two_pages_scrapes_twice_as_long() -> None:
     ibov, ibra = (
         lines("per-index", indices=(code,))["Lambda duration"] for code in ("IBOV", "IBRA")
     )
-    scrape = Decimal(LAMBDA_MEMORY_MB["scraper"]) / 1024 * Decimal(str(MEASURED.scrape_page_s))
+    scrape = (
+        Decimal(FUNCTION_LIMITS["scraper"].memory_mb) / 1024 * Decimal(str(MEASURED.scrape_page_s))
+    )
     assert ibra - ibov == scrape
 
 
@@ -212,7 +216,7 @@ def test_lambda_memory_is_what_the_pulumi_program_declares() -> None:
         f.inputs["name"].rsplit("-", 1)[1]: f.inputs["memorySize"]
         for f in declared.of_type("aws:lambda/function:Function")
     }
-    assert memory == LAMBDA_MEMORY_MB
+    assert memory == {name: limits.memory_mb for name, limits in FUNCTION_LIMITS.items()}
 
 
 def test_a_missing_stack_or_worker_type_is_refused(tmp_path: Path) -> None:
@@ -228,6 +232,17 @@ def test_the_readme_shows_the_models_figures() -> None:
     assert markdown_comparison(read_stack("dev")) in readme
 
 
+def test_the_readmes_prod_row_is_the_prod_stacks_indices(tmp_path: Path) -> None:
+    """The row once spelled prod's five indices again; it reads ``Pulumi.prod.yaml``."""
+    (tmp_path / "Pulumi.prod.yaml").write_text(
+        "config:\n  bovespa-pipeline:indices:\n    - IBOV\n    - SMLL\n"
+    )
+    rows = markdown_comparison(US, tmp_path).splitlines()
+    (prod,) = [row for row in rows if "Pulumi.prod.yaml" in row]
+    (two,) = compare(US, [("", ("IBOV", "SMLL"))])
+    assert prod.startswith(f"| 2: Pulumi.prod.yaml's | {dollars(two['per_index_run'])} |")
+
+
 def test_the_glue_job_duration_follows_the_bench_between_and_beyond_its_runs() -> None:
     runs = Measured("t", ((2_000, 40.0), (100, 10.0), (1_000, 20.0)), 0.5, 0.5, 1.0)
     assert runs.glue_seconds(100) == 10.0
@@ -237,6 +252,9 @@ def test_the_glue_job_duration_follows_the_bench_between_and_beyond_its_runs() -
 
 
 def test_the_model_reads_the_one_record_make_bench_writes(tmp_path: Path) -> None:
+    from services.tool.bench import RECORD
+
+    assert RECORD == MEASURED_FILE  # one file: the bench writes where the model reads
     assert read_measured(MEASURED_FILE) == MEASURED
     assert MEASURED.source.startswith("make bench, ")
     record = json.loads(MEASURED_FILE.read_text())

@@ -5,15 +5,23 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import fields
 from typing import Any
 
 import pytest
+import yaml
 
 from glue.schema import TABLES
-from infra.config import StackConfigError
+from infra.config import StackConfig, StackConfigError
 from infra.etl import NOT_FOUND
 from services.deploy.asl import all_states, render_json
-from services.deploy.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
+from services.deploy.deployment import (
+    SCRAPER_HANDLER,
+    TRIGGER_HANDLER,
+    VALIDATE_HANDLER,
+    role_arn,
+    role_name,
+)
 from services.deploy.packaging import (
     IMAGE_OF_HANDLER,
     IMAGE_PLATFORM,
@@ -21,11 +29,28 @@ from services.deploy.packaging import (
     glue_additional_python_modules,
     pyproject_pins,
 )
+from services.deploy.stack_settings import (
+    PROJECT,
+    Key,
+    project_settings,
+    read_config,
+    stack_file,
+    stack_names,
+)
 from services.pipeline import settings
+from services.pipeline.lake.datasets import DATASETS, RAW_PREFIXES
 from services.tool.analysis.queries import saved_queries
 from services.tool.analysis.views import views
-from services.tool.local.deploy import LOCAL, function_arn
-from tests.pulumi_mocks import CONFIG, DIGEST, Declared, Mocks, run_program
+from services.tool.local.deploy import LOCAL, deployed
+from tests.pulumi_mocks import (
+    ACCOUNT,
+    ARN_FORMATS,
+    CONFIG,
+    DIGEST,
+    Declared,
+    Mocks,
+    run_program,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -38,6 +63,24 @@ def stack() -> Mocks:
 def lake_bucket(stack: Mocks) -> str:
     (bucket,) = [d for d in stack.of_type("aws:s3/bucket:Bucket") if d.name.endswith("-lake")]
     return f"{bucket.inputs['bucketPrefix']}20251123"
+
+
+def test_both_deployments_name_buckets_roles_and_functions_alike(stack: Mocks) -> None:
+    """The emulator's names and ARNs are those the Pulumi program gives (AWS suffixes a
+    bucket's name and a role's; the mocks answer ARNs as AWS forms them)."""
+    prefixes = {d.inputs["bucketPrefix"] for d in stack.of_type("aws:s3/bucket:Bucket")}
+    local = deployed(LOCAL)
+    assert prefixes == {f"{local.bucket}-", f"{local.artifacts_bucket}-"}
+    functions = {f.inputs["name"]: f for f in stack.of_type("aws:lambda/function:Function")}
+    for arn in (local.scraper_arn, local.validate_arn, local.trigger_arn):
+        name = arn.rsplit(":", 1)[1]
+        assert arn == ARN_FORMATS["aws:lambda/function:Function"].format(name=name)
+        assert name in functions
+    roles = {d.name for d in stack.of_type(ROLE)}
+    owners = (*functions, LOCAL.glue_job, LOCAL.crawler, LOCAL.state_machine)
+    for owner in owners:
+        assert role_name(owner) in roles
+        assert role_arn(owner, ACCOUNT) == f"arn:aws:iam::{ACCOUNT}:role/{role_name(owner)}"
 
 
 def test_every_component_is_declared(stack: Mocks) -> None:
@@ -83,6 +126,38 @@ def test_buckets_are_private_encrypted_tls_only_and_raw_is_versioned(stack: Mock
     lifecycles = stack.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     results = [lc for lc in lifecycles if "artifacts" in lc.name]
     assert results[0].inputs["rules"][0]["filter"]["prefix"] == "athena-results/"
+
+
+def test_replaced_versions_expire_under_every_refined_table_and_no_raw_prefix(
+    stack: Mocks,
+) -> None:
+    """Once only refined/ had the rule: the datasets ahead's refined tables kept every
+    replaced version for ever. Raw versions are what B3 sent, kept on purpose."""
+    (lake,) = [
+        lc
+        for lc in stack.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        if lc.name.endswith("-lake-lifecycle")
+    ]
+    expiring = {
+        r["filter"]["prefix"]: r["noncurrentVersionExpiration"]["noncurrentDays"]
+        for r in lake.inputs["rules"]
+        if "noncurrentVersionExpiration" in r
+    }
+    refined = {f"{table.prefix}/": 30 for table in TABLES}
+    assert len(refined) == 3
+    assert expiring == {**refined, f"{settings.STAGING_PREFIX}/": 1}
+    filtered = [r["filter"]["prefix"] for r in lake.inputs["rules"]]
+    assert not [p for p in filtered if p.split("/")[0] in RAW_PREFIXES]
+
+
+def test_the_raw_prefixes_the_scraper_writes_are_those_the_job_reads(stack: Mocks) -> None:
+    bucket = lake_bucket(stack)
+    raw = [f"arn:aws:s3:::{bucket}/{prefix}/*" for prefix in RAW_PREFIXES]
+    (writes,) = [s for s in statements(stack, "scraper-policy") if "s3:PutObject" in s["Action"]]
+    job = statements(stack, f"{LOCAL.glue_job}-policy")
+    (reads,) = [s for s in job if "s3:GetObjectVersion" in s["Action"]]
+    assert writes["Resource"] == reads["Resource"] == raw
+    assert {settings.RAW_PREFIX, *(d.prefix for d in DATASETS)} == set(RAW_PREFIXES)
 
 
 def test_images_are_built_for_one_platform_without_attestations_and_used_by_digest(
@@ -168,8 +243,16 @@ def test_functions_have_their_handler_limits_environment_and_log_retention(stack
         ]
         assert tracing, f"{name} traces actively but may not send traces"
         assert function["packageType"] == "Image"
+        limits = LOCAL.function_limits(name)
+        assert (function["timeout"], function["memorySize"]) == (
+            limits.timeout_seconds,
+            limits.memory_mb,
+        )
         assert 0 < function["timeout"] <= 900
         assert function["memorySize"] >= 128
+    # A scrape ends with its own error, before the Lambda's timeout cuts it off.
+    scraper = LOCAL.function_limits(LOCAL.scraper_function)
+    assert scraper.timeout_seconds > settings.B3_SCRAPE_DEADLINE_SECONDS
     groups = {g.inputs["name"]: g.inputs for g in stack.of_type("aws:cloudwatch/logGroup:LogGroup")}
     for name in functions:
         assert groups[f"/aws/lambda/{name}"]["retentionInDays"] > 0
@@ -425,8 +508,8 @@ def test_everything_that_runs_as_a_role_waits_for_the_roles_policy(stack: Mocks)
         *[(s, s.inputs["target"]["roleArn"]) for s in stack.of_type(SCHEDULE)],
     ]
     assert len(users) == 3 + 1 + 1 + 1 + 1  # one schedule for every index
-    for user, role_arn in users:
-        assert role_policy_of(stack, role_arn).name in user.dependencies, user.name
+    for user, used_role in users:
+        assert role_policy_of(stack, used_role).name in user.dependencies, user.name
 
 
 def test_trust_policies_name_the_account_where_the_service_supports_it(stack: Mocks) -> None:
@@ -484,11 +567,24 @@ def test_glue_job_runs_queue_and_the_workflow_waits_for_them(stack: Mocks) -> No
 
 def example_config(stack_name: str) -> dict[str, str]:
     """The ``bovespa-pipeline:`` settings of ``Pulumi.<stack_name>.yaml``."""
-    import yaml
+    return project_settings(read_config(stack_file(stack_name)))
 
-    loaded = yaml.safe_load((settings.REPO_ROOT / f"Pulumi.{stack_name}.yaml").read_text())
-    prefix = "bovespa-pipeline:"
-    return {k.removeprefix(prefix): v for k, v in loaded["config"].items() if k.startswith(prefix)}
+
+def camel_case(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def test_every_setting_has_one_key_and_the_examples_use_only_those() -> None:
+    """The program (infra/config.py) and the cost model read each ``StackConfig`` field
+    from its one :class:`Key`, the field in camelCase."""
+    assert {key.name.lower(): key.value for key in Key} == {
+        f.name: camel_case(f.name) for f in fields(StackConfig)
+    }
+    for stack_name in stack_names():
+        assert set(example_config(stack_name)) <= set(Key), stack_name
+    project = yaml.safe_load((settings.REPO_ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == PROJECT
 
 
 def declared_inputs(mocks: Mocks) -> list[tuple[str, str, str]]:
@@ -500,8 +596,10 @@ def declared_inputs(mocks: Mocks) -> list[tuple[str, str, str]]:
 
 
 def test_the_dev_example_spells_out_the_defaults() -> None:
-    """``Pulumi.dev.yaml`` shows each setting at its default, so the stack it declares is
-    the stack of no settings (its log retention once said 14 days; the default is 30)."""
+    """``Pulumi.dev.yaml`` shows every setting at its default, so the stack it declares is
+    the stack of no settings (its log retention once said 14 days; the default is 30, and
+    it once left six settings out)."""
+    assert set(example_config("dev")) == set(Key)
     dev = {k: v if isinstance(v, str) else json.dumps(v) for k, v in example_config("dev").items()}
     assert declared_inputs(run_program(dev)) == declared_inputs(
         run_program({"prefix": dev["prefix"]})
@@ -550,12 +648,9 @@ def test_the_rendered_definition_equals_the_local_deployments(stack: Mocks) -> N
     assert machine["type"] == "STANDARD"
     assert machine["tracingConfiguration"] == {"enabled": True}
     assert machine["loggingConfiguration"]["level"] == "ERROR"
-    local = render_json(
-        LOCAL.state_machine_values(
-            function_arn(LOCAL.scraper_function), function_arn(LOCAL.validate_function)
-        )
-    )
-    assert machine["definition"] == local
+    local = deployed(LOCAL)
+    rendered = render_json(LOCAL.state_machine_values(local.scraper_arn, local.validate_arn))
+    assert machine["definition"] == rendered
 
 
 def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
@@ -565,7 +660,7 @@ def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
         {"wildcard": "raw/*.parquet"}
     ]
     target = stack.one("aws:cloudwatch/eventTarget:EventTarget").inputs
-    assert target["arn"] == function_arn(LOCAL.trigger_function)
+    assert target["arn"] == deployed(LOCAL).trigger_arn
     permission = stack.one("aws:lambda/permission:Permission").inputs
     assert permission["principal"] == "events.amazonaws.com"
     # One schedule for the stack, whatever the number of indices: one execution a day.

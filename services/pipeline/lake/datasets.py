@@ -45,6 +45,8 @@ THEORETICAL = Dataset(
 )
 PREVIEW = Dataset("preview", settings.RAW_PREVIEW_PREFIX, settings.PREVIEW_OBJECT_NAME)
 DATASETS = (THEORETICAL, PREVIEW)
+#: Every raw prefix of the lake: the day's portfolio (``raw/``), then each dataset's, beside it.
+RAW_PREFIXES: tuple[str, ...] = (settings.RAW_PREFIX, *(dataset.prefix for dataset in DATASETS))
 
 _KEY = re.compile(
     layout.partition_regex(r"(?P<prefix>[^/]+)", INDEX_CODE, r"\d{4}-\d{2}-\d{2}")

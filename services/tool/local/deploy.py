@@ -24,6 +24,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import boto3
@@ -38,6 +39,7 @@ from services.deploy.deployment import (
     VALIDATE_HANDLER,
     Deployment,
     athena_results_location,
+    role_arn,
 )
 from services.pipeline import settings
 from services.pipeline.b3.calendar import to_sao_paulo
@@ -76,26 +78,6 @@ class Deployed:
         return f"s3://{self.bucket}"
 
 
-def lake_bucket(deployment: Deployment) -> str:
-    return f"{deployment.prefix}-lake"
-
-
-def artifacts_bucket(deployment: Deployment) -> str:
-    return f"{deployment.prefix}-artifacts"
-
-
-def role_arn(name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
-
-
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-
-
-def state_machine_arn(deployment: Deployment) -> str:
-    return deployment.state_machine_arn(REGION, ACCOUNT)
-
-
 def deploy(
     deployment: Deployment = LOCAL,
     *,
@@ -107,8 +89,8 @@ def deploy(
     ``now`` freezes the clock of this deployment (tests); deploying again without it
     puts the real clock back.
     """
-    bucket, artifacts = lake_bucket(deployment), artifacts_bucket(deployment)
-    machine_arn = state_machine_arn(deployment)
+    bucket, artifacts = deployment.lake_bucket, deployment.artifacts_bucket
+    machine_arn = deployment.state_machine_arn(REGION, ACCOUNT)
     _buckets(bucket, artifacts)
     scraper_env = deployment.scraper_environment(bucket)
     validate_env = deployment.validate_environment(bucket)
@@ -119,14 +101,11 @@ def deploy(
         frozen = to_sao_paulo(now)
         scraper_env[settings.CLOCK_ENV] = validate_env[settings.CLOCK_ENV] = frozen.isoformat()
         job_arguments["--processing-date"] = frozen.date().isoformat()
-    scraper = _function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env, artifacts)
-    validate = _function(deployment.validate_function, VALIDATE_HANDLER, validate_env, artifacts)
-    trigger = _function(
-        deployment.trigger_function,
-        TRIGGER_HANDLER,
-        deployment.trigger_environment(machine_arn),
-        artifacts,
-    )
+    function = partial(_function, deployment, artifacts=artifacts)
+    scraper = function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env)
+    validate = function(deployment.validate_function, VALIDATE_HANDLER, validate_env)
+    trigger_env = deployment.trigger_environment(machine_arn)
+    trigger = function(deployment.trigger_function, TRIGGER_HANDLER, trigger_env)
     _raw_object_rule(deployment, bucket, trigger)
     _glue(deployment, bucket, artifacts, job_arguments)
     _athena(deployment, artifacts)
@@ -139,12 +118,17 @@ def deployed(deployment: Deployment = LOCAL) -> Deployed:
     """The names and ARNs of what :func:`deploy` made, without deploying again."""
     return Deployed(
         deployment,
-        lake_bucket(deployment),
-        artifacts_bucket(deployment),
-        state_machine_arn(deployment),
-        function_arn(deployment.scraper_function),
-        function_arn(deployment.validate_function),
-        function_arn(deployment.trigger_function),
+        deployment.lake_bucket,
+        deployment.artifacts_bucket,
+        deployment.state_machine_arn(REGION, ACCOUNT),
+        *(
+            deployment.function_arn(name, REGION, ACCOUNT)
+            for name in (
+                deployment.scraper_function,
+                deployment.validate_function,
+                deployment.trigger_function,
+            )
+        ),
     )
 
 
@@ -167,8 +151,11 @@ def _buckets(bucket: str, artifacts: str) -> None:
     )
 
 
-def _function(name: str, handler: str, environment: dict[str, str], artifacts: str) -> str:
+def _function(
+    deployment: Deployment, name: str, handler: str, environment: dict[str, str], artifacts: str
+) -> str:
     aws_lambda = _client("lambda")
+    limits = deployment.function_limits(name)
     package = function_zip(handler)
     digest = hashlib.sha256(package)
     # Through S3, as AWS needs for a zip over 50 MB (the scraper's is larger); named by
@@ -180,12 +167,13 @@ def _function(name: str, handler: str, environment: dict[str, str], artifacts: s
     except botocore.exceptions.ClientError:
         s3.put_object(Bucket=artifacts, Key=code["S3Key"], Body=package)
     config: dict[str, Any] = {
-        "Role": role_arn(f"{name}-role"),
+        "Role": role_arn(name, ACCOUNT),
         "Handler": handler,
         # The emulator runs handlers with its own Python, which the package was built for.
         "Runtime": f"python{local_python()}",
-        "Timeout": 300,
-        "MemorySize": 1024,
+        # As on AWS (infra/functions.py): MiniStack enforces the timeout.
+        "Timeout": limits.timeout_seconds,
+        "MemorySize": limits.memory_mb,
         # Local only: the function names itself in its AWS calls (services.tool.local.recorder).
         "Environment": {"Variables": {**environment, APP_ID_ENV: name}},
     }
@@ -216,7 +204,7 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
     script_key = "glue/local_launcher.py"
     _client("s3").put_object(Bucket=artifacts, Key=script_key, Body=LAUNCHER.read_bytes())
     job = {
-        "Role": role_arn(f"{deployment.glue_job}-role"),
+        "Role": role_arn(deployment.glue_job, ACCOUNT),
         "Command": {
             "Name": "pythonshell",
             "ScriptLocation": f"s3://{artifacts}/{script_key}",
@@ -239,7 +227,7 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
             glue, deployment.database, name, f"s3://{bucket}/{table.prefix}/", table
         )
     crawler = {
-        "Role": role_arn(f"{deployment.crawler}-role"),
+        "Role": role_arn(deployment.crawler, ACCOUNT),
         "Targets": deployment.crawler_targets(),
         "SchemaChangePolicy": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY,
     }
@@ -269,12 +257,14 @@ def _athena(deployment: Deployment, artifacts: str) -> None:
 
 def _state_machine(deployment: Deployment, definition: str) -> None:
     sfn = _client("stepfunctions")
-    role = role_arn(f"{deployment.state_machine}-role")
+    role = role_arn(deployment.state_machine, ACCOUNT)
     try:
         sfn.create_state_machine(
             name=deployment.state_machine, definition=definition, roleArn=role, type="STANDARD"
         )
     except sfn.exceptions.StateMachineAlreadyExists:
         sfn.update_state_machine(
-            stateMachineArn=state_machine_arn(deployment), definition=definition, roleArn=role
+            stateMachineArn=deployment.state_machine_arn(REGION, ACCOUNT),
+            definition=definition,
+            roleArn=role,
         )

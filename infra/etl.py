@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from glue import catalog
+from glue.arguments import ENGINE, flag
 from glue.schema import DAY_TABLE, TABLES
 from glue.schema import Table as TableDescription
 from infra.policies import ServiceRole as Role
@@ -334,7 +335,7 @@ class Etl(pulumi.ComponentResource):
             default_arguments=pulumi.Output.all(arguments, artifacts).apply(
                 lambda parts: {
                     **parts[0],
-                    "--engine": "glue",
+                    flag(ENGINE): "glue",
                     "--extra-py-files": f"s3://{parts[1]}/{code.package_key}",
                     **additional_modules,
                     "--enable-metrics": "true",

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from glue import arguments
+from glue.arguments import flag
 from services.pipeline import settings
 from services.pipeline.lake.datasets import DATASETS
 
@@ -300,10 +302,10 @@ class Deployment:
     def glue_job_arguments(self, bucket: str) -> dict[str, str]:
         """The Glue job's default arguments; the state machine adds ``--objects``."""
         return {
-            "--lake": f"s3://{bucket}",
-            "--database": self.database,
-            "--table": self.table,
-            "--catalog": "true",
+            flag(arguments.LAKE): f"s3://{bucket}",
+            flag(arguments.DATABASE): self.database,
+            flag(arguments.TABLE): self.table,
+            flag(arguments.CATALOG): "true",
         }
 
     def schedule_input(

@@ -222,3 +222,16 @@ def test_the_local_launcher_forwards_every_job_argument_and_nothing_else() -> No
         "--index",
         "IBOV",
     ]
+
+
+def test_the_state_machine_passes_only_job_arguments() -> None:
+    # The refine block's StartJobRun arguments (``--objects.$``…) are the job's own names.
+    from services.deploy.asl import expanded
+
+    passed = {
+        key.removesuffix(".$")
+        for state in expanded()["States"].values()
+        if state.get("Resource", "").endswith("glue:startJobRun")
+        for key in state["Parameters"]["Arguments"]
+    }
+    assert passed == {flag(arguments.OBJECTS), flag(arguments.AHEAD)}

@@ -11,8 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from glue import arguments
-from glue.arguments import flag
+from glue.arguments import CATALOG, DATABASE, LAKE, TABLE, flag
 from services.pipeline import settings
 from services.pipeline.lake.datasets import DATASETS
 
@@ -302,10 +301,10 @@ class Deployment:
     def glue_job_arguments(self, bucket: str) -> dict[str, str]:
         """The Glue job's default arguments; the state machine adds ``--objects``."""
         return {
-            flag(arguments.LAKE): f"s3://{bucket}",
-            flag(arguments.DATABASE): self.database,
-            flag(arguments.TABLE): self.table,
-            flag(arguments.CATALOG): "true",
+            flag(LAKE): f"s3://{bucket}",
+            flag(DATABASE): self.database,
+            flag(TABLE): self.table,
+            flag(CATALOG): "true",
         }
 
     def schedule_input(

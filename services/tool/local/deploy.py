@@ -30,8 +30,8 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from glue import arguments, catalog
-from glue.arguments import flag
+from glue import catalog
+from glue.arguments import PROCESSING_DATE, flag
 from glue.schema import TABLES
 from services.deploy.asl import render_json
 from services.deploy.deployment import (
@@ -101,7 +101,7 @@ def deploy(
     if now is not None:
         frozen = to_sao_paulo(now)
         scraper_env[settings.CLOCK_ENV] = validate_env[settings.CLOCK_ENV] = frozen.isoformat()
-        job_arguments[flag(arguments.PROCESSING_DATE)] = frozen.date().isoformat()
+        job_arguments[flag(PROCESSING_DATE)] = frozen.date().isoformat()
     function = partial(_function, deployment, artifacts=artifacts)
     scraper = function(deployment.scraper_function, SCRAPER_HANDLER, scraper_env)
     validate = function(deployment.validate_function, VALIDATE_HANDLER, validate_env)

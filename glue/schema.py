@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from services.pipeline import settings
 from services.pipeline.b3.numbers import REDUCTOR_TYPE, WEIGHT_TYPE
-from services.pipeline.lake.datasets import PREVIEW, THEORETICAL
+from services.pipeline.lake.datasets import DAY, PREVIEW, THEORETICAL
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ class Table:
 
 #: The day's portfolio, as :attr:`Table.dataset` names it (the datasets ahead are named by
 #: :data:`services.pipeline.lake.datasets.DATASETS`).
-DAY_DATASET = "day"
+DAY_DATASET = DAY
 
 DAY_TABLE = Table(
     DAY_DATASET,

@@ -14,6 +14,7 @@ import typer
 from services.pipeline import settings
 from services.pipeline.b3.indices import canonical
 from services.pipeline.b3.indices import resolve as resolve_indices
+from services.pipeline.lake.datasets import DAY, PREVIEW, THEORETICAL
 from services.tool.console import note
 from services.tool.exits import or_exit
 
@@ -49,9 +50,9 @@ BaseUrlOption = Annotated[
 class ScrapedDataset(StrEnum):
     """What ``bovespa scrape`` fetches."""
 
-    day = "day"
-    theoretical = "theoretical"
-    preview = "preview"
+    day = DAY
+    theoretical = THEORETICAL.name
+    preview = PREVIEW.name
 
 
 def index_code(typed: str) -> str:

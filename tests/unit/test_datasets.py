@@ -8,13 +8,22 @@ from datetime import date
 
 import pytest
 
+from glue.schema import DAY_DATASET, TABLES
 from services.deploy.deployment import Deployment
 from services.pipeline import settings
 from services.pipeline.lake import datasets
-from services.pipeline.lake.datasets import PREVIEW, THEORETICAL, DatasetKey, parse_key
+from services.pipeline.lake.datasets import (
+    DATASETS,
+    PREVIEW,
+    THEORETICAL,
+    DatasetKey,
+    parse_key,
+)
 from services.pipeline.lake.layout import is_raw_key
 from services.pipeline.lake.raw import raw_key, response_key
+from services.pipeline.scraper.handler import SCRAPERS
 from services.pipeline.trigger import route
+from services.tool.arguments import ScrapedDataset
 from tests.unit.test_trigger import s3_event
 
 DAY = date(2024, 12, 16)
@@ -97,3 +106,10 @@ def test_every_column_of_both_datasets_is_in_the_ahead_page() -> None:
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     documented = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
     assert set(THEORETICAL_SCHEMA.names) | set(PREVIEW_SCHEMA.names) == documented
+
+
+def test_the_scraper_the_cli_and_the_tables_name_the_same_datasets() -> None:
+    names = {DAY_DATASET, *(dataset.name for dataset in DATASETS)}
+    assert set(SCRAPERS) == names
+    assert {member.value for member in ScrapedDataset} == names
+    assert {table.dataset for table in TABLES} == names

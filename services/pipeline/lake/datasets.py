@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from services.pipeline import settings
 from services.pipeline.b3.codes import INDEX_CODE
@@ -45,12 +46,14 @@ THEORETICAL = Dataset(
 )
 PREVIEW = Dataset("preview", settings.RAW_PREVIEW_PREFIX, settings.PREVIEW_OBJECT_NAME)
 DATASETS = (THEORETICAL, PREVIEW)
+#: The name of the day's portfolio among the scraper's datasets (``event["dataset"]``), beside
+#: the :data:`DATASETS` ahead; its layout is :mod:`services.pipeline.lake.layout`'s.
+DAY: Final = "day"
 #: Every raw prefix of the lake: the day's portfolio (``raw/``), then each dataset's, beside it.
 RAW_PREFIXES: tuple[str, ...] = (settings.RAW_PREFIX, *(dataset.prefix for dataset in DATASETS))
 
 _KEY = re.compile(
-    layout.partition_regex(r"(?P<prefix>[^/]+)", INDEX_CODE, r"\d{4}-\d{2}-\d{2}")
-    + r"/(?P<name>[^/]+)"
+    layout.partition_regex(r"(?P<prefix>[^/]+)", INDEX_CODE, layout.DATE) + r"/(?P<name>[^/]+)"
 )
 
 
@@ -81,17 +84,17 @@ def object_key(dataset: Dataset, index: str, dt: date) -> str:
 
 def response_key(dataset: Dataset, index: str, dt: date, page: int) -> str:
     """Key of the archived body of ``page`` of the dataset's own answer."""
-    return f"{partition(dataset, index, dt)}/{settings.RAW_RESPONSE_PREFIX}-page-{page:03d}.json"
+    return layout.page_key(partition(dataset, index, dt), page)
 
 
 def session_key(dataset: Dataset, index: str, dt: date) -> str:
     """Key of the archived ``GetPortfolioDay`` body that stated the session."""
-    return f"{partition(dataset, index, dt)}/{settings.RAW_RESPONSE_PREFIX}-session.json"
+    return layout.archived_key(partition(dataset, index, dt), "session")
 
 
 def configuration_key(index: str, dt: date) -> str:
     """Key of the archived ``GetConfigurations`` body (preview only)."""
-    return f"{partition(PREVIEW, index, dt)}/{settings.RAW_RESPONSE_PREFIX}-configuration.json"
+    return layout.archived_key(partition(PREVIEW, index, dt), "configuration")
 
 
 def no_preview_key(index: str, dt: date) -> str:

@@ -18,14 +18,13 @@ from aws_lambda_powertools import Logger
 from services.pipeline import settings
 from services.pipeline.b3.indices import canonical
 from services.pipeline.errors import BadArgument
-from services.pipeline.lake.datasets import PREVIEW, THEORETICAL
+from services.pipeline.lake.datasets import DAY, PREVIEW, THEORETICAL
 from services.pipeline.lambda_errors import named_errors
 from services.pipeline.scraper.ahead import scrape_preview, scrape_theoretical
 from services.pipeline.scraper.scrape import scrape
 
 logger = Logger(service="bovespa-scraper")
 
-DAY = "day"
 #: What each ``event["dataset"]`` scrapes.
 SCRAPERS: dict[str, Callable[..., dict[str, Any]]] = {
     DAY: scrape,

@@ -22,6 +22,7 @@ from glue.schema import AHEAD_TABLES
 from services.deploy.asl import expanded, load_template, polls, steps
 from services.deploy.deployment import execution_arn
 from services.pipeline.b3.calendar import portfolio_label
+from services.pipeline.lake.datasets import DAY
 from services.pipeline.lake.refined import day_prefix
 from services.pipeline.lake.storage import S3Lake
 from services.tool.local.deploy import Deployed
@@ -261,7 +262,7 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
     lake = S3Lake(stack.bucket)
     rows = [index_row(lake, stack.bucket, o, counts.get((o["index"], o["dt"]))) for o in validated]
     for failure in scraped.get("failed", []):
-        if failure.get("dataset") == "day" and not _redone(failure, validated):
+        if failure.get("dataset") == DAY and not _redone(failure, validated):
             rows.append({"index": failure["target"], "status": "failed", "error": failure["error"]})
     result.update(
         indices=rows,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
+from typing import Any
 
 import pulumi
 
@@ -64,29 +66,32 @@ class StackConfig:
 DEFAULTS = StackConfig(prefix="")
 
 
+#: The settings each read and checked by a function of their own; every other one is a
+#: plain string or integer, read as its default's type.
+PARSED = frozenset({Key.PREFIX, Key.INDICES, Key.MAP_MAX_CONCURRENCY, Key.AHEAD_DATASETS})
+
+
+def field_name(key: Key) -> str:
+    """The :class:`StackConfig` field a setting fills (``glueWorkers`` -> ``glue_workers``)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key.value).lower()
+
+
 def load() -> StackConfig:
     """The stack's settings; an unset (or empty, or 0) one takes its default."""
     config = pulumi.Config()
+    plain: dict[str, Any] = {}
+    for key in Key:
+        if key in PARSED:
+            continue
+        default = getattr(DEFAULTS, field_name(key))
+        read = config.get_int if isinstance(default, int) else config.get
+        plain[field_name(key)] = read(key) or default
     return StackConfig(
         prefix=config.get(Key.PREFIX) or f"bovespa-{pulumi.get_stack()}",
         indices=indices(config.get(Key.INDICES)).codes,
-        schedule_cron=config.get(Key.SCHEDULE_CRON) or DEFAULTS.schedule_cron,
-        schedule_timezone=config.get(Key.SCHEDULE_TIMEZONE) or DEFAULTS.schedule_timezone,
-        glue_worker_type=config.get(Key.GLUE_WORKER_TYPE) or DEFAULTS.glue_worker_type,
-        glue_workers=config.get_int(Key.GLUE_WORKERS) or DEFAULTS.glue_workers,
-        glue_timeout_minutes=config.get_int(Key.GLUE_TIMEOUT_MINUTES)
-        or DEFAULTS.glue_timeout_minutes,
-        alarm_email=config.get(Key.ALARM_EMAIL) or DEFAULTS.alarm_email,
-        athena_bytes_scanned_cutoff=config.get_int(Key.ATHENA_BYTES_SCANNED_CUTOFF)
-        or DEFAULTS.athena_bytes_scanned_cutoff,
-        log_retention_days=config.get_int(Key.LOG_RETENTION_DAYS) or DEFAULTS.log_retention_days,
-        image_history=config.get_int(Key.IMAGE_HISTORY) or DEFAULTS.image_history,
-        poll_seconds=config.get_int(Key.POLL_SECONDS) or DEFAULTS.poll_seconds,
-        max_polls=config.get_int(Key.MAX_POLLS) or DEFAULTS.max_polls,
-        scrape_retry_seconds=config.get_int(Key.SCRAPE_RETRY_SECONDS)
-        or DEFAULTS.scrape_retry_seconds,
         map_max_concurrency=map_max_concurrency(config.get_int(Key.MAP_MAX_CONCURRENCY)),
         ahead_datasets=ahead_datasets(config.get_object(Key.AHEAD_DATASETS)),
+        **plain,
     )
 
 

@@ -10,7 +10,7 @@ import codecs
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -76,6 +76,15 @@ class PageSource:
         return hashlib.sha256(self.body).hexdigest()
 
 
+def bodies_sha256(sources: Iterable[PageSource]) -> str:
+    """SHA-256 of the response bodies in page order (the body itself for one page): the
+    fingerprint of a whole answer of several pages."""
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.body)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Page:
     """One parsed page of a GetPortfolioDay answer."""
@@ -106,10 +115,7 @@ class Portfolio:
     @property
     def sha256(self) -> str:
         """SHA-256 of the response bodies in page order (the body itself for one page)."""
-        digest = hashlib.sha256()
-        for source in self.sources:
-            digest.update(source.body)
-        return digest.hexdigest()
+        return bodies_sha256(self.sources)
 
 
 #: Byte-order marks: JSON on the wire must not start with one (RFC 8259, section 8.1).

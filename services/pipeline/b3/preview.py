@@ -24,7 +24,6 @@ A current preview is the portfolio proposed for the cycle after the session's.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,7 +33,7 @@ from services.pipeline import settings
 from services.pipeline.b3.client import B3Client, check_index
 from services.pipeline.b3.cycles import Cycle, cycle_of, in_preview_weeks
 from services.pipeline.b3.errors import SchemaDrift
-from services.pipeline.b3.portfolio import PageSource
+from services.pipeline.b3.portfolio import PageSource, bodies_sha256
 from services.pipeline.b3.theoretical import (
     ROW_FIELDS,
     THEORETICAL_ROW_FIELDS,
@@ -81,10 +80,7 @@ class Preview:
     @property
     def sha256(self) -> str:
         """SHA-256 of the preview's response bodies in page order."""
-        digest = hashlib.sha256()
-        for source in self.sources:
-            digest.update(source.body)
-        return digest.hexdigest()
+        return bodies_sha256(self.sources)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ The parsing functions are pure; :func:`fetch_theoretical` is the thin HTTP side.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from services.pipeline.b3.codes import check_row_ticker
 from services.pipeline.b3.cycles import Cycle, check_cycle, cycle_of
 from services.pipeline.b3.errors import EmptyPortfolio, SchemaDrift
 from services.pipeline.b3.numbers import parse_quantity, parse_reductor, parse_weight
-from services.pipeline.b3.portfolio import PAGE_FIELDS, PageSource, check_totals
+from services.pipeline.b3.portfolio import PAGE_FIELDS, PageSource, bodies_sha256, check_totals
 
 CALL = "GetTheoricalPortfolio"
 #: The body's top-level fields, its header's and its rows' (all required, nothing else).
@@ -106,10 +105,7 @@ class TheoreticalPortfolio:
     @property
     def sha256(self) -> str:
         """SHA-256 of the response bodies in page order."""
-        digest = hashlib.sha256()
-        for source in self.sources:
-            digest.update(source.body)
-        return digest.hexdigest()
+        return bodies_sha256(self.sources)
 
 
 def parse_quarter_page(

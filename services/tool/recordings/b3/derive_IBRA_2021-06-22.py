@@ -134,12 +134,12 @@ HAND_ASSIGNED = {
 }
 
 
-def read_csv() -> dict[str, object]:
-    """The CSV as a segment-1 body: B3's strings, B3's envelope."""
-    lines = CSV.read_bytes().decode("latin-1").splitlines()
+def read_csv(csv: Path = CSV, code: str = "IBRA") -> dict[str, object]:
+    """B3's CSV of index ``code`` as a segment-1 body: B3's strings, B3's envelope."""
+    lines = csv.read_bytes().decode("latin-1").splitlines()
     title, _columns, *rows, total, reductor = lines
     index, _, day = title.rpartition(" ")
-    assert index == "IBRA - Carteira do Dia", title
+    assert index == f"{code} - Carteira do Dia", title
     total_text, _, _, total_qty, total_part = total.split(";")
     reductor_text, _, _, reductor_value = reductor.split(";")
     results = []
@@ -178,10 +178,12 @@ def sectors() -> dict[str, str]:
     return {**sector_of, **ibov["HAND_ASSIGNED"], **HAND_ASSIGNED}
 
 
-def main() -> None:
-    body = read_csv()
-    SEGMENT1.write_text(json.dumps(body, ensure_ascii=False) + "\n", encoding="utf-8")
-    sector_of = sectors()
+def derive(
+    body: dict[str, object], sector_of: dict[str, str], segment1: Path, segment2: Path
+) -> tuple[int, int]:
+    """Write ``body`` as segment 1 and, with each row's sector, as segment 2 (ordered by
+    sector then ticker, ``partAcum`` the sector's subtotal); return (rows, sectors)."""
+    segment1.write_text(json.dumps(body, ensure_ascii=False) + "\n", encoding="utf-8")
     results: list[dict[str, object]] = body["results"]  # type: ignore[assignment]
     missing = [row["cod"] for row in results if row["cod"] not in sector_of]
     assert not missing, f"no sector for {missing}"
@@ -193,11 +195,15 @@ def main() -> None:
         subtotal[str(row["segment"])] = subtotal.get(str(row["segment"]), Decimal(0)) + weight
     for row in rows:
         row["partAcum"] = pt_br(subtotal[str(row["segment"])])
-    segment2 = {**body, "header": {**body["header"], "partAcum": "100,000"}, "results": rows}  # type: ignore[dict-item]
-    SEGMENT2.write_text(json.dumps(segment2, ensure_ascii=False) + "\n", encoding="utf-8")
-    by_hand = sum(1 for row in rows if row["cod"] in HAND_ASSIGNED)
-    print(f"wrote {SEGMENT1.name} and {SEGMENT2.name}: {len(rows)} rows, "
-          f"{len(subtotal)} sectors, {by_hand} sectors assigned by hand here")  # fmt: skip
+    by_sector = {**body, "header": {**body["header"], "partAcum": "100,000"}, "results": rows}  # type: ignore[dict-item]
+    segment2.write_text(json.dumps(by_sector, ensure_ascii=False) + "\n", encoding="utf-8")
+    return len(rows), len(subtotal)
+
+
+def main() -> None:
+    rows, sector_count = derive(read_csv(), sectors(), SEGMENT1, SEGMENT2)
+    print(f"wrote {SEGMENT1.name} and {SEGMENT2.name}: {rows} rows, "
+          f"{sector_count} sectors, {len(HAND_ASSIGNED)} assigned by hand here")  # fmt: skip
 
 
 if __name__ == "__main__":

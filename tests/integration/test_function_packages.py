@@ -1,21 +1,23 @@
-"""The emulator runs each function from the package built like its image.
+"""The emulator runs each function from the package built like its image, as AWS would.
 
 The package itself (same requirements file, installed for the emulator's Python, only
 what the Dockerfile copies, handlers importing with nothing else on the path) is tested
-in ``tests/unit/test_lambda_packages.py``; here: that this is the code deployed.
+in ``tests/unit/test_lambda_packages.py``; here: that this is the code deployed, and that
+a handler's exception reaches the caller named by its class, as on AWS.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any
 
 import pytest
 
 from services.deploy.deployment import SCRAPER_HANDLER, TRIGGER_HANDLER, VALIDATE_HANDLER
-from services.tool.local.deploy import LOCAL, deploy
-from services.tool.local.packages import function_zip, local_python
+from services.tool.local.deploy import LOCAL, Deployed, deploy
+from services.tool.local.packages import RUNTIME, function_zip
 from tests.aws_clients import aws
 
 pytestmark = pytest.mark.network
@@ -26,8 +28,12 @@ def code_sha256(package: bytes) -> str:
     return base64.b64encode(hashlib.sha256(package).digest()).decode()
 
 
-def test_each_function_runs_the_package_built_from_its_image(aws_endpoint: str) -> None:
-    stack = deploy(LOCAL)
+@pytest.fixture(scope="module")
+def stack(aws_endpoint: str) -> Deployed:
+    return deploy(LOCAL)
+
+
+def test_each_function_runs_the_package_built_from_its_image(stack: Deployed) -> None:
     functions = {
         stack.scraper_arn: SCRAPER_HANDLER,
         stack.validate_arn: VALIDATE_HANDLER,
@@ -37,4 +43,22 @@ def test_each_function_runs_the_package_built_from_its_image(aws_endpoint: str) 
     for arn, handler in functions.items():
         config = client.get_function_configuration(FunctionName=arn)
         assert config["CodeSha256"] == code_sha256(function_zip(handler)), handler
-        assert (config["Handler"], config["Runtime"]) == (handler, f"python{local_python()}")
+        assert (config["Handler"], config["Runtime"]) == (handler, RUNTIME)
+
+
+def test_a_handlers_exception_is_named_by_its_class_as_on_aws(stack: Deployed) -> None:
+    """What Step Functions' Retry and Catch match: ``NotARawObject``, not the
+    ``Runtime.HandlerError`` of MiniStack's own Python runtime. Twice, and with a
+    successful call between: the warm environment keeps serving."""
+    client: Any = aws("lambda")
+    for _ in range(2):
+        answer = client.invoke(
+            FunctionName=stack.validate_arn, Payload=json.dumps({"uri": "s3://b/notes.txt"})
+        )
+        assert answer["FunctionError"] == "Unhandled"
+        error = json.loads(answer["Payload"].read())
+        assert error["errorType"] == "NotARawObject"
+        assert error["errorMessage"].startswith("s3://b/notes.txt is not a raw object")
+        ignored = client.invoke(FunctionName=stack.trigger_arn, Payload=b"{}")
+        assert "FunctionError" not in ignored
+        assert json.loads(ignored["Payload"].read())["action"] == "ignore"

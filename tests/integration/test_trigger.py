@@ -1,4 +1,4 @@
-"""The trigger handler against the emulator: one execution per write, none a writer can stop."""
+"""The trigger on the emulator: an inbox object starts one execution, through the rule."""
 
 from __future__ import annotations
 
@@ -9,121 +9,80 @@ from typing import Any
 
 import pytest
 
+from services.deploy.deployment import TRIGGER_HANDLER, Deployment
 from services.pipeline import settings
 from services.pipeline.trigger import handler as trigger
+from services.tool.local import deploy
 from tests.aws_clients import aws
-from tests.unit.test_trigger import s3_event
+from tests.unit.test_trigger import KEY, s3_event
 
-KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
+pytestmark = pytest.mark.network  # the trigger's package is built from its image's pins
 
 
-def machine(definition: dict[str, Any]) -> str:
+def machine() -> str:
+    """A state machine that does nothing: what is tested is how executions start."""
     sfn: Any = aws("stepfunctions")
     arn: str = sfn.create_state_machine(
         name=f"trigger-test-{uuid.uuid4().hex[:8]}",
-        definition=json.dumps(definition),
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
         roleArn="arn:aws:iam::000000000000:role/bovespa-test",
     )["stateMachineArn"]
     return arn
 
 
-@pytest.fixture
-def state_machine(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    arn = machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
-    monkeypatch.setenv(settings.STATE_MACHINE_ARN_ENV, arn)
-    return arn
-
-
-def put(bucket: str, metadata: dict[str, str] | None = None, body: bytes = b"parquet") -> str:
-    s3: Any = aws("s3")
-    etag: str = s3.put_object(Bucket=bucket, Key=KEY, Body=body, Metadata=metadata or {})["ETag"]
-    return etag.strip('"')
-
-
-def event_for(bucket: str, etag: str, sequencer: str = "00617F08299329D189") -> dict[str, Any]:
-    event = s3_event(KEY, etag, sequencer=sequencer)
-    event["detail"]["bucket"]["name"] = bucket
-    return event
-
-
 def executions(arn: str) -> list[dict[str, Any]]:
-    sfn: Any = aws("stepfunctions")
-    found: list[dict[str, Any]] = sfn.list_executions(stateMachineArn=arn)["executions"]
+    found: list[dict[str, Any]] = aws("stepfunctions").list_executions(stateMachineArn=arn)[
+        "executions"
+    ]
     return found
 
 
-def test_a_duplicated_event_starts_one_execution(bucket: str, state_machine: str) -> None:
-    event = event_for(bucket, put(bucket))
-    first = trigger.handler(event, None)
-    second = trigger.handler(event, None)
+@pytest.fixture
+def wired(aws_endpoint: str) -> tuple[str, str]:
+    """The trigger function and its rule, as ``bovespa local up`` deploys them, on a
+    fresh lake bucket; returns the bucket and the state machine the trigger starts."""
+    deployment = Deployment(prefix=f"trigger-test-{uuid.uuid4().hex[:8]}")
+    bucket, artifacts = deployment.lake_bucket, deployment.artifacts_bucket
+    deploy._buckets(bucket, artifacts)
+    arn = machine()
+    function = deploy._function(
+        deployment,
+        deployment.trigger_function,
+        TRIGGER_HANDLER,
+        deployment.trigger_environment(arn),
+        artifacts=artifacts,
+    )
+    deploy._inbox_rule(deployment, bucket, function)
+    return bucket, arn
+
+
+def test_an_inbox_object_starts_one_execution_and_a_raw_one_none(wired: tuple[str, str]) -> None:
+    bucket, arn = wired
+    s3: Any = aws("s3")
+    s3.put_object(Bucket=bucket, Key=KEY.replace("inbox/", "raw/"), Body=b"the pipeline's own")
+    # Anyone may set this metadata: the trigger reads none, so it cannot stop an upload.
+    forged = {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}
+    version = s3.put_object(Bucket=bucket, Key=KEY, Body=b"dropped", Metadata=forged)["VersionId"]
+    deadline = time.monotonic() + 60
+    while not executions(arn) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # time for a second one, if anything were to start it
+    (started,) = executions(arn)
+    described = aws("stepfunctions").describe_execution(executionArn=started["executionArn"])
+    execution_input = json.loads(described["input"])
+    assert execution_input["uri"] == f"s3://{bucket}/{KEY}"
+    # MiniStack's S3 events carry no version-id (AWS's do, on a versioned bucket): then the
+    # sequencer names the execution and Validate reads the latest version.
+    assert execution_input["version"] in {version, None}
+
+
+def test_a_duplicated_event_starts_one_execution(
+    aws_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = machine()
+    monkeypatch.setenv(settings.STATE_MACHINE_ARN_ENV, arn)
+    event = s3_event(version_id="3HL4kqtJlcpXroDTDmjVBH40Nrjfkd")
+    first, second = trigger.handler(event, None), trigger.handler(event, None)
     assert first["action"] == "start"
     assert second["action"] in {"duplicate", "start"}  # AWS answers an identical start idempotently
-    runs = executions(state_machine)
-    assert [run["name"] for run in runs] == [first["name"]]
-    sfn: Any = aws("stepfunctions")
-    started = json.loads(sfn.describe_execution(executionArn=runs[0]["executionArn"])["input"])
-    assert started["uri"] == f"s3://{bucket}/{KEY}"
-
-
-def test_metadata_claiming_the_scraper_wrote_an_upload_does_not_stop_it(
-    bucket: str, state_machine: str
-) -> None:
-    """Anyone may set ``pipeline-writer: scraper``: the trigger reads no writer metadata."""
-    forged = {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}
-    result = trigger.handler(event_for(bucket, put(bucket, forged)), None)
-    assert result["action"] == "start"
-    assert [run["name"] for run in executions(state_machine)] == [result["name"]]
-
-
-def test_every_new_write_of_the_key_starts_its_own_execution(
-    bucket: str, state_machine: str
-) -> None:
-    """A, then B, then A's bytes again: three writes, three executions."""
-    a = put(bucket, body=b"A")
-    b = put(bucket, body=b"B")
-    again = put(bucket, body=b"A")
-    assert again == a  # the same bytes: the ETag cannot tell the writes apart
-    for etag, sequencer in ((a, "0001"), (b, "0002"), (again, "0003")):
-        assert trigger.handler(event_for(bucket, etag, sequencer), None)["action"] == "start"
-    assert len(executions(state_machine)) == 3
-
-
-def test_a_write_a_running_execution_validated_starts_nothing(
-    bucket: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The scraper's own write: its execution's Validate pinned it, so no second execution."""
-    arn = machine(
-        {
-            "StartAt": "Validate",
-            "States": {
-                # as in the Map's iterations: Validate's result under "validated"
-                "Validate": {
-                    "Type": "Pass",
-                    "InputPath": "$.pin",
-                    "ResultPath": "$.validated",
-                    "Next": "Hold",
-                },
-                "Hold": {"Type": "Wait", "Seconds": 60, "End": True},
-            },
-        }
-    )
-    monkeypatch.setenv(settings.STATE_MACHINE_ARN_ENV, arn)
-    etag = put(bucket)
-    pin = {"uri": f"s3://{bucket}/{KEY}", "etag": etag, "version": "null", "index": "IBOV"}
-    sfn: Any = aws("stepfunctions")
-    running = sfn.start_execution(
-        stateMachineArn=arn, input=json.dumps({"index": "IBOV", "pin": pin})
-    )["executionArn"]
-    try:
-        for _ in range(50):  # until its Validate has exited
-            events = sfn.get_execution_history(executionArn=running)["events"]
-            if any(e["type"] == "PassStateExited" for e in events):
-                break
-            time.sleep(0.1)
-        result = trigger.handler(event_for(bucket, etag), None)
-        assert result["action"] == "ignore", result
-        assert running in result["reason"]
-        other = trigger.handler(event_for(bucket, put(bucket, body=b"another"), "0002"), None)
-        assert other["action"] == "start"  # a write it did not validate
-    finally:
-        sfn.stop_execution(executionArn=running)
+    assert [run["name"] for run in executions(arn)] == [first["name"]]

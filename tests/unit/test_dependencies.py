@@ -82,6 +82,7 @@ USED_WITHOUT_IMPORT = {
     "types-requests": "mypy's stubs for requests",
     "setuptools": "parliament imports pkg_resources, gone in setuptools 81",
     "pandas": "what exchange-calendars runs on, pinned at AWS Glue 5.0's version",
+    "awslambdaric": "the local functions' bootstrap runs it (services/tool/local/packages.py)",
 }
 #: Modules imported that no extra can declare, and where they come from.
 PROVIDED = {"awsglue": "AWS Glue's own runtime: glue/spark.py imports it only on Glue"}

@@ -282,6 +282,10 @@ def test_each_package_fits_lambdas_zip_limit_once_pruned(handler: str, package_i
 def test_the_package_holds_what_the_image_copies(handler: str, package_index: None) -> None:
     with zipfile.ZipFile(io.BytesIO(function_zip(handler))) as archive:
         names = set(archive.namelist())
+        bootstrap = archive.getinfo("bootstrap")
+        # The custom runtime's entry point: AWS's runtime client, as in the image.
+        assert bootstrap.external_attr >> 16 == 0o100755
+        assert archive.read(bootstrap).decode().endswith(' -m awslambdaric "$_HANDLER"\n')
     copied = image_of(handler).task_root_files()
     assert set(copied) <= names
     assert "requirements.txt" in copied

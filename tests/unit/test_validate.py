@@ -76,6 +76,40 @@ def test_the_handler_runs_as_a_plain_function(lake: LocalLake) -> None:
     assert (result["dt"], result["rows"]) == ("2025-07-10", 84)
 
 
+def inbox_key(day: date = JULY_10) -> str:
+    return f"inbox/index=IBOV/dt={day.isoformat()}/portfolio.parquet"
+
+
+def test_an_inbox_object_that_passes_is_promoted_byte_for_byte_to_raw(lake: LocalLake) -> None:
+    data = lake.read_bytes(raw_key("IBOV", JULY_10))
+    lake.delete(raw_key("IBOV", JULY_10))
+    lake.write_bytes(inbox_key(), data)
+    result = validate_handler.handler({"uri": lake.uri_of(inbox_key()), "version": None}, None)
+    assert lake.read_bytes(raw_key("IBOV", JULY_10)) == data
+    assert result == {
+        "dt": "2025-07-10",
+        "index": "IBOV",
+        "rows": 84,
+        "uri": uri(lake),  # the pin is the raw object's
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "version": "null",
+        "etag": None,
+    }
+
+
+def test_a_refused_inbox_object_leaves_raw_untouched(lake: LocalLake) -> None:
+    good, before = lake.read_bytes(raw_key("IBOV", JULY_10)), lake.list("raw/")
+    lake.write_bytes(inbox_key(), good[: len(good) // 2])
+    with pytest.raises(UnreadableParquet):
+        validate(lake.uri_of(inbox_key()), now=TODAY)
+    july_11 = date(2025, 7, 11)
+    lake.write_bytes(inbox_key(july_11), good)  # July 10th's portfolio, dropped as the 11th
+    with pytest.raises(HeaderMismatch):
+        validate(lake.uri_of(inbox_key(july_11)), now=TODAY)
+    assert lake.read_bytes(raw_key("IBOV", JULY_10)) == good
+    assert lake.list("raw/") == before
+
+
 def test_a_weekend_day_is_not_a_trading_day(lake: LocalLake) -> None:
     saturday = date(2025, 7, 12)
     write_days(lake, recorded_portfolio(SEGMENT2_2025_07_10), [saturday])

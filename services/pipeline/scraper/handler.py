@@ -19,7 +19,6 @@ from services.pipeline import settings
 from services.pipeline.b3.indices import canonical
 from services.pipeline.errors import BadArgument
 from services.pipeline.lake.datasets import DAY, PREVIEW, THEORETICAL
-from services.pipeline.lambda_errors import named_errors
 from services.pipeline.scraper.ahead import scrape_preview, scrape_theoretical
 from services.pipeline.scraper.scrape import scrape
 
@@ -37,7 +36,6 @@ class UnknownDataset(BadArgument):
     """The event asks for a dataset the scraper does not fetch."""
 
 
-@named_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Scrape ``event["dataset"]`` of ``event["index"]`` into the lake named by ``LAKE_URI``.
 

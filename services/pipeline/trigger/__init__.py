@@ -1,1 +1,1 @@
-"""The S3-event trigger: a raw object dropped in the bucket starts one pipeline execution."""
+"""The S3-event trigger: an object dropped under ``inbox/`` starts one pipeline execution."""

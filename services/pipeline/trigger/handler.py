@@ -1,21 +1,19 @@
-"""Lambda handler of the S3-event trigger (EventBridge rule on ``Object Created`` under ``raw/``).
+"""Lambda handler of the S3-event trigger (EventBridge rule on ``Object Created`` under ``inbox/``).
 
-Starts one execution of the state machine named by ``STATE_MACHINE_ARN`` for each write
-of a day's raw object; a duplicated event finds its execution already there, which
-counts as done. A write that a running execution validates itself (the scraper's, on the
-schedule path) starts nothing: the trigger reads the running executions' histories for a
-Scrape summary or a Validate result pinned to exactly this object
-(:func:`services.pipeline.trigger.route.coverage`), waiting a few seconds for one that is still
-scraping or validating the day's index. The Scrape state exits right after its write,
-so the wait only spans the scraper Lambda's return.
+Each write of a day's inbox object (``inbox/index=IBOV/dt=2025-07-10/portfolio.parquet``,
+the raw layout under ``inbox/``) starts one execution of ``STATE_MACHINE_ARN``, named from
+the write itself: its version id, or the event's sequencer on an unversioned bucket. The
+same event delivered twice finds its execution there (``ExecutionAlreadyExists``: done);
+every new write, a revert to earlier bytes included, starts its own. Anything else is
+ignored with a log line. Nothing a writer controls (metadata, tags, bytes) keeps an object
+from being processed; the pipeline's own writes are under ``raw/`` and start nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import time
-from dataclasses import asdict
 from typing import Any
 
 import boto3
@@ -23,66 +21,50 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 
 from services.pipeline import settings
-from services.pipeline.lake.layout import RawDay
-from services.pipeline.lambda_errors import named_errors
-from services.pipeline.trigger.route import ObjectWrite, coverage, decide
+from services.pipeline.lake.layout import NotARawKey, parse_raw_key
 
 logger = Logger(service="bovespa-trigger")
 
-#: How long the trigger waits for a running Scrape/Validate of the day's index to exit.
-COVERAGE_WAIT_SECONDS = 20.0
-COVERAGE_POLL_SECONDS = 1.0
+INBOX = f"{settings.INBOX_PREFIX}/"
 
 
-def covering_execution(
-    sfn: Any,
-    state_machine_arn: str,
-    write: ObjectWrite,
-    day: RawDay,
-    *,
-    wait: float = COVERAGE_WAIT_SECONDS,
-    poll: float = COVERAGE_POLL_SECONDS,
-) -> str | None:
-    """The running execution whose Scrape wrote, or whose Validate pinned, exactly
-    ``write``, if there is one."""
-    deadline = time.monotonic() + wait
-    while True:
-        pending = False
-        pages = sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=state_machine_arn, statusFilter="RUNNING"
-        )
-        for execution in (e for page in pages for e in page.get("executions", [])):
-            verdict = coverage(_history(sfn, execution["executionArn"]), write, day)
-            if verdict == "covered":
-                return str(execution["executionArn"])
-            pending = pending or verdict == "pending"
-        if not pending or time.monotonic() > deadline:
-            return None
-        time.sleep(poll)
+def decide(event: dict[str, Any]) -> dict[str, Any]:
+    """``{"action": "start", "name", "input"}`` for an inbox object's write, else
+    ``{"action": "ignore", "reason"}``."""
+    try:
+        detail = S3EventBridgeNotificationEvent(event).detail
+        bucket, key, raw = detail.bucket.name, detail.object.key, detail.raw_event["object"]
+        write = raw.get("version-id") or raw["sequencer"]
+    except (KeyError, TypeError, AttributeError) as error:
+        return {"action": "ignore", "reason": f"not an S3 object event (no {error})"}
+    created = event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created"
+    if not created or not key.startswith(INBOX):
+        return {"action": "ignore", "reason": f"not an object created under {INBOX}: {key[:200]!r}"}
+    try:
+        day = parse_raw_key(f"{settings.RAW_PREFIX}/{key.removeprefix(INBOX)}")
+    except NotARawKey:
+        layout = f"{INBOX}index=<INDEX>/dt=<YYYY-MM-DD>/{settings.RAW_OBJECT_NAME}"
+        return {"action": "ignore", "reason": f"{key[:200]!r} is not an inbox object ({layout})"}
+    digest = hashlib.sha256(f"{bucket}/{key}/{write}".encode()).hexdigest()[:16]
+    return {
+        "action": "start",
+        "name": f"inbox-{day.index}-{day.dt.isoformat()}-{digest}",
+        "input": {"source": "s3", "uri": f"s3://{bucket}/{key}", "version": raw.get("version-id")},
+    }
 
 
-def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-    return [event for page in pages for event in page.get("events", [])]
-
-
-@named_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Start (or find) the execution for the raw object in ``event``; say what was done."""
-    notification = S3EventBridgeNotificationEvent(event)
-    logger.append_keys(event_id=notification.get_id)
-    sfn = boto3.client("stepfunctions")
-    machine = os.environ[settings.STATE_MACHINE_ARN_ENV]
-    decision = decide(event, lambda write, day: covering_execution(sfn, machine, write, day))
-    result: dict[str, Any] = asdict(decision)
-    if decision.action == "start":
+    """Start the execution for the inbox object in ``event``; say what was done."""
+    decision = decide(event)
+    if decision["action"] == "start":
+        sfn = boto3.client("stepfunctions")
         try:
-            started = sfn.start_execution(
-                stateMachineArn=machine, name=decision.name, input=json.dumps(decision.input)
-            )
-            result["executionArn"] = started["executionArn"]
+            decision["executionArn"] = sfn.start_execution(
+                stateMachineArn=os.environ[settings.STATE_MACHINE_ARN_ENV],
+                name=decision["name"],
+                input=json.dumps(decision["input"]),
+            )["executionArn"]
         except sfn.exceptions.ExecutionAlreadyExists:
-            result["action"] = "duplicate"
-            result["reason"] = "this write of the object already has its execution"
-    logger.info("trigger decision", extra={"decision": result})
-    return result
+            decision["action"] = "duplicate"
+    logger.info("trigger decision", extra={"decision": decision})
+    return decision

@@ -1,9 +1,10 @@
 """The raw layer's data contract, checked on a raw Parquet object before anything downstream.
 
-The object may have been written by the scraper or dropped by hand, so nothing is taken
-on trust: its key must follow the raw layout, its schema must be :data:`RAW_SCHEMA`
-exactly, and its rows must pass the same reconciliation checks the scraper runs (they are
-the same functions). Every failure is its own exception type, named for the check.
+The object may have been written by the scraper or dropped by hand (under ``inbox/``, and
+promoted to ``raw/`` once it passes), so nothing is taken on trust: its key must follow the
+raw layout, its schema must be :data:`RAW_SCHEMA` exactly, and its rows must pass the same
+reconciliation checks the scraper runs (they are the same functions). Every failure is its
+own exception type, named for the check.
 
 The rows never become Python objects: the footer gives the schema and the row count
 (bounded by :data:`services.pipeline.settings.MAX_RAW_ROWS` before a column is read), and every
@@ -27,9 +28,9 @@ from services.pipeline.b3 import calendar
 from services.pipeline.b3.codes import TICKER_FULL
 from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.b3.portfolio import Header, RowTotals, check_totals
-from services.pipeline.lake.layout import NotARawKey, split_raw_uri
+from services.pipeline.lake.layout import NotARawKey, is_raw_key, split_raw_uri
 from services.pipeline.lake.raw import RAW_SCHEMA
-from services.pipeline.lake.storage import Lake, open_lake
+from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
 from services.pipeline.validate.errors import (
     HeaderMismatch,
     MissingValues,
@@ -69,35 +70,45 @@ def split_uri(uri: str) -> tuple[str, str, str, date]:
 
 def validate(
     uri: str,
+    version: str | None = None,
     *,
     lake: Lake | None = None,
     now: datetime | None = None,
     max_rows: int = settings.MAX_RAW_ROWS,
 ) -> dict[str, Any]:
-    """Check the raw object at ``uri``; return ``{dt, index, rows, uri}`` and its pin, or raise.
+    """Check ``version`` (default: the latest) of the object at ``uri``; return
+    ``{dt, index, rows, uri}`` and the pin of the raw object, or raise.
 
-    ``now`` is the instant the date rule is judged at (default: :func:`calendar.now`). The
-    pin says exactly which bytes passed: ``sha256`` of them, and the store's ``version``
-    id (``"null"`` where the store keeps no versions) and ``etag``. The Glue job refines
-    those bytes and no others.
+    ``uri`` is a raw object (the scraper's write), or an inbox object
+    (``…/inbox/index=IBOV/dt=2025-07-10/portfolio.parquet``, the raw layout under
+    ``inbox/``): once it passes, its bytes are promoted, written to the raw key; one that
+    fails writes nothing. ``now`` is the instant the date rule is judged at (default:
+    :func:`calendar.now`). The pin says exactly which raw bytes passed: ``sha256`` of
+    them, and the store's ``version`` id (``"null"`` where the store keeps no versions) and
+    ``etag``. The Glue job refines those bytes and no others.
     """
-    root, key, index, dt = split_uri(uri)
+    head, inbox, rest = uri.rpartition(f"{settings.INBOX_PREFIX}/")
+    raw = f"{settings.RAW_PREFIX}/{rest}"
+    promote = bool(inbox) and head[-1:] in {"", "/"} and is_raw_key(raw)
+    root, key, index, dt = split_uri(head + raw if promote else uri)
     lake = lake or open_lake(root)
-    stored = lake.read_object(key)
+    source = f"{settings.INBOX_PREFIX}/{rest}" if promote else key
+    stored = lake.read_object(source, version or NO_VERSION)
     table = read_checked(stored.data, uri, max_rows)
     check_values(table)
     header = check_header(table, dt)
     check_trading_day(dt, now or calendar.now())
     check_codes_and_signs(table)
     check_totals(header, table["page_totalRecords"][0].as_py(), totals_of(table))
+    pin = lake.write_pinned(key, stored.data) if promote else stored
     return {
         "dt": dt.isoformat(),
         "index": index,
         "rows": table.num_rows,
         "uri": lake.uri_of(key),
         "sha256": hashlib.sha256(stored.data).hexdigest(),
-        "version": stored.version,
-        "etag": stored.etag,
+        "version": pin.version,
+        "etag": pin.etag,
     }
 
 

@@ -7,6 +7,13 @@ Linux wheels for the Python the emulator runs handlers with and pruned by
 comes from the development virtualenv, so a handler that needs a module its image lacks
 fails here as it would on AWS.
 
+The package runs as a custom runtime (:data:`RUNTIME`): its ``bootstrap`` starts AWS's
+runtime interface client (``awslambdaric``, what AWS's Python base images run) on the
+emulator's Python with the function's handler. MiniStack passes the runtime's error
+document through, so a handler's exception reaches the caller (and Step Functions) named
+by its class, ``B3Unavailable``, as on AWS; MiniStack's own Python runtime calls every one
+``Runtime.HandlerError``.
+
 Installing is the slow part (the package index, pyarrow's wheel), so the installed
 packages are kept zipped under ``.state/build/lambda-deps``, named by a hash of the
 requirements file, the prune script and the pip options: a changed pin builds a new one.
@@ -18,6 +25,7 @@ import hashlib
 import io
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -36,6 +44,9 @@ from services.deploy.packaging import (
 from services.pipeline import settings
 
 DEPENDENCIES_DIR: Final = settings.STATE_DIR / "build" / "lambda-deps"
+
+#: The local functions' runtime: a ``bootstrap`` speaking the Lambda Runtime API.
+RUNTIME: Final = "provided.al2023"
 
 _ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 
@@ -119,11 +130,21 @@ def dependencies_zip(image: Image, cache: Path = DEPENDENCIES_DIR) -> Path:
     return cached
 
 
+def bootstrap() -> str:
+    """The runtime's ``bootstrap``: AWS's runtime interface client on the emulator's Python
+    (the one the dependencies are installed for), running the function's ``_HANDLER``."""
+    return f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m awslambdaric "$_HANDLER"\n'
+
+
 def function_zip(handler: str) -> bytes:
-    """The zip package of the function that runs ``handler``: its image's task root."""
+    """The zip package of the function that runs ``handler``: its image's task root, and
+    the :func:`bootstrap` that runs it."""
     image = image_of(handler)
     buffer = io.BytesIO(dependencies_zip(image).read_bytes())
     with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        executable = zipfile.ZipInfo("bootstrap")
+        executable.external_attr = 0o100755 << 16
+        archive.writestr(executable, bootstrap())
         installed = set(archive.namelist())
         for name, source in image.task_root_files().items():
             if name in installed:

@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	# asl-validator (npm) lints statemachine/ beside statelint (tests/unit/test_statemachine.py).
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm asl-validator@4.0.0
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the pinned dependencies (again when pyproject.toml changes)

@@ -1,13 +1,10 @@
-"""The refined tables in the Glue Data Catalog, kept by the job itself through the Glue API.
+"""The refined tables in the Glue Data Catalog: one owner per concern.
 
-Every function takes the table's description (:class:`glue.schema.Table`: its columns,
-partitions and description; the day's by default), so the day's table and the tables of
-the datasets ahead are kept by the same code.
-
-The same boto3 calls work against AWS and the local emulator (``AWS_ENDPOINT_URL``). The
-crawler that the state machine runs afterwards must use a *catalog target* on this table
-(``Targets.CatalogTargets = [{DatabaseName, Tables: [table]}]``) so that it updates this
-table instead of creating a second one.
+The deployment declares each table (:func:`table_input`: the Pulumi program, or the local
+deployment); the job owns its partitions (:func:`publish`, for the days it published);
+the crawler owns nothing here (it catalogues the raw layer). Every function takes the
+table's description (:class:`glue.schema.Table`), so the day's table and the tables of the
+datasets ahead are kept by the same code, against AWS or the emulator alike.
 """
 
 from __future__ import annotations
@@ -37,7 +34,6 @@ PARQUET_STORAGE: dict[str, Any] = {
 @dataclass(frozen=True)
 class CatalogResult:
     table: str
-    created_table: bool
     partitions_created: int
     partitions_updated: int
     partitions_deleted: int
@@ -53,11 +49,9 @@ def publish(
     *,
     schema: Table = DAY_TABLE,
 ) -> CatalogResult:
-    """Create or update ``database.table`` (described by ``schema``); its partitions on
-    ``days`` become ``partitions``."""
+    """The partitions of ``database.table`` (described by ``schema``) on ``days`` become
+    ``partitions``."""
     glue = client or boto3.client("glue")
-    ensure_database(glue, database)
-    created = upsert_table(glue, database, table, location, schema)
     wanted = set(partitions)
     days = set(days)
     existing = {
@@ -93,7 +87,7 @@ def publish(
         _raise_errors(response, "update")
     for values in stale:
         glue.delete_partition(DatabaseName=database, TableName=table, PartitionValues=list(values))
-    return CatalogResult(f"{database}.{table}", created, len(new), len(kept), len(stale))
+    return CatalogResult(f"{database}.{table}", len(new), len(kept), len(stale))
 
 
 def ensure_database(glue: Any, database: str) -> None:

@@ -1,18 +1,8 @@
-"""The state machine definition, rendered from ``statemachine/pipeline.asl.json``.
+"""The state machine definitions of ``statemachine/``, with their ``${Name}`` values filled.
 
-The template names its deployment-specific values as ``${Name}`` placeholders. A string
-that is exactly one placeholder takes the value's own JSON type (so ``"${PollSeconds}"``
-becomes the number 30, ``"${AheadDatasets}"`` a list); a placeholder inside a longer
-string is replaced as text. The Pulumi program and the local deployment both call
-:func:`render`, so both get the same definition from the same values.
-
-A state of ``"Type": "Block"`` is not Amazon States Language: it stands for the states of
-another template of ``statemachine/`` (``"Template"``), whose names all get ``"Suffix"``
-and whose ``${Ns}`` (where the block keeps its data) and ``${Exit}`` (the state it goes on
-to) are the Block's ``"Namespace"`` and ``"Next"``. The refine phase (Glue job, crawler,
-smoke query, check) is written once and used twice this way: after the Map, and after a
-redrive finished the failed indices. A block template groups its states by step
-(``"Steps"``), which is how a run's progress is shown (:func:`steps`).
+Each file is plain Amazon States Language as committed. ``${Name}`` is replaced as text, as
+Step Functions' ``DefinitionSubstitutions`` are; every value is a name or an ARN, so the
+JSON stays valid. The Pulumi program and the local deployment both call :func:`render_json`.
 """
 
 from __future__ import annotations
@@ -25,67 +15,35 @@ from typing import Any
 from services.pipeline import settings
 
 DIRECTORY = settings.REPO_ROOT / "statemachine"
-TEMPLATE = DIRECTORY / "pipeline.asl.json"
+PIPELINE = "pipeline.asl.json"
+REFINE = "refine.asl.json"
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
-#: Placeholders a Block fills in its template; every other one is the deployment's.
-BLOCK_PLACEHOLDERS = ("Ns", "Exit")
-
-Value = str | int | list[str]
 
 
 class RenderError(ValueError):
     """A placeholder has no value, or a value has no placeholder."""
 
 
-def placeholders(template: Any | None = None) -> set[str]:
-    """Every placeholder name the (expanded) template uses."""
-    text = json.dumps(expanded() if template is None else template)
-    return set(PLACEHOLDER.findall(text))
+def template(name: str) -> str:
+    """The committed text of ``statemachine/<name>``."""
+    return (DIRECTORY / name).read_text(encoding="utf-8")
 
 
-def load_template() -> dict[str, Any]:
-    """``pipeline.asl.json`` as written (its Block states not expanded)."""
-    return _load(TEMPLATE.name)
-
-
-def expanded() -> dict[str, Any]:
-    """The template with every Block replaced by its states; placeholders still unfilled."""
-    template = load_template()
-    states: dict[str, Any] = template["States"]
-    entries: dict[str, str] = {}
-    out: dict[str, Any] = {}
-    for name, state in states.items():
-        if state.get("Type") != "Block":
-            out[name] = state
-            continue
-        block = _load(state["Template"])
-        suffix = state["Suffix"]
-        entries[name] = block["StartAt"] + suffix
-        fill = {"Ns": state["Namespace"], "Exit": state["Next"]}
-        for group in block["Steps"].values():
-            for inner, definition in group.items():
-                out[inner + suffix] = _fill(_retarget(definition, None, suffix), fill, strict=False)
-    template["States"] = {name: _retarget(state, entries) for name, state in out.items()}
-    template["StartAt"] = entries.get(template["StartAt"], template["StartAt"])
-    return template
-
-
-def render(values: Mapping[str, Value]) -> dict[str, Any]:
-    """The definition with every placeholder filled; :class:`RenderError` if any is left over."""
-    template = expanded()
-    wanted = placeholders(template)
+def render_json(name: str, values: Mapping[str, str]) -> str:
+    """``statemachine/<name>`` with every ``${Name}`` replaced; :class:`RenderError` if a
+    placeholder has no value or a value no placeholder."""
+    text = template(name)
+    wanted = set(PLACEHOLDER.findall(text))
     missing, unused = wanted - values.keys(), values.keys() - wanted
     if missing or unused:
-        raise RenderError(
-            f"state machine placeholders: missing {sorted(missing)}, unused {sorted(unused)}"
-        )
-    rendered: dict[str, Any] = _fill(template, values)
-    return rendered
+        raise RenderError(f"{name}: missing {sorted(missing)}, unused {sorted(unused)}")
+    return PLACEHOLDER.sub(lambda match: values[match[1]], text)
 
 
-def render_json(values: Mapping[str, Value]) -> str:
-    """:func:`render` as the JSON text that Step Functions takes."""
-    return json.dumps(render(values), indent=2, ensure_ascii=False)
+def render(name: str, values: Mapping[str, str]) -> dict[str, Any]:
+    """:func:`render_json`, parsed."""
+    definition: dict[str, Any] = json.loads(render_json(name, values))
+    return definition
 
 
 def all_states(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -95,74 +53,3 @@ def all_states(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, A
         processor = state.get("ItemProcessor") or state.get("Iterator")
         if processor:
             yield from all_states(processor)
-
-
-def steps() -> dict[str, str]:
-    """The step each state belongs to, as a run's progress shows it.
-
-    A top-level Map is its own step, with every state of its iterations; a Block's states
-    belong to the steps their template groups them in (``"Glue job"``…), labelled for the
-    Block (``"Glue job after redrive"``). Routing and bookkeeping states belong to none.
-    """
-    found: dict[str, str] = {}
-    for name, state in load_template()["States"].items():
-        if state.get("Type") == "Map":
-            found[name] = name
-            found.update({inner: name for inner, _ in all_states(state["ItemProcessor"])})
-        elif state.get("Type") == "Block":
-            label = state.get("Label", "")
-            for step, group in _load(state["Template"])["Steps"].items():
-                found.update({inner + state["Suffix"]: step + label for inner in group})
-    return found
-
-
-def polls() -> frozenset[str]:
-    """The states that poll: each one a ``Wait`` state leads to (``GetGlueJobRun`` after
-    ``WaitForGlueJob``…), as a run's progress counts its status checks."""
-    return frozenset(
-        state["Next"]
-        for _, state in all_states(expanded())
-        if state.get("Type") == "Wait" and "Next" in state
-    )
-
-
-def _load(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((DIRECTORY / name).read_text(encoding="utf-8"))
-    return loaded
-
-
-def _retarget(
-    state: dict[str, Any], entries: Mapping[str, str] | None, suffix: str = ""
-) -> dict[str, Any]:
-    """``state`` with each transition moved: by ``entries`` (Block name -> its first state),
-    or, for a state inside a block (``entries`` None), to the same name plus ``suffix``."""
-
-    def move(target: str) -> str:
-        if entries is not None:
-            return entries.get(target, target)
-        return target if PLACEHOLDER.fullmatch(target) else target + suffix
-
-    moved = dict(state)
-    for key in ("Next", "Default"):
-        if key in moved:
-            moved[key] = move(moved[key])
-    for key in ("Choices", "Catch"):
-        if key in moved:
-            moved[key] = [{**rule, "Next": move(rule["Next"])} for rule in moved[key]]
-    return moved
-
-
-def _fill(node: Any, values: Mapping[str, Value], *, strict: bool = True) -> Any:
-    if isinstance(node, dict):
-        return {key: _fill(value, values, strict=strict) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_fill(item, values, strict=strict) for item in node]
-    if isinstance(node, str):
-        whole = PLACEHOLDER.fullmatch(node)
-        if whole and (strict or whole[1] in values):
-            return values[whole[1]]
-        return PLACEHOLDER.sub(
-            lambda match: str(values[match[1]]) if strict or match[1] in values else match[0],
-            node,
-        )
-    return node

@@ -25,19 +25,6 @@ AHEAD_TABLES: tuple[str, ...] = (
     settings.REFINED_PREVIEW_TABLE,
 )
 
-#: The smoke query: every refined (dt, index) beside the rows Validate counted, with the
-#: number of pairs that disagree on every row. ``{values}`` is ``('dt', 'INDEX', rows), …``;
-#: ``{dts}`` and ``{codes}`` the quoted days and codes, so Athena reads only their partitions.
-SMOKE_QUERY = (
-    "WITH v (dt, index_code, validated) AS (VALUES {values}), "
-    'c AS (SELECT dt, index_code, count(*) AS refined FROM "{database}"."{table}" '
-    "WHERE dt IN ({dts}) AND index_code IN ({codes}) GROUP BY dt, index_code) "
-    "SELECT v.index_code, v.dt, v.validated, coalesce(c.refined, 0) AS refined, "
-    "sum(CASE WHEN coalesce(c.refined, 0) = v.validated THEN 0 ELSE 1 END) OVER () AS mismatched "
-    "FROM v LEFT JOIN c ON c.dt = v.dt AND c.index_code = v.index_code "
-    "ORDER BY v.index_code, v.dt"
-)
-
 #: Lambda handlers, as module.function (the zip packages and the images' CMD).
 SCRAPER_HANDLER = "services.pipeline.scraper.handler.handler"
 VALIDATE_HANDLER = "services.pipeline.validate.handler.handler"
@@ -124,16 +111,8 @@ class Deployment:
 
     #: Every resource name starts with it, e.g. ``bovespa-dev``.
     prefix: str = "bovespa"
-    #: Seconds between two polls of the Glue job, the crawler and the Athena query.
-    poll_seconds: int = 30
-    #: Polls before a still-running step is declared timed out (30 s x 120 = 1 hour).
-    max_polls: int = 120
-    #: First wait before the state machine retries a scrape that found B3 unavailable.
-    scrape_retry_seconds: int = 60
     #: The indices the daily schedule scrapes, all in one execution.
     indices: tuple[str, ...] = (settings.DEFAULT_INDEX,)
-    #: Indices the Map scrapes and validates at the same time (polite to B3).
-    map_max_concurrency: int = 4
     #: The datasets ahead scraped for each validated index, unless the input says otherwise.
     ahead_datasets: tuple[str, ...] = AHEAD_DATASETS
     database: str = settings.GLUE_DATABASE
@@ -177,6 +156,11 @@ class Deployment:
         return f"{self.prefix}-pipeline"
 
     @property
+    def refine_state_machine(self) -> str:
+        """The refine phase (job, crawl, smoke query), a state machine the pipeline runs."""
+        return f"{self.prefix}-refine"
+
+    @property
     def schedule(self) -> str:
         """The one daily schedule of the stack, whatever the number of indices."""
         return f"{self.prefix}-daily"
@@ -186,8 +170,8 @@ class Deployment:
         return f"{self.prefix}-analytics"
 
     @property
-    def raw_object_rule(self) -> str:
-        return f"{self.prefix}-raw-object-created"
+    def inbox_rule(self) -> str:
+        return f"{self.prefix}-inbox-object-created"
 
     def state_machine_arn(self, region: str, account: str, partition: str = "aws") -> str:
         """Known before the state machine exists (the trigger's environment needs it)."""
@@ -236,64 +220,57 @@ class Deployment:
         """Every refined table the job keeps: the day's, then the datasets ahead's."""
         return (self.table, *AHEAD_TABLES)
 
-    def crawler_targets(self) -> dict[str, Any]:
-        """A catalog target on the refined tables: the crawler updates them, never adds one."""
-        return {"CatalogTargets": [{"DatabaseName": self.database, "Tables": list(self.tables)}]}
+    def crawler_targets(self, bucket: str) -> dict[str, Any]:
+        """An S3 target on ``raw/``: the crawler catalogues the raw layer, and only its new
+        folders (``CRAWL_NEW_FOLDERS_ONLY``), so a crawl's time follows the day's folders,
+        not the lake's size. The archived B3 bodies (``_b3-*.json``) are left out."""
+        path = f"s3://{bucket}/{settings.RAW_PREFIX}/"
+        return {"S3Targets": [{"Path": path, "Exclusions": ["**/_*"]}]}
 
-    #: Catalog targets require the crawler to log deletions rather than apply them.
+    @property
+    def crawler_table_prefix(self) -> str:
+        """The crawler names its table after the target's folder: ``<table>_raw``."""
+        return f"{self.table}_"
+
+    #: Incremental crawls need the crawler to log schema changes and deletions, never apply
+    #: them ("Scheduling an incremental crawl", AWS Glue Developer Guide).
     CRAWLER_SCHEMA_CHANGE_POLICY: ClassVar[dict[str, str]] = {
-        "UpdateBehavior": "UPDATE_IN_DATABASE",
+        "UpdateBehavior": "LOG",
         "DeleteBehavior": "LOG",
     }
+    CRAWLER_RECRAWL_POLICY: ClassVar[dict[str, str]] = {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
 
-    def smoke_query(self, objects: Sequence[Mapping[str, Any]]) -> str:
-        """The smoke query the state machine asks Athena for these validated objects.
-
-        The state machine builds the same text with ``States.Format`` from
-        :meth:`smoke_query_format` (the summary shows it; a test compares the two).
-        """
-        return self._smoke_sql().format(
-            values=", ".join(f"('{o['dt']}', '{o['index']}', {o['rows']})" for o in objects),
-            dts=", ".join(f"'{o['dt']}'" for o in objects),
-            codes=", ".join(f"'{o['index']}'" for o in objects),
-        )
-
-    def smoke_query_format(self) -> str:
-        """:data:`SMOKE_QUERY` as a ``States.Format`` template: ``{}`` for values, days, codes."""
-        template = self._smoke_sql().format(values="{}", dts="{}", codes="{}")
-        return template.replace("\\", "\\\\").replace("'", "\\'")
-
-    def _smoke_sql(self) -> str:
-        return SMOKE_QUERY.replace("{database}", self.database).replace("{table}", self.table)
-
-    def state_machine_values(
-        self, scraper_arn: str, validate_arn: str
-    ) -> dict[str, str | int | list[str]]:
-        """The values of the placeholders in ``statemachine/pipeline.asl.json``."""
+    def pipeline_values(
+        self, scraper_arn: str, validate_arn: str, refine_arn: str
+    ) -> dict[str, str]:
+        """The ``${Name}`` values of ``statemachine/pipeline.asl.json``."""
         return {
             "ScraperFunctionArn": scraper_arn,
             "ValidateFunctionArn": validate_arn,
+            "RefineStateMachineArn": refine_arn,
+            "AheadDatasets": ",".join(self.ahead_datasets),
+        }
+
+    def refine_values(self) -> dict[str, str]:
+        """The ``${Name}`` values of ``statemachine/refine.asl.json``."""
+        return {
             "GlueJobName": self.glue_job,
             "CrawlerName": self.crawler,
             "AthenaWorkGroup": self.workgroup,
             "GlueDatabase": self.database,
-            "PollSeconds": self.poll_seconds,
-            "MaxPolls": self.max_polls,
-            "ScrapeRetrySeconds": self.scrape_retry_seconds,
-            "MapMaxConcurrency": self.map_max_concurrency,
-            "AheadDatasets": list(self.ahead_datasets),
-            "SmokeQueryFormat": self.smoke_query_format(),
+            "RefinedTable": self.table,
         }
 
-    def raw_object_event_pattern(self, bucket: str) -> dict[str, Any]:
-        """EventBridge pattern: a ``.parquet`` object created under ``raw/`` in ``bucket``."""
+    def inbox_event_pattern(self, bucket: str) -> dict[str, Any]:
+        """EventBridge pattern: an object created under ``inbox/`` in ``bucket`` (the
+        pipeline's own writes, under ``raw/`` and ``refined/``, start nothing)."""
         return {
             "source": ["aws.s3"],
             "detail-type": ["Object Created"],
             "detail": {
                 "bucket": {"name": [bucket]},
                 "object": {
-                    "key": [{"wildcard": f"{settings.RAW_PREFIX}/*.{_suffix()}"}],
+                    "key": [{"prefix": f"{settings.INBOX_PREFIX}/"}],
                 },
             },
         }
@@ -322,7 +299,3 @@ class Deployment:
         if ahead is not None:
             started["ahead"] = list(ahead)
         return started
-
-
-def _suffix() -> str:
-    return settings.RAW_OBJECT_NAME.rsplit(".", 1)[1]

@@ -44,6 +44,8 @@ MAX_RAW_ROWS: Final = 100_000
 
 #: Lake layout: ``<lake>/raw/index=IBOV/dt=2025-07-10/portfolio.parquet``.
 RAW_PREFIX: Final = "raw"
+#: Where a file is dropped to be refined: the only prefix whose writes start an execution.
+INBOX_PREFIX: Final = "inbox"
 REFINED_PREFIX: Final = "refined"
 RAW_OBJECT_NAME: Final = "portfolio.parquet"
 #: Archived B3 bodies sit beside the Parquet; the leading underscore hides them from

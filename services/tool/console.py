@@ -82,8 +82,6 @@ def print_result(result: dict[str, Any], endpoint: str) -> None:
                 f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows{landed}"
             ),
         )
-    if "athena_smoke_query" in result:
-        facts.add_row("[bold]athena query[/]", escape(result["athena_smoke_query"]))
     err.print(facts)
     refined = [row["refined"] for row in result.get("indices", []) if "refined" in row]
     if refined:

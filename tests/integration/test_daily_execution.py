@@ -2,10 +2,11 @@
 
 A day of three indices replayed from B3's recordings (IBOV of 2025-07-10, IBRA of
 2021-06-22 -- 179 assets, two pages --, IBXX of 2024-11-12), IBXX answering HTTP 503 to
-every request: the execution refines IBOV and IBRA in one Glue run and ends FAILED naming
-IBXX. Once the replay recovers, finishing it (a redrive where the emulator has one, a new
-execution for IBXX otherwise: MiniStack has no RedriveExecution) refines IBXX alone and
-leaves the others' refined files as they were, byte for byte.
+every request: the execution refines IBOV and IBRA in one Glue run, tries IBXX once more
+and ends FAILED in that try, naming it. Once the replay recovers, ``finish`` runs the states
+a console redrive runs (``RetryFailed`` for IBXX, then ``RefineRetried``: a redrive where
+the endpoint has one, an execution started at those states otherwise -- MiniStack has no
+RedriveExecution), refines IBXX alone and leaves the others' files as they were, byte for byte.
 
 The deployment is this module's own (its own bucket, functions, job and table), so what
 other tests refine cannot stand in for what these executions did. Every check reads the
@@ -27,7 +28,7 @@ import pytest
 from services.pipeline.lake.storage import S3Lake
 from services.tool.local.deploy import LOCAL, Deployed, deploy
 from services.tool.local.replay import DEMO_INDICES, Fault, ReplayServer, demo_cases
-from services.tool.local.run import Outcome, finish, follow, start, summary
+from services.tool.local.run import Outcome, finish, follow, refine_executions, start, summary
 from tests.ahead import configuration
 from tests.aws_clients import athena_rows, aws
 from tests.ibra import from_csv
@@ -66,15 +67,18 @@ def objects_of(run: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def crawls(outcome: Outcome) -> int:
-    """Crawler runs the execution started (its history's successful StartCrawler tasks)."""
+    """Crawls the execution started: one per refine execution, each its own StartCrawler."""
     sfn: Any = aws("stepfunctions")
-    events = sfn.get_execution_history(executionArn=outcome.execution_arn, maxResults=1000)
-    return sum(
-        1
-        for e in events["events"]
-        if e["type"] == "TaskSucceeded"
-        and e["taskSucceededEventDetails"]["resource"].endswith("glue:startCrawler")
-    )
+    found = 0
+    for arn in refine_executions(sfn, outcome.execution_arn):
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        found += sum(
+            1
+            for e in events
+            if e["type"] == "TaskSucceeded"
+            and e["taskSucceededEventDetails"]["resource"].endswith("glue:startCrawler")
+        )
+    return found
 
 
 def refined(stack: Deployed, index: str) -> dict[str, bytes]:
@@ -122,20 +126,27 @@ def one_down(stack: Deployed, replay_server: ReplayServer) -> tuple[Outcome, lis
     return outcome, [run for run in glue_runs(stack) if run["Id"] not in before]
 
 
-def test_one_index_down_ends_failed_naming_it(
+def test_one_index_down_ends_failed_in_its_retry_naming_it(
     one_down: tuple[Outcome, list[dict[str, Any]]],
 ) -> None:
     outcome, _ = one_down
     assert outcome.status == "FAILED"
-    assert outcome.progress.error == "IndicesFailed"
-    cause = str(outcome.progress.cause)
-    assert cause.startswith("1 failed, 2 of 3 validated and refined; a redrive finishes only")
-    assert f'["{DOWN} day: ' in cause
-    assert "B3Unavailable: B3 unavailable after 1 attempts at " in cause
-    assert "HTTP 503 (application/json)" in cause
-    assert "IBOV day" not in cause
-    assert "IBRA day" not in cause
-    assert outcome.progress.failed_state == "FinishFailedIndices"
+    # failed in the retry's iteration, with the scraper's own error: what a redrive reruns
+    assert (outcome.progress.failed_state, outcome.progress.error) == (
+        "RetryFailed",
+        "B3Unavailable",
+    )
+    (failure,) = outcome.progress.inputs["RetryFailed"]["failed"]
+    assert (failure["target"], failure["dataset"], failure["error"]) == (
+        DOWN,
+        "day",
+        "B3Unavailable",
+    )
+    assert "HTTP 503 (application/json)" in failure["cause"]
+    assert len(failure["cause"]) <= 300
+    assert "B3 unavailable after 1 attempts at " in str(outcome.progress.cause)
+    listed = outcome.progress.outputs["WaitBeforeRetry"]["summary"]
+    assert listed == f"1 failed, 2 validated and refined; trying again: {DOWN} day: B3Unavailable"
 
 
 def test_the_others_are_refined_by_one_glue_run_and_queryable(
@@ -152,16 +163,9 @@ def test_the_others_are_refined_by_one_glue_run_and_queryable(
         assert {t: (r["weight_pct"], r["theoretical_qty"]) for t, r in rows.items()} == expected
     assert refined(stack, DOWN) == {}
     assert athena_counts(stack) == {"IBOV": 84, "IBRA": 179}
-    # the query the state machine built, object by object, is the one the model describes
-    client: Any = aws("athena")
-    asked = [
-        client.get_query_execution(QueryExecutionId=q)["QueryExecution"]["Query"]
-        for q in client.list_query_executions(WorkGroup=stack.deployment.workgroup)[
-            "QueryExecutionIds"
-        ]
-    ]
-    validated = [{"index": i, "dt": DAYS[i], "rows": n} for i, n in (("IBOV", 84), ("IBRA", 179))]
-    assert DAILY.smoke_query(validated) in asked
+    # the smoke query counted the same, for exactly the two refined days
+    counts = outcome.progress.outputs["Refine"]["refined"]["counts"]
+    assert counts == {f"IBOV/{DAYS['IBOV']}": 84, f"IBRA/{DAYS['IBRA']}": 179}
     # IBRA's 179 rows equal B3's CSV of the day, as its totals
     csv = from_csv()
     ibra = rows_of(refined(stack, "IBRA"))
@@ -201,34 +205,35 @@ def test_the_summary_has_a_row_per_index_and_the_datasets_ahead(
 @pytest.fixture(scope="module")
 def finished(
     stack: Deployed, one_down: tuple[Outcome, list[dict[str, Any]]]
-) -> tuple[list[str], list[Outcome], list[dict[str, Any]], dict[str, dict[str, bytes]]]:
+) -> tuple[str, Outcome, list[dict[str, Any]], dict[str, dict[str, bytes]]]:
     """B3 answers for IBXX again: finish the failed execution."""
     outcome, _ = one_down
     others = {index: refined(stack, index) for index in ("IBOV", "IBRA")}
     before = {run["Id"] for run in glue_runs(stack)}
-    arns = finish(stack, outcome.execution_arn)
-    outcomes = [follow(arn) for arn in arns]
+    arn = finish(stack, outcome.execution_arn)
+    done = follow(arn)
     runs = [run for run in glue_runs(stack) if run["Id"] not in before]
-    return arns, outcomes, runs, others
+    return arn, done, runs, others
 
 
-def test_finishing_refines_only_the_failed_index(
+def test_finishing_runs_the_redriven_states_and_refines_only_the_failed_index(
     stack: Deployed,
-    one_down: tuple[Outcome, list[dict[str, Any]]],
-    finished: tuple[list[str], list[Outcome], list[dict[str, Any]], dict[str, dict[str, bytes]]],
+    finished: tuple[str, Outcome, list[dict[str, Any]], dict[str, dict[str, bytes]]],
 ) -> None:
-    failed, _ = one_down
-    arns, outcomes, runs, others = finished
-    (outcome,) = outcomes
+    _, outcome, runs, others = finished
     assert outcome.status == "SUCCEEDED", outcome.progress
-    if arns != [failed.execution_arn]:  # no RedriveExecution here: a new execution for IBXX
-        sfn: Any = aws("stepfunctions")
-        started = json.loads(sfn.describe_execution(executionArn=arns[0])["input"])
-        assert started == {"source": "finish", "indices": [DOWN], "ahead": AHEAD}
+    # the states a console redrive runs after RetryFailed's failed iteration, and no others
+    # (the emulator records no states inside a Map's iterations)
+    ran = set(outcome.progress.outputs)
+    assert {"Route", "RetryFailed", "RefineRetried", "Done"} <= ran
+    assert not ran & {"ScrapeIndices", "Refine", "WaitBeforeRetry"}
     (run,) = runs
     assert objects_of(run) == [(DOWN, DAYS[DOWN])]
     rows = rows_of(refined(stack, DOWN))
     assert {t: (r["weight_pct"], r["theoretical_qty"]) for t, r in rows.items()} == recorded(DOWN)
     assert athena_counts(stack) == {"IBOV": 84, "IBRA": 179, "IBXX": 100}
+    assert outcome.progress.outputs["RefineRetried"]["refined"]["counts"] == {
+        f"{DOWN}/{DAYS[DOWN]}": 100
+    }
     # the indices refined before were not touched
     assert {index: refined(stack, index) for index in others} == others

@@ -3,10 +3,12 @@
 What differs from AWS, and why (see docs/emulator.md, "What the emulator does"):
 
 * the functions are zip packages instead of container images, each built from its image's
-  requirements file and Dockerfile (:mod:`services.tool.local.packages`);
+  requirements file and Dockerfile and run by the runtime client the images run
+  (:mod:`services.tool.local.packages`);
 * the Glue job is a ``pythonshell`` job running ``glue/local_launcher.py``, which runs the
   real PySpark job in local mode (MiniStack does not run ``glueetl`` jobs);
-* the poll interval and the retry waits are short, so a run takes seconds;
+* the emulator runs every wait and retry interval at 1/100 of its time (``SFN_WAIT_SCALE``),
+  and ``.sync`` Tasks as their start call and poll loop (:mod:`services.tool.local.sync`);
 * a test may freeze the clock (``now``): the functions then judge dates at that instant
   (``BOVESPA_NOW``) and the Glue job uses its São Paulo date as the processing date.
 
@@ -33,7 +35,7 @@ import botocore.exceptions
 from glue import catalog
 from glue.arguments import PROCESSING_DATE, flag
 from glue.schema import TABLES
-from services.deploy.asl import render_json
+from services.deploy.asl import PIPELINE, REFINE, render
 from services.deploy.deployment import (
     SCRAPER_HANDLER,
     TRIGGER_HANDLER,
@@ -41,25 +43,21 @@ from services.deploy.deployment import (
     Deployment,
     athena_results_location,
     role_arn,
+    state_machine_arn,
 )
 from services.pipeline import settings
 from services.pipeline.b3.calendar import to_sao_paulo
-from services.tool.local.packages import function_zip, local_python
+from services.tool.local.packages import RUNTIME, function_zip
 from services.tool.local.recorder import APP_ID_ENV
+from services.tool.local.sync import without_sync
 
 ACCOUNT = "000000000000"
 REGION = settings.EMULATOR_REGION
 LAUNCHER = settings.REPO_ROOT / "glue" / "local_launcher.py"
 
-#: The local deployment: short polls and retry waits, the scraper retrying once per page
-#: itself so that B3 outages show as retries in the execution history.
-LOCAL = Deployment(
-    prefix="bovespa-local",
-    poll_seconds=1,
-    max_polls=300,
-    scrape_retry_seconds=1,
-    scraper_http_attempts=1,
-)
+#: The local deployment: the scraper tries each page once itself, so that B3 outages show
+#: as retries in the execution history (the emulator scales the waits: ``SFN_WAIT_SCALE``).
+LOCAL = Deployment(prefix="bovespa-local", scraper_http_attempts=1)
 
 
 @dataclass(frozen=True)
@@ -107,11 +105,14 @@ def deploy(
     validate = function(deployment.validate_function, VALIDATE_HANDLER, validate_env)
     trigger_env = deployment.trigger_environment(machine_arn)
     trigger = function(deployment.trigger_function, TRIGGER_HANDLER, trigger_env)
-    _raw_object_rule(deployment, bucket, trigger)
+    _inbox_rule(deployment, bucket, trigger)
     _glue(deployment, bucket, artifacts, job_arguments)
     _athena(deployment, artifacts)
-    definition = render_json(deployment.state_machine_values(scraper, validate))
-    _state_machine(deployment, definition)
+    refine = deployment.refine_state_machine
+    _state_machine(refine, without_sync(render(REFINE, deployment.refine_values())))
+    refine_arn = state_machine_arn(refine, REGION, ACCOUNT)
+    pipeline = render(PIPELINE, deployment.pipeline_values(scraper, validate, refine_arn))
+    _state_machine(deployment.state_machine, pipeline)
     return Deployed(deployment, bucket, artifacts, machine_arn, scraper, validate, trigger)
 
 
@@ -170,8 +171,9 @@ def _function(
     config: dict[str, Any] = {
         "Role": role_arn(name, ACCOUNT),
         "Handler": handler,
-        # The emulator runs handlers with its own Python, which the package was built for.
-        "Runtime": f"python{local_python()}",
+        # A bootstrap running AWS's runtime interface client on the emulator's Python (the
+        # one the package was built for), so errors are named as on AWS (packages.RUNTIME).
+        "Runtime": RUNTIME,
         # As on AWS (infra/functions.py): MiniStack enforces the timeout.
         "Timeout": limits.timeout_seconds,
         "MemorySize": limits.memory_mb,
@@ -188,16 +190,14 @@ def _function(
     return arn
 
 
-def _raw_object_rule(deployment: Deployment, bucket: str, trigger_arn: str) -> None:
+def _inbox_rule(deployment: Deployment, bucket: str, trigger_arn: str) -> None:
     events = _client("events")
     events.put_rule(
-        Name=deployment.raw_object_rule,
-        EventPattern=json.dumps(deployment.raw_object_event_pattern(bucket)),
+        Name=deployment.inbox_rule,
+        EventPattern=json.dumps(deployment.inbox_event_pattern(bucket)),
         State="ENABLED",
     )
-    events.put_targets(
-        Rule=deployment.raw_object_rule, Targets=[{"Id": "trigger", "Arn": trigger_arn}]
-    )
+    events.put_targets(Rule=deployment.inbox_rule, Targets=[{"Id": "trigger", "Arn": trigger_arn}])
 
 
 def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[str, str]) -> None:
@@ -229,8 +229,11 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
         )
     crawler = {
         "Role": role_arn(deployment.crawler, ACCOUNT),
-        "Targets": deployment.crawler_targets(),
+        "DatabaseName": deployment.database,
+        "Targets": deployment.crawler_targets(bucket),
+        "TablePrefix": deployment.crawler_table_prefix,
         "SchemaChangePolicy": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY,
+        "RecrawlPolicy": Deployment.CRAWLER_RECRAWL_POLICY,
     }
     try:
         glue.create_crawler(Name=deployment.crawler, **crawler)
@@ -256,16 +259,12 @@ def _athena(deployment: Deployment, artifacts: str) -> None:
         )
 
 
-def _state_machine(deployment: Deployment, definition: str) -> None:
+def _state_machine(name: str, definition: dict[str, Any]) -> None:
     sfn = _client("stepfunctions")
-    role = role_arn(deployment.state_machine, ACCOUNT)
+    text, role = json.dumps(definition), role_arn(name, ACCOUNT)
     try:
-        sfn.create_state_machine(
-            name=deployment.state_machine, definition=definition, roleArn=role, type="STANDARD"
-        )
+        sfn.create_state_machine(name=name, definition=text, roleArn=role, type="STANDARD")
     except sfn.exceptions.StateMachineAlreadyExists:
         sfn.update_state_machine(
-            stateMachineArn=deployment.state_machine_arn(REGION, ACCOUNT),
-            definition=definition,
-            roleArn=role,
+            stateMachineArn=state_machine_arn(name, REGION, ACCOUNT), definition=text, roleArn=role
         )

@@ -75,6 +75,8 @@ class Emulator:
             "STATE_DIR": str(self.state_dir / "state"),
             "TMPDIR": str(self.state_dir / "tmp"),
             "LOG_LEVEL": "WARNING",
+            # Wait states and retry intervals at 1/100: 30 s polls, 60 s retries take 0.3, 0.6 s.
+            "SFN_WAIT_SCALE": "0.01",
             **({CALL_LOG_ENV: str(self.call_log)} if self.call_log else {}),
         }
 

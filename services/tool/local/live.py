@@ -15,7 +15,8 @@ import boto3
 from rich.live import Live
 from rich.markup import escape
 
-from services.pipeline.lake.layout import RawDay
+from services.pipeline import settings
+from services.pipeline.lake.layout import RawDay, partition
 from services.tool.console import err, print_result, steps_table, write_json
 from services.tool.exits import fail, or_exit
 from services.tool.local.deploy import LOCAL, Deployed, deploy, deployed
@@ -70,34 +71,20 @@ def run_pipeline(
 
 
 def dropped(day: RawDay, data: bytes) -> Begin:
-    """A ``begin`` that puts ``data`` as ``day``'s raw object: the execution it starts."""
+    """A ``begin`` that puts ``data`` as ``day``'s inbox object: the execution it starts."""
 
     def drop(stack: Deployed) -> str:
         known = execution_names(stack)
-        etag = boto3.client("s3").put_object(Bucket=stack.bucket, Key=day.key, Body=data)["ETag"]
-        err.print(f"[bold]Dropped[/] s3://{stack.bucket}/{day.key}; waiting for the trigger")
-        return wait_for_execution(stack, day.key, etag.strip('"'), known)
+        key = f"{partition(day.index, day.dt, settings.INBOX_PREFIX)}/{settings.RAW_OBJECT_NAME}"
+        put = boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data)
+        uri = f"s3://{stack.bucket}/{key}"
+        err.print(f"[bold]Dropped[/] {uri}; waiting for the trigger")
+        return wait_for_execution(stack, uri, put.get("VersionId"), known)
 
     return drop
 
 
 def finish_pipeline(execution: str) -> None:
-    """Finish what the failed ``execution`` left, following each execution that does it.
-
-    Uses the stack as deployed; see :func:`services.tool.local.run.finish`.
-    """
-    more: list[str] = []
-
-    def begin(stack: Deployed) -> str:
-        first, *rest = finish(stack, execution)
-        more.extend(rest)
-        return first
-
-    run_pipeline(begin, redeploy=False)
-    for arn in more:
-        run_pipeline(_started(arn), redeploy=False)
-
-
-def _started(arn: str) -> Begin:
-    """A ``begin`` for an execution that is already started."""
-    return lambda _stack: arn
+    """Finish what the failed ``execution`` left (:func:`services.tool.local.run.finish`),
+    following the execution that does it, on the stack as deployed."""
+    run_pipeline(lambda stack: finish(stack, execution), redeploy=False)

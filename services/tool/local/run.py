@@ -19,29 +19,28 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from glue.schema import AHEAD_TABLES
-from services.deploy.asl import expanded, load_template, polls, steps
-from services.deploy.deployment import execution_arn
+from services.deploy.deployment import execution_arn, state_machine_arn
 from services.pipeline.b3.calendar import portfolio_label
 from services.pipeline.lake.datasets import DAY
 from services.pipeline.lake.refined import day_prefix
 from services.pipeline.lake.storage import S3Lake
 from services.tool.local.deploy import Deployed
 
-#: The step each state belongs to, from the definition (services/deploy/asl.py): a Map is
-#: one step with its iterations' states, the refine phase's states are grouped by step.
-STEP_OF = steps()
-#: The states of the execution itself (not of a Map's iterations): their output is the
-#: execution's data so far.
-TOP_LEVEL = frozenset(expanded()["States"])
-#: Where each refine block (the first pass, then a redrive's) keeps its results in the
-#: execution's data: the Block states' namespaces, in the definition's order.
-PHASES = tuple(
-    state["Namespace"]
-    for state in load_template()["States"].values()
-    if state.get("Type") == "Block"
-)
-#: The states that poll a running Glue job, crawl or query (the ones a Wait leads to).
-POLLS = polls()
+#: The steps a run's progress shows: the pipeline's states that do work, and the refine
+#: execution's (its poll states, and the local stand-in's ``GlueJobPoll``…, count as polls).
+STEPS = {
+    "ScrapeIndices": "Scrape and validate",
+    "WaitBeforeRetry": "Wait before retry",
+    "RetryFailed": "Retry failed",
+    "GlueJob": "Glue job",
+    "Crawl": "Crawler",
+    "WaitForCrawl": "Crawler",
+    "GetCrawler": "Crawler",
+    "SmokeQuery": "Athena smoke query",
+    "SmokeResult": "Athena smoke query",
+}
+#: The pipeline's refine states: each starts one refine execution.
+REFINES = ("Refine", "RefineRetried")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -69,9 +68,16 @@ class Progress:
     failed_state: str | None = None
     error: str | None = None
     cause: str | None = None
-    #: The output of the last top-level state that finished: the execution's data so far
-    #: (what a failed execution had done; AWS gives a failed execution no output).
-    data: dict[str, Any] = field(default_factory=dict)
+    #: The input each state was entered with and the output it exited with, by name (the
+    #: last time): what an execution did, failed or not (AWS gives a failed one no output).
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def step_of(state: str) -> str | None:
+    """The step ``state`` belongs to (``GlueJobPoll``, the local stand-in's, is ``GlueJob``'s)."""
+    owner = max((name for name in STEPS if state.startswith(name)), key=len, default=None)
+    return None if owner is None else STEPS[owner]
 
 
 def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
@@ -79,40 +85,33 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
     progress = Progress()
     by_name: dict[str, Step] = {}
     current: Step | None = None
-    entered: str | None = None
     for event in events:
         kind: str = event["type"]
         details: Mapping[str, Any] = next(
             (v for k, v in event.items() if k.endswith("EventDetails")), {}
         )
-        state = details.get("name")
-        if kind.endswith("StateEntered") and state in TOP_LEVEL:
-            entered = state
-        if kind.endswith("StateExited") and state in TOP_LEVEL and details.get("output"):
-            progress.data = json.loads(details["output"])
-        if kind.endswith("StateEntered") and state in STEP_OF:
-            step = by_name.get(STEP_OF[state])
+        state = str(details.get("name"))
+        if kind.endswith("StateEntered"):
+            progress.inputs[state] = json.loads(details.get("input") or "null")
+            progress.failed_state = state
+        elif kind.endswith("StateExited"):
+            progress.outputs[state] = json.loads(details.get("output") or "null")
+        label = step_of(state)
+        if kind.endswith("StateEntered") and label:
+            step = by_name.get(label)
             if step is None:
-                step = by_name[STEP_OF[state]] = Step(STEP_OF[state], event["timestamp"])
+                step = by_name[label] = Step(label, event["timestamp"])
                 progress.steps.append(step)
-            step.polls += state in POLLS
-            step.status = "running"
-            current = step
-            if kind == "FailStateEntered":
-                progress.failed_state = state
-                step.status = "failed"
-        elif kind.endswith("StateExited") and state in STEP_OF and current is not None:
+            step.polls += state.endswith("Poll") or state == "GetCrawler"
+            step.status, current = "running", step
+        elif kind.endswith("StateExited") and label and current is not None:
             current.ended = event["timestamp"]
-            if current.status == "running":
-                current.status = "succeeded"
+            current.status = "succeeded"
         elif kind in {"TaskFailed", "LambdaFunctionFailed", "TaskTimedOut"} and current:
             current.retries += 1
         elif kind == "ExecutionFailed":
             progress.error, progress.cause = details.get("error"), details.get("cause")
-            # Where the history shows no Fail state (an emulator that records no events
-            # inside a Map's iterations), the state that was running failed.
-            progress.failed_state = progress.failed_state or entered
-            if current is not None:
+            if current is not None and current.ended is None:
                 current.status, current.ended = "failed", event["timestamp"]
     for step in progress.steps:
         if step.status == "failed":
@@ -148,24 +147,21 @@ def execution_names(stack: Deployed) -> set[str]:
 
 
 def wait_for_execution(
-    stack: Deployed, key: str, etag: str, known: set[str], timeout: float = 60.0
+    stack: Deployed, uri: str, version: str | None, known: set[str], timeout: float = 60.0
 ) -> str:
-    """The ARN of the execution the trigger started for this write of ``key``, once it exists.
-
-    The trigger names executions from the event's sequencer or version id, which only the
-    event carries: the execution is found by its input (``key``, ``etag``) among those not
-    in ``known`` (the names taken before the write).
-    """
+    """The ARN of the execution the trigger started for this write of ``uri``, once it exists:
+    found by its input (``uri``, and ``version`` where the event carried one: MiniStack's
+    S3 events carry none) among those not in ``known`` (the names taken before the write)."""
     sfn = boto3.client("stepfunctions")
     deadline = time.monotonic() + timeout
     while True:
         for name in sorted(execution_names(stack) - known):
             arn = execution_arn(stack.state_machine_arn, name)
             started = json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
-            if started.get("key") == key and started.get("etag") == etag:
+            if started.get("uri") == uri and started.get("version") in {version, None}:
                 return arn
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no execution started for {key} within {timeout:.0f} s")
+            raise TimeoutError(f"no execution started for {uri} within {timeout:.0f} s")
         time.sleep(0.5)
 
 
@@ -173,20 +169,19 @@ def wait_for_execution(
 NO_REDRIVE = frozenset({"InvalidAction", "UnknownOperationException", "NotImplemented"})
 
 
-def finish(stack: Deployed, arn: str) -> list[str]:
-    """Finish what a FAILED execution left: redrive it, or start executions for it.
+def finish(stack: Deployed, arn: str) -> str:
+    """Finish what a FAILED execution left: redrive it, or run the same states for it.
 
-    Where the endpoint has RedriveExecution (AWS), the execution is redriven: Step
-    Functions reruns only the failed iterations of ``FinishFailedIndices``, which redo
-    their index, and the refine phase then runs for those alone. Where it has not (the
-    local emulator), a new execution is started for the failed indices (with the original
-    execution's datasets ahead), and one for each failed dropped object. Returns the ARNs
-    to follow.
+    Where the endpoint has RedriveExecution (AWS), the execution is redriven: Step Functions
+    reruns the failed iterations of ``RetryFailed`` (or the failed refine), then refines
+    them. Where it has not (the local emulator), a new execution is started with the failed
+    records as its input: it goes straight to ``RetryFailed`` and ``RefineRetried``, the
+    states a redrive runs. Returns the ARN to follow.
     """
     sfn = boto3.client("stepfunctions")
     try:
         sfn.redrive_execution(executionArn=arn)
-        return [arn]
+        return arn
     except ClientError as error:
         if error.response["Error"]["Code"] not in NO_REDRIVE:
             raise
@@ -194,20 +189,29 @@ def finish(stack: Deployed, arn: str) -> list[str]:
     if described["status"] != "FAILED":
         raise ValueError(f"{arn} is {described['status']}: nothing to finish")
     progress = fold(_history(sfn, arn))
-    failed = (progress.data.get("scraped") or {}).get("failed", [])
+    failed = (progress.inputs.get("RetryFailed") or {}).get("failed")
     if not failed:
         raise ValueError(
             f"{arn} failed in {progress.failed_state} with no index failed: start it again"
         )
-    original = json.loads(described.get("input") or "{}")
-    indices = sorted({f["target"] for f in failed if f["mode"] == "index"})
-    inputs: list[dict[str, Any]] = [{"uri": f["target"]} for f in failed if f["mode"] == "object"]
-    if indices:
-        again: dict[str, Any] = {"source": "finish", "indices": indices}
-        if "ahead" in original:
-            again["ahead"] = original["ahead"]
-        inputs.insert(0, again)
-    return [start(stack, started) for started in inputs]
+    return start(stack, {"source": "finish", "failed": failed})
+
+
+def refine_executions(sfn: Any, arn: str) -> list[str]:
+    """The refine executions the pipeline execution ``arn`` started, oldest first (each
+    names its parent in its input, as Step Functions links a child to its parent)."""
+    _, _, _, region, account, _, machine, _ = arn.split(":")
+    refine = state_machine_arn(
+        machine.removesuffix("-pipeline") + "-refine", region, account, arn.split(":")[1]
+    )
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=refine)
+    children = [e for page in pages for e in page["executions"]]
+    found = []
+    for child in sorted(children, key=lambda e: e["startDate"]):
+        started = json.loads(sfn.describe_execution(executionArn=child["executionArn"])["input"])
+        if started.get("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID") == arn:
+            found.append(child["executionArn"])
+    return found
 
 
 def follow(
@@ -221,7 +225,10 @@ def follow(
     began = time.monotonic()
     while True:
         described = sfn.describe_execution(executionArn=arn)
-        progress = fold(_history(sfn, arn))
+        events = _history(sfn, arn)
+        for child in refine_executions(sfn, arn):
+            events += _history(sfn, child)
+        progress = fold(sorted(events, key=lambda event: event["timestamp"]))
         on_progress(progress)
         if described["status"] in TERMINAL:
             break
@@ -252,44 +259,30 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
         result.update(
             failed_state=outcome.progress.failed_state,
             error=outcome.progress.error,
-            cause=outcome.progress.cause,
+            cause=_with_failures(outcome.progress),
         )
-    data = outcome.output if outcome.status == "SUCCEEDED" else outcome.progress.data
-    scraped, redo = data.get("scraped") or {}, data.get("redo") or {}
-    phases = [data.get(phase) or {} for phase in PHASES]
-    validated = [o for phase in phases for o in phase.get("objects", [])]
-    counts = {key: n for phase in phases for key, n in athena_counts(phase).items()}
+    done = outcome.progress.outputs
+    passes = [done.get(state) or {} for state in ("ScrapeIndices", "RetryFailed")]
+    refined = [(done.get(state) or {}).get("refined") or {} for state in REFINES]
+    validated = [o for scraped in passes for o in scraped.get("validated", [])]
+    counts = {key: n for phase in refined for key, n in phase.get("counts", {}).items()}
     lake = S3Lake(stack.bucket)
-    rows = [index_row(lake, stack.bucket, o, counts.get((o["index"], o["dt"]))) for o in validated]
-    for failure in scraped.get("failed", []):
+    rows = [
+        index_row(lake, stack.bucket, o, counts.get(f"{o['index']}/{o['dt']}")) for o in validated
+    ]
+    failed = passes[0].get("failed", [])
+    for failure in failed:
         if failure.get("dataset") == DAY and not _redone(failure, validated):
             rows.append({"index": failure["target"], "status": "failed", "error": failure["error"]})
     result.update(
         indices=rows,
-        failed=[
-            {k: f.get(k) for k in ("target", "dataset", "error", "cause")}
-            for f in scraped.get("failed", [])
-        ],
-        ahead=[ahead_row(lake, stack, a) for a in scraped.get("ahead", []) + redo.get("ahead", [])],
-        glue_runs=sum(1 for phase in phases if "glue" in phase),
-        crawls=sum(1 for phase in phases if "crawler" in phase),
+        failed=[{k: f.get(k) for k in ("target", "dataset", "error", "cause")} for f in failed],
+        ahead=[ahead_row(lake, stack, a) for scraped in passes for a in scraped.get("ahead", [])],
+        glue_runs=sum(1 for phase in refined if "glue_run" in phase),
+        crawls=sum(1 for phase in refined if "glue_run" in phase),
         table=f"{stack.deployment.database}.{stack.deployment.table}",
     )
-    if validated:
-        result["athena_smoke_query"] = stack.deployment.smoke_query(
-            phases[0].get("objects") or validated
-        )
     return result
-
-
-def athena_counts(phase: Mapping[str, Any]) -> dict[tuple[str, str], int]:
-    """``(index, dt) -> refined rows`` from a refine phase's smoke query result, if it ran."""
-    rows = (phase.get("smoke") or {}).get("rows") or []
-    found: dict[tuple[str, str], int] = {}
-    for row in rows[1:]:  # the first row is the column names
-        index, dt, _, refined, _ = (cell.get("VarCharValue") for cell in row["Data"])
-        found[(str(index), str(dt))] = int(str(refined))
-    return found
 
 
 def index_row(
@@ -331,6 +324,13 @@ def ahead_row(lake: S3Lake, stack: Deployed, scraped: Mapping[str, Any]) -> dict
         refined=f"s3://{stack.bucket}/{prefix}",
     )
     return row
+
+
+def _with_failures(progress: Progress) -> str | None:
+    """The execution's cause, after the list of everything that failed where there is one
+    (a Map names only the iteration that failed first)."""
+    listed = (progress.outputs.get("WaitBeforeRetry") or {}).get("summary")
+    return f"{listed}. {progress.cause}" if listed else progress.cause
 
 
 def _redone(failure: Mapping[str, Any], validated: Sequence[Mapping[str, Any]]) -> bool:

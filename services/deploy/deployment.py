@@ -149,7 +149,7 @@ class Deployment:
 
     @property
     def crawler(self) -> str:
-        return f"{self.prefix}-refined-crawler"
+        return f"{self.prefix}-raw-crawler"
 
     @property
     def state_machine(self) -> str:

@@ -45,13 +45,9 @@ class StackConfig:
     glue_timeout_minutes: int = 30
     alarm_email: str | None = None
     athena_bytes_scanned_cutoff: int = 1_073_741_824
-    #: The Lambda functions' and the state machine's log groups keep a month of logs.
+    #: Every log group the stack declares (functions, state machines, Glue) keeps a month of logs.
     log_retention_days: int = 30
     image_history: int = IMAGE_HISTORY
-    poll_seconds: int = SHARED.poll_seconds
-    max_polls: int = SHARED.max_polls
-    scrape_retry_seconds: int = SHARED.scrape_retry_seconds
-    map_max_concurrency: int = SHARED.map_max_concurrency
     ahead_datasets: tuple[str, ...] = SHARED.ahead_datasets
 
     @property
@@ -68,7 +64,7 @@ DEFAULTS = StackConfig(prefix="")
 
 #: The settings each read and checked by a function of their own; every other one is a
 #: plain string or integer, read as its default's type.
-PARSED = frozenset({Key.PREFIX, Key.INDICES, Key.MAP_MAX_CONCURRENCY, Key.AHEAD_DATASETS})
+PARSED = frozenset({Key.PREFIX, Key.INDICES, Key.AHEAD_DATASETS})
 
 
 def field_name(key: Key) -> str:
@@ -89,26 +85,9 @@ def load() -> StackConfig:
     return StackConfig(
         prefix=config.get(Key.PREFIX) or f"bovespa-{pulumi.get_stack()}",
         indices=indices(config.get(Key.INDICES)).codes,
-        map_max_concurrency=map_max_concurrency(config.get_int(Key.MAP_MAX_CONCURRENCY)),
         ahead_datasets=ahead_datasets(config.get_object(Key.AHEAD_DATASETS)),
         **plain,
     )
-
-
-#: Indices scraped at the same time by default, and at most: B3 is one public site.
-MAP_MAX_CONCURRENCY = (DEFAULTS.map_max_concurrency, 10)
-
-
-def map_max_concurrency(value: int | None) -> int:
-    """``mapMaxConcurrency``: indices scraped at once (1 to 10; default 4)."""
-    if value is None:
-        return MAP_MAX_CONCURRENCY[0]
-    if not 1 <= value <= MAP_MAX_CONCURRENCY[1]:
-        raise StackConfigError(
-            f"{Key.MAP_MAX_CONCURRENCY.qualified}: {value} is not between 1 and "
-            f"{MAP_MAX_CONCURRENCY[1]} (indices scraped from B3 at the same time)"
-        )
-    return value
 
 
 def ahead_datasets(value: object) -> tuple[str, ...]:

@@ -1,4 +1,11 @@
-"""ETL: the Glue job (Spark), its code in S3, the refined tables and the crawler."""
+"""ETL: the Glue job (Spark), its code in S3, the refined tables, the crawler, their logs.
+
+Both roles trust glue.amazonaws.com with no condition: Glue documents no
+``aws:SourceAccount``/``aws:SourceArn`` for the roles it assumes, only the service principal
+(https://docs.aws.amazon.com/glue/latest/dg/create-an-iam-role.html,
+https://docs.aws.amazon.com/glue/latest/dg/crawler-prereqs.html), and a condition the
+service does not send would deny it the role.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from glue.arguments import ENGINE, flag
 from glue.schema import DAY_TABLE, TABLES
 from glue.schema import Table as TableDescription
 from infra.policies import ServiceRole as Role
-from infra.policies import allow, confused_deputy, role
+from infra.policies import allow, role
 from services.deploy.deployment import Deployment, regional_arn
 from services.deploy.packaging import glue_additional_python_modules
 from services.pipeline import settings
@@ -27,23 +34,24 @@ from services.pipeline.lake.datasets import RAW_PREFIXES
 JOB_SCRIPT = settings.REPO_ROOT / "glue" / "job.py"
 BUILD_DIR = settings.STATE_DIR / "build"
 
-#: What the job does to the catalogue (glue/catalog.py: publish). No CreateDatabase: the
-#: stack makes sure the database exists.
+#: What the job does to the catalogue (glue/catalog.py: publish): the refined tables'
+#: partitions it published. Pulumi owns the database and the tables.
 JOB_CATALOG_ACTIONS = [
-    "glue:GetDatabase", "glue:CreateTable", "glue:UpdateTable", "glue:GetPartitions",
-    "glue:BatchCreatePartition", "glue:BatchUpdatePartition", "glue:DeletePartition",
+    "glue:GetPartitions", "glue:BatchCreatePartition", "glue:BatchUpdatePartition",
+    "glue:DeletePartition",
 ]  # fmt: skip
-#: What the crawler does on its catalog target, the refined table: read it and its
-#: partitions (in batches too), add and update partitions (UPDATE_IN_DATABASE); it
-#: deletes nothing (DeleteBehavior LOG).
+#: What the crawler does to its own table (the raw layer's): create it, add partitions for
+#: new folders; schema changes and deletions are only logged (LOG/LOG).
 CRAWLER_CATALOG_ACTIONS = [
-    "glue:GetDatabase", "glue:GetTable", "glue:UpdateTable", "glue:GetPartition",
-    "glue:GetPartitions", "glue:BatchGetPartition", "glue:BatchCreatePartition",
-    "glue:UpdatePartition", "glue:BatchUpdatePartition",
+    "glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable",
+    "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition",
+    "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchUpdatePartition",
 ]  # fmt: skip
-#: Where Glue 5.0 writes a job's logs ("Logging behavior in AWS Glue 5.0": error and
-#: output log groups; real-time logging is always on, there is no continuous-log option).
-JOB_LOG_GROUPS = ("/aws-glue/jobs/error", "/aws-glue/jobs/output")
+#: Glue 5.0 writes a job's logs to <prefix>/error and <prefix>/output, the prefix set by
+#: --custom-logGroup-prefix (default /aws-glue/jobs, shared by every job of the account):
+#: https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html
+JOB_LOG_STREAMS = ("error", "output")
+#: Every crawler of the account logs to this one group (it cannot be chosen).
 CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
 #: The marker object Hadoop's S3 file systems write for the "refined" directory itself.
 FOLDER_MARKER = f"{settings.REFINED_PREFIX}_$folder$"
@@ -62,10 +70,13 @@ class EtlArgs:
     workers: int
     timeout_minutes: int
     #: Whether the Glue database (``default``) exists before this stack: if not, the stack
-    #: creates it and leaves it behind on destroy (see :func:`glue_database_exists`).
+    #: creates it and leaves it behind on destroy (see :func:`resource_exists`).
     database_exists: bool
     #: Job runs that may run at once; more are queued by Glue (job run queuing).
     max_concurrent_runs: int
+    log_retention_days: int
+    #: Whether :data:`CRAWLER_LOG_GROUP` exists before this stack (then it is left alone).
+    crawler_logs_exist: bool
     account: str
     region: str
     #: The job's code, built before the program declares the component (build_job_code).
@@ -78,12 +89,12 @@ class EtlArgs:
 NOT_FOUND = re.compile(r"couldn't find resource|not ?found", re.IGNORECASE)
 
 
-def glue_database_exists(name: str) -> bool:
-    """Whether the Glue database ``name`` exists, asked through Cloud Control (the stack's
-    provider and credentials). Only "not found" means no; any other error stops the
-    deployment."""
+def resource_exists(type_name: str, identifier: str) -> bool:
+    """Whether the resource exists (``AWS::Glue::Database`` ``default``…), asked through
+    Cloud Control (the stack's provider and credentials). Only "not found" means no; any
+    other error stops the deployment."""
     try:
-        aws.cloudcontrol.get_resource(type_name="AWS::Glue::Database", identifier=name)
+        aws.cloudcontrol.get_resource(type_name=type_name, identifier=identifier)
     except Exception as error:
         if NOT_FOUND.search(str(error)):
             return False
@@ -140,16 +151,18 @@ def build_job_code(build_dir: Path = BUILD_DIR) -> JobCode:
 
 
 class Etl(pulumi.ComponentResource):
-    """The Glue 5.0 job and its code, the refined tables in the catalogue, and the crawler."""
+    """The Glue 5.0 job and its code, the refined tables in the catalogue, the crawler of
+    the raw layer, and their log groups."""
 
     def __init__(self, name: str, args: EtlArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("bovespa:etl:Etl", name, None, opts)
         self._name, self._args = name, args
         self._code(args.code)
-        self.tables = self._tables(self._database())
+        database = self._database()
+        self.tables = self._tables(database)
         self.table = self.tables[0]
-        self.job = self._job(self._job_role())
-        self.crawler = self._crawler(self._crawler_role())
+        self.job = self._job(self._job_role(), self._job_logs())
+        self.crawler = self._crawler(self._crawler_role(), [*database, *self._crawler_logs()])
         self.register_outputs({"job": self.job.name, "crawler": self.crawler.name})
 
     # What the resources are about: the tables (glue/schema.py TABLES) and their prefixes.
@@ -163,11 +176,37 @@ class Etl(pulumi.ComponentResource):
         return [table.prefix for _, table in self._described]
 
     @property
-    def _catalog_arns(self) -> list[str]:
-        args = self._args
-        return args.deployment.glue_catalog_arns(
-            args.region, args.account, tables=args.deployment.tables
+    def _job_log_prefix(self) -> str:
+        return f"/aws-glue/jobs/{self._args.deployment.glue_job}"
+
+    def _catalog_arns(self, tables: list[str]) -> list[str]:
+        return self._args.deployment.glue_catalog_arns(
+            self._args.region, self._args.account, tables=tables
         )
+
+    def _log_group(
+        self, label: str, group: str, retain_on_delete: bool = False
+    ) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
+            f"{self._name}-{label}-logs",
+            name=group,
+            retention_in_days=self._args.log_retention_days,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain_on_delete),
+        )
+
+    def _job_logs(self) -> list[pulumi.Resource]:
+        """The job's own log groups, with the stack's retention."""
+        return [
+            self._log_group(f"job-{stream}", f"{self._job_log_prefix}/{stream}")
+            for stream in JOB_LOG_STREAMS
+        ]
+
+    def _crawler_logs(self) -> list[pulumi.Resource]:
+        """The account's crawler log group, given a retention where this stack creates it
+        (like the database: kept on destroy; left alone where it existed)."""
+        if self._args.crawler_logs_exist:
+            return []
+        return [self._log_group("crawler", CRAWLER_LOG_GROUP, retain_on_delete=True)]
 
     def _log_groups(self, *groups: str) -> list[str]:
         return [
@@ -204,8 +243,8 @@ class Etl(pulumi.ComponentResource):
         return [database]
 
     def _tables(self, depends: list[pulumi.Resource]) -> list[aws.glue.CatalogTable]:
-        """The refined tables, as the job keeps them (the job updates schema and partitions):
-        the day's and one per dataset ahead, declared alike from their descriptions."""
+        """The refined tables (their partitions are the job's): the day's and one per
+        dataset ahead, declared alike from their descriptions."""
         return [
             self._table(table_name, described, depends) for table_name, described in self._described
         ]
@@ -249,7 +288,7 @@ class Etl(pulumi.ComponentResource):
     def _job_role(self) -> Role:
         """The job's role: read raw/ and the datasets ahead's raw prefixes (the version
         pinned), write the refined prefixes and its run's staging/, read its code, keep
-        its tables, write its logs and metrics."""
+        its tables' partitions, write its logs and metrics."""
         args = self._args
         lake = pulumi.Output.from_input(args.lake_arn)
         raw = RAW_PREFIXES
@@ -291,10 +330,10 @@ class Etl(pulumi.ComponentResource):
                 pulumi.Output.from_input(args.artifacts_arn).apply(
                     lambda a: allow(["s3:GetObject"], [f"{a}/glue/*"])
                 ),
-                allow(JOB_CATALOG_ACTIONS, self._catalog_arns),
+                allow(JOB_CATALOG_ACTIONS, self._catalog_arns(list(args.deployment.tables))),
                 allow(
                     ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    self._log_groups(*JOB_LOG_GROUPS),
+                    self._log_groups(*(f"{self._job_log_prefix}/{s}" for s in JOB_LOG_STREAMS)),
                 ),
                 # --enable-metrics: the job's metrics go to CloudWatch, namespace "Glue" only.
                 allow(
@@ -304,10 +343,9 @@ class Etl(pulumi.ComponentResource):
                 ),
             ],
             pulumi.ResourceOptions(parent=self),
-            trust_conditions=confused_deputy(args.account),
         )
 
-    def _job(self, job_role: Role) -> aws.glue.Job:
+    def _job(self, job_role: Role, logs: list[pulumi.Resource]) -> aws.glue.Job:
         """The job: Glue 5.0 (Spark 3.5.4, Python 3.11). No job-level retries: the state
         machine retries, where it can be seen."""
         args, code = self._args, self._args.code
@@ -340,52 +378,62 @@ class Etl(pulumi.ComponentResource):
                     **additional_modules,
                     "--enable-metrics": "true",
                     "--job-language": "python",
+                    "--custom-logGroup-prefix": self._job_log_prefix,
                 }
             ),
             # Runs beyond max_concurrent_runs wait (WAITING) instead of failing.
             job_run_queuing_enabled=True,
             execution_property={"max_concurrent_runs": args.max_concurrent_runs},
-            opts=job_role.user(self),
+            opts=job_role.user(self, *logs),
         )
 
     def _crawler_role(self) -> Role:
-        """The crawler's role: read the refined prefixes, keep the refined tables, log."""
+        """The crawler's role: read raw/, keep its own table (``<table>_raw``), log."""
         args = self._args
         lake = pulumi.Output.from_input(args.lake_arn)
-        refined = self._refined_prefixes
         return role(
             args.deployment.crawler,
             "glue.amazonaws.com",
             [
-                lake.apply(
-                    lambda a: allow(["s3:GetObject"], [f"{a}/{prefix}/*" for prefix in refined])
-                ),
+                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.RAW_PREFIX}/*"])),
                 lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
-                allow(CRAWLER_CATALOG_ACTIONS, self._catalog_arns),
+                allow(
+                    CRAWLER_CATALOG_ACTIONS,
+                    self._catalog_arns([f"{args.deployment.crawler_table_prefix}*"]),
+                ),
                 allow(
                     ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                     self._log_groups(CRAWLER_LOG_GROUP),
                 ),
             ],
             pulumi.ResourceOptions(parent=self),
-            trust_conditions=confused_deputy(args.account),
         )
 
-    def _crawler(self, crawler_role: Role) -> aws.glue.Crawler:
-        """The crawler: a catalog target on the refined tables, so it never makes another."""
+    def _crawler(self, crawler_role: Role, after: list[pulumi.Resource]) -> aws.glue.Crawler:
+        """The crawler: an S3 target on raw/, crawled incrementally (new folders only), into
+        a table of its own ("Scheduling an incremental crawl for adding new partitions",
+        https://docs.aws.amazon.com/glue/latest/dg/incremental-crawls.html)."""
         deployment = self._args.deployment
-        targets = deployment.crawler_targets()["CatalogTargets"]
+
+        def s3_targets(bucket: str) -> list[aws.glue.CrawlerS3TargetArgsDict]:
+            return [
+                {"path": t["Path"], "exclusions": t["Exclusions"]}
+                for t in deployment.crawler_targets(bucket)["S3Targets"]
+            ]
+
         return aws.glue.Crawler(
             deployment.crawler,
             name=deployment.crawler,
             role=crawler_role.arn,
             database_name=deployment.database,
-            catalog_targets=[
-                {"database_name": t["DatabaseName"], "tables": t["Tables"]} for t in targets
-            ],
+            s3_targets=pulumi.Output.from_input(self._args.lake_bucket).apply(s3_targets),
+            table_prefix=deployment.crawler_table_prefix,
             schema_change_policy={
                 "update_behavior": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY["UpdateBehavior"],
                 "delete_behavior": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY["DeleteBehavior"],
             },
-            opts=crawler_role.user(self, self.table),
+            recrawl_policy={
+                "recrawl_behavior": Deployment.CRAWLER_RECRAWL_POLICY["RecrawlBehavior"]
+            },
+            opts=crawler_role.user(self, *after),
         )

@@ -19,8 +19,6 @@ from services.deploy.deployment import (
     TRIGGER_HANDLER,
     VALIDATE_HANDLER,
     Deployment,
-    execution_arn,
-    map_runs_arn,
 )
 from services.deploy.packaging import DOCKERFILES, IMAGE_PLATFORM
 from services.pipeline import settings
@@ -121,6 +119,7 @@ class Functions(pulumi.ComponentResource):
         self, name: str, args: FunctionsArgs, child: pulumi.ResourceOptions
     ) -> aws.lambda_.Function:
         deployment = args.deployment
+        lake = pulumi.Output.from_input(args.lake_arn)
         return self._function(
             name,
             deployment.validate_function,
@@ -129,11 +128,18 @@ class Functions(pulumi.ComponentResource):
             pulumi.Output.from_input(args.lake_bucket).apply(deployment.validate_environment),
             args,
             child,
-            # Validate only reads raw/.
+            # Validate reads a pinned version under inbox/ or raw/ and promotes a dropped
+            # object to raw/. s3:ListBucket makes a missing key NoSuchKey, not AccessDenied
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
             grants=[
-                pulumi.Output.from_input(args.lake_arn).apply(
-                    lambda a: allow(["s3:GetObject"], [f"{a}/{settings.RAW_PREFIX}/*"])
-                )
+                lake.apply(
+                    lambda a: allow(
+                        ["s3:GetObject", "s3:GetObjectVersion"],
+                        [f"{a}/{settings.INBOX_PREFIX}/*", f"{a}/{settings.RAW_PREFIX}/*"],
+                    )
+                ),
+                lake.apply(lambda a: allow(["s3:PutObject"], [f"{a}/{settings.RAW_PREFIX}/*"])),
+                lake.apply(lambda a: allow(["s3:ListBucket"], [a])),
             ],
         )
 
@@ -149,19 +155,8 @@ class Functions(pulumi.ComponentResource):
             machine.apply(args.deployment.trigger_environment),
             args,
             child,
-            # The trigger starts only this state machine, and reads its running executions'
-            # histories to see whether one already validated the object (it reads no object).
-            grants=[
-                machine.apply(lambda arn: allow(["states:StartExecution"], [arn])),
-                # ListExecutions is authorised on the state machine, or on a Map Run when
-                # listing a Map's child executions: IAM's reference names both resources.
-                machine.apply(
-                    lambda arn: allow(["states:ListExecutions"], [arn, map_runs_arn(arn)])
-                ),
-                machine.apply(
-                    lambda arn: allow(["states:GetExecutionHistory"], [execution_arn(arn)])
-                ),
-            ],
+            # The trigger only starts the pipeline (it reads no object).
+            grants=[machine.apply(lambda arn: allow(["states:StartExecution"], [arn]))],
         )
 
     def _image(

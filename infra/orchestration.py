@@ -1,22 +1,25 @@
-"""Orchestration: the state machine, the S3-event rule to the trigger, and the daily schedule.
+"""Orchestration: the two state machines, the inbox rule to the trigger, and the daily schedule.
 
-The Pulumi component that deploys the state machine; ``services/deploy/asl.py`` renders its
-definition (the same for AWS and for the local deployment).
+The pipeline (scrape, validate, then the refine machine) and the refine machine (Glue job,
+crawl, smoke query); ``services/deploy/asl.py`` renders both definitions from
+``statemachine/`` (the same for AWS and for the local deployment).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.policies import ServiceRole, allow, confused_deputy, role
-from services.deploy.asl import render_json
+from services.deploy.asl import PIPELINE, REFINE, render_json
 from services.deploy.deployment import (
     ATHENA_RESULTS_PREFIX,
     Deployment,
+    execution_arn,
     regional_arn,
     state_machine_arn,
 )
@@ -31,20 +34,28 @@ UNSCOPABLE = [
     "xray:GetSamplingTargets",
 ]  # fmt: skip
 
+# Each role allows the calls its machine's integrations make, as the Step Functions
+# Developer Guide's "IAM policies for ..." sections list them per integration pattern:
+# https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html (Step Functions),
+# https://docs.aws.amazon.com/step-functions/latest/dg/connect-glue.html (AWS Glue),
+# https://docs.aws.amazon.com/step-functions/latest/dg/connect-athena.html (Amazon Athena).
 
-#: What Athena asks the Glue catalogue, as the state machine, for the smoke query
+#: startExecution.sync:2 waits for the child through this managed EventBridge rule.
+SYNC_EXECUTION_RULE = "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+#: glue:startJobRun.sync starts the run, polls it and stops it if the Task is stopped.
+GLUE_JOB_ACTIONS = ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"]
+#: athena:startQueryExecution.sync (start, poll, stop) and getQueryResults, on the workgroup.
+ATHENA_QUERY_ACTIONS = [
+    "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
+    "athena:GetQueryResults",
+]  # fmt: skip
+#: What Athena asks the Glue catalogue, as the refine machine, for the smoke query
 #: ("Configure access to databases and tables in the AWS Glue Data Catalog", Athena).
 ATHENA_CATALOG_ACTIONS = [
     "glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions",
     "glue:BatchGetPartition",
 ]  # fmt: skip
-
-
-#: The smoke query's calls to Athena, on the workgroup.
-ATHENA_QUERY_ACTIONS = [
-    "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
-]  # fmt: skip
-#: Athena writes the smoke query's results, as the state machine, under athena-results/.
+#: Athena writes the smoke query's results, as the refine machine, under athena-results/.
 ATHENA_RESULTS_ACTIONS = [
     "s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation",
     "s3:AbortMultipartUpload",
@@ -72,8 +83,8 @@ class OrchestrationArgs:
 
 
 class Orchestration(pulumi.ComponentResource):
-    """The pipeline's state machine and the two ways it starts (the S3-event rule, the
-    schedule). Its definition is rendered by ``services/deploy/asl.py``."""
+    """The pipeline and refine state machines and the two ways the pipeline starts (an
+    object dropped under inbox/, the schedule)."""
 
     def __init__(
         self, name: str, args: OrchestrationArgs, opts: pulumi.ResourceOptions | None = None
@@ -83,33 +94,46 @@ class Orchestration(pulumi.ComponentResource):
         super().__init__("bovespa:workflow:Workflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         deployment = args.deployment
-        # The definition, rendered from statemachine/pipeline.asl.json like the local one.
-        self.definition = pulumi.Output.all(args.scraper_arn, args.validate_arn).apply(
-            lambda arns: render_json(deployment.state_machine_values(arns[0], arns[1]))
+        self.refine_machine = self._machine(
+            deployment.refine_state_machine,
+            self._refine_role(args, child),
+            render_json(REFINE, deployment.refine_values()),
+            args,
+            child,
         )
-        self.state_machine = self._state_machine(args, child)
-        self.event_pattern = self._raw_object_rule(args, child)
+        self.definition = pulumi.Output.all(
+            args.scraper_arn, args.validate_arn, self.refine_machine.arn
+        ).apply(lambda arns: render_json(PIPELINE, deployment.pipeline_values(*arns)))
+        self.state_machine = self._machine(
+            deployment.state_machine, self._pipeline_role(args, child), self.definition, args, child
+        )
+        self.event_pattern = self._inbox_rule(args, child)
         self.schedule = self._schedule(name, args, child)
-        self.register_outputs({"state_machine": self.state_machine.arn})
+        self.register_outputs(
+            {"state_machine": self.state_machine.arn, "refine_machine": self.refine_machine.arn}
+        )
 
-    def _state_machine(
-        self, args: OrchestrationArgs, child: pulumi.ResourceOptions
+    def _machine(
+        self,
+        machine: str,
+        machine_role: ServiceRole,
+        definition: pulumi.Input[str],
+        args: OrchestrationArgs,
+        child: pulumi.ResourceOptions,
     ) -> aws.sfn.StateMachine:
-        deployment = args.deployment
-        machine_role = self._machine_role(args, child)
         log_group = aws.cloudwatch.LogGroup(
-            f"{deployment.state_machine}-logs",
-            name=f"/aws/vendedlogs/states/{deployment.state_machine}",
+            f"{machine}-logs",
+            name=f"/aws/vendedlogs/states/{machine}",
             retention_in_days=args.log_retention_days,
             opts=child,
         )
         # Standard (so failed runs can be redriven), logged and traced.
         return aws.sfn.StateMachine(
-            deployment.state_machine,
-            name=deployment.state_machine,
+            machine,
+            name=machine,
             type="STANDARD",
             role_arn=machine_role.arn,
-            definition=self.definition,
+            definition=definition,
             logging_configuration={
                 "log_destination": log_group.arn.apply(lambda arn: f"{arn}:*"),
                 "include_execution_data": True,
@@ -120,66 +144,77 @@ class Orchestration(pulumi.ComponentResource):
             opts=machine_role.user(self, log_group),
         )
 
-    @staticmethod
-    def _machine_role(args: OrchestrationArgs, child: pulumi.ResourceOptions) -> ServiceRole:
-        # Its role: exactly the calls the definition makes (and what Athena needs for them).
-        deployment, account, region = args.deployment, args.account, args.region
-        lake = pulumi.Output.from_input(args.lake_arn)
-        return role(
-            deployment.state_machine,
-            "states.amazonaws.com",
-            [
-                pulumi.Output.all(args.scraper_arn, args.validate_arn).apply(
-                    lambda arns: allow(
-                        ["lambda:InvokeFunction"], [*arns, *(f"{a}:*" for a in arns)]
-                    )
-                ),
-                pulumi.Output.from_input(args.glue_job_arn).apply(
-                    lambda arn: allow(["glue:StartJobRun", "glue:GetJobRun"], [arn])
-                ),
-                pulumi.Output.from_input(args.crawler_arn).apply(
-                    lambda arn: allow(["glue:StartCrawler", "glue:GetCrawler"], [arn])
-                ),
-                pulumi.Output.from_input(args.workgroup_arn).apply(
-                    lambda arn: allow(ATHENA_QUERY_ACTIONS, [arn])
-                ),
-                # Athena reads the catalogue with the caller's credentials (the table, and
-                # its partitions one by one, in pages or in batches).
-                allow(ATHENA_CATALOG_ACTIONS, deployment.glue_catalog_arns(region, account)),
-                lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.REFINED_PREFIX}/*"])),
-                lake.apply(lambda a: allow(["s3:ListBucket", "s3:GetBucketLocation"], [a])),
-                pulumi.Output.from_input(args.artifacts_arn).apply(
-                    lambda a: allow(ATHENA_RESULTS_ACTIONS, [a, f"{a}/{ATHENA_RESULTS_PREFIX}/*"])
-                ),
-                allow(UNSCOPABLE, ["*"]),
-            ],
+    def _pipeline_role(self, args: OrchestrationArgs, child: pulumi.ResourceOptions) -> ServiceRole:
+        # Invoke the scraper and validate; run the refine machine and wait for it.
+        return _machine_role(
+            args.deployment.state_machine,
+            args,
             child,
-            # Step Functions documents both keys for the role it assumes (confused deputy).
-            trust_conditions=confused_deputy(account, state_machine_arn("*", region, account)),
+            pulumi.Output.all(args.scraper_arn, args.validate_arn).apply(
+                lambda arns: allow(["lambda:InvokeFunction"], [*arns, *(f"{a}:*" for a in arns)])
+            ),
+            self.refine_machine.arn.apply(lambda arn: allow(["states:StartExecution"], [arn])),
+            # IAM's reference authorises DescribeExecution on an execution or an express one;
+            # the refine machine is STANDARD, so the express ARN names nothing of ours.
+            self.refine_machine.arn.apply(
+                lambda arn: allow(["states:DescribeExecution"], [execution_arn(arn), express(arn)])
+            ),
+            self.refine_machine.arn.apply(
+                lambda arn: allow(["states:StopExecution"], [execution_arn(arn)])
+            ),
+            allow(
+                ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                [regional_arn("events", args.region, args.account, SYNC_EXECUTION_RULE)],
+            ),
         )
 
-    def _raw_object_rule(
+    @staticmethod
+    def _refine_role(args: OrchestrationArgs, child: pulumi.ResourceOptions) -> ServiceRole:
+        # Run the Glue job and the crawler; run the smoke query (and what Athena does for it).
+        deployment = args.deployment
+        lake = pulumi.Output.from_input(args.lake_arn)
+        return _machine_role(
+            deployment.refine_state_machine,
+            args,
+            child,
+            pulumi.Output.from_input(args.glue_job_arn).apply(
+                lambda arn: allow(GLUE_JOB_ACTIONS, [arn])
+            ),
+            pulumi.Output.from_input(args.crawler_arn).apply(
+                lambda arn: allow(["glue:StartCrawler", "glue:GetCrawler"], [arn])
+            ),
+            pulumi.Output.from_input(args.workgroup_arn).apply(
+                lambda arn: allow(ATHENA_QUERY_ACTIONS, [arn])
+            ),
+            # Athena reads the catalogue with the caller's credentials (the table, and its
+            # partitions one by one, in pages or in batches), and the refined objects.
+            allow(ATHENA_CATALOG_ACTIONS, deployment.glue_catalog_arns(args.region, args.account)),
+            lake.apply(lambda a: allow(["s3:GetObject"], [f"{a}/{settings.REFINED_PREFIX}/*"])),
+            lake.apply(lambda a: allow(["s3:ListBucket", "s3:GetBucketLocation"], [a])),
+            pulumi.Output.from_input(args.artifacts_arn).apply(
+                lambda a: allow(ATHENA_RESULTS_ACTIONS, [a, f"{a}/{ATHENA_RESULTS_PREFIX}/*"])
+            ),
+        )
+
+    def _inbox_rule(
         self, args: OrchestrationArgs, child: pulumi.ResourceOptions
     ) -> pulumi.Output[str]:
-        # S3 "Object Created" under raw/ (*.parquet) -> the trigger function.
+        # S3 "Object Created" under inbox/ -> the trigger function (one execution per object).
         deployment = args.deployment
         event_pattern = pulumi.Output.from_input(args.lake_bucket).apply(
-            lambda bucket: json.dumps(deployment.raw_object_event_pattern(bucket))
+            lambda bucket: json.dumps(deployment.inbox_event_pattern(bucket))
         )
         rule = aws.cloudwatch.EventRule(
-            deployment.raw_object_rule,
-            name=deployment.raw_object_rule,
+            deployment.inbox_rule,
+            name=deployment.inbox_rule,
             event_pattern=event_pattern,
             opts=child,
         )
         aws.cloudwatch.EventTarget(
-            f"{deployment.raw_object_rule}-trigger",
-            rule=rule.name,
-            arn=args.trigger_arn,
-            opts=child,
+            f"{deployment.inbox_rule}-trigger", rule=rule.name, arn=args.trigger_arn, opts=child
         )
         aws.lambda_.Permission(
-            f"{deployment.raw_object_rule}-may-invoke-trigger",
+            f"{deployment.inbox_rule}-may-invoke-trigger",
             action="lambda:InvokeFunction",
             function=args.trigger_name,
             principal="events.amazonaws.com",
@@ -218,3 +253,27 @@ class Orchestration(pulumi.ComponentResource):
             },
             opts=scheduler_role.user(self),
         )
+
+
+def express(machine_arn: str) -> str:
+    """Every express execution of the state machine ``machine_arn``, as IAM spells them."""
+    return f"{machine_arn.replace(':stateMachine:', ':express:', 1)}:*:*"
+
+
+def _machine_role(
+    machine: str,
+    args: OrchestrationArgs,
+    child: pulumi.ResourceOptions,
+    *statements: pulumi.Input[dict[str, Any]],
+) -> ServiceRole:
+    """The role of the state machine ``machine``: ``statements``, and log delivery and X-Ray."""
+    return role(
+        machine,
+        "states.amazonaws.com",
+        [*statements, allow(UNSCOPABLE, ["*"])],
+        child,
+        # Step Functions documents both keys for the role it assumes (confused deputy).
+        trust_conditions=confused_deputy(
+            args.account, state_machine_arn("*", args.region, args.account)
+        ),
+    )

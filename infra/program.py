@@ -1,9 +1,9 @@
 """The Pulumi program: one stack of the pipeline, built from a few components.
 
 Reading order: ``Storage`` (buckets) → ``Functions`` (images, Lambdas) → ``Etl`` (Glue
-job, table, crawler) → ``Analytics`` (Athena) → ``Orchestration`` (state machine, S3
-rule, schedule) → ``Monitoring`` (alarms). Names come from ``services/deploy/deployment.py``,
-shared with the local deployment.
+job, tables, crawler) → ``Analytics`` (Athena) → ``Orchestration`` (the pipeline and
+refine state machines, the inbox rule, the schedule) → ``Monitoring`` (alarms). Names
+come from ``services/deploy/deployment.py``, shared with the local deployment.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from infra.analytics import Analytics, AnalyticsArgs
 from infra.config import StackConfig, load
-from infra.etl import Etl, EtlArgs, build_job_code, glue_database_exists
+from infra.etl import CRAWLER_LOG_GROUP, Etl, EtlArgs, build_job_code, resource_exists
 from infra.functions import Functions, FunctionsArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.orchestration import Orchestration, OrchestrationArgs
@@ -83,10 +83,12 @@ def _etl(config: StackConfig, where: Where, storage: Storage) -> Etl:
             worker_type=config.glue_worker_type,
             workers=config.glue_workers,
             timeout_minutes=config.glue_timeout_minutes,
-            database_exists=glue_database_exists(deployment.database),
-            # The schedule starts one execution per index at the same minute: those run at
-            # once; S3-event runs beyond them queue.
+            database_exists=resource_exists("AWS::Glue::Database", deployment.database),
+            # Each execution runs the job once for all its indices (the schedule's, files
+            # dropped under inbox/, redrives): as many at once as indices, more queue.
             max_concurrent_runs=len(deployment.indices),
+            log_retention_days=config.log_retention_days,
+            crawler_logs_exist=resource_exists("AWS::Logs::LogGroup", CRAWLER_LOG_GROUP),
             account=where.account,
             region=where.region,
             code=build_job_code(),

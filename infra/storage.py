@@ -23,19 +23,23 @@ class StorageArgs:
 
 
 class Storage(pulumi.ComponentResource):
-    """Private, encrypted, TLS-only buckets; raw versioned; S3 events go to EventBridge."""
+    """Private, encrypted, TLS-only buckets; the lake versioned; S3 events go to EventBridge."""
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("bovespa:storage:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        # The lake: raw/ (as B3 sent it) and refined/ (what Athena reads).
+        # The lake: inbox/ (dropped files), raw/ (as B3 sent it), refined/ (what Athena reads).
         # Bucket names are global: Pulumi ends each name with a unique suffix.
         self.lake = aws.s3.Bucket(
             f"{name}-lake", bucket_prefix=f"{args.deployment.lake_bucket}-", opts=child
         )
-        # Scripts and packages of the Glue job, and Athena's query results.
+        # Scripts and packages of the Glue job, and Athena's query results: all disposable,
+        # so `pulumi destroy` empties it rather than stopping part-way.
         self.artifacts = aws.s3.Bucket(
-            f"{name}-artifacts", bucket_prefix=f"{args.deployment.artifacts_bucket}-", opts=child
+            f"{name}-artifacts",
+            bucket_prefix=f"{args.deployment.artifacts_bucket}-",
+            force_destroy=True,
+            opts=child,
         )
         for label, bucket in (("lake", self.lake), ("artifacts", self.artifacts)):
             self._lock_down(name, label, bucket, child)
@@ -77,12 +81,23 @@ class Storage(pulumi.ComponentResource):
                 "noncurrent_version_expiration": {"noncurrent_days": 1},
             }
         )
+        # Anywhere in the lake, a delete marker left with no version behind it (its versions
+        # expired above) is removed. A rule of its own: ExpiredObjectDeleteMarker cannot go
+        # with Days (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html).
+        rules.append(
+            {
+                "id": "remove-expired-delete-markers",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "expiration": {"expired_object_delete_marker": True},
+            }
+        )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lake-lifecycle", bucket=self.lake.id, rules=rules, opts=child
         )
 
     def _lake_events(self, name: str, child: pulumi.ResourceOptions) -> None:
-        # S3 events (Object Created under raw/) go to EventBridge, where the rule filters them.
+        # S3 events go to EventBridge, where the rule keeps those under inbox/.
         aws.s3.BucketNotification(
             f"{name}-lake-events", bucket=self.lake.id, eventbridge=True, opts=child
         )

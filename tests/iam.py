@@ -103,7 +103,8 @@ def api_resources(
         if name in GLUE_CRAWLER_ACTIONS:
             return [f"{glue}:crawler/{params['Name']}"]
     if service == "states" and name in {"StartExecution", "ListExecutions"}:
-        return [params["stateMachineArn"]]
+        # The API's stateMachineArn, or a Task's StateMachineArn (startExecution.sync:2).
+        return [params.get("stateMachineArn") or params["StateMachineArn"]]
     if service == "states" and name == "GetExecutionHistory":
         return [params["executionArn"]]
     if service == "athena":
@@ -111,7 +112,7 @@ def api_resources(
         if name == "StartQueryExecution":
             return [f"{athena}:workgroup/{params.get('WorkGroup', 'primary')}"]
         if name in ATHENA_QUERY_ACTIONS and query_workgroup is not None:
-            return [f"{athena}:workgroup/{query_workgroup(params['QueryExecutionId'])}"]
+            return [f"{athena}:workgroup/{query_workgroup(params.get('QueryExecutionId', ''))}"]
     if service == "lambda" and name == "InvokeFunction":
         function = params["FunctionName"]
         if function.startswith("arn:"):
@@ -154,26 +155,43 @@ def requests_of_execution(
             name, state_input = entered
             state = states[name]
             action = task_action(state["Resource"])
-            params = resolve(state.get("Parameters", {}), state_input)
+            params = resolve(arguments(state), state_input)
             for resource in api_resources(action, params, region, account, query_workgroup):
                 requests.append(Request(component, action, resource, (), f"state {name}"))
             entered = None
         elif event["type"] == "TaskScheduled":
             scheduled = event["taskScheduledEventDetails"]["resource"]
             for name, state in iterated.items():
-                if state["Resource"] != scheduled or "FunctionName" not in state["Parameters"]:
+                if state["Resource"] != scheduled or "FunctionName" not in arguments(state):
                     continue
                 action = task_action(state["Resource"])
-                params = {"FunctionName": state["Parameters"]["FunctionName"]}
+                params = {"FunctionName": arguments(state)["FunctionName"]}
                 for resource in api_resources(action, params, region, account, query_workgroup):
                     requests.append(Request(component, action, resource, (), f"Map: {name}"))
     return requests
 
 
+#: The call that starts each optimised integration the definitions use (a ``.sync`` one then
+#: polls and may stop: those calls are Step Functions' own, granted from its "IAM policies"
+#: pages, and are not in an execution's history).
+OPTIMISED = {
+    "arn:aws:states:::lambda:invoke": "lambda:InvokeFunction",
+    "arn:aws:states:::states:startExecution.sync:2": "states:StartExecution",
+    "arn:aws:states:::glue:startJobRun.sync": "glue:StartJobRun",
+    "arn:aws:states:::athena:startQueryExecution.sync": "athena:StartQueryExecution",
+}
+
+
+def arguments(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A Task's ``Arguments`` (JSONata) or ``Parameters`` (JSONPath)."""
+    found: dict[str, Any] = state.get("Arguments") or state.get("Parameters") or {}
+    return found
+
+
 def task_action(resource: str) -> str:
     """The IAM action of a Task's ``Resource`` (an optimised or an aws-sdk integration)."""
-    if resource == "arn:aws:states:::lambda:invoke":
-        return "lambda:InvokeFunction"
+    if resource in OPTIMISED:
+        return OPTIMISED[resource]
     match = re.fullmatch(r"arn:aws:states:::aws-sdk:([a-z0-9]+):(\w+)", resource)
     if match is None:
         raise ValueError(f"no IAM action known for the Task resource {resource}")
@@ -183,9 +201,12 @@ def task_action(resource: str) -> str:
 
 def resolve(parameters: Mapping[str, Any], state_input: Any) -> dict[str, Any]:
     """A Task's Parameters on its input: plain ``$.a.b`` paths are read, intrinsic
-    functions (never an identifier IAM authorises on here) are left out."""
+    functions and JSONata ``{% … %}`` expressions (never an identifier IAM authorises on
+    here) are left out."""
     resolved: dict[str, Any] = {}
     for key, value in parameters.items():
+        if isinstance(value, str) and value.startswith("{%"):
+            continue
         if isinstance(value, dict):
             resolved[key] = resolve(value, state_input)
         elif key.endswith(".$"):

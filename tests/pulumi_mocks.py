@@ -37,9 +37,6 @@ CONFIG = {
     "glueWorkers": "2",
     "alarmEmail": "alerts@example.com",
     "athenaBytesScannedCutoff": "1073741824",
-    "pollSeconds": "1",
-    "maxPolls": "300",
-    "scrapeRetrySeconds": "1",
 }
 
 
@@ -91,8 +88,10 @@ class Monitor(pulumi.runtime.mocks.MockMonitor):  # type: ignore[misc]
 @dataclass
 class Mocks(pulumi.runtime.Mocks):
     declared: list[Declared] = field(default_factory=list)
-    #: The Glue databases that exist before the stack (Cloud Control answers for them).
+    #: The Glue databases and log groups that exist before the stack (Cloud Control
+    #: answers for them).
     existing_databases: set[str] = field(default_factory=lambda: {"default"})
+    existing_log_groups: set[str] = field(default_factory=set)
     #: An error Cloud Control answers with instead (access denied, say).
     lookup_error: str | None = None
 
@@ -123,16 +122,18 @@ class Mocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": REGION, "region": REGION, "id": REGION}
         if args.token == "aws:cloudcontrol/getResource:getResource":
-            name = args.args["identifier"]
+            kind, name = args.args["typeName"], args.args["identifier"]
             if self.lookup_error:
                 raise ProviderError(self.lookup_error)
-            if args.args["typeName"] == "AWS::Glue::Database" and name in self.existing_databases:
-                return {"identifier": name, "properties": json.dumps({"DatabaseName": name}),
-                        "typeName": "AWS::Glue::Database", "id": name}  # fmt: skip
+            existing = {
+                "AWS::Glue::Database": self.existing_databases,
+                "AWS::Logs::LogGroup": self.existing_log_groups,
+            }
+            if name in existing[kind]:
+                return {"identifier": name, "properties": "{}", "typeName": kind, "id": name}
             # What the provider says for a missing resource (Cloud Control GetResource).
             raise ProviderError(
-                f"reading Cloud Control API (AWS::Glue::Database) Resource ({name}): "
-                "couldn't find resource"
+                f"reading Cloud Control API ({kind}) Resource ({name}): couldn't find resource"
             )
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {"userName": "AWS", "password": "secret", "authorizationToken": "x",

@@ -37,10 +37,6 @@ class Key(StrEnum):
     ATHENA_BYTES_SCANNED_CUTOFF = "athenaBytesScannedCutoff"
     LOG_RETENTION_DAYS = "logRetentionDays"
     IMAGE_HISTORY = "imageHistory"
-    POLL_SECONDS = "pollSeconds"
-    MAX_POLLS = "maxPolls"
-    SCRAPE_RETRY_SECONDS = "scrapeRetrySeconds"
-    MAP_MAX_CONCURRENCY = "mapMaxConcurrency"
     AHEAD_DATASETS = "aheadDatasets"
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import re
 from dataclasses import fields
@@ -13,14 +14,18 @@ import yaml
 
 from glue.schema import TABLES
 from infra.config import StackConfig, StackConfigError
-from infra.etl import NOT_FOUND
-from services.deploy.asl import all_states, render_json
+from infra.etl import CRAWLER_LOG_GROUP, NOT_FOUND
+from infra.orchestration import ATHENA_CATALOG_ACTIONS
+from services.deploy.asl import PIPELINE, REFINE, all_states, render_json
 from services.deploy.deployment import (
     SCRAPER_HANDLER,
     TRIGGER_HANDLER,
     VALIDATE_HANDLER,
+    Deployment,
+    execution_arn,
     role_arn,
     role_name,
+    state_machine_arn,
 )
 from services.deploy.packaging import (
     IMAGE_OF_HANDLER,
@@ -42,11 +47,13 @@ from services.pipeline.lake.datasets import DATASETS, RAW_PREFIXES
 from services.tool.analysis.queries import saved_queries
 from services.tool.analysis.views import views
 from services.tool.local.deploy import LOCAL, deployed
+from tests.iam import Request, api_resources, arguments, decision, resolve, task_action
 from tests.pulumi_mocks import (
     ACCOUNT,
     ARN_FORMATS,
     CONFIG,
     DIGEST,
+    REGION,
     Declared,
     Mocks,
     run_program,
@@ -65,6 +72,18 @@ def lake_bucket(stack: Mocks) -> str:
     return f"{bucket.inputs['bucketPrefix']}20251123"
 
 
+SFN = "aws:sfn/stateMachine:StateMachine"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+MACHINES = (LOCAL.state_machine, LOCAL.refine_state_machine)
+FUNCTIONS = (LOCAL.scraper_function, LOCAL.validate_function, LOCAL.trigger_function)
+
+
+def definition(stack: Mocks, machine: str) -> dict[str, Any]:
+    """The deployed definition of the state machine named ``machine``."""
+    found: dict[str, Any] = json.loads(stack.one(SFN, machine).inputs["definition"])
+    return found
+
+
 def test_both_deployments_name_buckets_roles_and_functions_alike(stack: Mocks) -> None:
     """The emulator's names and ARNs are those the Pulumi program gives (AWS suffixes a
     bucket's name and a role's; the mocks answer ARNs as AWS forms them)."""
@@ -77,7 +96,7 @@ def test_both_deployments_name_buckets_roles_and_functions_alike(stack: Mocks) -
         assert arn == ARN_FORMATS["aws:lambda/function:Function"].format(name=name)
         assert name in functions
     roles = {d.name for d in stack.of_type(ROLE)}
-    owners = (*functions, LOCAL.glue_job, LOCAL.crawler, LOCAL.state_machine)
+    owners = (*functions, LOCAL.glue_job, LOCAL.crawler, *MACHINES)
     for owner in owners:
         assert role_name(owner) in roles
         assert role_arn(owner, ACCOUNT) == f"arn:aws:iam::{ACCOUNT}:role/{role_name(owner)}"
@@ -96,7 +115,11 @@ def test_every_component_is_declared(stack: Mocks) -> None:
 
 
 def test_buckets_are_private_encrypted_tls_only_and_raw_is_versioned(stack: Mocks) -> None:
-    assert len(stack.of_type("aws:s3/bucket:Bucket")) == 2
+    buckets = {b.name.rsplit("-", 1)[1]: b.inputs for b in stack.of_type("aws:s3/bucket:Bucket")}
+    assert set(buckets) == {"lake", "artifacts"}
+    # `pulumi destroy` empties the artifacts (code, Athena results); the lake never.
+    assert buckets["artifacts"]["forceDestroy"] is True
+    assert not buckets["lake"].get("forceDestroy")
     for block in stack.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
         assert all(
             block.inputs[k]
@@ -148,6 +171,22 @@ def test_replaced_versions_expire_under_every_refined_table_and_no_raw_prefix(
     assert expiring == {**refined, f"{settings.STAGING_PREFIX}/": 1}
     filtered = [r["filter"]["prefix"] for r in lake.inputs["rules"]]
     assert not [p for p in filtered if p.split("/")[0] in RAW_PREFIXES]
+
+
+def test_delete_markers_left_with_no_version_are_removed_from_the_whole_lake(
+    stack: Mocks,
+) -> None:
+    (lake,) = [
+        lc
+        for lc in stack.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        if lc.name.endswith("-lake-lifecycle")
+    ]
+    (rule,) = [
+        r for r in lake.inputs["rules"] if r.get("expiration", {}).get("expiredObjectDeleteMarker")
+    ]
+    assert rule["filter"] == {"prefix": ""}
+    # S3 refuses ExpiredObjectDeleteMarker beside Days or Date in one expiration.
+    assert rule["expiration"] == {"expiredObjectDeleteMarker": True}
 
 
 def test_the_raw_prefixes_the_scraper_writes_are_those_the_job_reads(stack: Mocks) -> None:
@@ -253,9 +292,51 @@ def test_functions_have_their_handler_limits_environment_and_log_retention(stack
     # A scrape ends with its own error, before the Lambda's timeout cuts it off.
     scraper = LOCAL.function_limits(LOCAL.scraper_function)
     assert scraper.timeout_seconds > settings.B3_SCRAPE_DEADLINE_SECONDS
-    groups = {g.inputs["name"]: g.inputs for g in stack.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    for name in functions:
-        assert groups[f"/aws/lambda/{name}"]["retentionInDays"] > 0
+
+
+def test_every_log_group_keeps_logs_for_the_stacks_retention(stack: Mocks) -> None:
+    """Lambda, Step Functions and Glue would keep logs for ever in groups they create."""
+    groups = {g.inputs["name"]: g.inputs["retentionInDays"] for g in stack.of_type(LOG_GROUP)}
+    assert set(groups) == {
+        *(f"/aws/lambda/{f}" for f in FUNCTIONS),
+        *(f"/aws/vendedlogs/states/{machine}" for machine in MACHINES),
+        f"/aws-glue/jobs/{LOCAL.glue_job}/error",
+        f"/aws-glue/jobs/{LOCAL.glue_job}/output",
+        "/aws-glue/crawlers",
+    }
+    assert set(groups.values()) == {30}  # the default logRetentionDays
+    for machine in MACHINES:
+        destination = stack.one(SFN, machine).inputs["loggingConfiguration"]["logDestination"]
+        assert destination.split(":log-group:")[1].removesuffix(":*") in groups
+
+
+def test_glue_logs_go_to_the_groups_the_stack_keeps(stack: Mocks) -> None:
+    job = stack.one("aws:glue/job:Job").inputs
+    assert job["glueVersion"] == "5.0"
+    # Glue 5.0 logs in real time to <prefix>/error and /output; the continuous-logging
+    # options of Glue 4.0 and earlier do nothing there.
+    job_args = job["defaultArguments"]
+    assert not [a for a in job_args if a.startswith("--enable-continuous") or "continuous-log" in a]
+    prefix = job_args["--custom-logGroup-prefix"]
+    declared = {g.inputs["name"] for g in stack.of_type(LOG_GROUP)}
+    for owner, groups in (
+        (LOCAL.glue_job, {f"{prefix}/error", f"{prefix}/output"}),
+        (LOCAL.crawler, {CRAWLER_LOG_GROUP}),
+    ):
+        logs = [
+            s for s in statements(stack, f"{owner}-policy") if "logs:PutLogEvents" in s["Action"]
+        ]
+        written = {
+            r.split(":log-group:")[1].removesuffix(":*") for s in logs for r in s["Resource"]
+        }
+        assert written == groups <= declared, owner
+    crawler_logs = [g for g in stack.of_type(LOG_GROUP) if g.inputs["name"] == CRAWLER_LOG_GROUP]
+    assert crawler_logs[0].retain_on_delete  # the account's crawlers all log there
+
+
+def test_an_existing_crawler_log_group_is_left_alone() -> None:
+    mocks = run_program(mocks=Mocks(existing_log_groups={CRAWLER_LOG_GROUP}))
+    assert CRAWLER_LOG_GROUP not in {g.inputs["name"] for g in mocks.of_type(LOG_GROUP)}
 
 
 ROLE = "aws:iam/role:Role"
@@ -271,7 +352,7 @@ def statements(stack: Mocks, role_fragment: str) -> list[dict[str, Any]]:
 
 def test_no_iam_statement_allows_a_whole_service(stack: Mocks) -> None:
     policies = stack.of_type("aws:iam/rolePolicy:RolePolicy")
-    assert len(policies) == 7
+    assert len(policies) == 8
     for policy in policies:
         for statement in json.loads(policy.inputs["policy"])["Statement"]:
             assert statement["Effect"] == "Allow"
@@ -310,32 +391,9 @@ def parliament_findings(document: str) -> set[tuple[str, str]]:
 
 def test_every_policy_passes_parliament(stack: Mocks) -> None:
     policies = declared_policies(stack)
-    assert len(policies) == 7 + 7 + 2
+    assert len(policies) == 8 + 8 + 2
     for kind, name, document in policies:
         assert parliament_findings(document) <= PARLIAMENT_ACCEPTED[kind], name
-
-
-def test_parliament_is_really_checking() -> None:
-    def one(statement: dict[str, Any]) -> set[str]:
-        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-        return {issue for issue, _ in parliament_findings(document)}
-
-    bucket = "arn:aws:s3:::b"
-    assert one({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["*"]}) == {
-        "RESOURCE_STAR"
-    }
-    assert one({"Effect": "Allow", "Action": ["s3:GetObjekt"], "Resource": [f"{bucket}/*"]})
-    assert one({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [bucket]}) == {
-        "RESOURCE_MISMATCH"
-    }
-    assert one(
-        {
-            "Effect": "Allow",
-            "Action": ["cloudwatch:PutMetricData"],
-            "Resource": ["*"],
-            "Condition": {"StringEquals": {"s3:prefix": "Glue"}},
-        }
-    ) == {"UNKNOWN_CONDITION_FOR_ACTION"}
 
 
 def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
@@ -354,44 +412,88 @@ def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
     assert listing["Condition"] == {
         "StringLike": {"s3:prefix": ["raw/*", "raw-theoretical/*", "raw-preview/*"]}
     }
+    # Validate reads a pinned version of a dropped (inbox/) or scraped (raw/) object, promotes
+    # a dropped one to raw/, and may list the lake so a missing object is NoSuchKey.
+    lake = f"arn:aws:s3:::{bucket}"
     validate = statements(stack, "validate-policy")
-    assert [s["Resource"] for s in validate if s["Action"] == ["s3:GetObject"]] == [
-        [f"arn:aws:s3:::{bucket}/raw/*"]
-    ]
-    assert not [s for s in validate if "s3:PutObject" in s["Action"]]
-    trigger = statements(stack, "trigger-policy")
-    starts = [s for s in trigger if "states:StartExecution" in s["Action"]]
-    assert starts[0]["Resource"] == [
-        f"arn:aws:states:us-east-1:000000000000:stateMachine:{LOCAL.state_machine}"
-    ]
-    # As IAM's reference spells them: execution:<machine>:<id>, mapRun:<machine>/<label>:<id>.
-    states = "arn:aws:states:us-east-1:000000000000"
-    resources = {a: s["Resource"] for s in trigger for a in s["Action"]}
-    assert resources["states:ListExecutions"] == [
-        f"{states}:stateMachine:{LOCAL.state_machine}",
-        f"{states}:mapRun:{LOCAL.state_machine}/*",
-    ]
-    assert resources["states:GetExecutionHistory"] == [
-        f"{states}:execution:{LOCAL.state_machine}:*"
-    ]
-
-
-def test_the_state_machine_role_allows_exactly_the_definitions_calls(stack: Mocks) -> None:
-    allowed = {a for s in statements(stack, f"{LOCAL.state_machine}-policy") for a in s["Action"]}
-    definition = json.loads(stack.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
-    called = set()
-    for _, state in all_states(definition):
-        resource = state.get("Resource", "")
-        if resource == "arn:aws:states:::lambda:invoke":
-            called.add("lambda:InvokeFunction")
-        elif resource.startswith("arn:aws:states:::aws-sdk:"):
-            service, action = resource.split(":")[-2:]
-            called.add(f"{service}:{action[0].upper()}{action[1:]}")
-    assert "lambda:InvokeFunction" in called  # the Map's iterations are walked too
-    assert called <= allowed
-    assert {a for a in allowed if a.split(":")[0] in {"lambda", "states"}} == {
-        "lambda:InvokeFunction"
+    assert {tuple(s["Action"]): s["Resource"] for s in validate if "s3:" in s["Action"][0]} == {
+        ("s3:GetObject", "s3:GetObjectVersion"): [f"{lake}/inbox/*", f"{lake}/raw/*"],
+        ("s3:PutObject",): [f"{lake}/raw/*"],
+        ("s3:ListBucket",): [lake],
     }
+    # The trigger only starts the pipeline: it reads no history and no object.
+    trigger = [s for s in statements(stack, "trigger-policy") if s["Resource"] != ["*"]]
+    assert [(s["Action"], s["Resource"]) for s in trigger if "logs:" not in s["Action"][0]] == [
+        (["states:StartExecution"], [state_machine_arn(LOCAL.state_machine, REGION, ACCOUNT)])
+    ]
+
+
+#: The calls Step Functions makes for each optimised integration the definitions use, as
+#: the Developer Guide's "IAM policies for ..." sections list them (the .sync pattern polls
+#: and may stop what it started; startExecution.sync:2 waits through an EventBridge rule).
+INTEGRATION_CALLS = {
+    "arn:aws:states:::lambda:invoke": {"lambda:InvokeFunction"},
+    "arn:aws:states:::states:startExecution.sync:2": {
+        "states:StartExecution", "states:DescribeExecution", "states:StopExecution",
+        "events:PutTargets", "events:PutRule", "events:DescribeRule",
+    },
+    "arn:aws:states:::glue:startJobRun.sync": {
+        "glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun",
+    },
+    "arn:aws:states:::athena:startQueryExecution.sync": {
+        "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
+    },
+}  # fmt: skip
+
+
+def integration_calls(resource: str) -> set[str]:
+    """The IAM actions behind a Task's ``Resource`` (an aws-sdk one is its own call)."""
+    sdk = re.fullmatch(r"arn:aws:states:::aws-sdk:(\w+):(\w)(\w*)", resource)
+    return {f"{sdk[1]}:{sdk[2].upper()}{sdk[3]}"} if sdk else INTEGRATION_CALLS[resource]
+
+
+def test_each_state_machine_role_allows_exactly_its_definitions_calls(stack: Mocks) -> None:
+    """Each machine's role allows the calls of its Tasks (the Map's iterations too) and no
+    other call to a service it integrates with; beside them only Athena's reads for the
+    smoke query, S3 for its results, and log delivery and X-Ray (on "*")."""
+    for machine in MACHINES:
+        called = {
+            action
+            for _, state in all_states(definition(stack, machine))
+            if state["Type"] == "Task"
+            for action in integration_calls(state["Resource"])
+        }
+        allowed = {
+            action
+            for s in statements(stack, f"{machine}-policy")
+            if s["Resource"] != ["*"]
+            for action in s["Action"]
+            if not action.startswith("s3:") and action not in ATHENA_CATALOG_ACTIONS
+        }
+        assert allowed == called, machine
+
+
+def test_each_task_may_call_what_its_arguments_name(stack: Mocks) -> None:
+    """The resources each Task names (function, state machine, job, crawler, workgroup) are
+    those its machine's role allows, as MiniStack's IAM evaluator decides."""
+    for machine in MACHINES:
+        document = next(
+            p.inputs["policy"] for p in stack.of_type(ROLE_POLICY) if p.name == f"{machine}-policy"
+        )
+        for name, state in all_states(definition(stack, machine)):
+            if state["Type"] != "Task":
+                continue
+            action = task_action(state["Resource"])
+            for resource in api_resources(
+                action, resolve(arguments(state), {}), REGION, ACCOUNT, lambda _: LOCAL.workgroup
+            ):
+                request = Request(machine, action, resource, source=name)
+                assert decision(document, request, ACCOUNT, REGION) == "Allow", request
+    # The pipeline waits for the refine machine's executions, and only for those.
+    pipeline = {a: s["Resource"] for s in statements(stack, "pipeline-policy") for a in s["Action"]}
+    refine_arn = state_machine_arn(LOCAL.refine_state_machine, REGION, ACCOUNT)
+    assert pipeline["states:StopExecution"] == [execution_arn(refine_arn)]
+    assert pipeline["states:DescribeExecution"][0] == execution_arn(refine_arn)
 
 
 def test_the_etl_job_crawler_and_table(stack: Mocks) -> None:
@@ -403,10 +505,7 @@ def test_the_etl_job_crawler_and_table(stack: Mocks) -> None:
     assert re.search(
         r"/glue/[0-9a-f]{16}/bovespa\.zip$", job["defaultArguments"]["--extra-py-files"]
     )
-    crawler = stack.one("aws:glue/crawler:Crawler").inputs
     tables = [LOCAL.table, "b3_index_theoretical", "b3_index_preview"]
-    assert crawler["catalogTargets"] == [{"databaseName": "default", "tables": tables}]
-    assert crawler["schemaChangePolicy"]["deleteBehavior"] == "LOG"
     locations = dict(
         zip(tables, ("refined", "refined-theoretical", "refined-preview"), strict=True)
     )
@@ -420,6 +519,38 @@ def test_the_etl_job_crawler_and_table(stack: Mocks) -> None:
         "contract",
         "target_cycle",
     }
+
+
+def test_the_crawler_crawls_raw_new_folders_only_into_its_own_table(stack: Mocks) -> None:
+    """A catalog target is always crawled whole, so its crawl grew with the lake; an S3
+    target crawled incrementally grows with the day's folders (which needs LOG/LOG)."""
+    declared = stack.one("aws:glue/crawler:Crawler")
+    crawler = declared.inputs
+    assert "catalogTargets" not in crawler
+    assert crawler["s3Targets"] == [
+        {"path": f"s3://{lake_bucket(stack)}/raw/", "exclusions": ["**/_*"]}  # not _b3-*.json
+    ]
+    assert crawler["recrawlPolicy"] == {"recrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
+    assert crawler["schemaChangePolicy"] == {"updateBehavior": "LOG", "deleteBehavior": "LOG"}
+    assert (crawler["databaseName"], crawler["tablePrefix"]) == ("default", f"{LOCAL.table}_")
+    # One owner per table: the crawler may create and change only tables of its prefix, none
+    # of them a refined table (Pulumi's), and it no longer waits for those.
+    owned = [
+        r.split(":table/default/")[1]
+        for s in statements(stack, f"{LOCAL.crawler}-policy")
+        if "glue:CreateTable" in s["Action"]
+        for r in s["Resource"]
+        if ":table/" in r
+    ]
+    assert owned == [f"{LOCAL.table}_*"]
+    refined = set(LOCAL.tables)
+    assert not [t for t in refined if fnmatch.fnmatch(t, owned[0])]
+    tables = stack.of_type("aws:glue/catalogTable:CatalogTable")
+    assert not {t.name for t in tables if t.inputs["name"] in refined} & waits_for(stack, declared)
+    # The job keeps the refined tables' partitions, not the tables.
+    job = {a for s in statements(stack, f"{LOCAL.glue_job}-policy") for a in s["Action"]}
+    assert {"glue:BatchCreatePartition", "glue:DeletePartition"} <= job
+    assert not {"glue:CreateTable", "glue:UpdateTable"} & job
 
 
 def test_the_job_installs_its_declared_modules_at_the_pyproject_pins(stack: Mocks) -> None:
@@ -501,13 +632,10 @@ def test_everything_that_runs_as_a_role_waits_for_the_roles_policy(stack: Mocks)
             stack.one("aws:glue/crawler:Crawler"),
             stack.one("aws:glue/crawler:Crawler").inputs["role"],
         ),
-        (
-            stack.one("aws:sfn/stateMachine:StateMachine"),
-            stack.one("aws:sfn/stateMachine:StateMachine").inputs["roleArn"],
-        ),
+        *[(m, m.inputs["roleArn"]) for m in stack.of_type(SFN)],
         *[(s, s.inputs["target"]["roleArn"]) for s in stack.of_type(SCHEDULE)],
     ]
-    assert len(users) == 3 + 1 + 1 + 1 + 1  # one schedule for every index
+    assert len(users) == 3 + 1 + 1 + 2 + 1  # one schedule for every index
     for user, used_role in users:
         assert role_policy_of(stack, used_role).name in user.dependencies, user.name
 
@@ -518,7 +646,9 @@ def test_trust_policies_name_the_account_where_the_service_supports_it(stack: Mo
         r.name: json.loads(r.inputs["assumeRolePolicy"])["Statement"] for r in stack.of_type(ROLE)
     }
     expected = {
-        "glue.amazonaws.com": {"StringEquals": {"aws:SourceAccount": account}},
+        # Glue documents no such keys for the roles it assumes (infra/etl.py): a condition
+        # it does not send would deny it the role (CreateCrawler, a job run).
+        "glue.amazonaws.com": None,
         "states.amazonaws.com": {
             "StringEquals": {"aws:SourceAccount": account},
             "ArnLike": {"aws:SourceArn": f"arn:aws:states:{region}:{account}:stateMachine:*"},
@@ -533,7 +663,7 @@ def test_trust_policies_name_the_account_where_the_service_supports_it(stack: Mo
         # would deny every invocation.
         "lambda.amazonaws.com": None,
     }
-    assert len(trusts) == 7
+    assert len(trusts) == 8
     for name, (statement,) in trusts.items():
         service = statement["Principal"]["Service"]
         assert statement.get("Condition") == expected[service], name
@@ -541,15 +671,17 @@ def test_trust_policies_name_the_account_where_the_service_supports_it(stack: Mo
 
 def test_glue_job_runs_queue_and_the_workflow_waits_for_them(stack: Mocks) -> None:
     job = stack.one("aws:glue/job:Job").inputs
+    # The job enables queuing itself: runs beyond maxConcurrentRuns wait (WAITING, which
+    # startJobRun.sync waits through), so StartJobRun need not ask for it.
     assert job["jobRunQueuingEnabled"] is True
-    # The schedule starts one execution per index at once: all of them run; more queue.
     assert job["executionProperty"] == {"maxConcurrentRuns": len(json.loads(CONFIG["indices"]))}
-    definition = json.loads(stack.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
-    start = definition["States"]["StartGlueJob"]
-    assert start["Parameters"]["JobRunQueuingEnabled"] is True
-    # Refused for concurrency anyway (queuing off, account quota): the retries must wait
-    # about one run's timeout (full jitter waits half the delay on average), and end
-    # before the execution's own timeout.
+    refine = definition(stack, LOCAL.refine_state_machine)
+    start = refine["States"]["GlueJob"]
+    assert start["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
+    assert "JobRunQueuingEnabled" not in start["Arguments"]
+    # Refused for concurrency anyway (account quota): the retries must wait about one run's
+    # timeout (full jitter waits half the delay on average), and end before the refine
+    # execution's own timeout; a run is not cut off by its Task's timeout.
     (refused,) = [
         r for r in start["Retry"] if "Glue.ConcurrentRunsExceededException" in r["ErrorEquals"]
     ]
@@ -559,10 +691,8 @@ def test_glue_job_runs_queue_and_the_workflow_waits_for_them(stack: Mocks) -> No
     ]
     for timeout_minutes in (example_config(name)["glueTimeoutMinutes"] for name in ("dev", "prod")):
         assert sum(delays) / 2 >= int(timeout_minutes) * 60
-    assert sum(delays) <= definition["TimeoutSeconds"]
-    # A queued run is WAITING: still running for the poll loop.
-    polling = json.dumps(definition["States"]["GlueJobDone?"]["Choices"][1])
-    assert '"StringEquals": "WAITING"' in polling
+        assert start["TimeoutSeconds"] > int(timeout_minutes) * 60
+    assert sum(delays) <= refine["TimeoutSeconds"]
 
 
 def example_config(stack_name: str) -> dict[str, str]:
@@ -607,8 +737,6 @@ def test_the_dev_example_spells_out_the_defaults() -> None:
 
 
 def test_missing_grants_are_there(stack: Mocks) -> None:
-    crawler = {a for s in statements(stack, "refined-crawler-policy") for a in s["Action"]}
-    assert {"glue:BatchGetPartition", "glue:GetPartitions", "glue:UpdateTable"} <= crawler
     job = statements(stack, f"{LOCAL.glue_job}-policy")
     (metrics,) = [s for s in job if "cloudwatch:PutMetricData" in s["Action"]]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
@@ -625,40 +753,39 @@ def test_missing_grants_are_there(stack: Mocks) -> None:
     assert any("s3:AbortMultipartUpload" in s["Action"] for s in job)
 
 
-def test_glue_5_gets_no_glue_4_logging_options(stack: Mocks) -> None:
-    job = stack.one("aws:glue/job:Job").inputs
-    assert job["glueVersion"] == "5.0"
-    # Glue 5.0 logs in real time to /aws-glue/jobs/error and /output; the continuous-logging
-    # options of Glue 4.0 and earlier do nothing there.
-    arguments = job["defaultArguments"]
-    assert not [
-        a for a in arguments if a.startswith("--enable-continuous") or "continuous-log" in a
-    ]
-    logs = [
-        s
-        for s in statements(stack, f"{LOCAL.glue_job}-policy")
-        if "logs:PutLogEvents" in s["Action"]
-    ]
-    groups = {r.split(":log-group:")[1].removesuffix(":*") for s in logs for r in s["Resource"]}
-    assert groups == {"/aws-glue/jobs/error", "/aws-glue/jobs/output"}
-
-
-def test_the_rendered_definition_equals_the_local_deployments(stack: Mocks) -> None:
-    machine = stack.one("aws:sfn/stateMachine:StateMachine").inputs
-    assert machine["type"] == "STANDARD"
-    assert machine["tracingConfiguration"] == {"enabled": True}
-    assert machine["loggingConfiguration"]["level"] == "ERROR"
+def test_both_definitions_are_rendered_from_the_local_deployments_values(stack: Mocks) -> None:
     local = deployed(LOCAL)
-    rendered = render_json(LOCAL.state_machine_values(local.scraper_arn, local.validate_arn))
-    assert machine["definition"] == rendered
+    refine_arn = state_machine_arn(LOCAL.refine_state_machine, REGION, ACCOUNT)
+    rendered = {
+        LOCAL.state_machine: render_json(
+            PIPELINE, LOCAL.pipeline_values(local.scraper_arn, local.validate_arn, refine_arn)
+        ),
+        LOCAL.refine_state_machine: render_json(REFINE, LOCAL.refine_values()),
+    }
+    for name, text in rendered.items():
+        machine = stack.one(SFN, name).inputs
+        # Standard (redrivable), traced, logged.
+        assert machine["type"] == "STANDARD"
+        assert machine["tracingConfiguration"] == {"enabled": True}
+        assert machine["loggingConfiguration"]["level"] == "ERROR"
+        assert machine["definition"] == text
+
+
+def test_the_pipeline_outlives_its_two_refine_runs(stack: Mocks) -> None:
+    """The pipeline waits for a refine execution, then (if anything failed) minutes, then
+    for another: its timeout leaves each refine run the whole of the refine machine's."""
+    pipeline = definition(stack, LOCAL.state_machine)
+    refine = definition(stack, LOCAL.refine_state_machine)
+    waited = pipeline["States"]["WaitBeforeRetry"]["Seconds"]
+    assert pipeline["TimeoutSeconds"] > 2 * refine["TimeoutSeconds"] + waited
 
 
 def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
     rule = stack.one("aws:cloudwatch/eventRule:EventRule").inputs
-    assert json.loads(rule["eventPattern"]) == LOCAL.raw_object_event_pattern(lake_bucket(stack))
-    assert json.loads(rule["eventPattern"])["detail"]["object"]["key"] == [
-        {"wildcard": "raw/*.parquet"}
-    ]
+    assert rule["name"] == LOCAL.inbox_rule
+    assert json.loads(rule["eventPattern"]) == LOCAL.inbox_event_pattern(lake_bucket(stack))
+    # Only a dropped object starts an execution: the pipeline's own raw/ writes start none.
+    assert json.loads(rule["eventPattern"])["detail"]["object"]["key"] == [{"prefix": "inbox/"}]
     target = stack.one("aws:cloudwatch/eventTarget:EventTarget").inputs
     assert target["arn"] == deployed(LOCAL).trigger_arn
     permission = stack.one("aws:lambda/permission:Permission").inputs
@@ -676,32 +803,25 @@ def test_the_event_pattern_and_the_schedules(stack: Mocks) -> None:
     }
 
 
-def test_the_map_scrapes_a_bounded_number_of_indices_at_once(stack: Mocks) -> None:
-    definition = json.loads(stack.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
-    assert definition["States"]["ScrapeIndices"]["MaxConcurrency"] == 4  # the default
-    assert definition["States"]["FinishFailedIndices"]["MaxConcurrency"] == 4
-    polite = run_program({**CONFIG, "mapMaxConcurrency": "2"})
-    machine = json.loads(polite.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
-    assert machine["States"]["ScrapeIndices"]["MaxConcurrency"] == 2
-
-
 @pytest.mark.parametrize(
-    ("setting", "value", "message"),
+    ("value", "message"),
     [
-        ("mapMaxConcurrency", "0", "mapMaxConcurrency: 0 is not between 1 and 10"),
-        ("mapMaxConcurrency", "40", "mapMaxConcurrency: 40 is not between 1 and 10"),
-        ("aheadDatasets", json.dumps(["theoretical", "quarterly"]), "unknown ['quarterly']"),
+        (json.dumps(["theoretical", "quarterly"]), "aheadDatasets: unknown ['quarterly']"),
+        (json.dumps("preview"), "aheadDatasets: not a list of dataset names"),
     ],
 )
-def test_bad_map_settings_stop_pulumi_up(setting: str, value: str, message: str) -> None:
+def test_bad_map_settings_stop_pulumi_up(value: str, message: str) -> None:
     with pytest.raises(StackConfigError, match=re.escape(message)):
-        run_program({**CONFIG, setting: value})
+        run_program({**CONFIG, "aheadDatasets": value})
 
 
 def test_the_datasets_ahead_can_be_chosen_per_stack() -> None:
     mocks = run_program({**CONFIG, "aheadDatasets": json.dumps(["preview"])})
-    definition = json.loads(mocks.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
-    assert definition["States"]["ConfiguredAhead"]["Parameters"]["ahead"] == ["preview"]
+    chosen = Deployment(prefix=LOCAL.prefix, ahead_datasets=("preview",))
+    local = deployed(LOCAL)
+    refine_arn = state_machine_arn(LOCAL.refine_state_machine, REGION, ACCOUNT)
+    values = chosen.pipeline_values(local.scraper_arn, local.validate_arn, refine_arn)
+    assert mocks.one(SFN, LOCAL.state_machine).inputs["definition"] == render_json(PIPELINE, values)
 
 
 def test_the_saved_queries_are_published_in_the_workgroup(stack: Mocks) -> None:

@@ -280,13 +280,13 @@ def cost_command(
     ] = None,
     flex: Annotated[bool, typer.Option(help="Price the Glue job as a Flex run.")] = False,
 ) -> None:
-    """The modelled AWS cost of one daily run and of a month, in both designs
+    """The modelled AWS cost of a day and of a month, in month 1 and month 12
     (services/deploy/cost.py)."""
     from services.deploy import cost
 
     settings_ = or_exit(lambda: cost.read_stack(stack))
     codes = index_codes(indices) if indices else settings_.indices
-    estimates = [cost.estimate(settings_, design, codes, flex=flex) for design in cost.DESIGNS]
+    estimates = cost.estimates(settings_, codes, flex=flex)
     err.print(cost.render(estimates, settings_))
     print(cost.as_json(estimates))
 

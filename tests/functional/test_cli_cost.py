@@ -1,4 +1,5 @@
-"""``bovespa cost``: both designs for a stack's indices, JSON on the last line, refusals."""
+"""``bovespa cost``: a day in month 1 and month 12 of a stack's indices, JSON on the last
+line, refusals."""
 
 from __future__ import annotations
 
@@ -9,21 +10,23 @@ from services.pipeline.b3.indices import INDICES
 from tests.functional.test_cli import bovespa
 
 
-def test_cost_of_the_prod_stack_in_both_designs() -> None:
+def test_cost_of_the_prod_stack_in_month_1_and_month_12() -> None:
     done = bovespa("cost", "--stack", "prod")
     assert done.returncode == 0, done.stderr
-    today, proposed = json.loads(done.stdout.splitlines()[-1])
-    assert (today["design"], proposed["design"]) == ("per-index", "one-execution")
-    assert today["indices"] == proposed["indices"] == ["IBOV", "IBXX", "IBXL", "SMLL", "IDIV"]
-    assert today["region"] == "sa-east-1"
-    glue = {
-        e["design"]: next(x for x in e["lines"] if x["service"] == "Glue job")
-        for e in (today, proposed)
-    }
-    assert (glue["per-index"]["quantity"], glue["one-execution"]["quantity"]) == ("600", "120")
-    sfn = next(x for x in today["lines"] if x["service"] == "Step Functions")
-    assert (sfn["price_usd"], sfn["price_region"]) == ("0.0000375", "sa-east-1")
-    assert Decimal(proposed["per_month_usd"]) < Decimal(today["per_month_usd"])
+    first, twelfth = json.loads(done.stdout.splitlines()[-1])
+    assert (first["month"], twelfth["month"]) == (1, 12)
+    assert first["indices"] == twelfth["indices"] == ["IBOV", "IBXX", "IBXL", "SMLL", "IDIV"]
+    assert first["region"] == "sa-east-1"
+    one, twelve = ({x["service"]: x for x in e["lines"]} for e in (first, twelfth))
+    assert one["Glue job"]["quantity"] == twelve["Glue job"]["quantity"] == "120"
+    assert one["Glue crawler"] == twelve["Glue crawler"]
+    stored = (Decimal(e["S3 storage"]["quantity"]) for e in (one, twelve))
+    assert abs(12 * next(stored) - next(stored)) < Decimal("1e-8")
+    assert (one["Step Functions"]["price_usd"], one["Step Functions"]["price_region"]) == (
+        "0.0000375", "sa-east-1",
+    )  # fmt: skip
+    assert Decimal(first["per_month_usd"]) < Decimal(twelfth["per_month_usd"])
+    assert "month 12" in done.stderr
     assert "us-east-1's is used" in done.stderr  # Glue's São Paulo price is not recorded
 
 

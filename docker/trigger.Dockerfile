@@ -1,4 +1,4 @@
-# The S3-event trigger's image: small, it reads execution histories and starts executions.
+# The S3-event trigger's image: small, it starts an execution per object dropped under inbox/.
 # AWS Lambda's Python 3.12 base image: Amazon Linux 2023, glibc 2.34 (services/deploy/packaging.py
 # says why it is pinned by tag). Lambda runs it as a non-root user.
 FROM public.ecr.aws/lambda/python:3.12

@@ -108,11 +108,14 @@ def _location(prefix: str, bucket: str) -> str:
 
 
 def package_zip() -> bytes:
-    """``glue/`` and ``services/`` as one zip for ``--extra-py-files`` (deterministic)."""
+    """``glue/`` and ``services/`` as one zip for ``--extra-py-files`` (deterministic): the
+    modules and the tables they read (``data/`` folders: B3's calendar and indices)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for package in ("glue", "services"):
-            for path in sorted((settings.REPO_ROOT / package).rglob("*.py")):
+            for path in sorted((settings.REPO_ROOT / package).rglob("*")):
+                if not path.is_file() or (path.suffix != ".py" and path.parent.name != "data"):
+                    continue
                 info = zipfile.ZipInfo(path.relative_to(settings.REPO_ROOT).as_posix())
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, path.read_bytes())

@@ -92,8 +92,8 @@ EXIT_CODES: Final[dict[str, ExitCode]] = {
     ),
     "OutsideCalendar": ExitCode(
         24,
-        "a day outside the span of B3's generated calendar (`services/pipeline/b3/bvmf.py`): widen "
-        "`services/pipeline/b3/make_calendar.py` and regenerate",
+        "a day outside the span of B3's generated calendar "
+        "(`services/pipeline/b3/data/bvmf.json`): widen `scripts/make_calendar.py` and regenerate",
     ),
     "InjectedFault": ExitCode(
         25, "a fault injected with `BOVESPA_FAULT` (tests of a killed run; never in normal use)"

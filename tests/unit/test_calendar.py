@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
+from infra.etl import package_zip
+from scripts import make_calendar
 from services.pipeline import settings
-from services.pipeline.b3 import bvmf, calendar, make_calendar
+from services.pipeline.b3 import calendar
 
 
 def test_the_generated_table_is_the_librarys_calendar() -> None:
-    """bvmf.py is exactly what the pinned exchange-calendars says (regenerate if not)."""
-    assert (
-        settings.REPO_ROOT / "services/pipeline/b3/bvmf.py"
-    ).read_text() == make_calendar.render()
-    first, last = date.fromisoformat(bvmf.FIRST_DAY), date.fromisoformat(bvmf.LAST_DAY)
+    """data/bvmf.json is exactly what the pinned exchange-calendars says (regenerate if not)."""
+    assert make_calendar.TARGET.read_text(encoding="utf-8") == make_calendar.render()
+    first, last = make_calendar.FIRST_DAY, make_calendar.LAST_DAY
     assert calendar.sessions_between(first, last) == make_calendar.sessions(first, last)
 
 
 def test_a_day_outside_the_table_is_refused() -> None:
     with pytest.raises(calendar.OutsideCalendar, match="1999-12-31 is outside B3's calendar"):
         calendar.is_session(date(1999, 12, 31))
-    assert calendar.source() == "exchange-calendars 4.13.2, calendar BVMF"
+    with pytest.raises(calendar.OutsideCalendar, match="2041-01-01 is outside B3's calendar"):
+        calendar.next_session(date(2040, 12, 31))
+
+
+def test_the_glue_job_reads_the_table_from_its_zip(tmp_path: Path) -> None:
+    """The job imports the calendar from its ``--extra-py-files`` zip: the table is in it."""
+    package = tmp_path / "bovespa.zip"
+    package.write_bytes(package_zip())
+    script = (
+        f"import sys; sys.path.insert(0, {str(package)!r}); from datetime import date; "
+        "from services.pipeline.b3 import calendar, indices; "
+        "print(calendar.__file__, calendar.holiday_name(date(2025, 12, 25)), len(indices.INDICES))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == [f"{package}/services/pipeline/b3/calendar.py", "Natal", "34"]
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ Christi, Christmas Eve, the last weekday of the year, São Paulo's municipal hol
 B3 stopped closing on them (2022), Black Awareness Day from 2024, and one-off closures.
 Ash Wednesday opens late and is a session.
 
-Nothing is written by hand: :mod:`services.pipeline.b3.bvmf` is generated from the library by
-``python -m services.pipeline.b3.make_calendar`` and a unit test keeps it equal to the library's
-answer, session for session. The functions and the Glue job read that table, so they
-need neither the library nor pandas, and a cold start costs nothing.
+Nothing is written by hand: ``data/bvmf.json`` (B3's closures, one a line) is generated from
+the library by ``python scripts/make_calendar.py``, and a unit test keeps it equal to the
+library's answer, session for session. The functions and the Glue job read that file, so
+they need neither the library nor pandas.
 
 B3 publishes a session's portfolio once the previous session has closed (a body dated
 Monday 07/07/25 was fetched on Saturday 2025-07-05; one dated 20/06/25 on the evening of
@@ -21,9 +21,11 @@ that of the next session after São Paulo's today: :func:`latest_publishable_ses
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
+from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 from services.pipeline import settings
@@ -39,19 +41,13 @@ class OutsideCalendar(ValueError):
     """A day outside the span of the generated calendar table."""
 
 
-@lru_cache(maxsize=1)
+@cache
 def _table() -> tuple[date, date, dict[date, str]]:
-    from services.pipeline.b3 import bvmf
-
-    closures = {date.fromisoformat(day): name for day, name in bvmf.CLOSURES.items()}
-    return date.fromisoformat(bvmf.FIRST_DAY), date.fromisoformat(bvmf.LAST_DAY), closures
-
-
-def source() -> str:
-    """``exchange-calendars 4.13.2, calendar BVMF``: where the table comes from."""
-    from services.pipeline.b3 import bvmf
-
-    return bvmf.SOURCE
+    """The first and last day of ``data/bvmf.json`` and its closures by day."""
+    text = (files("services.pipeline.b3") / "data" / "bvmf.json").read_text(encoding="utf-8")
+    table = json.loads(text)
+    closures = {date.fromisoformat(day): name for day, name in table["closures"].items()}
+    return date.fromisoformat(table["first_day"]), date.fromisoformat(table["last_day"]), closures
 
 
 def is_session(day: date) -> bool:
@@ -60,7 +56,7 @@ def is_session(day: date) -> bool:
     if not first <= day <= last:
         raise OutsideCalendar(
             f"{day} is outside B3's calendar as generated ({first} to {last}): "
-            "widen services/pipeline/b3/make_calendar.py and regenerate"
+            "widen scripts/make_calendar.py and regenerate"
         )
     return day.weekday() < 5 and day not in closures
 

@@ -30,10 +30,11 @@ format: $(STAMP) ## fix what ruff can fix, then format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
+lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, deptry
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/deptry .
 
 # Two worker processes, each test file on one worker (its module fixtures, one emulator and
 # one Spark per worker): about 10 minutes instead of 15 on 2 cores. TEST_WORKERS=0 runs serially,

@@ -58,7 +58,7 @@ IMAGE_OF_HANDLER: Final = {
 }
 
 #: Distributions the Glue job installs with ``--additional-python-modules``, at the
-#: versions ``pyproject.toml`` pins: its ``[glue]`` extra (``tests/unit/test_dependencies.py``).
+#: versions ``pyproject.toml`` pins (its ``[glue]`` extra names the same).
 #: Everything else the job imports must be in Glue 5.0's own set
 #: (``tests/unit/test_glue_imports.py`` checks both).
 GLUE_ADDITIONAL_MODULES: Final[tuple[str, ...]] = ()

@@ -1,5 +1,5 @@
 """The four-month datasets' layout: built and parsed in one place, and invisible to the day's
-pipeline (the S3-event rule, the trigger, Validate and the Glue job's scan of ``raw/``)."""
+pipeline (the inbox rule, the trigger, Validate and the Glue job's scan of ``raw/``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from services.pipeline.lake.datasets import (
 from services.pipeline.lake.layout import is_raw_key
 from services.pipeline.lake.raw import raw_key, response_key
 from services.pipeline.scraper.handler import SCRAPERS
-from services.pipeline.trigger import route
+from services.pipeline.trigger import handler as trigger
 from services.tool.arguments import ScrapedDataset
 from tests.unit.test_trigger import s3_event
 
@@ -79,22 +79,20 @@ def test_other_keys_are_not_dataset_keys(key: str) -> None:
     assert parse_key(key) is None
 
 
-def eventbridge_wildcard(pattern: str) -> re.Pattern[str]:
-    """EventBridge's wildcard matching: ``*`` stands for any characters, ``/`` included."""
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
-
-
 def test_no_dataset_key_starts_or_feeds_the_days_pipeline() -> None:
-    (rule,) = Deployment().raw_object_event_pattern("bucket")["detail"]["object"]["key"]
-    matches = eventbridge_wildcard(rule["wildcard"])
-    # the matcher is not vacuous: the day's objects match it
-    assert matches.fullmatch(raw_key("IBOV", DAY))
-    assert matches.fullmatch(response_key("IBOV", DAY, 1)) is None
+    (rule,) = Deployment().inbox_event_pattern("bucket")["detail"]["object"]["key"]
+    inbox_day = f"{settings.INBOX_PREFIX}/{raw_key('IBOV', DAY).split('/', 1)[1]}"
+    # the rule and the trigger are not vacuous: the day's inbox object starts an execution
+    assert inbox_day.startswith(rule["prefix"])
+    assert trigger.decide(dict(s3_event(inbox_day)))["action"] == "start"
     for key in every_key():
-        assert matches.fullmatch(key) is None, key
+        assert not key.startswith(rule["prefix"]), key
         # the trigger, Validate and the Glue job's scan all ask services.pipeline.lake.layout
         assert not is_raw_key(key), key
-        assert route.decide(dict(s3_event(key)), lambda w, d: None).action == "ignore", key
+        assert trigger.decide(dict(s3_event(key)))["action"] == "ignore", key
+        # nor does a dataset's file dropped under inbox/ in the day's layout
+        dropped = f"{settings.INBOX_PREFIX}/{key.split('/', 1)[1]}"
+        assert trigger.decide(dict(s3_event(dropped)))["action"] == "ignore", dropped
         assert not key.startswith(settings.RAW_PREFIX + "/"), key
 
 

@@ -225,13 +225,14 @@ def test_the_local_launcher_forwards_every_job_argument_and_nothing_else() -> No
 
 
 def test_the_state_machine_passes_only_job_arguments() -> None:
-    # The refine block's StartJobRun arguments (``--objects.$``…) are the job's own names.
-    from services.deploy.asl import expanded
+    # The refine machine's StartJobRun arguments (``--objects``…) are the job's own names.
+    from services.deploy.asl import REFINE, all_states, render
+    from services.deploy.deployment import Deployment
 
     passed = {
-        key.removesuffix(".$")
-        for state in expanded()["States"].values()
-        if state.get("Resource", "").endswith("glue:startJobRun")
-        for key in state["Parameters"]["Arguments"]
+        key
+        for _, state in all_states(render(REFINE, Deployment().refine_values()))
+        if "glue:startJobRun" in state.get("Resource", "")
+        for key in state["Arguments"]["Arguments"]
     }
     assert passed == {flag(arguments.OBJECTS), flag(arguments.AHEAD)}

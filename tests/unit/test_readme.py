@@ -1,17 +1,19 @@
-"""The README and the docs/ pages: the refined schema as glue/schema.py defines it, and
-every relative link pointing at a file (and heading) that exists."""
+"""The README and the docs/ pages: every relative link, and every test a page cites as
+``tests/….py::test_name``, points at something that exists (a reader follows them)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from glue.schema import COLUMNS, PARTITION_COLUMNS
 from services.pipeline import settings
 
 #: A markdown link or image: ``[text](target)`` / ``![alt](target)``.
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.M | re.S)
+#: A cited test: ``tests/…py::test_name``, ``tests/…py``, or ``…::test_name`` / ``::test_name``
+#: for another test of the file cited before it on the line.
+CITED = re.compile(r"`(tests/[\w/]+\.py|…|)(?:::(\w+))?(?:\[[^`]*\])?`")
 
 
 def pages() -> list[Path]:
@@ -27,19 +29,6 @@ def anchors(page: Path) -> set[str]:
         slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
         found.add(slug)
     return found
-
-
-def test_every_refined_column_is_documented_with_its_type_and_meaning() -> None:
-    page = (settings.DOCS_DIR / "refined-layer.md").read_text(encoding="utf-8")
-    for column in (*COLUMNS, *PARTITION_COLUMNS):
-        assert f"| `{column.name}` | {column.type} | {column.meaning} |" in page, column.name
-
-
-def test_the_readme_links_every_docs_page() -> None:
-    readme = (settings.REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    linked = set(LINK.findall(readme))
-    missing = [p.name for p in settings.DOCS_DIR.glob("*.md") if f"docs/{p.name}" not in linked]
-    assert not missing, missing
 
 
 def test_every_relative_link_points_at_an_existing_file_and_heading() -> None:
@@ -58,9 +47,18 @@ def test_every_relative_link_points_at_an_existing_file_and_heading() -> None:
     assert not broken, "\n".join(broken)
 
 
-def test_the_readme_is_for_users_short_with_the_layout_near_the_top() -> None:
-    """Reference material lives in docs/ (issue 14): under 400 lines, layout first."""
-    lines = (settings.REPO_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
-    assert len(lines) < 400
-    headings = [line for line in lines if line.startswith("## ")]
-    assert headings[0] == "## Repository layout"
+def test_every_cited_test_exists() -> None:
+    missing = []
+    for page in pages():
+        for line in page.read_text(encoding="utf-8").splitlines():
+            current = ""
+            for path, test in CITED.findall(line):
+                current = path if path.startswith("tests/") else current
+                file = settings.REPO_ROOT / current
+                if not current or not (path or test):
+                    continue
+                if not file.is_file():
+                    missing.append(f"{page.name}: {current}")
+                elif test and not re.search(rf"^(?:async )?def {test}\(", file.read_text(), re.M):
+                    missing.append(f"{page.name}: {current}::{test}")
+    assert not missing, "cited, not found:\n" + "\n".join(missing)

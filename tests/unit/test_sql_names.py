@@ -47,12 +47,3 @@ def test_every_qualified_name_is_the_catalogues() -> None:
         if database != settings.GLUE_DATABASE or table not in TABLES | views
     }
     assert not unknown, sorted(unknown)
-    used = {table for pairs in named.values() for _, table in pairs}
-    assert used >= TABLES  # each refined table is read by some query
-
-
-def test_a_misspelled_table_is_seen() -> None:
-    assert names_in('SELECT 1 FROM "default"."b3_index_portfolios"') == {
-        ("default", "b3_index_portfolios")
-    }
-    assert names_in("FROM `default`.`b3_index_portfolio`") == {("default", "b3_index_portfolio")}

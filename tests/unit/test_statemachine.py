@@ -129,7 +129,8 @@ def test_a_redrive_of_every_failed_state_of_the_pipeline_redoes_the_work() -> No
 def test_a_redrive_of_the_refine_state_starts_a_fresh_glue_run_and_crawl() -> None:
     pipeline = RENDERED[PIPELINE]["States"]
     refines = [s for s in pipeline.values() if s.get("Resource", "").startswith(WORK[1])]
-    assert len(refines) == 2 and all("Catch" not in s and s["Retry"] for s in refines)
+    assert len(refines) == 2
+    assert all("Catch" not in s and s["Retry"] for s in refines)
     assert {s["Arguments"]["StateMachineArn"] for s in refines} == {REFINE_ARN}
     refine = RENDERED[REFINE]
     walked = redriven(refine["States"], refine["StartAt"])

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonata
 import pytest
 from statelint.linter import Linter
 
@@ -174,3 +175,103 @@ def test_every_loop_is_bounded() -> None:
     assert refine["GetCrawler"]["Assign"]["polls"] == "{% $polls + 1 %}"
     for definition in RENDERED.values():
         assert 0 < definition["TimeoutSeconds"] <= 86400
+
+
+# --- the definitions' JSONata, evaluated with the engine MiniStack runs ---------------------
+
+
+def evaluate(expression: str, **states: Any) -> Any:
+    """A ``{% … %}`` expression of a definition, with ``$states`` (and variables) bound."""
+    bound = {"states": {k: v for k, v in states.items() if k in ("input", "result")}}
+    bound.update({k: v for k, v in states.items() if k not in ("input", "result")})
+    return jsonata.Jsonata(expression.removeprefix("{%").removesuffix("%}")).evaluate(None, bound)
+
+
+def route(execution_input: dict[str, Any]) -> tuple[str, Any]:
+    """Where ``Route`` sends ``execution_input``, and with what."""
+    state = RENDERED[PIPELINE]["States"]["Route"]
+    for rule in state["Choices"]:
+        if evaluate(rule["Condition"], input=execution_input):
+            return rule["Next"], evaluate(rule["Output"], input=execution_input)
+    return state["Default"], execution_input
+
+
+def test_route_sends_each_input_to_its_work() -> None:
+    assert route({"indices": ["IBOV", "IBRA"]}) == (
+        "ScrapeIndices",
+        {
+            "items": [
+                {"target": "IBOV", "mode": "index", "ahead": ["theoretical"]},
+                {"target": "IBRA", "mode": "index", "ahead": ["theoretical"]},
+            ]
+        },
+    )
+    assert route({"index": "IBOV", "ahead": []})[1] == {
+        "items": [{"target": "IBOV", "mode": "index", "ahead": []}]
+    }
+    dropped = {"uri": "s3://lake/inbox/index=IBOV/dt=2025-07-10/portfolio.parquet", "version": "v1"}
+    assert route(dropped)[1]["items"] == [
+        {"target": dropped["uri"], "mode": "object", "version": "v1", "ahead": []}
+    ]
+    failed = [{"target": "IBXX", "mode": "index", "dataset": "day", "error": "B3Unavailable"}]
+    assert route({"failed": failed}) == ("RetryFailed", {"failed": failed})
+    assert route({"failed": []})[0] == route({"indices": "IBOV"})[0] == INPUT_FAULT
+
+
+def test_the_map_collects_what_each_iteration_did_one_or_none_alike() -> None:
+    collect = RENDERED[PIPELINE]["States"]["ScrapeIndices"]["Output"]
+    pin = {"index": "IBOV", "dt": "2025-07-10", "rows": 84}
+    failure = {"target": "IBXX", "dataset": "day", "error": "B3Unavailable"}
+    results = [
+        {"validated": [pin], "ahead": [], "failed": []},
+        {"validated": [], "ahead": [], "failed": [failure]},
+    ]
+    assert evaluate(collect, result=results) == {
+        "validated": [pin],
+        "ahead": [],
+        "failed": [failure],
+    }
+    assert evaluate(collect, result=[]) == {"validated": [], "ahead": [], "failed": []}
+
+
+def test_a_caught_failure_is_recorded_with_its_name_and_a_short_cause() -> None:
+    scrape = RENDERED[PIPELINE]["States"]["ScrapeIndices"]["ItemProcessor"]["States"]["Scrape"]
+    error = {"Error": "B3Unavailable", "Cause": json.dumps({"errorMessage": "x" * 3000})}
+    record = jsonata.Jsonata(
+        scrape["Catch"][0]["Output"].removeprefix("{%").removesuffix("%}")
+    ).evaluate(
+        None, {"states": {"input": {"target": "IBXX", "mode": "index"}, "errorOutput": error}}
+    )
+    (failure,) = record["failed"]
+    assert (failure["target"], failure["dataset"], failure["error"]) == (
+        "IBXX",
+        "day",
+        "B3Unavailable",
+    )
+    assert len(failure["cause"]) == 300
+
+
+def test_the_check_refuses_any_count_that_differs_or_is_missing() -> None:
+    check = RENDERED[REFINE]["States"]["Check"]["Choices"][0]["Condition"]
+    cause = RENDERED[REFINE]["States"]["CountMismatch"]["Cause"]
+    objects = [
+        {"index": "IBOV", "dt": "2025-07-10", "rows": 84},
+        {"index": "IBRA", "dt": "2021-06-22", "rows": 179},
+    ]
+    exact = {"IBOV/2025-07-10": 84, "IBRA/2021-06-22": 179}
+    assert evaluate(check, input={"objects": objects, "counts": exact}) is True
+    for counts in ({**exact, "IBRA/2021-06-22": 178}, {"IBOV/2025-07-10": 84}, {}):
+        assert evaluate(check, input={"objects": objects, "counts": counts}) is False
+    told = evaluate(cause, input={"objects": objects, "counts": {"IBOV/2025-07-10": 83}})
+    assert "IBOV 2025-07-10 validated 84, refined 83" in told
+    assert "IBRA 2021-06-22 validated 179" in told
+
+
+def test_the_smoke_query_reads_exactly_the_refined_days_partitions() -> None:
+    query = RENDERED[REFINE]["States"]["SmokeQuery"]["Arguments"]["QueryString"]
+    objects = [{"index": "IBOV", "dt": "2025-07-10"}, {"index": "IBRA", "dt": "2025-07-10"}]
+    assert evaluate(query, input={"objects": objects}) == (
+        f'SELECT index_code, dt, count(*) AS refined FROM "default"."{DEPLOYMENT.table}" '
+        "WHERE dt IN ('2025-07-10') AND index_code IN ('IBOV', 'IBRA') "
+        "GROUP BY index_code, dt"
+    )

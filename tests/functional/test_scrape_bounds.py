@@ -69,9 +69,21 @@ def test_the_page_bound_is_a_setting(replay: ReplayServer, tmp_path: Path) -> No
     assert len(replay.requests) == 1
 
 
-def test_a_gzip_answer_is_inflated(replay: ReplayServer, tmp_path: Path) -> None:
-    replay.inject(Fault(body=gzip.compress(real_page()), encoding="gzip"))
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        (gzip.compress(real_page()), "gzip"),
+        (gzip.compress(real_page()[:5000]) + gzip.compress(real_page()[5000:]), "gzip"),
+        (zlib.compress(real_page()), "deflate"),
+    ],
+    ids=["gzip", "two-member-gzip", "deflate"],
+)
+def test_a_compressed_answer_is_inflated(
+    replay: ReplayServer, tmp_path: Path, body: bytes, encoding: str
+) -> None:
+    replay.inject(Fault(body=body, encoding=encoding))
     assert run(replay, tmp_path)["rows"] == 84
+    assert len(replay.requests) == 1
 
 
 def gzip_bomb(decoded: int) -> bytes:
@@ -112,6 +124,16 @@ def test_a_body_past_the_wire_limit_is_stopped(replay: ReplayServer, tmp_path: P
     assert len(replay.requests) == 2
     assert files_in(tmp_path) == []
     assert sent > 0
+
+
+def test_a_compressed_body_that_inflates_to_nothing_is_cut_at_the_wire_limit(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    endless_comment = b"\x1f\x8b\x08\x10" + bytes(6) + b"A" * MiB  # a gzip header, no output
+    replay.inject(Fault(body=endless_comment, encoding="gzip", chunked=True))
+    with pytest.raises(BodyTooLarge, match="passed 4096 bytes as received"):
+        run(replay, tmp_path, Limits(max_wire_bytes=4096))
+    assert len(replay.requests) == 1
 
 
 def test_a_dripping_server_is_cut_at_the_scrape_deadline(

@@ -8,18 +8,18 @@ with exponential backoff and full jitter (``wait_random_exponential``); a ``Retr
 header is honoured. JSON of the wrong shape, or a body that is not UTF-8, is not
 transient: it fails at once as :class:`~services.pipeline.b3.errors.SchemaDrift`.
 
-Every scrape is bounded (:class:`Limits`, defaults in :mod:`services.pipeline.settings`): pages
-per call, bytes per body as received and decoded (the body is streamed in chunks and
-inflated with a cap, so a gzip bomb is stopped at the cap without being inflated), and
-one deadline for everything a client does (a client serves one scrape: the deadline
-starts at its first request and covers every page, retry and wait). Redirects are refused.
+Every scrape is bounded (:class:`Limits`, defaults in :mod:`services.pipeline.settings`):
+pages per call; bytes per body as received (``Content-Length``, then urllib3's count of
+the bytes off the wire) and decoded (urllib3's gzip/deflate decoders inflate at most one
+chunk per call, so a bomb is stopped at the cap without being inflated); and one deadline
+for everything a client does: it starts at the client's first request and covers every
+page, retry and wait (tenacity's ``stop_before_delay``) and every read of a body (each
+socket read waits at most what is left of it). Redirects are refused.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import http.client
 import json
 import logging
 import os
@@ -36,9 +36,13 @@ from tenacity import (
     RetryCallState,
     RetryError,
     Retrying,
+    before_sleep_log,
     retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
     wait_random_exponential,
 )
+from urllib3.response import ContentDecoder, DeflateDecoder, GzipDecoder
 
 from services.pipeline import settings
 from services.pipeline.b3.codes import index_argument
@@ -53,8 +57,15 @@ from services.pipeline.b3.portfolio import PageSource, Portfolio, assemble, deco
 
 log = logging.getLogger(__name__)
 
-#: Bytes asked of the socket per read while streaming a body.
+#: Bytes per socket read, and per inflation step, while streaming a body.
 _CHUNK = 64 * 1024
+#: urllib3's own decoders, for the Content-Encodings asked for (``Accept-Encoding``).
+_DECODERS: Mapping[str, Callable[[], ContentDecoder | None]] = {
+    "identity": lambda: None,
+    "gzip": GzipDecoder,
+    "x-gzip": GzipDecoder,
+    "deflate": DeflateDecoder,
+}
 _RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 
 
@@ -108,23 +119,6 @@ class Limits:
         return cls(deadline_seconds=float(deadline)) if deadline else cls()
 
 
-class _Deadline:
-    """One point in time by which the whole scrape must be over."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def passed(self, url: str) -> B3Unavailable:
-        return B3Unavailable(
-            f"B3 unavailable within the scrape's deadline of {self.seconds:g} s "
-            f"(B3_SCRAPE_DEADLINE_SECONDS) at {url}"
-        )
-
-
 class _Transient(Exception):
     """A failure worth another attempt; ``retry_after`` is the server's hint, if any."""
 
@@ -148,9 +142,9 @@ class B3Client:
         self.policy = policy or RetryPolicy.from_env()
         self.session = session or requests.Session()
         self.limits = limits or Limits.from_env()
-        self._deadline: _Deadline | None = None
+        self._deadline: float | None = None  # time.monotonic() when the scrape must be over
         self.session.headers.setdefault("Accept", "application/json")
-        # Only what _Inflater decodes (requests would add br/zstd when their modules exist).
+        # Only what _DECODERS decode (requests would add br/zstd when their modules exist).
         self.session.headers["Accept-Encoding"] = "gzip, deflate"
 
     def url_for(self, index: str, page: int, page_size: int, segment: str) -> str:
@@ -229,45 +223,45 @@ class B3Client:
         source, document = self.fetch_one(self.url_for(index, 1, 1, segment))
         return parse_page(document).header.trading_date, source
 
-    @property
-    def deadline(self) -> _Deadline:
-        """The client's one deadline, started by its first request."""
+    def _remaining(self, url: str) -> float:
+        """Seconds left of the client's one deadline (started by its first request)."""
         if self._deadline is None:
-            self._deadline = _Deadline(self.limits.deadline_seconds)
-        return self._deadline
+            self._deadline = time.monotonic() + self.limits.deadline_seconds
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._deadline_passed(url)
+        return remaining
+
+    def _deadline_passed(self, url: str) -> B3Unavailable:
+        return B3Unavailable(
+            f"B3 unavailable within the scrape's deadline of {self.limits.deadline_seconds:g} s "
+            f"(B3_SCRAPE_DEADLINE_SECONDS) at {url}"
+        )
 
     def _fetch(self, url: str, number: int) -> tuple[PageSource, Any]:
-        deadline = self.deadline
-
-        def stop(state: RetryCallState) -> bool:
-            if state.attempt_number >= self.policy.attempts:
-                return True
-            return deadline.remaining() <= state.upcoming_sleep
-
+        attempts = self.policy.attempts
         retrying = Retrying(
-            stop=stop,
+            # No attempt, nor wait before one, goes past the deadline.
+            stop=stop_after_attempt(attempts) | stop_before_delay(self._remaining(url)),
             wait=self._wait,
             retry=retry_if_exception_type(_Transient),
-            before_sleep=self._log_retry,
+            before_sleep=before_sleep_log(log, logging.WARNING),
         )
         try:
-            body, document = retrying(self._get_once, url, deadline)
+            body, document = retrying(self._get_once, url)
         except RetryError as exhausted:
             cause = exhausted.last_attempt.exception()
-            attempts = exhausted.last_attempt.attempt_number
-            if attempts < self.policy.attempts:
-                raise B3Unavailable(
-                    f"{deadline.passed(url)} ({attempts} attempts): {cause}"
-                ) from cause
-            raise B3Unavailable(
-                f"B3 unavailable after {attempts} attempts at {url}: {cause}"
-            ) from cause
+            made = exhausted.last_attempt.attempt_number
+            reason = (
+                f"{self._deadline_passed(url)} ({made} attempts)"
+                if made < attempts
+                else f"B3 unavailable after {made} attempts at {url}"
+            )
+            raise B3Unavailable(f"{reason}: {cause}") from cause
         return PageSource(number=number, url=url, body=body), document
 
-    def _get_once(self, url: str, deadline: _Deadline) -> tuple[bytes, Any]:
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise deadline.passed(url)
+    def _get_once(self, url: str) -> tuple[bytes, Any]:
+        remaining = self._remaining(url)
         timeout = (
             min(self.policy.connect_timeout, remaining),
             min(self.policy.read_timeout, remaining),
@@ -278,7 +272,7 @@ class B3Client:
             raise _Transient(f"timed out ({type(error).__name__})") from error
         except requests.ConnectionError as error:
             raise _Transient(f"connection failed ({type(error).__name__})") from error
-        with contextlib.closing(response):
+        with response:
             kind = response.headers.get("Content-Type", "?").split(";")[0]
             status = response.status_code
             if 300 <= status < 400:
@@ -291,7 +285,7 @@ class B3Client:
                 raise _Transient(f"HTTP {status} ({kind})", _retry_after(response.headers))
             if status != 200:
                 raise B3Unavailable(f"B3 answered HTTP {status} ({kind}) at {url}")
-            body = self._read_body(response, url, deadline)
+            body = self._read_body(response, url)
         try:
             document = decode_body(body)
         except ValueError as error:
@@ -300,8 +294,12 @@ class B3Client:
             ) from error
         return body, document
 
-    def _read_body(self, response: requests.Response, url: str, deadline: _Deadline) -> bytes:
-        """The body, streamed in chunks, inflated with a cap, cut at the deadline."""
+    def _read_body(self, response: requests.Response, url: str) -> bytes:
+        """The body, read and inflated one bounded chunk at a time, cut at each bound.
+
+        Not ``read1(decode_content=True)``: urllib3 then reads until the decoder gives
+        output, so a body that inflates to nothing would pass the wire cap and the deadline.
+        """
         limits = self.limits
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limits.max_wire_bytes:
@@ -309,31 +307,45 @@ class B3Client:
                 f"B3's body at {url} declares {declared} bytes; at most "
                 f"{limits.max_wire_bytes} are read (B3_MAX_WIRE_BYTES)"
             )
-        inflater = _Inflater(response.headers.get("Content-Encoding", ""), limits, url)
+        encoding = response.headers.get("Content-Encoding", "").strip().lower() or "identity"
+        if encoding not in _DECODERS:
+            raise SchemaDrift(
+                f"B3's body at {url} has Content-Encoding {encoding!r}, which is not decoded"
+            )
+        decoder = _DECODERS[encoding]()
         raw: urllib3.HTTPResponse = response.raw
-        received = 0
+        body = bytearray()
         try:
             while True:
-                remaining = deadline.remaining()
-                if remaining <= 0:
-                    raise deadline.passed(url)
-                _socket_timeout(raw, min(self.policy.read_timeout, remaining))
-                chunk = raw.read1(_CHUNK, decode_content=False)
-                if not chunk:
-                    break
-                received += len(chunk)
-                if received > limits.max_wire_bytes:
+                # Each socket read waits at most what is left of the deadline, and is
+                # counted against the wire cap before it is inflated.
+                timeout = min(self.policy.read_timeout, self._remaining(url))
+                if raw.connection is not None and raw.connection.sock is not None:
+                    raw.connection.sock.settimeout(timeout)
+                data = raw.read1(_CHUNK, decode_content=False)
+                if not data:
+                    return bytes(body)
+                if raw.tell() > limits.max_wire_bytes:
                     raise BodyTooLarge(
                         f"B3's body at {url} passed {limits.max_wire_bytes} bytes as received "
                         "(B3_MAX_WIRE_BYTES)"
                     )
-                inflater.feed(chunk)
-            return inflater.finish()
-        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
-            if deadline.remaining() <= 0:
-                raise deadline.passed(url) from error
+                # urllib3's decoder inflates at most _CHUNK bytes a call (the rest waits
+                # compressed), so a bomb is stopped at the cap without being inflated.
+                while chunk := (decoder.decompress(data, max_length=_CHUNK) if decoder else data):
+                    body += chunk
+                    data = b""
+                    if len(body) > limits.max_body_bytes:
+                        raise BodyTooLarge(
+                            f"B3's body at {url} passed {limits.max_body_bytes} bytes decoded "
+                            f"({encoding}; B3_MAX_BODY_BYTES)"
+                        )
+        except zlib.error as error:
+            raise _Transient(f"the {encoding} body does not inflate ({error})") from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            self._remaining(url)  # a read cut by the deadline is the deadline's error
             raise _Transient(
-                f"connection cut after {received} bytes of the body ({type(error).__name__})"
+                f"connection cut after {raw.tell()} bytes of the body ({type(error).__name__})"
             ) from error
 
     def _wait(self, state: RetryCallState) -> float:
@@ -345,11 +357,6 @@ class B3Client:
             return min(max(error.retry_after, backoff), self.policy.max_wait)
         return backoff
 
-    @staticmethod
-    def _log_retry(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        log.warning("B3 attempt %d failed: %s; retrying", state.attempt_number, error)
-
 
 def check_index(index: str) -> str:
     """``index`` upper-cased, or :class:`~services.pipeline.errors.BadArgument` unless it is a B3
@@ -357,59 +364,6 @@ def check_index(index: str) -> str:
     return index_argument(index)
 
 
-def _retry_after(headers: requests.structures.CaseInsensitiveDict[str]) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("Retry-After", "")
     return float(value) if value.isdigit() else None
-
-
-class _Inflater:
-    """Decodes a body's ``Content-Encoding`` chunk by chunk, never past the decoded cap."""
-
-    def __init__(self, encoding: str, limits: Limits, url: str) -> None:
-        self.encoding = encoding.strip().lower() or "identity"
-        self.limit = limits.max_body_bytes
-        self.url = url
-        self.body = bytearray()
-        if self.encoding == "identity":
-            self._zlib = None
-        elif self.encoding in {"gzip", "x-gzip", "deflate"}:
-            self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib header
-        else:
-            raise SchemaDrift(
-                f"B3's body at {url} has Content-Encoding {encoding!r}, which is not decoded"
-            )
-
-    def feed(self, data: bytes) -> None:
-        if self._zlib is None:
-            self._append(data)
-            return
-        try:
-            while data:
-                # Never more than one byte past the cap: a bomb is not inflated.
-                self._append(self._zlib.decompress(data, self.limit - len(self.body) + 1))
-                data = self._zlib.unconsumed_tail
-        except zlib.error as error:
-            raise _Transient(f"the {self.encoding} body does not inflate ({error})") from error
-
-    def finish(self) -> bytes:
-        if self._zlib is not None:
-            self._append(self._zlib.flush(self.limit - len(self.body) + 1))
-            if not self._zlib.eof:
-                raise _Transient(f"the {self.encoding} body ended before its end of stream")
-        return bytes(self.body)
-
-    def _append(self, data: bytes) -> None:
-        if len(self.body) + len(data) > self.limit:
-            raise BodyTooLarge(
-                f"B3's body at {self.url} passed {self.limit} bytes decoded "
-                f"({self.encoding}; B3_MAX_BODY_BYTES)"
-            )
-        self.body += data
-
-
-def _socket_timeout(raw: urllib3.HTTPResponse, seconds: float) -> None:
-    """Bound the next read of ``raw``'s socket by ``seconds`` (the deadline's remainder)."""
-    connection = getattr(raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        sock.settimeout(max(seconds, 0.001))

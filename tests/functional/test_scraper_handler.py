@@ -74,9 +74,8 @@ def test_an_alias_is_scraped_as_b3s_code(lambda_env: Path) -> None:
     ("event", "error", "message"),
     [
         ({"index": "IBOV", "dataset": "quarterly"}, UnknownDataset,
-         "UnknownDataset: dataset 'quarterly' is not one the scraper fetches (day, theoretical, "
-         "preview)"),
-        ({"index": "XPTO"}, UnknownIndex, "UnknownIndex: unknown B3 index code 'XPTO'"),
+         "dataset 'quarterly' is not one the scraper fetches (day, theoretical, preview)"),
+        ({"index": "XPTO"}, UnknownIndex, "unknown B3 index code 'XPTO'"),
     ],
 )  # fmt: skip
 def test_a_bad_event_fails_at_once_naming_its_error(

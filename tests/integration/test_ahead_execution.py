@@ -98,9 +98,6 @@ def test_both_tables_are_catalogued_with_a_partition_per_ticker(
         ]
         assert sorted(p["Values"][2] for p in partitions) == tickers
         assert {tuple(p["Values"][:2]) for p in partitions} == {(DT, "IBOV")}
-    crawler = glue.get_crawler(Name=AHEAD.crawler)["Crawler"]
-    (target,) = crawler["Targets"]["CatalogTargets"]
-    assert target["Tables"] == [AHEAD.table, "b3_index_theoretical", "b3_index_preview"]
 
 
 def test_athena_returns_exactly_the_recorded_rows(stack: tuple[Deployed, Outcome]) -> None:

@@ -18,20 +18,14 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from services.pipeline.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.pipeline.lake.layout import RawDay
+from services.pipeline.lake.raw import to_parquet_bytes, to_table
 from services.pipeline.lake.storage import S3Lake
 from services.pipeline.scraper.scrape import scrape
 from services.tool.local.deploy import LOCAL, Deployed, deploy
+from services.tool.local.live import dropped
 from services.tool.local.replay import ReplayServer
-from services.tool.local.run import (
-    Outcome,
-    athena_counts,
-    execution_names,
-    follow,
-    start,
-    summary,
-    wait_for_execution,
-)
+from services.tool.local.run import Outcome, follow, start, summary
 from services.tool.local.samples import on_day, recorded_portfolio, redate_body
 from tests.aws_clients import athena_rows, aws
 from tests.recordings import FAST, SEGMENT2_2025_07_10
@@ -44,6 +38,8 @@ NOW = datetime.fromisoformat("2026-11-25T20:30:00-03:00")
 THURSDAY = date(2026, 11, 26)
 HOLIDAYS = {date(2025, 12, 25): "Natal", date(2025, 3, 3): "Carnaval Segunda"}
 DAYS = [THURSDAY, *HOLIDAYS]
+#: An execution whose one item failed, and failed again when tried once more.
+FAILED_STEPS = ["Scrape and validate", "Wait before retry", "Retry failed"]
 
 
 def body_of(day: date) -> bytes:
@@ -69,7 +65,8 @@ def _remove_days(stack: Deployed, days: list[date]) -> None:
     s3: Any = aws("s3")
     glue: Any = aws("glue")
     for day in days:
-        for prefix in (f"raw/index=IBOV/dt={day}/", f"refined/dt={day}/"):
+        for prefix in (f"inbox/index=IBOV/dt={day}/", f"raw/index=IBOV/dt={day}/",
+                       f"refined/dt={day}/"):  # fmt: skip
             for key in snapshot(stack, prefix):
                 s3.delete_object(Bucket=stack.bucket, Key=key)
         parts = glue.get_partitions(
@@ -108,12 +105,9 @@ def athena_count(day: date) -> int:
     return int(count)
 
 
-def drop(stack: Deployed, key: str, body: bytes) -> Outcome:
-    """Put a raw object as a person would (``bovespa ingest``) and follow its execution."""
-    s3: Any = aws("s3")
-    known = execution_names(stack)
-    etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=body)["ETag"].strip('"')
-    return follow(wait_for_execution(stack, key, etag, known))
+def drop(stack: Deployed, day: date, body: bytes) -> Outcome:
+    """Drop a raw file under inbox/ as a person would (``bovespa ingest``); follow its execution."""
+    return follow(dropped(RawDay("IBOV", day), body)(stack))
 
 
 #: What the refined rows of Thursday 2026-11-26 say about its place in B3's calendar:
@@ -136,9 +130,10 @@ THURSDAY_FEATURES = {
 
 def assert_thursday_refined(stack: Deployed, outcome: Outcome) -> None:
     assert outcome.status == "SUCCEEDED", outcome.progress
-    (validated,) = outcome.output["refine"]["objects"]
+    (validated,) = outcome.progress.outputs["ScrapeIndices"]["validated"]
     assert (validated["dt"], validated["rows"]) == (THURSDAY.isoformat(), 84)
-    assert athena_counts(outcome.output["refine"]) == {("IBOV", THURSDAY.isoformat()): 84}
+    counts = outcome.progress.outputs["Refine"]["refined"]["counts"]
+    assert counts == {f"IBOV/{THURSDAY}": 84}
     rows = refined_rows(stack, THURSDAY)
     assert len(rows) == 84
     for row in rows.values():
@@ -158,7 +153,7 @@ def test_s3_event_path_takes_tomorrows_portfolio_scraped_tonight_to_athena(
     )
     assert scraped["dt"] == THURSDAY.isoformat()
     asked = len(replay_server.requests)
-    outcome = drop(stack, raw_key("IBOV", THURSDAY), Path(scraped["uri"]).read_bytes())
+    outcome = drop(stack, THURSDAY, Path(scraped["uri"]).read_bytes())
     assert len(replay_server.requests) == asked  # validated, never scraped
     assert_thursday_refined(stack, outcome)
 
@@ -166,7 +161,7 @@ def test_s3_event_path_takes_tomorrows_portfolio_scraped_tonight_to_athena(
 def test_schedule_path_takes_tomorrows_portfolio_to_athena(stack: Deployed) -> None:
     outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     assert [s.name for s in outcome.progress.steps] == [
-        "ScrapeIndices", "Glue job", "Crawler", "Athena smoke query", "Check",
+        "Scrape and validate", "Glue job", "Crawler", "Athena smoke query", "Check",
     ]  # fmt: skip
     assert_thursday_refined(stack, outcome)
 
@@ -181,10 +176,9 @@ def test_a_holiday_from_b3_stops_the_scrape_and_writes_nothing(
         outcome = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=())))
     finally:
         replay_server.cases[("IBOV", "2")] = body_of(THURSDAY)
-    assert outcome.status == "FAILED"
-    assert outcome.progress.error == "IndicesFailed"
-    assert f"NotATradingDay: dt={day} is not a B3 session: {name}" in str(outcome.progress.cause)
-    assert [s.name for s in outcome.progress.steps] == ["ScrapeIndices", "FinishFailedIndices"]
+    assert (outcome.status, outcome.progress.error) == ("FAILED", "NotATradingDay")
+    assert f"dt={day} is not a B3 session: {name}" in str(outcome.progress.cause)
+    assert [s.name for s in outcome.progress.steps] == FAILED_STEPS
     assert (snapshot(stack, "raw/"), snapshot(stack, "refined/")) == before
 
 
@@ -192,13 +186,12 @@ def test_a_holiday_from_b3_stops_the_scrape_and_writes_nothing(
 def test_a_dropped_holiday_file_fails_validation_and_refines_nothing(
     stack: Deployed, day: date, name: str
 ) -> None:
-    raw_before, refined_before = snapshot(stack, "raw/"), snapshot(stack, "refined/")
-    key = raw_key("IBOV", day)
+    before = snapshot(stack, "raw/"), snapshot(stack, "refined/")
     table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
-    outcome = drop(stack, key, to_parquet_bytes(table))
-    assert outcome.status == "FAILED"
-    assert outcome.progress.error == "IndicesFailed"
-    assert f"NotATradingDay: dt={day} is not a B3 session: {name}" in str(outcome.progress.cause)
-    assert [s.name for s in outcome.progress.steps] == ["ScrapeIndices", "FinishFailedIndices"]
-    assert snapshot(stack, "refined/") == refined_before
-    assert set(snapshot(stack, "raw/")) == set(raw_before) | {key}  # only the dropped file
+    outcome = drop(stack, day, to_parquet_bytes(table))
+    assert (outcome.status, outcome.progress.error) == ("FAILED", "NotATradingDay")
+    assert f"dt={day} is not a B3 session: {name}" in str(outcome.progress.cause)
+    assert [s.name for s in outcome.progress.steps] == FAILED_STEPS
+    # the dropped file stays in inbox/, never promoted
+    assert (snapshot(stack, "raw/"), snapshot(stack, "refined/")) == before
+    assert f"inbox/index=IBOV/dt={day}/portfolio.parquet" in snapshot(stack, "inbox/")

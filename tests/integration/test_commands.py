@@ -20,6 +20,7 @@ from services.pipeline.lake.raw import to_parquet_bytes, to_table
 from services.pipeline.lake.storage import S3Lake
 from services.tool.local.deploy import LOCAL
 from services.tool.local.replay import demo_cases
+from services.tool.local.run import refine_executions
 from tests.aws_clients import aws
 from tests.ibra import from_csv
 from tests.lakes import on_day, recorded_portfolio
@@ -50,7 +51,7 @@ def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
     summary: dict[str, Any] = json.loads(line)
     assert summary["status"] == "SUCCEEDED"
     assert [s["step"] for s in summary["steps"]] == [
-        "ScrapeIndices", "Glue job", "Crawler", "Athena smoke query", "Check",
+        "Scrape and validate", "Glue job", "Crawler", "Athena smoke query", "Check",
     ]  # fmt: skip
     rows = {(r["index"], r["dt"]): r for r in summary["indices"]}
     expected = {("IBOV", "2025-07-10"): 84, ("IBRA", "2021-06-22"): 179,
@@ -60,7 +61,7 @@ def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
         row = rows[key]
         assert (row["status"], row["raw_rows"], row["refined_rows"]) == ("refined", n, n), key
         assert (row["refined_files"], row["athena_count"]) == (n, n), key
-    # one Glue job run and one crawl for the three indices
+    # one refine execution, one Glue job run and one crawl for the three indices
     runs = [r for r in glue.get_job_runs(JobName=LOCAL.glue_job)["JobRuns"]
             if r["Id"] not in runs_before]  # fmt: skip
     asked = sorted(
@@ -69,7 +70,8 @@ def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
     )
     assert asked == [[("IBOV", "2022-12-08")], sorted(expected)]
     sfn: Any = aws("stepfunctions")
-    history = sfn.get_execution_history(executionArn=summary["execution"], maxResults=1000)
+    (refine,) = refine_executions(sfn, summary["execution"])
+    history = sfn.get_execution_history(executionArn=refine, maxResults=1000)
     crawls = [
         e for e in history["events"]
         if e["type"] == "TaskSucceeded"
@@ -122,7 +124,7 @@ def refined_of(lake: S3Lake, index: str, dt: str) -> dict[str, tuple[Decimal, in
 
 @pytest.fixture(scope="module")
 def ingested(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    """A good raw file for 2025-07-16 ingested through the S3-event path."""
+    """A good raw file for 2025-07-16 ingested: dropped under inbox/, promoted to raw/."""
     state = tmp_path_factory.mktemp("ingest")
     file = state / "portfolio.parquet"
     file.write_bytes(
@@ -133,12 +135,19 @@ def ingested(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> tup
     return file, json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_ingest_drops_a_file_and_follows_the_s3_event_path(ingested: tuple[Path, Any]) -> None:
-    _, summary = ingested
+def test_ingest_drops_a_file_and_follows_the_inbox_path(ingested: tuple[Path, Any]) -> None:
+    file, summary = ingested
     (row,) = summary["indices"]
     assert (summary["status"], row["dt"], row["refined_rows"]) == ("SUCCEEDED", "2025-07-16", 84)
-    assert summary["steps"][0]["step"] == "ScrapeIndices"
-    assert summary["execution"].split(":")[-1].startswith("s3-IBOV-2025-07-16-")
+    assert row["athena_count"] == 84
+    assert summary["steps"][0]["step"] == "Scrape and validate"
+    assert summary["execution"].split(":")[-1].startswith("inbox-IBOV-2025-07-16-")
+    # the file was dropped under inbox/, and the raw object refined is its promoted copy
+    s3: Any = aws("s3")
+    for prefix in ("inbox", "raw"):
+        key = f"{prefix}/index=IBOV/dt={INGESTED}/portfolio.parquet"
+        assert s3.get_object(Bucket=LOCAL.lake_bucket, Key=key)["Body"].read() == file.read_bytes()
+    assert row["raw"] == f"s3://{LOCAL.lake_bucket}/raw/index=IBOV/dt={INGESTED}/portfolio.parquet"
 
 
 def test_a_file_the_contract_refuses_never_replaces_the_good_day(

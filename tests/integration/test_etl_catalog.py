@@ -1,4 +1,9 @@
-"""The Glue job against the local emulator: the catalogue entry and an S3 lake."""
+"""The Glue job against the local emulator: the partitions it registers and an S3 lake.
+
+The deployment declares each refined table (Pulumi, or the local deployment:
+``catalog.upsert_table``); the job owns the table's partitions only. So each test
+declares its table first, as a deployment does.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from glue import catalog
 from glue.job import JobArgs, run
-from glue.schema import COLUMNS
 from services.pipeline import settings
 from services.pipeline.lake.storage import LocalLake, S3Lake
 from tests.aws_clients import aws
@@ -26,16 +31,26 @@ pytestmark = pytest.mark.spark
 JULY_10 = date(2025, 7, 10)
 
 
+def declare(database: str, table: str, lake: str) -> dict[str, Any]:
+    """Declare ``database.table`` as the deployment does; the table as the catalogue has it."""
+    glue: Any = aws("glue")
+    catalog.ensure_database(glue, database)
+    catalog.upsert_table(glue, database, table, f"{lake}/{settings.REFINED_PREFIX}/")
+    described: dict[str, Any] = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    return described
+
+
 def partitions(database: str, table: str) -> dict[tuple[str, ...], str]:
     glue: Any = aws("glue")
     found = glue.get_partitions(DatabaseName=database, TableName=table)["Partitions"]
     return {tuple(p["Values"]): p["StorageDescriptor"]["Location"] for p in found}
 
 
-def test_job_catalogues_the_table_and_keeps_its_partitions_exact(
+def test_job_keeps_the_declared_tables_partitions_exact(
     spark: Any, aws_endpoint: str, tmp_path: Path
 ) -> None:
-    database, table = f"bovespa_{uuid.uuid4().hex[:8]}", "portfolio"  # a database to create
+    database, table = f"bovespa_{uuid.uuid4().hex[:8]}", "portfolio"
+    declared = declare(database, table, str(tmp_path))
     lake = LocalLake(tmp_path)
     portfolio = recorded_portfolio(SEGMENT2_2025_07_10)
     write_days(lake, portfolio, [JULY_10])
@@ -43,12 +58,10 @@ def test_job_catalogues_the_table_and_keeps_its_partitions_exact(
     assert run(args)["table"] == f"{database}.{table}"
 
     glue: Any = aws("glue")
+    # the table is the deployment's, as declared: the job changed its partitions only
     described = glue.get_table(DatabaseName=database, Name=table)["Table"]
-    assert [k["Name"] for k in described["PartitionKeys"]] == ["dt", "index_code", "ticker"]
-    columns = {c["Name"]: c["Type"] for c in described["StorageDescriptor"]["Columns"]}
-    assert columns == {c.name: c.type for c in COLUMNS}
-    assert columns["weight_pct"] == "decimal(7,3)"
-    assert described["StorageDescriptor"]["Location"] == f"{tmp_path}/refined/"
+    assert described["StorageDescriptor"] == declared["StorageDescriptor"]
+    assert described["PartitionKeys"] == declared["PartitionKeys"]
     found = partitions(database, table)
     assert len(found) == 84
     assert found[("2025-07-10", "IBOV", "PETR4")] == (
@@ -68,20 +81,24 @@ def test_job_on_an_s3_lake_with_local_spark(spark: Any, bucket: str) -> None:
     lake = S3Lake(bucket)
     write_days(lake, recorded_portfolio(SEGMENT2_2025_07_10), [JULY_10])
     table = f"t_{uuid.uuid4().hex[:8]}"
+    declare(settings.GLUE_DATABASE, table, f"s3://{bucket}")
     summary = run(JobArgs(lake=f"s3://{bucket}", start=JULY_10, end=JULY_10, table=table))
     assert (summary["rows"], summary["files"]) == (84, 84)
     keys = [k for k in lake.list("refined/")]
     assert len(keys) == 84
     assert "refined/dt=2025-07-10/index_code=IBOV/ticker=VALE3/part-00000.snappy.parquet" in keys
-    glue: Any = aws("glue")
-    location = glue.get_table(DatabaseName="default", Name=table)["Table"]["StorageDescriptor"]
-    assert location["Location"] == f"s3://{bucket}/refined/"
+    found = partitions(settings.GLUE_DATABASE, table)
+    assert len(found) == 84
+    assert found[("2025-07-10", "IBOV", "VALE3")] == (
+        f"s3://{bucket}/refined/dt=2025-07-10/index_code=IBOV/ticker=VALE3/"
+    )
 
 
 def test_bovespa_etl_command(aws_endpoint: str, tmp_path: Path) -> None:
     """The done-when command: scrape's raw partition in, refined + catalogue out, JSON last."""
     write_days(LocalLake(tmp_path), recorded_portfolio(SEGMENT2_2025_07_10), [JULY_10])
     table = f"t_{uuid.uuid4().hex[:8]}"
+    declare(settings.GLUE_DATABASE, table, str(tmp_path))
     done = subprocess.run(
         [sys.executable, "-m", "services.tool.cli", "etl", "--dt", "2025-07-10",
          "--lake", str(tmp_path),

@@ -1,15 +1,16 @@
 """Sufficient and least IAM: the calls the components really make, against the Pulumi roles.
 
 The emulator enforces no IAM. Here the local deployment runs the pipeline — the schedule
-path end to end (creating, updating and deleting partitions), and a dropped raw object that
-fails validation (the S3-event path) — while the emulator records every AWS call a
-component makes (``services.tool.local.recorder``: the scraper, validate and trigger functions
-and the Glue job name themselves in their User-Agent) and the state machine's Tasks are
-read from its execution history. Each call must be allowed by the policy the Pulumi
-program gives that component's role (declared under ``pulumi.runtime.set_mocks``), as
-MiniStack's IAM evaluator decides it; and each granted action no call needed must have a
-written reason below — AWS making that call with the role on the component's behalf — or
-go.
+path end to end (creating, updating and deleting partitions), the datasets ahead, and a raw
+file dropped under inbox/ (the trigger, and Validate promoting it to raw/) — while the
+emulator records every AWS call a component makes (``services.tool.local.recorder``: the
+scraper, validate and trigger functions and the Glue job name themselves in their
+User-Agent) and both state machines' Tasks are read from their executions' histories (the
+refine machine's as deployed locally: each ``.sync`` Task as the start and poll calls Step
+Functions makes for it). Each call must be allowed by the policy the Pulumi program gives
+that component's role (declared under ``pulumi.runtime.set_mocks``), as MiniStack's IAM
+evaluator decides it; and each granted action no call needed must have a written reason
+below — AWS making that call with the role on the component's behalf — or go.
 """
 
 from __future__ import annotations
@@ -26,25 +27,20 @@ import pytest
 
 from glue import catalog
 from infra.orchestration import UNSCOPABLE
-from services.deploy.asl import render
 from services.pipeline import settings
-from services.pipeline.lake.raw import raw_key, to_parquet_bytes, to_table
+from services.pipeline.lake.layout import RawDay
+from services.pipeline.lake.raw import to_parquet_bytes, to_table
 from services.pipeline.lake.refined import refined_key
 from services.tool.local.deploy import ACCOUNT as LOCAL_ACCOUNT
 from services.tool.local.deploy import LOCAL, REGION, deploy
+from services.tool.local.live import dropped
 from services.tool.local.recorder import CALL_LOG_ENV, read_calls
 from services.tool.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
-from services.tool.local.run import (
-    athena_counts,
-    execution_names,
-    follow,
-    start,
-    wait_for_execution,
-)
+from services.tool.local.run import Outcome, follow, refine_executions, start
 from tests.ahead import configuration
 from tests.aws_clients import aws
 from tests.iam import Request, decision, requests_of_call, requests_of_execution, unexercised
-from tests.lakes import on_day, quantity_off, recorded_portfolio
+from tests.lakes import on_day, recorded_portfolio
 from tests.pulumi_mocks import ACCOUNT, Mocks, run_program
 from tests.recordings import SEGMENT2_2025_07_10, load
 
@@ -55,24 +51,28 @@ pytestmark = [
 
 #: The components whose calls are recorded, by the name they call with (= their role's).
 FUNCTIONS = (LOCAL.scraper_function, LOCAL.validate_function, LOCAL.trigger_function)
-RECORDED = (*FUNCTIONS, LOCAL.glue_job, LOCAL.state_machine)
+MACHINES = (LOCAL.state_machine, LOCAL.refine_state_machine)
+RECORDED = (*FUNCTIONS, LOCAL.glue_job, *MACHINES)
 
 GLUE = "arn:aws:glue:us-east-1:000000000000"
-#: The day's table's catalogue resources (the state machine's Athena reads it alone)…
+#: The day's table's catalogue resources (the smoke query's Athena reads it alone)…
 CATALOG = (
     f"{GLUE}:catalog",
     f"{GLUE}:database/default",
     f"{GLUE}:table/default/b3_index_portfolio",
 )
-#: …and the job's and crawler's: every refined table, one per dataset.
-REFINED_CATALOG = (
-    *CATALOG,
-    f"{GLUE}:table/default/b3_index_theoretical",
-    f"{GLUE}:table/default/b3_index_preview",
-)
 REFINED = ("{lake}/refined/*", "{lake}/refined-theoretical/*", "{lake}/refined-preview/*")
 LOGS = "arn:aws:logs:us-east-1:000000000000:log-group"
-MACHINE = f"arn:aws:states:us-east-1:000000000000:stateMachine:{LOCAL.state_machine}"
+STATES = "arn:aws:states:us-east-1:000000000000"
+MACHINE = f"{STATES}:stateMachine:{LOCAL.state_machine}"
+REFINE_EXECUTIONS = f"{STATES}:execution:{LOCAL.refine_state_machine}"
+REFINE_EXPRESS = f"{STATES}:express:{LOCAL.refine_state_machine}:*:*"
+SYNC_RULE = (
+    "arn:aws:events:us-east-1:000000000000:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+)
+WORKGROUP = f"arn:aws:athena:us-east-1:000000000000:workgroup/{LOCAL.workgroup}"
+#: The crawler's own table, the raw layer's (``<table>_raw``: its prefix and the folder).
+RAW_CATALOG = (*CATALOG[:2], f"{GLUE}:table/default/{LOCAL.crawler_table_prefix}*")
 
 
 def log_groups(*groups: str) -> tuple[str, ...]:
@@ -87,15 +87,30 @@ LAMBDA_LOGS = (
     "behalf; PutTelemetryRecords: 'Using AWS Lambda with AWS X-Ray', execution role permissions)"
 )
 CRAWLER = (
-    "the crawler runs inside AWS Glue with its role: it reads the catalog target's table and "
-    "partitions (in pages and in batches), reads the files under the table's location, adds "
-    "and updates partitions, logs to /aws-glue/crawlers (Glue: 'Crawler prerequisites', the "
-    "AWSGlueServiceRole policy or a scoped-down version); the emulator's crawler makes no call"
+    "the crawler runs inside AWS Glue with its role: it lists and reads the new folders of its "
+    "S3 target (raw/), creates and updates its own table and adds its partitions, logs to "
+    "/aws-glue/crawlers (Glue: 'Crawler prerequisites', the AWSGlueServiceRole policy or a "
+    "scoped-down version); the emulator's crawler makes no call"
 )
 ATHENA_CATALOG = (
     "Athena reads the table and its partitions from the Glue catalogue with the caller's "
-    "credentials, the state machine's (Athena: 'Configure access to databases and tables in "
+    "credentials, the refine machine's (Athena: 'Configure access to databases and tables in "
     "the AWS Glue Data Catalog'); the emulator's Athena reads its catalogue directly"
+)
+SYNC_EXECUTION = (
+    "startExecution.sync:2: Step Functions waits for the refine execution through the managed "
+    "rule StepFunctionsGetEventsForStepFunctionsExecutionRule and DescribeExecution, and stops "
+    "it if the Task is stopped, with the pipeline's role (Step Functions: 'IAM policies for "
+    "AWS Step Functions', Run a Job .sync); MiniStack waits for the child itself"
+)
+SYNC_GLUE = (
+    "glue:startJobRun.sync: Step Functions polls the run (GetJobRun, GetJobRuns) and stops it "
+    "if the Task is stopped (BatchStopJobRun) with the refine machine's role (Step Functions: "
+    "'IAM policies for AWS Glue'); the local stand-in polls with GetJobRun only"
+)
+SYNC_ATHENA = (
+    "athena:startQueryExecution.sync: Step Functions stops the query if the Task is stopped, "
+    "with the refine machine's role (Step Functions: 'IAM policies for Amazon Athena')"
 )
 ATHENA_S3 = (
     "Athena reads the table's files and writes, reads and lists the query results with the "
@@ -108,9 +123,12 @@ SFN_LOGS = (
     "for logging to CloudWatch Logs', 'IAM policies for using AWS X-Ray')"
 )
 GLUE_LOGS = (
-    "Glue 5.0 writes the job's driver and executor logs to /aws-glue/jobs/error and "
-    "/aws-glue/jobs/output with the job's role (Glue: 'Logging for AWS Glue jobs')"
+    "Glue 5.0 writes the job's driver and executor logs to <prefix>/error and <prefix>/output, "
+    "the prefix its --custom-logGroup-prefix names, with the job's role (Glue: 'Logging for "
+    "AWS Glue jobs'); the local job logs to no log group"
 )
+#: The job's own log groups (its --custom-logGroup-prefix).
+JOB_LOGS = tuple(f"/aws-glue/jobs/{LOCAL.glue_job}/{stream}" for stream in ("error", "output"))
 
 #: Granted actions no local call needs, each with the reason it stays. Keys: role, action,
 #: the statement's resources (placeholders below). Sources: AWS documentation, named.
@@ -166,41 +184,60 @@ REASONS: dict[tuple[str, str, tuple[str, ...]], str] = {
         "the job's role (Glue: 'Monitoring AWS Glue using Amazon CloudWatch metrics')"
     ),
     **{
-        ("etl", action, log_groups("/aws-glue/jobs/error", "/aws-glue/jobs/output")): GLUE_LOGS
+        ("etl", action, log_groups(*JOB_LOGS)): GLUE_LOGS
         for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
     },
     **{
-        ("refined-crawler", f"glue:{action}", REFINED_CATALOG): CRAWLER
+        ("raw-crawler", f"glue:{action}", RAW_CATALOG): CRAWLER
         for action in (
-            "GetDatabase", "GetTable", "UpdateTable", "GetPartition", "GetPartitions",
-            "BatchGetPartition", "BatchCreatePartition", "UpdatePartition", "BatchUpdatePartition",
+            "GetDatabase", "GetTable", "CreateTable", "UpdateTable", "GetPartition",
+            "GetPartitions", "BatchGetPartition", "BatchCreatePartition", "UpdatePartition",
+            "BatchUpdatePartition",
         )
     },
-    ("refined-crawler", "s3:GetObject", REFINED): CRAWLER,
-    ("refined-crawler", "s3:ListBucket", ("{lake}",)): CRAWLER,
+    ("raw-crawler", "s3:GetObject", ("{lake}/raw/*",)): CRAWLER,
+    ("raw-crawler", "s3:ListBucket", ("{lake}",)): CRAWLER,
     **{
-        ("refined-crawler", action, log_groups("/aws-glue/crawlers")): CRAWLER
+        ("raw-crawler", action, log_groups("/aws-glue/crawlers")): CRAWLER
         for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
     },
+    ("validate", "s3:ListBucket", ("{lake}",)): (
+        "with s3:ListBucket a GetObject of a missing key is 404 NoSuchKey, without it 403 "
+        "AccessDenied (S3: GetObject, 'Permissions'); every object the runs read exists"
+    ),
+    ("pipeline", "states:DescribeExecution", (f"{REFINE_EXECUTIONS}:*", REFINE_EXPRESS)): (
+        SYNC_EXECUTION
+    ),
+    ("pipeline", "states:StopExecution", (f"{REFINE_EXECUTIONS}:*",)): SYNC_EXECUTION,
     **{
-        ("pipeline", f"glue:{action}", CATALOG): ATHENA_CATALOG
+        ("pipeline", f"events:{action}", (SYNC_RULE,)): SYNC_EXECUTION
+        for action in ("PutTargets", "PutRule", "DescribeRule")
+    },
+    **{
+        ("refine", f"glue:{action}", (f"{GLUE}:job/{LOCAL.glue_job}",)): SYNC_GLUE
+        for action in ("GetJobRuns", "BatchStopJobRun")
+    },
+    ("refine", "athena:StopQueryExecution", (WORKGROUP,)): SYNC_ATHENA,
+    **{
+        ("refine", f"glue:{action}", CATALOG): ATHENA_CATALOG
         for action in (
             "GetDatabase", "GetTable", "GetPartition", "GetPartitions", "BatchGetPartition",
         )
     },
-    ("pipeline", "s3:GetObject", ("{lake}/refined/*",)): ATHENA_S3,
+    ("refine", "s3:GetObject", ("{lake}/refined/*",)): ATHENA_S3,
     **{
-        ("pipeline", action, ("{lake}",)): ATHENA_S3
+        ("refine", action, ("{lake}",)): ATHENA_S3
         for action in ("s3:ListBucket", "s3:GetBucketLocation")
     },
     **{
-        ("pipeline", action, ("{artifacts}", "{artifacts}/athena-results/*")): ATHENA_S3
+        ("refine", action, ("{artifacts}", "{artifacts}/athena-results/*")): ATHENA_S3
         for action in (
             "s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation",
             "s3:AbortMultipartUpload",
         )
     },
-    **{("pipeline", action, ("*",)): SFN_LOGS for action in UNSCOPABLE},
+    **{(machine, action, ("*",)): SFN_LOGS for machine in ("pipeline", "refine")
+       for action in UNSCOPABLE},
     ("workflow-scheduler", "states:StartExecution", (MACHINE,)): (
         "EventBridge Scheduler starts the daily executions with this role (Scheduler: 'Set up "
         "the execution role'); the local deployment has no schedule"
@@ -246,49 +283,72 @@ def exercise(aws_endpoint: str) -> Exercise:
         before = len(read_calls(Path(log)))
         scheduled = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=["preview"])))
         assert scheduled.status == "SUCCEEDED", scheduled.progress
-        assert athena_counts(scheduled.output["refine"]) == {("IBOV", JULY_10): 84}
-        assert [a["status"] for a in scheduled.output["scraped"]["ahead"]] == ["none"]
+        assert refined(scheduled) == {f"IBOV/{JULY_10}": 84}
+        assert [a["status"] for a in scheduled.progress.outputs["ScrapeIndices"]["ahead"]] == [
+            "none"
+        ]
         # The datasets ahead refined into their own tables: IBOV on 2022-12-08 with its
         # recorded theoretical portfolio and a preview made from it (the demo's answers).
         server.serve(*demo_ahead())
         ahead = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=DEMO_AHEAD_DATASETS)))
         assert ahead.status == "SUCCEEDED", ahead.progress
-        assert [a["status"] for a in ahead.output["scraped"]["ahead"]] == ["stored", "stored"]
-        # A day dropped by hand whose totals do not reconcile: the S3-event path, which
-        # Validate stops.
+        assert [a["status"] for a in ahead.progress.outputs["ScrapeIndices"]["ahead"]] == [
+            "stored",
+            "stored",
+        ]
+        # A day dropped by hand under inbox/: the trigger starts the execution, Validate
+        # promotes the file to raw/, and it is refined.
         day = date(2025, 7, 17)
-        table = quantity_off(to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day)))
-        s3: Any = aws("s3")
-        key = raw_key("IBOV", day)
-        known = execution_names(stack)
-        etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=to_parquet_bytes(table))["ETag"]
-        dropped = follow(wait_for_execution(stack, key, etag.strip('"'), known))
-        assert dropped.progress.error == "IndicesFailed", dropped.progress
-        assert "QuantityTotalMismatch" in str(dropped.progress.cause)
+        table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
+        inbox = follow(dropped(RawDay("IBOV", day), to_parquet_bytes(table))(stack))
+        assert refined(inbox) == {f"IBOV/{day}": 84}, inbox.progress
     requests = [
         r
         for call in read_calls(Path(log))[before:]
         for r in requests_of_call(call, REGION, LOCAL_ACCOUNT)
     ]
-    definition = render(LOCAL.state_machine_values(stack.scraper_arn, stack.validate_arn))
     sfn: Any = aws("stepfunctions")
     athena: Any = aws("athena")
+    pipelines = [scheduled.execution_arn, ahead.execution_arn, inbox.execution_arn]
+    executions = {
+        LOCAL.state_machine: pipelines,
+        LOCAL.refine_state_machine: [r for arn in pipelines for r in refine_executions(sfn, arn)],
+    }
+    for machine, arns in executions.items():
+        # The definition as deployed: locally, the refine machine's .sync Tasks are polled.
+        arn = stack.state_machine_arn.replace(LOCAL.state_machine, machine)
+        definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
+        for execution in arns:
+            events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+            started = [
+                json.loads(e["taskSucceededEventDetails"]["output"])["QueryExecutionId"]
+                for e in events
+                if e["type"] == "TaskSucceeded"
+                and e["taskSucceededEventDetails"]["resource"].endswith("startQueryExecution")
+            ]
 
-    def workgroup(query: str) -> str:
-        found: str = athena.get_query_execution(QueryExecutionId=query)["QueryExecution"][
-            "WorkGroup"
-        ]
-        return found
+            def workgroup(query: str, started: list[str] = started) -> str:
+                """The query's workgroup; a query whose id is a JSONata expression (not in
+                the history) is one this execution started."""
+                (found,) = {
+                    athena.get_query_execution(QueryExecutionId=q)["QueryExecution"]["WorkGroup"]
+                    for q in ([query] if query else started)
+                }
+                return str(found)
 
-    executions = [scheduled.execution_arn, ahead.execution_arn, dropped.execution_arn]
-    for execution in executions:
-        events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
-        requests += requests_of_execution(
-            LOCAL.state_machine, events, definition, REGION, LOCAL_ACCOUNT, workgroup
-        )
+            requests += requests_of_execution(
+                machine, events, definition, REGION, LOCAL_ACCOUNT, workgroup
+            )
     return Exercise(
-        [as_declared(r, stack.bucket, stack.artifacts_bucket) for r in requests], executions
+        [as_declared(r, stack.bucket, stack.artifacts_bucket) for r in requests],
+        [arn for arns in executions.values() for arn in arns],
     )
+
+
+def refined(outcome: Outcome) -> dict[str, int]:
+    """Athena's count of each (index, dt) the execution refined (its smoke query's)."""
+    counts: dict[str, int] = outcome.progress.outputs["Refine"]["refined"]["counts"]
+    return counts
 
 
 @pytest.fixture(scope="module")
@@ -332,15 +392,21 @@ def test_every_component_made_the_calls_it_is_there_for(exercise: Exercise) -> N
     assert {
         (LOCAL.scraper_function, "s3:PutObject"),
         (LOCAL.validate_function, "s3:GetObject"),
+        (LOCAL.validate_function, "s3:GetObjectVersion"),
+        (LOCAL.validate_function, "s3:PutObject"),  # the promotion to raw/
         (LOCAL.trigger_function, "states:StartExecution"),
-        (LOCAL.trigger_function, "states:ListExecutions"),
         (LOCAL.glue_job, "s3:GetObjectVersion"),
         (LOCAL.glue_job, "s3:PutObject"),
         (LOCAL.glue_job, "glue:BatchCreatePartition"),
+        (LOCAL.glue_job, "glue:BatchUpdatePartition"),
+        (LOCAL.glue_job, "glue:DeletePartition"),
         (LOCAL.state_machine, "lambda:InvokeFunction"),
-        (LOCAL.state_machine, "glue:StartJobRun"),
-        (LOCAL.state_machine, "glue:StartCrawler"),
-        (LOCAL.state_machine, "athena:GetQueryResults"),
+        (LOCAL.state_machine, "states:StartExecution"),
+        (LOCAL.refine_state_machine, "glue:StartJobRun"),
+        (LOCAL.refine_state_machine, "glue:GetJobRun"),
+        (LOCAL.refine_state_machine, "glue:StartCrawler"),
+        (LOCAL.refine_state_machine, "athena:StartQueryExecution"),
+        (LOCAL.refine_state_machine, "athena:GetQueryResults"),
     } <= made
     assert {r.component for r in exercise.requests} == set(RECORDED)
 

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from glue import catalog
 from glue.job import JobArgs, run
 from glue.lakeio import InjectedFault
 from services.pipeline import settings
@@ -56,6 +57,9 @@ def test_a_run_killed_while_publishing_to_s3_leaves_whole_partitions_and_is_repa
     portfolio = recorded_portfolio(SEGMENT2_2025_07_10)
     write_days(lake, portfolio, [JULY_10])
     table = f"t_{uuid.uuid4().hex[:8]}"
+    glue: Any = aws("glue")  # the table, declared as a deployment does
+    catalog.ensure_database(glue, "default")
+    catalog.upsert_table(glue, "default", table, f"s3://{bucket}/refined/")
 
     def job(processing_date: date) -> dict[str, Any]:
         return run(

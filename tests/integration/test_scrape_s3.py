@@ -35,7 +35,8 @@ def test_scrape_to_s3_writes_exact_raw_parquet(replay: ReplayServer, bucket: str
     s3: Any = aws("s3")
     obj = s3.get_object(Bucket=bucket, Key=KEY)
     assert obj["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_CLI}
-    # The summary pins the object it wrote, from the PutObject answer (the trigger reads it).
+    # The summary pins the object it wrote, from the PutObject answer (Validate reads that
+    # version).
     assert (summary["version"], summary["etag"]) == (NO_VERSION, obj["ETag"].strip('"'))
     rows = pq.read_table(io.BytesIO(obj["Body"].read())).to_pylist()
     recorded = load(SEGMENT2_2025_07_10)["results"]

@@ -38,6 +38,8 @@ STEPS = {
     "GetCrawler": "Crawler",
     "SmokeQuery": "Athena smoke query",
     "SmokeResult": "Athena smoke query",
+    "Check": "Check",
+    "CountMismatch": "Check",
 }
 #: The pipeline's refine states: each starts one refine execution.
 REFINES = ("Refine", "RefineRetried")
@@ -103,13 +105,16 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
                 step = by_name[label] = Step(label, event["timestamp"])
                 progress.steps.append(step)
             step.polls += state.endswith("Poll") or state == "GetCrawler"
-            step.status, current = "running", step
+            step.status, step.ended, current = "running", None, step
+            if kind == "FailStateEntered":  # CrawlFailed, CountMismatch…
+                step.status, step.ended = "failed", event["timestamp"]
         elif kind.endswith("StateExited") and label and current is not None:
             current.ended = event["timestamp"]
             current.status = "succeeded"
         elif kind in {"TaskFailed", "LambdaFunctionFailed", "TaskTimedOut"} and current:
             current.retries += 1
-        elif kind == "ExecutionFailed":
+        elif kind == "ExecutionFailed" and progress.error is None:
+            # the first to fail is the cause: a refine execution's, before its pipeline's
             progress.error, progress.cause = details.get("error"), details.get("cause")
             if current is not None and current.ended is None:
                 current.status, current.ended = "failed", event["timestamp"]

@@ -190,7 +190,7 @@ def etl(
         str | None, typer.Option(help="Processing date for the date features.")
     ] = None,
     catalog: Annotated[
-        bool, typer.Option(help="Create/update the table in the Glue catalogue.")
+        bool, typer.Option(help="Register the partitions in the deployed Glue table.")
     ] = True,
 ) -> None:
     """Run the Glue job locally: raw partitions to refined/ and the catalogue table."""

@@ -6,6 +6,7 @@ shown live while it runs, and summarised at the end with what the data looks lik
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import time
@@ -332,10 +333,14 @@ def ahead_row(lake: S3Lake, stack: Deployed, scraped: Mapping[str, Any]) -> dict
 
 
 def _with_failures(progress: Progress) -> str | None:
-    """The execution's cause, after the list of everything that failed where there is one
-    (a Map names only the iteration that failed first)."""
+    """The execution's cause -- a Lambda's error document read as its message, without the
+    stack trace -- after the list of everything that failed, where there is one (a Map
+    names only the iteration that failed first)."""
+    cause = progress.cause
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        cause = json.loads(cause or "")["errorMessage"]
     listed = (progress.outputs.get("WaitBeforeRetry") or {}).get("summary")
-    return f"{listed}. {progress.cause}" if listed else progress.cause
+    return f"{listed}. {cause}" if listed else cause
 
 
 def _redone(failure: Mapping[str, Any], validated: Sequence[Mapping[str, Any]]) -> bool:

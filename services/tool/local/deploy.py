@@ -6,7 +6,8 @@ What differs from AWS, and why (see docs/emulator.md, "What the emulator does"):
   requirements file and Dockerfile and run by the runtime client the images run
   (:mod:`services.tool.local.packages`);
 * the Glue job is a ``pythonshell`` job running ``glue/local_launcher.py``, which runs the
-  real PySpark job in local mode (MiniStack does not run ``glueetl`` jobs);
+  real PySpark job in the emulator's warm local Spark session
+  (:mod:`services.tool.local.glue_runtime`; MiniStack does not run ``glueetl`` jobs);
 * the emulator runs every wait and retry interval at 1/100 of its time (``SFN_WAIT_SCALE``),
   and ``.sync`` Tasks as their start call and poll loop (:mod:`services.tool.local.sync`);
 * a test may freeze the clock (``now``): the functions then judge dates at that instant

@@ -3,6 +3,9 @@
 ``bovespa local up`` starts it in the background with its data under ``.state/ministack``;
 the test suite starts its own for the session. Any LocalStack-compatible endpoint works the
 same way: set ``AWS_ENDPOINT_URL`` and nothing is started.
+
+Beside it runs the warm Spark runtime of the local Glue job
+(:mod:`services.tool.local.glue_runtime`): it starts and stops with the emulator.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Literal, overload
 import requests
 
 from services.pipeline import settings
+from services.tool.local.glue_runtime import ADDRESS_ENV
 from services.tool.local.recorder import CALL_LOG_ENV
 
 HEALTH_PATH = "/_localstack/health"
@@ -46,6 +50,11 @@ class Emulator:
     @property
     def log_file(self) -> Path:
         return self.state_dir / "ministack.log"
+
+    @property
+    def glue_runtime(self) -> Path:
+        """The socket of the warm Glue runtime (its pid and log beside it)."""
+        return self.state_dir / "glue-runtime.sock"
 
     def is_up(self) -> bool:
         """True when something answers the LocalStack health route at :attr:`endpoint`."""
@@ -77,6 +86,7 @@ class Emulator:
             "LOG_LEVEL": "WARNING",
             # Wait states and retry intervals at 1/100: 30 s polls, 60 s retries take 0.3, 0.6 s.
             "SFN_WAIT_SCALE": "0.01",
+            ADDRESS_ENV: str(self.glue_runtime),  # where the Glue job's launcher finds it
             **({CALL_LOG_ENV: str(self.call_log)} if self.call_log else {}),
         }
 
@@ -105,6 +115,15 @@ class Emulator:
                 start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid))
+        with self.glue_runtime.with_suffix(".log").open("ab") as log:
+            runtime = subprocess.Popen(
+                [sys.executable, "-m", "services.tool.local.glue_runtime", str(self.glue_runtime)],
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a process group: itself and its JVM
+            )
+        self.glue_runtime.with_suffix(".pid").write_text(str(runtime.pid))
         deadline = time.monotonic() + timeout
         while not self.is_up():
             if process.poll() is not None or time.monotonic() > deadline:
@@ -114,20 +133,23 @@ class Emulator:
         return process
 
     def stop(self) -> bool:
-        """Stop the process named in the pid file; False if none was running."""
+        """Stop the process named in the pid file, and the Glue runtime with its JVM; False
+        if none was running."""
         if not self.pid_file.exists():
             return False
-        pid = int(self.pid_file.read_text())
+        runtime = self.glue_runtime.with_suffix(".pid")
+        pids = [int(file.read_text()) for file in (self.pid_file, runtime) if file.exists()]
         self.pid_file.unlink()
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
+        runtime.unlink(missing_ok=True)
+        alive = [pid for pid in pids if _signal_group(pid, signal.SIGTERM)]
+        if pids[0] not in alive:
             return False
         for _ in range(50):
-            if not _alive(pid):
+            if not any(_alive(pid) for pid in alive):
                 return True
             time.sleep(0.1)
-        os.killpg(pid, signal.SIGKILL)
+        for pid in alive:
+            _signal_group(pid, signal.SIGKILL)
         return True
 
 
@@ -182,6 +204,15 @@ def free_port(host: str = settings.EMULATOR_HOST) -> int:
 def port_taken(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         return probe.connect_ex((host, port)) == 0
+
+
+def _signal_group(pid: int, signal_number: int) -> bool:
+    """Send the process group of ``pid`` a signal; False if there is none."""
+    try:
+        os.killpg(pid, signal_number)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -23,7 +23,7 @@ import pytest
 
 from services.pipeline.b3.errors import QuantityTotalMismatch, SchemaDrift
 from services.pipeline.b3.preview import UNVERIFIED
-from services.pipeline.scraper.ahead import scrape_preview, scrape_theoretical
+from services.pipeline.scraper.scrape import scrape
 from services.pipeline.validate.errors import NotATradingDay
 from services.tool.local.replay import Fault, ReplayServer
 from tests.ahead import (
@@ -59,15 +59,13 @@ def files_in(lake: Path) -> list[str]:
 
 
 def theoretical(replay: ReplayServer, lake: Path, **kwargs: Any) -> dict[str, Any]:
-    return scrape_theoretical(
-        "IBOV", lake_uri=str(lake), base_url=replay.base_url, policy=FAST, **kwargs
-    )
+    options = {"lake_uri": str(lake), "base_url": replay.base_url, "policy": FAST, **kwargs}
+    return scrape("IBOV", dataset="theoretical", **options)
 
 
 def preview(replay: ReplayServer, lake: Path, **kwargs: Any) -> dict[str, Any]:
-    return scrape_preview(
-        "IBOV", lake_uri=str(lake), base_url=replay.base_url, policy=FAST, **kwargs
-    )
+    options = {"lake_uri": str(lake), "base_url": replay.base_url, "policy": FAST, **kwargs}
+    return scrape("IBOV", dataset="preview", **options)
 
 
 def test_the_real_2022_theoretical_portfolio_lands_exactly(
@@ -263,9 +261,7 @@ def header_with(**fields: str) -> bytes:
     [
         # a preview whose header states something the contract does not know
         {"GetQuartelyPreview": header_with(title="2a Previa para JANEIRO a ABRIL de 2025")},
-        {"GetQuartelyPreview": SEGMENT2_2022_12_08.read_bytes()},  # the day's shape
         {"GetConfigurations": b'{"preview": {"has": 1}}'},
-        {"GetConfigurations": b"[]"},
     ],
 )
 def test_an_unknown_shape_writes_nothing(answers: Mapping[str, bytes], tmp_path: Path) -> None:

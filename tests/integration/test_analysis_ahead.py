@@ -29,16 +29,12 @@ import pytest
 
 from glue.job import parse_args, run
 from services.pipeline import settings
+from services.pipeline.b3 import preview, theoretical
 from services.pipeline.b3.cycles import cycle_of
-from services.pipeline.b3.portfolio import PageSource
-from services.pipeline.b3.preview import CALL as PREVIEW_CALL
-from services.pipeline.b3.preview import Preview, parse_preview_page
-from services.pipeline.b3.theoretical import (
-    assemble_quarter,
-    assemble_theoretical,
-    parse_theoretical_page,
-)
-from services.pipeline.lake.ahead import write_preview, write_theoretical
+from services.pipeline.b3.portfolio import PageSource, join, parse_totals_page
+from services.pipeline.b3.theoretical import Ahead
+from services.pipeline.lake.ahead import write_ahead
+from services.pipeline.lake.datasets import PREVIEW, THEORETICAL, Dataset
 from services.pipeline.lake.raw import write_raw
 from services.pipeline.lake.storage import S3Lake
 from services.tool.analysis.athena import run as athena
@@ -69,18 +65,18 @@ def _source(call: str, body: bytes) -> PageSource:
     return PageSource(1, f"replay://{call}", body)
 
 
-def _preview(session: date, body: bytes) -> Preview:
-    day = _source("GetPortfolioDay", SEGMENT2_2022_12_08.read_bytes())
-    return Preview(
-        index="IBOV",
-        session=session,
-        target_cycle=cycle_of(session).next(),
-        body=assemble_quarter([parse_preview_page(json.loads(body))], call=PREVIEW_CALL),
-        sources=(_source(PREVIEW_CALL, body),),
-        configuration_source=_source("GetConfigurations", configuration(1)),
-        session_source=day,
-        fetched_at=FETCHED_AT,
-    )
+def _ahead(dataset: Dataset, session: date, body: bytes) -> Ahead:
+    """What the scraper would have fetched for ``session``: ``body`` as ``dataset``."""
+    contract = theoretical.CONTRACT if dataset is THEORETICAL else preview.CONTRACT
+    cycle = cycle_of(session) if dataset is THEORETICAL else cycle_of(session).next()
+    answers = {"session": _source("GetPortfolioDay", SEGMENT2_2022_12_08.read_bytes())}
+    if dataset is PREVIEW:
+        answers = {"configuration": _source("GetConfigurations", configuration(1)), **answers}
+    header, total_records, assets = join([parse_totals_page(json.loads(body), contract)])
+    return Ahead(
+        dataset, "IBOV", session, cycle, header, total_records, assets,
+        (_source(contract.call, body),), answers, FETCHED_AT,
+    )  # fmt: skip
 
 
 def _pin(lake: S3Lake, key: str) -> tuple[str, str]:
@@ -99,22 +95,15 @@ def stack(aws_endpoint: str, spark: Any) -> Iterator[Deployed]:
         digest, version = _pin(lake, raw.key)
         objects.append({"index": "IBOV", "dt": raw.dt.isoformat(), "sha256": digest,
                         "version": version})  # fmt: skip
-    theoretical_body = THEORETICAL_2022.read_bytes()
-    theoretical = assemble_theoretical(
-        "IBOV", DAY, [parse_theoretical_page(json.loads(theoretical_body))],
-        [_source("GetTheoricalPortfolio", theoretical_body)],
-        _source("GetPortfolioDay", SEGMENT2_2022_12_08.read_bytes()), FETCHED_AT,
-    )  # fmt: skip
     ahead = []
-    for written in (
-        write_theoretical(lake, theoretical, writer=settings.WRITER_SCRAPER),
-        write_preview(lake, _preview(DAY, preview_body(THEORETICAL_2025_01)),
-                      writer=settings.WRITER_SCRAPER),
-        write_preview(lake, _preview(BEFORE, preview_body(THEORETICAL_2022)),
-                      writer=settings.WRITER_SCRAPER),
-    ):  # fmt: skip
+    for dataset, day, body in (
+        (THEORETICAL, DAY, THEORETICAL_2022.read_bytes()),
+        (PREVIEW, DAY, preview_body(THEORETICAL_2025_01)),
+        (PREVIEW, BEFORE, preview_body(THEORETICAL_2022)),
+    ):
+        written = write_ahead(lake, _ahead(dataset, day, body), writer=settings.WRITER_SCRAPER)
         digest, version = _pin(lake, written.key)
-        ahead.append({"dataset": written.dataset, "index": "IBOV", "dt": written.dt.isoformat(),
+        ahead.append({"dataset": dataset.name, "index": "IBOV", "dt": written.dt.isoformat(),
                       "status": "stored", "object_sha256": digest, "version": version})  # fmt: skip
     run(parse_args([
         "--lake", local.lake_uri, "--processing-date", "2022-12-10",

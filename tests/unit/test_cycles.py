@@ -8,16 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.pipeline.b3.cycles import (
-    Cycle,
-    check_cycle,
-    cycle_of,
-    in_preview_weeks,
-    parse_label,
-    stated_cycle,
-)
+from services.pipeline.b3.cycles import Cycle, cycle_of, stated_cycle
 from services.pipeline.b3.errors import PeriodMismatch
-from tests.ahead import quad_csv
 
 
 @pytest.mark.parametrize(
@@ -39,32 +31,11 @@ def test_the_cycle_of_known_days(day: date, label: str) -> None:
 
 
 def test_cycle_arithmetic_across_a_year() -> None:
-    sep_dec = Cycle(2024, 9)
-    assert sep_dec.next() == Cycle(2025, 1)
-    assert Cycle(2025, 1).previous() == sep_dec
-    assert sep_dec.months == (9, 10, 11, 12)
-    assert sep_dec.last_month == 12
+    assert Cycle(2024, 9).next() == Cycle(2025, 1)
+    assert Cycle(2024, 9).last_month == 12
     assert str(Cycle(2025, 1)) == "Jan.-Abr. 2025 (2025-01)"
-    assert parse_label("2025-05") == Cycle(2025, 5)
     with pytest.raises(ValueError, match="January, May or September"):
         Cycle(2025, 2)
-    with pytest.raises(ValueError, match="YYYY-MM"):
-        parse_label("2025-1")
-
-
-def test_the_preview_weeks_are_the_last_month_of_a_cycle() -> None:
-    assert [m for m in range(1, 13) if in_preview_weeks(date(2025, m, 15))] == [4, 8, 12]
-
-
-def test_the_recorded_csv_title_states_the_cycle_of_its_sessions() -> None:
-    title = quad_csv()["title"]
-    assert title == "IBOV - Carteira Jan. a Abr. 2025"
-    stated = stated_cycle(title)
-    assert stated == Cycle(2025, 1)
-    for session in (date(2025, 1, 2), date(2025, 2, 14), date(2025, 4, 30)):
-        check_cycle(cycle_of(session), stated, what="IBOV")
-    with pytest.raises(PeriodMismatch, match=r"states the period Jan\.-Abr\. 2025 .* in Mai"):
-        check_cycle(cycle_of(date(2025, 5, 2)), stated, what="IBOV")
 
 
 @pytest.mark.parametrize(
@@ -92,24 +63,9 @@ def test_a_title_that_states_no_cycle_is_refused(title: str) -> None:
 @given(st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)))
 def test_every_day_is_in_exactly_its_cycle(day: date) -> None:
     cycle = cycle_of(day)
-    assert cycle.contains(day)
-    assert not cycle.next().contains(day)
-    assert not cycle.previous().contains(day)
-    assert cycle.next().previous() == cycle == parse_label(cycle.label)
-    assert cycle.first_day <= day
-    abbreviations = [
-        "Jan",
-        "Fev",
-        "Mar",
-        "Abr",
-        "Mai",
-        "Jun",
-        "Jul",
-        "Ago",
-        "Set",
-        "Out",
-        "Nov",
-        "Dez",
-    ]
-    first, last = abbreviations[cycle.first_month - 1], abbreviations[cycle.last_month - 1]
-    assert stated_cycle(f"IBOV - Carteira {first}. a {last}. {cycle.year}") == cycle
+    assert (cycle.year, cycle.first_month <= day.month <= cycle.last_month) == (day.year, True)
+    assert cycle.label == f"{day.year}-{cycle.first_month:02d}"
+    following = cycle.next()
+    assert following.first_month == cycle.last_month % 12 + 1
+    first, last = str(cycle).split(" ")[0].split("-")  # "Jan.-Abr."
+    assert stated_cycle(f"IBOV - Carteira {first} a {last} {cycle.year}") == cycle

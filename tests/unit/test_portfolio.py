@@ -74,13 +74,13 @@ def test_segment1_has_no_sector_and_is_refused_when_a_sector_is_required() -> No
 
 def test_look_alike_index_statistics_body_is_schema_drift() -> None:
     with pytest.raises(
-        SchemaDrift, match="not a GetPortfolioDay portfolio: missing 'page', 'header'"
+        SchemaDrift, match="'body' lacks 'page', 'header' .*: not a GetPortfolioDay portfolio"
     ):
         parse_page(load(LOOK_ALIKE))
 
 
 def test_body_without_page_and_header_is_schema_drift() -> None:
-    with pytest.raises(SchemaDrift, match="missing 'page', 'header'"):
+    with pytest.raises(SchemaDrift, match="lacks 'page', 'header'"):
         parse_page(load(RESULTS_ONLY_2025_07_13))
 
 
@@ -92,7 +92,7 @@ def test_renamed_field_is_schema_drift_naming_it(where: str, field: str) -> None
     document = load(SEGMENT2_2025_07_10)
     target = document["header"] if where == "header" else document["results"][3]
     target[field + "_renamed"] = target.pop(field)
-    with pytest.raises(SchemaDrift, match=f"lacks field\\(s\\) '{field}'"):
+    with pytest.raises(SchemaDrift, match=f"lacks '{field}'"):
         parse_page(document)
 
 

@@ -9,7 +9,7 @@ of its calendar month. (The first *session* of a cycle needs B3's calendar:
 
 B3's downloads state the period in their title line: ``IBOV - Carteira Jan. a Abr. 2025``
 for the theoretical portfolio, ``... para JANEIRO a ABRIL de 2024`` for a preview;
-:func:`stated_cycle` reads either.
+:func:`stated_cycle` reads either, and :func:`check_cycle` holds it to the derived one.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from services.pipeline.b3 import calendar
 from services.pipeline.b3.errors import PeriodMismatch
 
 #: The first month of each cycle.
@@ -36,10 +35,9 @@ _MONTH = {name: number for number, name in enumerate(_MONTH_NAMES, start=1)} | {
     abbreviation: number for number, abbreviation in enumerate(_ABBREVIATIONS, start=1)
 }
 _PERIOD = re.compile(r"\b([a-z]+)\.?\s+a\s+([a-z]+)\.?\s+(?:de\s+)?(\d{4})\b")
-_LABEL = re.compile(r"(\d{4})-(\d{2})")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Cycle:
     """One four-month cycle: ``Cycle(2025, 1)`` is Jan.-Apr. 2025."""
 
@@ -58,40 +56,15 @@ class Cycle:
         return f"{self.year:04d}-{self.first_month:02d}"
 
     @property
-    def months(self) -> tuple[int, ...]:
-        """The cycle's calendar months, e.g. ``(1, 2, 3, 4)``."""
-        return tuple(range(self.first_month, self.first_month + LENGTH))
-
-    @property
     def last_month(self) -> int:
         """The cycle's last month: the month in which B3 publishes the next cycle's previews."""
         return self.first_month + LENGTH - 1
-
-    @property
-    def first_day(self) -> date:
-        """The cycle's first calendar day (not necessarily a session)."""
-        return date(self.year, self.first_month, 1)
-
-    @property
-    def first_session(self) -> date:
-        """The cycle's first B3 session: the day its portfolio takes effect."""
-        return calendar.first_session_of_month(self.year, self.first_month)
-
-    def contains(self, day: date) -> bool:
-        """Whether ``day`` falls in one of the cycle's months."""
-        return day.year == self.year and day.month in self.months
 
     def next(self) -> Cycle:
         """The cycle after this one (Sep.-Dec. 2024 is followed by Jan.-Apr. 2025)."""
         if self.first_month == FIRST_MONTHS[-1]:
             return Cycle(self.year + 1, FIRST_MONTHS[0])
         return Cycle(self.year, self.first_month + LENGTH)
-
-    def previous(self) -> Cycle:
-        """The cycle before this one."""
-        if self.first_month == FIRST_MONTHS[0]:
-            return Cycle(self.year - 1, FIRST_MONTHS[-1])
-        return Cycle(self.year, self.first_month - LENGTH)
 
     def __str__(self) -> str:
         first, last = _ABBREVIATIONS[self.first_month - 1], _ABBREVIATIONS[self.last_month - 1]
@@ -101,24 +74,6 @@ class Cycle:
 def cycle_of(day: date) -> Cycle:
     """The cycle whose months contain ``day``."""
     return Cycle(day.year, FIRST_MONTHS[(day.month - 1) // LENGTH])
-
-
-def parse_label(label: str) -> Cycle:
-    """The cycle named ``YYYY-MM`` (``2025-01``); :class:`ValueError` otherwise."""
-    match = _LABEL.fullmatch(label)
-    if match is None:
-        raise ValueError(f"cycle {label!r} is not YYYY-MM (e.g. 2025-01)")
-    return Cycle(int(match[1]), int(match[2]))
-
-
-def in_preview_weeks(session: date) -> bool:
-    """Whether B3 may be publishing the next cycle's preview for ``session``.
-
-    B3 publishes three previews of the next portfolio, all in the last month of the
-    current one: the first on that month's first session, the last a few sessions before
-    the new portfolio takes effect. Outside that month a preview is not current.
-    """
-    return session.month == cycle_of(session).last_month
 
 
 def stated_cycle(title: str) -> Cycle:

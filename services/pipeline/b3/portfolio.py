@@ -1,4 +1,10 @@
-"""The day's portfolio as B3 publishes it, parsed exactly, and the checks it must pass.
+"""B3's portfolios as it publishes them, parsed exactly, and the checks they must pass.
+
+Every portfolio B3 serves has the same envelope (``page``, ``header``, ``results``), the same
+pt-BR numbers and the same totals to reconcile with: the day's (``GetPortfolioDay``,
+:data:`CONTRACT`), the four-month theoretical portfolio and its preview
+(:mod:`~services.pipeline.b3.theoretical`, :mod:`~services.pipeline.b3.preview`). One
+:class:`Contract` per call says which fields it holds; this module parses and checks them all.
 
 Everything here is pure: bytes in, dataclasses out, or one of the errors in
 :mod:`services.pipeline.b3.errors`. The HTTP side lives in :mod:`services.pipeline.b3.client`.
@@ -10,11 +16,11 @@ import codecs
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Generic, TypeVar
 
 from services.pipeline.b3.codes import check_row_ticker
 from services.pipeline.b3.errors import (
@@ -27,10 +33,6 @@ from services.pipeline.b3.errors import (
 )
 from services.pipeline.b3.numbers import parse_quantity, parse_reductor, parse_weight
 
-PAGE_FIELDS = ("pageNumber", "pageSize", "totalRecords", "totalPages")
-HEADER_FIELDS = ("date", "part", "reductor", "theoricalQty")
-ROW_FIELDS = ("segment", "cod", "asset", "type", "part", "partAcum", "theoricalQty")
-
 #: Each published weight is rounded to 3 decimals, so it is off by at most half a unit
 #: in the last place; the sum of ``n`` weights may differ from ``header.part`` by at most
 #: ``n`` times that.
@@ -38,19 +40,57 @@ WEIGHT_ROUNDING_PER_ROW = Decimal("0.0005")
 
 
 @dataclass(frozen=True)
-class Header:
-    """``header`` of a GetPortfolioDay body: the index-level totals of the day."""
+class Contract:
+    """The fields of one B3 call's body: its ``header``'s and each ``results`` row's.
 
-    trading_date: date
-    date_raw: str
+    A strict contract (the four-month ones, written before any live answer was seen)
+    refuses a field it does not know -- B3 might add a period or a date, which must be
+    checked, not ignored -- and blank text. The day's tolerates what B3 adds (``text``,
+    ``textReductor``...), as it always has.
+    """
+
+    call: str
+    header: tuple[str, ...]
+    row: tuple[str, ...]
+    #: Row fields that may be sent or not.
+    optional: tuple[str, ...] = ()
+    strict: bool = True
+
+
+#: B3's totals, in every header.
+TOTALS = ("part", "theoricalQty", "reductor")
+#: What every row holds.
+ROW = ("cod", "asset", "type", "part", "theoricalQty")
+PAGE = ("pageNumber", "pageSize", "totalRecords", "totalPages")
+#: The day's portfolio: the totals with the session's date, rows with their sector.
+CONTRACT = Contract(
+    "GetPortfolioDay", ("date", *TOTALS), (*ROW, "segment", "partAcum"), strict=False
+)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """B3's totals of a portfolio (its ``header``), which the rows must reconcile with."""
+
     part: Decimal
     theoretical_qty: int
     reductor: Decimal
 
 
 @dataclass(frozen=True)
+class Header(Totals):
+    """``header`` of a GetPortfolioDay body: the totals and the session they are of."""
+
+    trading_date: date
+    date_raw: str
+
+
+H = TypeVar("H", bound=Totals)
+
+
+@dataclass(frozen=True)
 class Asset:
-    """One row of ``results``: an asset (ticker) of the index on that day."""
+    """One row of ``results``: an asset (ticker) of the index."""
 
     segment: str | None
     cod: str
@@ -61,6 +101,8 @@ class Asset:
     part_acum: Decimal | None
     theoretical_qty: int
     page_number: int
+    #: B3's rank of the row by company (the four-month portfolios; ``None`` elsewhere).
+    cont: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,14 +128,13 @@ def bodies_sha256(sources: Iterable[PageSource]) -> str:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One parsed page of a GetPortfolioDay answer."""
+class Page(Generic[H]):
+    """One parsed page of an answer."""
 
     number: int
-    size: int
     total_records: int
     total_pages: int
-    header: Header
+    header: H
     assets: tuple[Asset, ...]
 
 
@@ -152,71 +193,74 @@ def decode_body(body: bytes) -> Any:
         raise SchemaDrift("the body is JSON nested too deeply to be a portfolio") from None
 
 
-def parse_page(document: Any) -> Page:
-    """Parse one decoded GetPortfolioDay body.
+def parse_page(document: Any) -> Page[Header]:
+    """Parse one decoded GetPortfolioDay body; its session is ``header.date``, never the clock."""
+    return _parse(document, CONTRACT, _dated)
 
-    Raises :class:`SchemaDrift` for a body of another shape and :class:`EmptyPortfolio`
-    for a portfolio without assets.
-    """
-    if not isinstance(document, Mapping):
-        raise SchemaDrift(f"response is a JSON {type(document).__name__}, not a portfolio object")
-    missing = [key for key in ("page", "header", "results") if key not in document]
-    if missing:
-        raise SchemaDrift(
-            "response is not a GetPortfolioDay portfolio: missing "
-            f"{', '.join(map(repr, missing))} (it has {', '.join(map(repr, sorted(document)))})"
-        )
-    page = _fields(document["page"], PAGE_FIELDS, "page")
-    results = document["results"]
+
+def parse_totals_page(document: Any, contract: Contract) -> Page[Totals]:
+    """Parse one decoded body of ``contract``'s call whose header holds the totals only."""
+    return _parse(document, contract, lambda _, totals: totals)
+
+
+def _parse(
+    document: Any, contract: Contract, header_of: Callable[[Mapping[str, Any], Totals], H]
+) -> Page[H]:
+    """Raises :class:`SchemaDrift` for a body of another shape and :class:`EmptyPortfolio`
+    for a portfolio without assets."""
+    body = _fields(document, "body", ("page", "header", "results"), contract)
+    page = _fields(body["page"], "page", PAGE, contract)
+    results = body["results"]
     if not isinstance(results, list):
         raise SchemaDrift(f"'results' is a {type(results).__name__}, not a list")
-    if not results or page["totalRecords"] == 0:
+    total_records = page["totalRecords"]
+    if contract.strict:  # checks the type first; the day's says "empty" first, as it always has
+        _int(total_records, "page.totalRecords")
+    if not results or total_records == 0:
         raise EmptyPortfolio(
-            f"B3 published no assets (page.totalRecords={page['totalRecords']}, "
-            f"{len(results)} rows): a holiday, or the day's portfolio is not out yet"
+            f"{contract.call}: B3 published no assets (page.totalRecords={total_records}, "
+            f"{len(results)} rows): a holiday, or not published yet"
         )
-    number = _int(page["pageNumber"], "page.pageNumber")
+    number, _, total_records, total_pages = (_int(page[name], f"page.{name}") for name in PAGE)
+    header = _fields(body["header"], "header", contract.header, contract)
+    totals = Totals(
+        part=parse_weight(header["part"], field="header.part"),
+        theoretical_qty=parse_quantity(header["theoricalQty"], field="header.theoricalQty"),
+        reductor=parse_reductor(header["reductor"], field="header.reductor"),
+    )
     return Page(
         number=number,
-        size=_int(page["pageSize"], "page.pageSize"),
-        total_records=_int(page["totalRecords"], "page.totalRecords"),
-        total_pages=_int(page["totalPages"], "page.totalPages"),
-        header=parse_header(document["header"]),
-        assets=tuple(parse_row(row, number, i) for i, row in enumerate(results)),
+        total_records=total_records,
+        total_pages=total_pages,
+        header=header_of(header, totals),
+        assets=tuple(_asset(row, number, i, contract) for i, row in enumerate(results)),
     )
 
 
-def parse_header(raw: Any) -> Header:
-    """Parse ``header``; the trading date is ``header.date`` (``dd/mm/yy``), never the clock."""
-    header = _fields(raw, HEADER_FIELDS, "header")
+def _dated(header: Mapping[str, Any], totals: Totals) -> Header:
     date_raw = header["date"]
     try:
         trading_date = datetime.strptime(str(date_raw), "%d/%m/%y").date()
     except ValueError:
         raise SchemaDrift(f"field 'header.date': {date_raw!r} is not a dd/mm/yy date") from None
-    return Header(
-        trading_date=trading_date,
-        date_raw=str(date_raw),
-        part=parse_weight(header["part"], field="header.part"),
-        theoretical_qty=parse_quantity(header["theoricalQty"], field="header.theoricalQty"),
-        reductor=parse_reductor(header["reductor"], field="header.reductor"),
-    )
+    return Header(**asdict(totals), trading_date=trading_date, date_raw=str(date_raw))
 
 
-def parse_row(raw: Any, page_number: int, position: int) -> Asset:
-    """Parse one ``results`` row."""
-    row = _fields(raw, ROW_FIELDS, f"results[{position}]")
+def _asset(raw: Any, page_number: int, position: int, contract: Contract) -> Asset:
+    row = _fields(raw, f"results[{position}]", contract.row, contract, contract.optional)
     cod = check_row_ticker(row["cod"], f"field 'results[{position}].cod'")
     where = f"results[{cod}]"
     for key in ("asset", "type"):
-        if not isinstance(row[key], str):
-            raise SchemaDrift(f"field '{where}.{key}': {row[key]!r} is not a string")
-    segment = row["segment"]
+        if not isinstance(row[key], str) or (contract.strict and not row[key].strip()):
+            kind = "non-empty string" if contract.strict else "string"
+            raise SchemaDrift(f"field '{where}.{key}': {row[key]!r} is not a {kind}")
+    segment, part_acum, cont = row.get("segment"), row.get("partAcum"), row.get("cont")
     if segment is not None and not isinstance(segment, str):
         raise SchemaDrift(f"field '{where}.segment': {segment!r} is not a string")
-    part_acum = row["partAcum"]
+    if "cont" in row and _int(cont, f"{where}.cont") < 1:
+        raise SchemaDrift(f"field '{where}.cont': {cont!r} is not a positive rank")
     return Asset(
-        segment=(segment.strip() or None) if isinstance(segment, str) else None,
+        segment=(segment.strip() or None) if segment is not None else None,
         cod=cod,
         asset=row["asset"].strip(),
         type_raw=row["type"],
@@ -225,32 +269,44 @@ def parse_row(raw: Any, page_number: int, position: int) -> Asset:
         part_acum=None if part_acum is None else parse_weight(part_acum, field=f"{where}.partAcum"),
         theoretical_qty=parse_quantity(row["theoricalQty"], field=f"{where}.theoricalQty"),
         page_number=page_number,
+        cont=cont,
     )
 
 
-def assemble(
-    index: str,
-    pages: Sequence[Page],
-    sources: Sequence[PageSource],
-    fetched_at: datetime,
-    *,
-    require_sector: bool,
-) -> Portfolio:
-    """Join the pages of one answer and run every check; nothing is written before this passes.
+def join(pages: Sequence[Page[H]]) -> tuple[H, int, tuple[Asset, ...]]:
+    """The header, ``totalRecords`` and rows of one answer's pages, every check passed.
 
-    Checks: the pages agree with each other; the rows number ``page.totalRecords``; the
-    tickers are unique; the quantities sum exactly to ``header.theoricalQty``; the weights
-    sum to ``header.part`` within the rounding tolerance; every asset has its sector when
-    segment 2 was asked for.
+    Every page repeats the header and ``totalRecords``; the rows together must pass
+    :func:`check_totals`; ``cont``, where sent, is sent on every row and unique.
     """
     first = pages[0]
     for page in pages[1:]:
-        if page.header != first.header or page.total_records != first.total_records:
+        if (page.header, page.total_records) != (first.header, first.total_records):
             raise SchemaDrift(
                 f"page {page.number} disagrees with page 1 on the header or totalRecords"
             )
     assets = tuple(asset for page in pages for asset in page.assets)
     check_totals(first.header, first.total_records, assets)
+    ranked = [asset.cont for asset in assets if asset.cont is not None]
+    if ranked and len(ranked) != len(assets):
+        raise SchemaDrift(f"{len(assets) - len(ranked)} of {len(assets)} rows lack 'cont'")
+    repeated = sorted(str(cont) for cont, n in Counter(ranked).items() if n > 1)
+    if repeated:
+        raise SchemaDrift(f"'cont' {', '.join(repeated)} appear(s) on several rows")
+    return first.header, first.total_records, assets
+
+
+def assemble(
+    index: str,
+    pages: Sequence[Page[Header]],
+    sources: Sequence[PageSource],
+    fetched_at: datetime,
+    *,
+    require_sector: bool,
+) -> Portfolio:
+    """Join the pages of the day's answer (:func:`join`) and check every asset has its
+    sector when segment 2 was asked for; nothing is written before this passes."""
+    header, total_records, assets = join(pages)
     if require_sector:
         unsectored = [asset.cod for asset in assets if asset.segment is None]
         if unsectored:
@@ -258,37 +314,7 @@ def assemble(
                 f"{len(unsectored)} of {len(assets)} assets have no sector (segment), "
                 f"e.g. {', '.join(unsectored[:5])}: was segment 2 honoured?"
             )
-    return Portfolio(
-        index=index,
-        header=first.header,
-        total_records=first.total_records,
-        assets=assets,
-        sources=tuple(sources),
-        fetched_at=fetched_at,
-    )
-
-
-class Totals(Protocol):
-    """B3's stated totals: what :func:`check_totals` reconciles rows with."""
-
-    @property
-    def part(self) -> Decimal: ...
-
-    @property
-    def theoretical_qty(self) -> int: ...
-
-
-class Row(Protocol):
-    """One row as :func:`check_totals` reads it."""
-
-    @property
-    def cod(self) -> str: ...
-
-    @property
-    def part(self) -> Decimal: ...
-
-    @property
-    def theoretical_qty(self) -> int: ...
+    return Portfolio(index, header, total_records, assets, tuple(sources), fetched_at)
 
 
 @dataclass(frozen=True)
@@ -301,7 +327,7 @@ class RowTotals:
     weight: Decimal
 
 
-def totals_of(assets: Sequence[Row]) -> RowTotals:
+def totals_of(assets: Sequence[Asset]) -> RowTotals:
     """The :class:`RowTotals` of parsed rows."""
     return RowTotals(
         rows=len(assets),
@@ -311,13 +337,13 @@ def totals_of(assets: Sequence[Row]) -> RowTotals:
     )
 
 
-def check_totals(header: Totals, total_records: int, assets: Sequence[Row] | RowTotals) -> None:
+def check_totals(header: Totals, total_records: int, assets: Sequence[Asset] | RowTotals) -> None:
     """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers.
 
-    Used for every portfolio B3 publishes with a header of totals: the day's, the
-    theoretical portfolio and the preview. ``assets`` may be the parsed rows or their
-    :class:`RowTotals` counted elsewhere (Validate counts with Arrow): the checks and
-    their messages are these.
+    The rows number ``page.totalRecords``, their tickers are unique, their quantities sum
+    exactly to ``header.theoricalQty`` and their weights to ``header.part`` within the
+    rounding tolerance. ``assets`` may be the parsed rows or their :class:`RowTotals`
+    counted elsewhere (Validate counts with Arrow): the checks and their messages are these.
     """
     totals = assets if isinstance(assets, RowTotals) else totals_of(assets)
     if totals.rows != total_records:
@@ -347,13 +373,26 @@ def check_totals(header: Totals, total_records: int, assets: Sequence[Row] | Row
         )
 
 
-def _fields(raw: Any, names: Sequence[str], where: str) -> Mapping[str, Any]:
+def _fields(
+    raw: Any, where: str, names: Sequence[str], contract: Contract, optional: Sequence[str] = ()
+) -> dict[str, Any]:
+    """``raw``'s fields that ``contract`` knows; :class:`SchemaDrift` unless it has ``names``
+    (and, for a strict contract, nothing it does not know)."""
     if not isinstance(raw, Mapping):
-        raise SchemaDrift(f"'{where}' is a {type(raw).__name__}, not an object")
+        raise SchemaDrift(f"'{where}' is a {type(raw).__name__}, not a {contract.call} object")
+    known = (*names, *optional)
     missing = [name for name in names if name not in raw]
-    if missing:
-        raise SchemaDrift(f"'{where}' lacks field(s) {', '.join(map(repr, missing))}")
-    return raw
+    unknown = sorted(str(key) for key in raw if key not in known) if contract.strict else []
+    if missing or unknown:
+        has = f" (it has {_listed(sorted(raw))})" if missing and not contract.strict else ""
+        problems = [f"lacks {_listed(missing)}{has}"] if missing else []
+        problems += [f"has unknown {_listed(unknown)}"] if unknown else []
+        raise SchemaDrift(f"'{where}' {' and '.join(problems)}: not a {contract.call} portfolio")
+    return {name: raw[name] for name in known if name in raw}
+
+
+def _listed(names: Iterable[str]) -> str:
+    return ", ".join(map(repr, names)) or "nothing"
 
 
 def _int(value: Any, field: str) -> int:

@@ -1,4 +1,4 @@
-"""Layout of the four-month datasets: every key is built and parsed here, nowhere else.
+"""The datasets the scraper writes besides the day's portfolio, and their layout.
 
 One partition per index and session B3 served when the dataset was fetched::
 
@@ -18,58 +18,45 @@ start executions, be listed by the Glue job's scan of ``raw/`` and trip the day'
 contract. ``raw-theoretical/`` and ``raw-preview/`` match nothing of the day's pipeline
 and still read as the raw layer. ``dt`` is a session, as in ``raw/``, so joining a
 dataset with the day's portfolio is a join on ``(index, dt)``; the cycle is a column.
+The archived bodies' keys are the day's (:mod:`services.pipeline.lake.layout`), in the
+dataset's partition.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
 from services.pipeline import settings
-from services.pipeline.b3.codes import INDEX_CODE
 from services.pipeline.lake import layout
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A raw dataset of its own: its name, top-level prefix and data object's name."""
+    """A dataset ahead: its name, top-level prefix, data object's name and cycle column."""
 
     name: str
     prefix: str
     object_name: str
+    #: The column (and summary field) naming the cycle its rows are for.
+    period: str
 
 
 THEORETICAL = Dataset(
-    "theoretical", settings.RAW_THEORETICAL_PREFIX, settings.THEORETICAL_OBJECT_NAME
+    "theoretical", settings.RAW_THEORETICAL_PREFIX, settings.THEORETICAL_OBJECT_NAME, "cycle"
 )
-PREVIEW = Dataset("preview", settings.RAW_PREVIEW_PREFIX, settings.PREVIEW_OBJECT_NAME)
+PREVIEW = Dataset(
+    "preview", settings.RAW_PREVIEW_PREFIX, settings.PREVIEW_OBJECT_NAME, "target_cycle"
+)
 DATASETS = (THEORETICAL, PREVIEW)
 #: The name of the day's portfolio among the scraper's datasets (``event["dataset"]``), beside
 #: the :data:`DATASETS` ahead; its layout is :mod:`services.pipeline.lake.layout`'s.
 DAY: Final = "day"
+#: Every dataset the scraper writes, by name: the day's first.
+NAMES: Final = (DAY, *(dataset.name for dataset in DATASETS))
 #: Every raw prefix of the lake: the day's portfolio (``raw/``), then each dataset's, beside it.
 RAW_PREFIXES: tuple[str, ...] = (settings.RAW_PREFIX, *(dataset.prefix for dataset in DATASETS))
-
-_KEY = re.compile(
-    layout.partition_regex(r"(?P<prefix>[^/]+)", INDEX_CODE, layout.DATE) + r"/(?P<name>[^/]+)"
-)
-
-
-@dataclass(frozen=True)
-class DatasetKey:
-    """A key of one of the :data:`DATASETS`, parsed."""
-
-    dataset: Dataset
-    index: str
-    dt: date
-    name: str
-
-    @property
-    def is_data(self) -> bool:
-        """The dataset's Parquet object (not an archived body or a marker)."""
-        return self.name == self.dataset.object_name
 
 
 def partition(dataset: Dataset, index: str, dt: date) -> str:
@@ -82,34 +69,6 @@ def object_key(dataset: Dataset, index: str, dt: date) -> str:
     return f"{partition(dataset, index, dt)}/{dataset.object_name}"
 
 
-def response_key(dataset: Dataset, index: str, dt: date, page: int) -> str:
-    """Key of the archived body of ``page`` of the dataset's own answer."""
-    return layout.page_key(partition(dataset, index, dt), page)
-
-
-def session_key(dataset: Dataset, index: str, dt: date) -> str:
-    """Key of the archived ``GetPortfolioDay`` body that stated the session."""
-    return layout.archived_key(partition(dataset, index, dt), "session")
-
-
-def configuration_key(index: str, dt: date) -> str:
-    """Key of the archived ``GetConfigurations`` body (preview only)."""
-    return layout.archived_key(partition(PREVIEW, index, dt), "configuration")
-
-
 def no_preview_key(index: str, dt: date) -> str:
     """Key of the "no preview now" marker."""
     return f"{partition(PREVIEW, index, dt)}/{settings.NO_PREVIEW_MARKER}"
-
-
-def parse_key(key: str) -> DatasetKey | None:
-    """The dataset, index, session and file name of ``key``; ``None`` for any other key."""
-    match = _KEY.fullmatch(key)
-    dataset = next((d for d in DATASETS if match and d.prefix == match["prefix"]), None)
-    if match is None or dataset is None:
-        return None
-    try:
-        dt = date.fromisoformat(match["dt"])
-    except ValueError:
-        return None
-    return DatasetKey(dataset, match["index"], dt, match["name"])

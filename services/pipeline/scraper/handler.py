@@ -10,7 +10,6 @@ Step Functions sees the error type and retries or records the failure.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -18,18 +17,10 @@ from aws_lambda_powertools import Logger
 from services.pipeline import settings
 from services.pipeline.b3.indices import canonical
 from services.pipeline.errors import BadArgument
-from services.pipeline.lake.datasets import DAY, PREVIEW, THEORETICAL
-from services.pipeline.scraper.ahead import scrape_preview, scrape_theoretical
+from services.pipeline.lake.datasets import DAY, NAMES
 from services.pipeline.scraper.scrape import scrape
 
 logger = Logger(service="bovespa-scraper")
-
-#: What each ``event["dataset"]`` scrapes.
-SCRAPERS: dict[str, Callable[..., dict[str, Any]]] = {
-    DAY: scrape,
-    THEORETICAL.name: scrape_theoretical,
-    PREVIEW.name: scrape_preview,
-}
 
 
 class UnknownDataset(BadArgument):
@@ -44,13 +35,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """
     index, note = canonical(str(event.get("index") or settings.DEFAULT_INDEX))
     dataset = str(event.get("dataset") or DAY)
-    if dataset not in SCRAPERS:
+    if dataset not in NAMES:
         raise UnknownDataset(
-            f"dataset {dataset!r} is not one the scraper fetches ({', '.join(SCRAPERS)})"
+            f"dataset {dataset!r} is not one the scraper fetches ({', '.join(NAMES)})"
         )
     logger.info("scrape requested", extra={"index": index, "dataset": dataset, "note": note})
-    summary = SCRAPERS[dataset](
-        index, lake_uri=os.environ[settings.LAKE_URI_ENV], writer=settings.WRITER_SCRAPER
+    summary = scrape(
+        index,
+        dataset=dataset,
+        lake_uri=os.environ[settings.LAKE_URI_ENV],
+        writer=settings.WRITER_SCRAPER,
     )
     logger.info("scraped", extra={"summary": summary})
     return summary

@@ -38,6 +38,8 @@ It prints one JSON line: ``dt``, ``rows``, ``partitions``, ``files``, ``table``,
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import functools
 import importlib.util
 import json
@@ -49,7 +51,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 from pyspark.sql import DataFrame, SparkSession
@@ -70,6 +72,7 @@ from glue.arguments import (
     PROCESSING_DATE,
     START,
     TABLE,
+    flag,
 )
 from glue.lakeio import (
     RAW_DT,
@@ -179,92 +182,93 @@ class Ahead:
         return RawPartition(self.day.index, self.day.dt, self.pin, self.dataset)
 
 
-def parse_objects(text: str, *, allow_empty: bool = False) -> dict[RawDay, Pin]:
-    """``--objects``: Validate's results, a JSON list of ``{"index", "dt", "sha256", "version"}``.
-
-    Each names one raw object and pins the bytes Validate passed (their SHA-256, and their
-    S3 version where the store keeps versions; ``null`` or absent where it does not).
-    Other keys (``rows``, ``uri``…) are Validate's and are ignored here. Anything that is
-    not such a list, an index that is not a B3 code, a day that is not a date, a digest
-    that is not a SHA-256, or the same object twice is one :class:`BadArgument`.
-    """
+def _json_list(text: str, name: str, of: str, *, empty: bool) -> list[Any]:
+    """``--name``'s JSON list (of ``of``), else one :class:`BadArgument`."""
     try:
         items = json.loads(text)
     except json.JSONDecodeError as error:
-        raise BadArgument(f"--objects is not JSON: {error}") from None
-    if not isinstance(items, list) or not (items or allow_empty):
-        raise BadArgument("--objects must be a non-empty JSON list of Validate's results")
-    pins: dict[RawDay, Pin] = {}
-    for item in items:
+        raise BadArgument(f"--{name} is not JSON: {error}") from None
+    if not isinstance(items, list) or not (items or empty):
+        raise BadArgument(f"--{name} must be a {'' if empty else 'non-empty '}JSON list of {of}")
+    return items
+
+
+@dataclass(frozen=True)
+class Named:
+    """A raw object the state machine names, and the bytes it pins: one of Validate's results
+    in ``--objects`` (``{"index", "dt", "sha256", "version"}``) or of the scraper's summaries
+    in ``--ahead`` (the same with ``object_sha256``). Other keys are theirs and ignored.
+
+    The pin is the SHA-256 of the bytes, and their S3 version where the store keeps
+    versions (``null`` or absent where it does not). A field that is not what it names is
+    one :class:`BadArgument`.
+    """
+
+    day: RawDay
+    pin: Pin
+
+    @classmethod
+    def read(cls, item: Any, where: str, sha256: str = "sha256") -> Named:
         if not isinstance(item, dict) or not isinstance(item.get("index"), str):
-            raise BadArgument(f"--objects: {_shown(item)} is not an object with an index and a dt")
-        index = index_argument(item["index"])
-        dt = item.get("dt")
-        if not (isinstance(dt, str) and RAW_DT.fullmatch(dt)):
-            raise BadArgument(f"--objects: dt {_shown(dt)} is not a YYYY-MM-DD day")
-        try:
-            day = RawDay(index, date.fromisoformat(dt))
-        except ValueError:
-            raise BadArgument(f"--objects: dt {_shown(dt)} is not a YYYY-MM-DD day") from None
-        sha256, version = item.get("sha256"), item.get("version") or NO_VERSION
-        sha256 = sha256.lower() if isinstance(sha256, str) else sha256
-        if not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
-            raise BadArgument(f"--objects: {day}: sha256 {_shown(sha256)} is not a SHA-256 in hex")
-        if not isinstance(version, str) or len(version) > 1024:
-            raise BadArgument(f"--objects: {day}: version {_shown(version)} is not a version id")
-        if day in pins:
-            raise BadArgument(f"--objects names {day} more than once")
-        pins[day] = Pin(sha256, version)
+            raise BadArgument(f"{where}: {_shown(item)} is not an object with an index and a dt")
+        day = RawDay(index_argument(item["index"]), _day(item.get("dt"), f"{where}: dt"))
+        digest, version = item.get(sha256), item.get("version") or NO_VERSION
+        if not (isinstance(digest, str) and _SHA256.fullmatch(digest.lower())):
+            raise BadArgument(f"{where}: {day}: sha256 {_shown(digest)} is not a SHA-256 in hex")
+        if not (isinstance(version, str) and len(version) <= 1024):
+            raise BadArgument(f"{where}: {day}: version {_shown(version)} is not a version id")
+        return cls(day, Pin(digest.lower(), version))
+
+
+def parse_objects(text: str, *, allow_empty: bool = False) -> dict[RawDay, Pin]:
+    """``--objects``: Validate's results, each a :class:`Named` object; none named twice."""
+    pins: dict[RawDay, Pin] = {}
+    for item in _json_list(text, OBJECTS, "Validate's results", empty=allow_empty):
+        named = Named.read(item, "--objects")
+        if named.day in pins:
+            raise BadArgument(f"--objects names {named.day} more than once")
+        pins[named.day] = named.pin
     return pins
 
 
 def parse_ahead(text: str) -> tuple[Ahead, ...]:
-    """``--ahead``: the scraper's summaries of the datasets ahead, as a JSON list.
-
-    Each is ``{"dataset", "index", "dt", "status", "object_sha256", "version"}`` (other
-    keys are the scraper's and ignored). A ``stored`` or ``kept`` one pins the dataset's
-    Parquet object (the SHA-256 of its bytes and its S3 version, as the scraper wrote or
-    found it after its contract passed); a ``none`` one has nothing to refine and is left
-    out. Anything else -- not such a list, an unknown dataset or status, an index that is
-    not a B3 code, a day that is not a date, a digest that is not a SHA-256, the same
-    object twice -- is one :class:`BadArgument`.
+    """``--ahead``: the scraper's summaries of the datasets ahead, each a :class:`Named`
+    object with its ``dataset`` and ``status``. A ``stored`` or ``kept`` one pins the
+    dataset's Parquet object as the scraper wrote or found it after its contract passed; a
+    ``none`` one has nothing to refine (only what it names is checked). An unknown dataset
+    or status, or the same object twice, is one :class:`BadArgument`.
     """
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BadArgument(f"--ahead is not JSON: {error}") from None
-    if not isinstance(items, list):
-        raise BadArgument("--ahead must be a JSON list of the scraper's summaries")
     entries: dict[tuple[str, RawDay], Ahead] = {}
-    for item in items:
+    for item in _json_list(text, AHEAD, "the scraper's summaries", empty=True):
         if not isinstance(item, dict) or item.get("dataset") not in AHEAD_TABLES:
             raise BadArgument(
                 f"--ahead: {_shown(item)} is not a summary of {' or '.join(sorted(AHEAD_TABLES))}"
             )
-        dataset, status = item["dataset"], str(item.get("status"))
-        ((day, pin),) = parse_objects(json.dumps([_as_pin(item, dataset)])).items()
-        if (dataset, day) in entries:
-            raise BadArgument(f"--ahead names {dataset} {day} more than once")
-        entries[(dataset, day)] = Ahead(dataset, day, status, None if status == "none" else pin)
+        dataset, status = item["dataset"], item.get("status")
+        if status not in AHEAD_STATUSES:
+            known = ", ".join(AHEAD_STATUSES)
+            raise BadArgument(f"--ahead: {dataset} status {_shown(status)} is not one of {known}")
+        if status == "none":  # nothing written to refine
+            item = {**item, "object_sha256": "0" * 64, "version": None}
+        named = Named.read(item, "--ahead", sha256="object_sha256")
+        if (dataset, named.day) in entries:
+            raise BadArgument(f"--ahead names {dataset} {named.day} more than once")
+        pin = None if status == "none" else named.pin
+        entries[(dataset, named.day)] = Ahead(dataset, named.day, status, pin)
     return tuple(entries[key] for key in sorted(entries))
-
-
-def _as_pin(item: dict[str, Any], dataset: str) -> dict[str, Any]:
-    """A summary of the scraper as an ``--objects`` entry (one parser checks both)."""
-    status = item.get("status")
-    if status not in AHEAD_STATUSES:
-        raise BadArgument(
-            f"--ahead: {dataset} status {_shown(status)} is not one of {', '.join(AHEAD_STATUSES)}"
-        )
-    pinned = {"index": item.get("index"), "dt": item.get("dt")}
-    if status == "none":  # nothing written to refine: only what it names is checked
-        return {**pinned, "sha256": "0" * 64}
-    return {**pinned, "sha256": item.get("object_sha256"), "version": item.get("version")}
 
 
 def _shown(value: object, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _day(value: object, where: str) -> date:
+    """A ``YYYY-MM-DD`` day (it becomes a partition: nothing else passes)."""
+    if isinstance(value, str) and RAW_DT.fullmatch(value):
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(value)
+    raise BadArgument(f"{where} {_shown(value)} is not a YYYY-MM-DD day")
 
 
 @dataclass(frozen=True)
@@ -302,75 +306,53 @@ class JobArgs:
         return self.start.isoformat() if self.start == self.end else f"{self.start}..{self.end}"
 
 
-def parse_args(argv: Sequence[str]) -> JobArgs:
-    """Read ``--key value`` (or ``--key=value``) pairs as Glue passes them.
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not a usage text and an exit
+        raise BadArgument(message.removeprefix("argument "))
 
-    Only :data:`glue.arguments.JOB_ARGUMENTS` are read; any other key is ignored: AWS Glue
-    adds its own (``--JOB_NAME``, ``--TempDir``...). Needs no Glue runtime
-    (``awsglue.utils.getResolvedOptions`` cannot run outside AWS).
+
+#: Reads :data:`glue.arguments.JOB_ARGUMENTS` as ``--name value`` or ``--name=value``;
+#: anything else (AWS Glue's own ``--JOB_NAME``, ``--TempDir``…) is left unread.
+_PARSER = _Parser(prog="glue.job", add_help=False, allow_abbrev=False)
+for _name in JOB_ARGUMENTS:
+    _PARSER.add_argument(flag(_name), dest=_name)
+
+
+def parse_args(argv: Sequence[str]) -> JobArgs:
+    """The job's arguments among ``argv`` as Glue passes them (empty values are absent).
+
+    Needs no Glue runtime (``awsglue.utils.getResolvedOptions`` cannot run outside AWS).
+    With ``--objects`` (and ``--ahead``) the span and the indices are the named objects'.
     """
-    pairs = _pairs(argv)
-    ahead = parse_ahead(pairs[AHEAD]) if pairs.get(AHEAD) else ()
-    if ahead and not pairs.get(OBJECTS):
+    parsed: dict[str, str] = vars(_PARSER.parse_known_args(argv)[0])
+    given = {key: value for key, value in parsed.items() if value}
+
+    def needed(name: str) -> str:
+        if name not in given:
+            raise BadArgument(f"missing job argument --{name} (need --lake and --dt)")
+        return given[name]
+
+    def day(name: str) -> date:
+        return _day(needed(name), f"--{name}:")
+
+    lake = needed(LAKE)
+    ahead = parse_ahead(given[AHEAD]) if AHEAD in given else ()
+    if ahead and OBJECTS not in given:
         raise BadArgument("--ahead is passed with --objects (the state machine passes both)")
-    objects = parse_objects(pairs[OBJECTS], allow_empty=bool(ahead)) if pairs.get(OBJECTS) else {}
+    objects = parse_objects(given[OBJECTS], allow_empty=bool(ahead)) if OBJECTS in given else {}
     pinned = [*objects, *(entry.day for entry in ahead)]
     if pinned:
-        pairs.pop(DT, None)
-        pairs[START] = min(d.dt for d in pinned).isoformat()
-        pairs[END] = max(d.dt for d in pinned).isoformat()
-        pairs[INDEX] = ",".join(sorted({d.index for d in pinned}))
-    try:
-        lake = pairs[LAKE]
-        if DT in pairs:
-            start = end = _day(pairs, DT)
-        else:
-            start, end = _day(pairs, START), _day(pairs, END)
-    except KeyError as missing:
-        raise BadArgument(
-            f"missing job argument --{missing.args[0]} (need --lake and --dt)"
-        ) from None
-    options: dict[str, Any] = {}
-    if pairs.get(INDEX):
-        options["indices"] = tuple(index_argument(i) for i in pairs[INDEX].split(",") if i)
-    for key in (DATABASE, TABLE, ENGINE):
-        if pairs.get(key):
-            options[key] = pairs[key]
-    if pairs.get(PROCESSING_DATE):
-        options["processing_date"] = _day(pairs, PROCESSING_DATE)
-    if CATALOG in pairs:
-        options["catalog"] = pairs[CATALOG].lower() not in {"false", "0", "no"}
-    if objects:
-        options["objects"] = objects
-    if ahead:
-        options["ahead"] = ahead
-    return JobArgs(lake=lake, start=start, end=end, **options)
-
-
-def _pairs(argv: Sequence[str]) -> dict[str, str]:
-    """The job's arguments among ``argv``'s ``--key value`` pairs (``_`` read as ``-``)."""
-    pairs: dict[str, str] = {}
-    items = list(argv)
-    while items:
-        item = items.pop(0)
-        if not item.startswith("--"):
-            continue
-        key, has_value, value = item[2:].partition("=")
-        if not has_value:
-            value = items.pop(0) if items and not items[0].startswith("--") else ""
-        pairs[key.replace("_", "-")] = value
-    return {key: value for key, value in pairs.items() if key in JOB_ARGUMENTS}
-
-
-def _day(pairs: dict[str, str], key: str) -> date:
-    """The ``YYYY-MM-DD`` argument ``--key`` (it becomes a partition: nothing else passes)."""
-    text = pairs[key]
-    try:
-        if len(text) != len("YYYY-MM-DD"):
-            raise ValueError(f"Invalid isoformat string: {text[:40]!r}")
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise BadArgument(f"--{key}: {error}") from None
+        start, end = min(d.dt for d in pinned), max(d.dt for d in pinned)
+        indices = tuple(sorted({d.index for d in pinned}))
+    else:
+        start, end = (day(DT), day(DT)) if DT in given else (day(START), day(END))
+        indices = tuple(index_argument(i) for i in given.get(INDEX, "").split(",") if i)
+    options: dict[str, Any] = {key: given[key] for key in (DATABASE, TABLE, ENGINE) if key in given}
+    if PROCESSING_DATE in given:
+        options["processing_date"] = day(PROCESSING_DATE)
+    if CATALOG in given:
+        options["catalog"] = given[CATALOG].lower() not in {"false", "0", "no"}
+    return JobArgs(lake, start, end, indices, objects=objects, ahead=ahead, **options)
 
 
 def resolve_engine(engine: str) -> str:

@@ -55,7 +55,8 @@ def test_a_range_for_backfills() -> None:
     [
         (["--dt", "2025-07-10"], "missing job argument --lake"),
         (["--lake", "/x"], "missing job argument --start"),
-        (["--lake", "/x", "--dt", "10/07/2025"], "Invalid isoformat"),
+        (["--lake", "/x", "--dt", "10/07/2025"], "--dt: '10/07/2025' is not a YYYY-MM-DD day"),
+        (["--lake", "--dt", "2025-07-10"], "--lake: expected one argument"),
         (["--lake", "/x", "--start", "2025-07-10", "--end", "2025-07-01"], "is after"),
         (["--lake", "/x", "--dt", "2025-07-10", "--engine", "emr"], "--engine"),
         (["--lake", "/x", "--dt", "2025-07-10", "--index", "../x"], "3-8 capitals or digits"),
@@ -196,7 +197,7 @@ def test_every_job_argument_is_one_parse_args_reads() -> None:
 def test_parse_args_reads_nothing_but_the_job_arguments() -> None:
     # a key that is not a job argument changes nothing, however it is spelled
     base = ["--lake", "/x", "--dt", "2025-07-10"]
-    for key in ("--tabel", "--Table", "--lake-root", "--dt2", "--JOB_NAME"):
+    for key in ("--tabel", "--Table", "--tab", "--lake-root", "--dt2", "--JOB_NAME"):
         assert outcome([*base, key, "2020-01-02"]) == outcome(base)
     with pytest.raises(ValueError, match="--tabel is not an argument of the Glue job"):
         flag("tabel")

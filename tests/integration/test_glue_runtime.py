@@ -78,7 +78,7 @@ def test_a_failing_run_leaves_the_one_line_a_new_process_would(emulator: Emulato
     )
     assert warm.returncode == cold.returncode == 1
     assert warm.stderr.splitlines() == [cold.stderr.splitlines()[-1]]
-    assert "BadArgument: --dt: month must be in 1..12" in warm.stderr
+    assert "BadArgument: --dt: '2025-13-10' is not a YYYY-MM-DD day" in warm.stderr
 
 
 def test_stopping_the_emulator_stops_the_runtime_and_all_it_started(tmp_path: Path) -> None:

@@ -100,11 +100,6 @@ def execution_arn(machine_arn: str, name: str = "*") -> str:
     return f"{machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
-def map_runs_arn(machine_arn: str) -> str:
-    """Every Map Run of the state machine ``machine_arn`` (IAM names it for ListExecutions)."""
-    return f"{machine_arn.replace(':stateMachine:', ':mapRun:', 1)}/*"
-
-
 @dataclass(frozen=True)
 class Deployment:
     """Names and settings of one deployment (a Pulumi stack, or the local emulator)."""

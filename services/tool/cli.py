@@ -10,9 +10,8 @@ and the exit code of its error (:mod:`services.tool.exits`, codes from
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import boto3
 import typer
@@ -20,7 +19,6 @@ from rich.logging import RichHandler
 
 from services.pipeline import settings
 from services.pipeline.errors import EXIT_CODES
-from services.pipeline.scraper.ahead import scrape_preview, scrape_theoretical
 from services.pipeline.scraper.scrape import scrape as scrape_portfolio
 from services.pipeline.validate.ingest import file_day, validate_before_writing
 from services.tool.analysis.athena import run as run_athena
@@ -59,12 +57,6 @@ app = typer.Typer(
 )
 app.add_typer(local_app, name="local")
 
-_SCRAPERS: dict[ScrapedDataset, Callable[..., dict[str, Any]]] = {
-    ScrapedDataset.day: scrape_portfolio,
-    ScrapedDataset.theoretical: scrape_theoretical,
-    ScrapedDataset.preview: scrape_preview,
-}
-
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
@@ -94,9 +86,12 @@ def scrape(
 ) -> None:
     """Fetch a portfolio of INDEX from B3, check it and write its raw partition."""
     index = index_code(index)
-    scraper = _SCRAPERS[dataset]
     print_summary(
-        or_exit(lambda: scraper(index, lake_uri=lake, base_url=base_url, page_size=page_size))
+        or_exit(
+            lambda: scrape_portfolio(
+                index, lake_uri=lake, dataset=dataset.value, base_url=base_url, page_size=page_size
+            )
+        )
     )
 
 

@@ -30,7 +30,7 @@ from services.pipeline import settings
 from services.pipeline.errors import BadArgument
 from services.pipeline.lake.raw import raw_key
 from services.pipeline.lake.storage import LocalLake
-from services.pipeline.scraper.ahead import scrape_preview, scrape_theoretical
+from services.pipeline.scraper.scrape import scrape
 from services.tool.local.replay import ReplayServer
 from tests.ahead import SEGMENT2_2022_12_08, THEORETICAL_2022, configuration, preview_body
 from tests.lakes import recorded_portfolio, write_days
@@ -55,8 +55,8 @@ def lake(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     }
     with ReplayServer({("IBOV", "2"): SEGMENT2_2022_12_08}, answers=answers) as replay:
         options: dict[str, Any] = {"lake_uri": str(tmp_path), "base_url": replay.base_url}
-        theoretical = scrape_theoretical("IBOV", policy=FAST, **options)
-        preview = scrape_preview("IBOV", policy=FAST, **options)
+        theoretical = scrape("IBOV", dataset="theoretical", policy=FAST, **options)
+        preview = scrape("IBOV", dataset="preview", policy=FAST, **options)
     day = hashlib.sha256((tmp_path / raw_key("IBOV", DEC_8)).read_bytes()).hexdigest()
     pins = {
         "objects": [{"index": "IBOV", "dt": "2022-12-08", "sha256": day, "version": None}],

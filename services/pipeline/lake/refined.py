@@ -56,9 +56,3 @@ def partition_of(key: str) -> PartitionValues | None:
     """The partition values in a refined file's key or path (any prefix), if it is one."""
     match = _FILE.search(key)
     return (match["dt"], match["index"], match["ticker"]) if match else None
-
-
-def ticker_of(key: str) -> str | None:
-    """The ticker of a refined file's key (a partition: in the path only)."""
-    values = partition_of(key)
-    return values[2] if values else None

@@ -1,26 +1,21 @@
-"""The refined tables in the Glue Data Catalog: one owner per concern.
-
-The deployment declares each table (:func:`table_input`: the Pulumi program, or the local
-deployment); the job owns its partitions (:func:`publish`, for the days it published);
-the crawler owns nothing here (it catalogues the raw layer). Every function takes the
-table's description (:class:`glue.schema.Table`), so the day's table and the tables of the
-datasets ahead are kept by the same code, against AWS or the emulator alike.
-"""
+"""The refined tables in the Glue Data Catalog: the deployment declares each table
+(:func:`table_input`), the job owns its partitions (:func:`publish`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
-from glue.schema import DAY_TABLE, Column, Table
+from glue.schema import DAY_TABLE, PARTITION_COLUMNS, Column, Table
 from services.pipeline.lake.refined import Day, PartitionValues
 
 #: BatchCreatePartition and BatchUpdatePartition take at most 100 entries.
 BATCH = 100
-
+#: What makes a table "external, Parquet": its type, parameters and storage formats.
+TABLE_TYPE = "EXTERNAL_TABLE"
+TABLE_PARAMETERS = {"classification": "parquet", "EXTERNAL": "TRUE"}
 PARQUET_STORAGE: dict[str, Any] = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -29,14 +24,6 @@ PARQUET_STORAGE: dict[str, Any] = {
         "Parameters": {"serialization.format": "1"},
     },
 }
-
-
-@dataclass(frozen=True)
-class CatalogResult:
-    table: str
-    partitions_created: int
-    partitions_updated: int
-    partitions_deleted: int
 
 
 def publish(
@@ -48,46 +35,37 @@ def publish(
     client: Any | None = None,
     *,
     schema: Table = DAY_TABLE,
-) -> CatalogResult:
-    """The partitions of ``database.table`` (described by ``schema``) on ``days`` become
-    ``partitions``."""
+) -> None:
+    """The partitions of ``database.table`` on ``days`` become ``partitions``: new ones
+    created and kept ones updated first, the ones the days no longer have deleted last
+    (the job has put every file in place already)."""
     glue = client or boto3.client("glue")
-    wanted = set(partitions)
-    days = set(days)
+    days, wanted = set(days), set(partitions)
+    dts = sorted(dt for dt, _ in days)
+    pages = glue.get_paginator("get_partitions").paginate(
+        DatabaseName=database, TableName=table, Expression=f"dt between '{dts[0]}' and '{dts[-1]}'"
+    )
     existing = {
         tuple(p["Values"])
-        for p in existing_partitions(glue, database, table, days)
-        if (p["Values"][0], p["Values"][1]) in days
+        for page in pages
+        for p in page.get("Partitions", [])
+        if tuple(p["Values"][:2]) in days
     }
-    # New partitions first, then the kept ones, and the ones the days no longer have last:
-    # the job has already put every new file in place, so no partition ever points at a
-    # file that is not there yet, and a day never loses a ticker it still has.
-    stale = sorted(existing - wanted)
-    new = sorted(wanted - existing)
-    for chunk in _chunks(new):
-        response = glue.batch_create_partition(
-            DatabaseName=database,
-            TableName=table,
-            PartitionInputList=[_partition_input(location, v, schema) for v in chunk],
-        )
-        _raise_errors(response, "create")
-    kept = sorted(wanted & existing)
-    for chunk in _chunks(kept):
-        response = glue.batch_update_partition(
-            DatabaseName=database,
-            TableName=table,
-            Entries=[
-                {
-                    "PartitionValueList": list(v),
-                    "PartitionInput": _partition_input(location, v, schema),
-                }
-                for v in chunk
-            ],
-        )
-        _raise_errors(response, "update")
-    for values in stale:
-        glue.delete_partition(DatabaseName=database, TableName=table, PartitionValues=list(values))
-    return CatalogResult(f"{database}.{table}", len(new), len(kept), len(stale))
+    names = {"DatabaseName": database, "TableName": table}
+
+    def described(values: PartitionValues) -> dict[str, Any]:
+        path = "".join(f"{c.name}={v}/" for c, v in zip(PARTITION_COLUMNS, values, strict=True))
+        return {"Values": list(values), **_storage(f"{location.rstrip('/')}/{path}", schema)}
+
+    new, kept = sorted(wanted - existing), sorted(wanted & existing)
+    for chunk in (new[i : i + BATCH] for i in range(0, len(new), BATCH)):
+        inputs = [described(v) for v in chunk]
+        _raise_errors(glue.batch_create_partition(**names, PartitionInputList=inputs), "create")
+    for chunk in (kept[i : i + BATCH] for i in range(0, len(kept), BATCH)):
+        entries = [{"PartitionValueList": list(v), "PartitionInput": described(v)} for v in chunk]
+        _raise_errors(glue.batch_update_partition(**names, Entries=entries), "update")
+    for values in sorted(existing - wanted):
+        glue.delete_partition(**names, PartitionValues=list(values))
 
 
 def ensure_database(glue: Any, database: str) -> None:
@@ -99,18 +77,14 @@ def ensure_database(glue: Any, database: str) -> None:
 
 
 def table_input(table: str, location: str, schema: Table = DAY_TABLE) -> dict[str, Any]:
-    """The Glue ``TableInput`` of a refined table (external, Parquet, partitioned)."""
+    """The Glue ``TableInput`` of a refined table."""
     return {
         "Name": table,
         "Description": schema.description,
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
-        "PartitionKeys": [_column(c) for c in schema.partitions],
-        "StorageDescriptor": {
-            "Columns": [_column(c) for c in schema.columns],
-            "Location": location.rstrip("/") + "/",
-            **PARQUET_STORAGE,
-        },
+        "TableType": TABLE_TYPE,
+        "Parameters": TABLE_PARAMETERS,
+        "PartitionKeys": [_column(c) for c in PARTITION_COLUMNS],
+        **_storage(location.rstrip("/") + "/", schema),
     }
 
 
@@ -127,37 +101,13 @@ def upsert_table(
         return False
 
 
-def existing_partitions(
-    glue: Any, database: str, table: str, days: Iterable[Day]
-) -> list[dict[str, Any]]:
-    """The table's partitions on those days (the expression narrows it on AWS)."""
-    dts = sorted({day[0] for day in days})
-    expression = f"dt between '{dts[0]}' and '{dts[-1]}'" if dts else ""
-    found: list[dict[str, Any]] = []
-    paginator = glue.get_paginator("get_partitions")
-    for page in paginator.paginate(DatabaseName=database, TableName=table, Expression=expression):
-        found.extend(page.get("Partitions", []))
-    return found
-
-
-def _partition_input(location: str, values: PartitionValues, schema: Table) -> dict[str, Any]:
-    path = "/".join(f"{c.name}={v}" for c, v in zip(schema.partitions, values, strict=True))
-    return {
-        "Values": list(values),
-        "StorageDescriptor": {
-            "Columns": [_column(c) for c in schema.columns],
-            "Location": f"{location.rstrip('/')}/{path}/",
-            **PARQUET_STORAGE,
-        },
-    }
+def _storage(location: str, schema: Table) -> dict[str, Any]:
+    columns = [_column(c) for c in schema.columns]
+    return {"StorageDescriptor": {"Columns": columns, "Location": location, **PARQUET_STORAGE}}
 
 
 def _column(column: Column) -> dict[str, str]:
     return {"Name": column.name, "Type": column.type, "Comment": column.meaning}
-
-
-def _chunks(items: Sequence[PartitionValues]) -> Iterable[Sequence[PartitionValues]]:
-    return (items[i : i + BATCH] for i in range(0, len(items), BATCH))
 
 
 def _raise_errors(response: dict[str, Any], action: str) -> None:

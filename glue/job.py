@@ -1,105 +1,54 @@
-"""The Glue job entry script: raw partitions of some days to the refined layer and the catalogue.
+"""The Glue job: the validated raw objects it is given, refined into their tables.
 
-AWS Glue runs this file as a ``glueetl`` job with ``--key value`` arguments; locally
-``bovespa etl`` (or ``python -m glue.job``) runs it under plain pyspark. Arguments:
-
-``--lake``             the lake: ``s3://bucket[/prefix]`` or a directory
-``--dt``               one trading day, ``YYYY-MM-DD`` (or ``--start`` and ``--end``)
-``--index``            comma-separated index codes (default: every index found)
-``--objects``          instead of ``--dt``/``--index``: the validated raw objects to refine, as
-                       the state machine passes them: a JSON list of Validate's results
-                       ``{"index", "dt", "sha256", "version", …}``; one run refines every
-                       index of the day, each exactly as validated
-``--ahead``            with ``--objects``: the datasets ahead the same execution scraped, as
-                       the state machine passes them: a JSON list of the scraper's summaries
-                       ``{"dataset", "index", "dt", "status", "object_sha256", "version"}``;
-                       each ``stored`` (or ``kept``) one is refined into its own table
-                       (``b3_index_theoretical``, ``b3_index_preview``), pinned like the
-                       day's objects; a ``none`` one ("no preview now") has nothing to refine.
-                       ``--objects`` may be ``[]`` when ``--ahead`` names something (a redrive
-                       that finished only a dataset ahead)
-``--database``         Glue database (default ``default``)
-``--table``            table name (default ``b3_index_portfolio``)
-``--processing-date``  the processing date for the date features (default: today, São Paulo)
-``--engine``           ``glue``, ``local`` or ``auto`` (Glue when ``awsglue`` is importable)
-``--catalog``          ``true``/``false``: update the Glue catalogue (default true)
-
-What is refined is exactly what was validated: with ``--objects`` the job refines each
-object's validated bytes (that version, that SHA-256) or fails with ``RawObjectChanged``;
-without it, the
-local engine applies the data contract to every day it finds and skips, and reports, the
-days it refuses, while the Glue engine (which has no pyarrow for the contract) refuses to
-run unpinned.
-
-It prints one JSON line: ``dt``, ``rows``, ``partitions``, ``files``, ``table``, ``days``,
-``skipped`` (the day's table), and ``ahead``: per dataset refined, its ``table``, ``rows``,
-``partitions``, ``files`` and ``days``.
+AWS Glue runs this file (``glueetl``); ``bovespa etl`` and the local launcher run it under
+plain pyspark. It refines exactly the objects ``--objects`` (Validate's results) and
+``--ahead`` (the scraper's summaries of the datasets ahead) pin, or fails (arguments:
+docs/refined-layer.md). It prints one JSON line: the day's table's ``rows``,
+``partitions``, ``files``, ``days``…, and the same per dataset ahead under ``ahead``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import importlib.util
 import json
 import re
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
-from zoneinfo import ZoneInfo
+from datetime import date
+from typing import Any, NoReturn
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from glue import arguments as arg
 from glue import catalog
-from glue.arguments import (
-    AHEAD,
-    CATALOG,
-    DATABASE,
-    DT,
-    END,
-    ENGINE,
-    INDEX,
-    JOB_ARGUMENTS,
-    LAKE,
-    OBJECTS,
-    PROCESSING_DATE,
-    START,
-    TABLE,
-    flag,
-)
-from glue.lakeio import (
-    RAW_DT,
-    Discovery,
-    GlueIO,
-    JobIO,
-    LocalIO,
-    Pin,
-    RawPartition,
-    Refused,
-    discover,
-    fault_point,
-)
-from glue.schema import AHEAD_TABLES, DAY_TABLE, PARTITION_COLUMNS, Table
+from glue.lakeio import Pin, RawPartition, publish, read_pinned, scratch
+from glue.schema import AHEAD_TABLES, DAY_TABLE, PARTITION_COLUMNS, TABLES, Table
 from glue.spark import glue_session, local_session
-from glue.transforms import ahead_cycle_mismatches, refine, refine_ahead
+from glue.transforms import refine
 from services.pipeline import settings
+from services.pipeline.b3 import calendar
 from services.pipeline.b3.codes import check_index_data, check_ticker, index_argument
 from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.errors import BadArgument
-from services.pipeline.lake.layout import RawDay, partition_regex
+from services.pipeline.lake.datasets import BY_NAME, DAY
+from services.pipeline.lake.layout import DATE, partition_regex
 from services.pipeline.lake.refined import Day, PartitionValues
 from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
 from services.pipeline.validate.errors import UnreadableParquet
 
 PARTITIONS = [c.name for c in PARTITION_COLUMNS]
+RAW_DT = re.compile(DATE)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: The scraper's statuses of a dataset ahead: written now, kept from an earlier scrape of
+#: the session, or "no preview now" (nothing to refine).
+AHEAD_STATUSES = ("stored", "kept", "none")
+ENGINES = ("auto", "glue", "local")
 
 
 class RefinedCheckFailed(Exception):
@@ -116,28 +65,6 @@ _RAW_FILE_IN_ERROR = re.compile(
     + partition_regex(re.escape(settings.RAW_PREFIX), r"[^/\s]*", r"[^/\s]*")
     + r"/[^/\s]+?\.parquet"
 )
-_Run = TypeVar("_Run", bound=Callable[..., Any])
-
-
-def spark_errors_in_one_line(job: _Run) -> _Run:
-    """Turn a Spark (Py4J) failure of ``job`` into one line that names what failed.
-
-    A raw object Spark cannot read becomes :class:`UnreadableParquet` naming the object,
-    as Validate would name it; any other Spark failure :class:`SparkFailed` with the
-    innermost Java cause. Both leave a single line on stderr, which the local launcher
-    and AWS Glue report as the run's ``ErrorMessage``.
-    """
-
-    @functools.wraps(job)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return job(*args, **kwargs)
-        except Exception as error:
-            if not type(error).__module__.startswith(("py4j", "pyspark")):
-                raise
-            raise spark_failure(str(error)) from None
-
-    return wrapped  # type: ignore[return-value]
 
 
 def spark_failure(text: str) -> Exception:
@@ -155,115 +82,12 @@ def spark_failure(text: str) -> Exception:
     return SparkFailed(reason)
 
 
-def today_in_sao_paulo() -> date:
-    return datetime.now(ZoneInfo(settings.B3_TIMEZONE)).date()
-
-
-#: The scraper's statuses of a dataset ahead: written now, kept from an earlier scrape of
-#: the session, or "no preview now" (nothing to refine).
-AHEAD_STATUSES = ("stored", "kept", "none")
-
-
-@dataclass(frozen=True)
-class Ahead:
-    """One entry of ``--ahead``: a dataset ahead of an index and session, and its pin
-    (``None`` for "no preview now": nothing was written to refine)."""
-
-    dataset: str
-    day: RawDay
-    status: str
-    pin: Pin | None
-
-    @property
-    def part(self) -> RawPartition | None:
-        """The raw object to refine, if there is one."""
-        if self.pin is None:
-            return None
-        return RawPartition(self.day.index, self.day.dt, self.pin, self.dataset)
-
-
-def _json_list(text: str, name: str, of: str, *, empty: bool) -> list[Any]:
-    """``--name``'s JSON list (of ``of``), else one :class:`BadArgument`."""
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BadArgument(f"--{name} is not JSON: {error}") from None
-    if not isinstance(items, list) or not (items or empty):
-        raise BadArgument(f"--{name} must be a {'' if empty else 'non-empty '}JSON list of {of}")
-    return items
-
-
-@dataclass(frozen=True)
-class Named:
-    """A raw object the state machine names, and the bytes it pins: one of Validate's results
-    in ``--objects`` (``{"index", "dt", "sha256", "version"}``) or of the scraper's summaries
-    in ``--ahead`` (the same with ``object_sha256``). Other keys are theirs and ignored.
-
-    The pin is the SHA-256 of the bytes, and their S3 version where the store keeps
-    versions (``null`` or absent where it does not). A field that is not what it names is
-    one :class:`BadArgument`.
-    """
-
-    day: RawDay
-    pin: Pin
-
-    @classmethod
-    def read(cls, item: Any, where: str, sha256: str = "sha256") -> Named:
-        if not isinstance(item, dict) or not isinstance(item.get("index"), str):
-            raise BadArgument(f"{where}: {_shown(item)} is not an object with an index and a dt")
-        day = RawDay(index_argument(item["index"]), _day(item.get("dt"), f"{where}: dt"))
-        digest, version = item.get(sha256), item.get("version") or NO_VERSION
-        if not (isinstance(digest, str) and _SHA256.fullmatch(digest.lower())):
-            raise BadArgument(f"{where}: {day}: sha256 {_shown(digest)} is not a SHA-256 in hex")
-        if not (isinstance(version, str) and len(version) <= 1024):
-            raise BadArgument(f"{where}: {day}: version {_shown(version)} is not a version id")
-        return cls(day, Pin(digest.lower(), version))
-
-
-def parse_objects(text: str, *, allow_empty: bool = False) -> dict[RawDay, Pin]:
-    """``--objects``: Validate's results, each a :class:`Named` object; none named twice."""
-    pins: dict[RawDay, Pin] = {}
-    for item in _json_list(text, OBJECTS, "Validate's results", empty=allow_empty):
-        named = Named.read(item, "--objects")
-        if named.day in pins:
-            raise BadArgument(f"--objects names {named.day} more than once")
-        pins[named.day] = named.pin
-    return pins
-
-
-def parse_ahead(text: str) -> tuple[Ahead, ...]:
-    """``--ahead``: the scraper's summaries of the datasets ahead, each a :class:`Named`
-    object with its ``dataset`` and ``status``. A ``stored`` or ``kept`` one pins the
-    dataset's Parquet object as the scraper wrote or found it after its contract passed; a
-    ``none`` one has nothing to refine (only what it names is checked). An unknown dataset
-    or status, or the same object twice, is one :class:`BadArgument`.
-    """
-    entries: dict[tuple[str, RawDay], Ahead] = {}
-    for item in _json_list(text, AHEAD, "the scraper's summaries", empty=True):
-        if not isinstance(item, dict) or item.get("dataset") not in AHEAD_TABLES:
-            raise BadArgument(
-                f"--ahead: {_shown(item)} is not a summary of {' or '.join(sorted(AHEAD_TABLES))}"
-            )
-        dataset, status = item["dataset"], item.get("status")
-        if status not in AHEAD_STATUSES:
-            known = ", ".join(AHEAD_STATUSES)
-            raise BadArgument(f"--ahead: {dataset} status {_shown(status)} is not one of {known}")
-        if status == "none":  # nothing written to refine
-            item = {**item, "object_sha256": "0" * 64, "version": None}
-        named = Named.read(item, "--ahead", sha256="object_sha256")
-        if (dataset, named.day) in entries:
-            raise BadArgument(f"--ahead names {dataset} {named.day} more than once")
-        pin = None if status == "none" else named.pin
-        entries[(dataset, named.day)] = Ahead(dataset, named.day, status, pin)
-    return tuple(entries[key] for key in sorted(entries))
-
-
-def _shown(value: object, limit: int = 60) -> str:
+def _shown(value: object) -> str:
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _day(value: object, where: str) -> date:
+def day_argument(value: object, where: str) -> date:
     """A ``YYYY-MM-DD`` day (it becomes a partition: nothing else passes)."""
     if isinstance(value, str) and RAW_DT.fullmatch(value):
         with contextlib.suppress(ValueError):
@@ -271,39 +95,67 @@ def _day(value: object, where: str) -> date:
     raise BadArgument(f"{where} {_shown(value)} is not a YYYY-MM-DD day")
 
 
+def parse_pins(text: str, name: str, *, empty: bool = False) -> tuple[RawPartition, ...]:
+    """The raw objects ``--objects`` (Validate's results) or ``--ahead`` (the scraper's
+    summaries) pin, none twice: their ``sha256`` (``object_sha256``) and ``version``."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadArgument(f"--{name} is not JSON: {error}") from None
+    if not isinstance(items, list) or not (items or empty):
+        raise BadArgument(f"--{name} must be a {'' if empty else 'non-empty '}JSON list")
+    parts = [_pinned(item, name) for item in items if name == arg.OBJECTS or _stored(item)]
+    keys = [part.key for part in parts]
+    for part in (part for part in parts if keys.count(part.key) > 1):
+        raise BadArgument(f"--{name} names {part} more than once")
+    return tuple(sorted(parts, key=lambda p: (p.dataset, p.dt, p.index)))
+
+
+def _stored(item: Any) -> bool:
+    """Whether a summary of a dataset ahead names an object to refine."""
+    if not (
+        isinstance(item, dict)
+        and item.get("dataset") in AHEAD_TABLES
+        and item.get("status") in AHEAD_STATUSES
+    ):
+        known = f"{' or '.join(sorted(AHEAD_TABLES))}, {', '.join(AHEAD_STATUSES)}"
+        raise BadArgument(f"--ahead: {_shown(item)} is not a summary ({known})")
+    return bool(item["status"] != "none")
+
+
+def _pinned(item: Any, name: str) -> RawPartition:
+    if not isinstance(item, dict) or not isinstance(item.get("index"), str):
+        raise BadArgument(f"--{name}: {_shown(item)} is not an object with an index and a dt")
+    index = index_argument(item["index"])
+    dt = day_argument(item.get("dt"), f"--{name}: {index} dt")
+    where = f"--{name}: {index} {dt}:"
+    digest = item.get("sha256" if name == arg.OBJECTS else "object_sha256")
+    version = item.get("version") or NO_VERSION
+    if not (isinstance(digest, str) and _SHA256.fullmatch(digest.lower())):
+        raise BadArgument(f"{where} sha256 {_shown(digest)} is not a SHA-256 in hex")
+    if not (isinstance(version, str) and len(version) <= 1024):
+        raise BadArgument(f"{where} version {_shown(version)} is not a version id")
+    dataset = DAY if name == arg.OBJECTS else item["dataset"]
+    return RawPartition(index, dt, Pin(digest.lower(), version), dataset)
+
+
 @dataclass(frozen=True)
 class JobArgs:
-    """The job's arguments, parsed from ``--key value`` pairs by :func:`parse_args`."""
+    """The job's arguments (:func:`parse_args`)."""
 
     lake: str
-    start: date
-    end: date
-    indices: tuple[str, ...] = ()
+    #: The raw objects to refine, each pinned to its validated bytes.
+    parts: tuple[RawPartition, ...]
     database: str = settings.GLUE_DATABASE
     table: str = settings.REFINED_TABLE
-    processing_date: date = field(default_factory=today_in_sao_paulo)
-    engine: str = "auto"
+    processing_date: date = field(default_factory=lambda: calendar.now().date())
+    engine: str = "auto"  # glue, local, or glue where its runtime (awsglue) is importable
     catalog: bool = True
-    #: Exactly these objects, pinned to the bytes Validate passed (``--objects``).
-    objects: dict[RawDay, Pin] = field(default_factory=dict)
-    #: The datasets ahead the execution scraped, each pinned to the bytes the scraper
-    #: wrote (``--ahead``).
-    ahead: tuple[Ahead, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.start > self.end:
-            raise BadArgument(f"--start {self.start} is after --end {self.end}")
-        if self.engine not in {"auto", "glue", "local"}:
-            raise BadArgument(f"--engine must be glue, local or auto, not {self.engine!r}")
-
-    @property
-    def pins(self) -> dict[RawDay, Pin] | None:
-        """The pinned objects, when the run refines exactly what Validate passed."""
-        return dict(self.objects) if self.objects else None
 
     @property
     def span(self) -> str:
-        return self.start.isoformat() if self.start == self.end else f"{self.start}..{self.end}"
+        first, last = min(p.dt for p in self.parts), max(p.dt for p in self.parts)
+        return first.isoformat() if first == last else f"{first}..{last}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -311,253 +163,125 @@ class _Parser(argparse.ArgumentParser):
         raise BadArgument(message.removeprefix("argument "))
 
 
-#: Reads :data:`glue.arguments.JOB_ARGUMENTS` as ``--name value`` or ``--name=value``;
-#: anything else (AWS Glue's own ``--JOB_NAME``, ``--TempDir``…) is left unread.
+#: Reads ``--name value`` or ``--name=value``; Glue's own (``--JOB_NAME``…) are left unread.
 _PARSER = _Parser(prog="glue.job", add_help=False, allow_abbrev=False)
-for _name in JOB_ARGUMENTS:
-    _PARSER.add_argument(flag(_name), dest=_name)
+for _name in arg.JOB_ARGUMENTS:
+    _PARSER.add_argument(f"--{_name}", dest=_name, choices=ENGINES if _name == arg.ENGINE else None)
 
 
 def parse_args(argv: Sequence[str]) -> JobArgs:
-    """The job's arguments among ``argv`` as Glue passes them (empty values are absent).
-
-    Needs no Glue runtime (``awsglue.utils.getResolvedOptions`` cannot run outside AWS).
-    With ``--objects`` (and ``--ahead``) the span and the indices are the named objects'.
-    """
-    parsed: dict[str, str] = vars(_PARSER.parse_known_args(argv)[0])
-    given = {key: value for key, value in parsed.items() if value}
-
-    def needed(name: str) -> str:
+    """The job's arguments among ``argv`` as Glue passes them (empty values are absent);
+    needs no Glue runtime (``awsglue.utils.getResolvedOptions`` cannot run outside AWS)."""
+    given = {k: v for k, v in vars(_PARSER.parse_known_args(argv)[0]).items() if v}
+    for name in (arg.LAKE, arg.OBJECTS):
         if name not in given:
-            raise BadArgument(f"missing job argument --{name} (need --lake and --dt)")
-        return given[name]
-
-    def day(name: str) -> date:
-        return _day(needed(name), f"--{name}:")
-
-    lake = needed(LAKE)
-    ahead = parse_ahead(given[AHEAD]) if AHEAD in given else ()
-    if ahead and OBJECTS not in given:
-        raise BadArgument("--ahead is passed with --objects (the state machine passes both)")
-    objects = parse_objects(given[OBJECTS], allow_empty=bool(ahead)) if OBJECTS in given else {}
-    pinned = [*objects, *(entry.day for entry in ahead)]
-    if pinned:
-        start, end = min(d.dt for d in pinned), max(d.dt for d in pinned)
-        indices = tuple(sorted({d.index for d in pinned}))
-    else:
-        start, end = (day(DT), day(DT)) if DT in given else (day(START), day(END))
-        indices = tuple(index_argument(i) for i in given.get(INDEX, "").split(",") if i)
-    options: dict[str, Any] = {key: given[key] for key in (DATABASE, TABLE, ENGINE) if key in given}
-    if PROCESSING_DATE in given:
-        options["processing_date"] = day(PROCESSING_DATE)
-    if CATALOG in given:
-        options["catalog"] = given[CATALOG].lower() not in {"false", "0", "no"}
-    return JobArgs(lake, start, end, indices, objects=objects, ahead=ahead, **options)
+            raise BadArgument(f"missing job argument --{name}")
+    ahead = parse_pins(given[arg.AHEAD], arg.AHEAD, empty=True) if arg.AHEAD in given else ()
+    objects = parse_pins(given[arg.OBJECTS], arg.OBJECTS, empty=bool(ahead))
+    options: dict[str, Any] = {
+        key: given[key] for key in (arg.DATABASE, arg.TABLE, arg.ENGINE) if key in given
+    }
+    if arg.PROCESSING_DATE in given:
+        options["processing_date"] = day_argument(
+            given[arg.PROCESSING_DATE], f"--{arg.PROCESSING_DATE}:"
+        )
+    if arg.CATALOG in given:
+        options["catalog"] = given[arg.CATALOG].lower() not in {"false", "0", "no"}
+    return JobArgs(given[arg.LAKE], (*objects, *ahead), **options)
 
 
-def resolve_engine(engine: str) -> str:
-    """``auto`` means Glue when its runtime (``awsglue``) is importable, else local."""
-    if engine != "auto":
-        return engine
-    return "glue" if importlib.util.find_spec("awsglue") is not None else "local"
-
-
-def contract_validator(lake: Lake, key: str) -> Pin:
-    """The data contract (``services.pipeline.validate.contract``), as the local engine
-    applies it."""
-    from services.pipeline.b3.errors import B3Error  # the contract needs pyarrow: loaded on use
-    from services.pipeline.validate.contract import validate
-    from services.pipeline.validate.errors import ContractViolation
-
-    try:
-        result = validate(lake.uri_of(key), lake=lake)
-    except (ContractViolation, B3Error) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise Refused(f"{type(error).__name__}: {first}") from None
-    return Pin(result["sha256"], result["version"])
-
-
-@spark_errors_in_one_line
 def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
-    """Refine the validated raw objects of ``args``' days and catalogue them; return the summary.
+    """Refine ``args``' pinned objects, each dataset into its table; return the summary.
 
-    The day's objects go to the day's table; the datasets ahead (``--ahead``) each to its
-    own table, in the same run. Every pinned object is read and checked against its pin
-    before anything is published, so one that changed fails the run with nothing written.
+    A Spark (Py4J) failure becomes one line: :class:`UnreadableParquet` naming a raw object
+    Spark cannot read, else :class:`SparkFailed` with the innermost Java cause.
     """
-    began = time.monotonic()
-    lake = open_lake(args.lake)
-    engine = resolve_engine(args.engine)
-    found = _discover_days(args, lake, engine)
-    results = _refine_all(args, lake, engine, _work(args, found), spark)
-    day = results.get(DAY_TABLE.dataset)
+    try:
+        return _run(args, spark)
+    except Exception as error:
+        if not type(error).__module__.startswith(("py4j", "pyspark")):
+            raise
+        raise spark_failure(str(error)) from None
+
+
+def _run(args: JobArgs, spark: SparkSession | None) -> dict[str, Any]:
+    """Every object is read and checked against its pin before anything is published, so
+    one that changed fails the run with nothing written."""
+    began, lake, engine = time.monotonic(), open_lake(args.lake), args.engine
+    if engine == "auto":
+        engine = "glue" if importlib.util.find_spec("awsglue") else "local"
+    work = [(t, [p for p in args.parts if p.dataset == t.dataset]) for t in TABLES]
+    results: dict[str, dict[str, Any]] = {}
+    with scratch(lake, engine) as space:
+        staged = [[space.write_bytes(p.key, read_pinned(lake, p)) for p in ps] for _, ps in work]
+        for (table, parts), paths in zip(work, staged, strict=True):
+            if not parts:
+                continue
+            spark = spark or (local_session() if engine == "local" else glue_session())
+            base = space.uri_of(BY_NAME[table.dataset].prefix)
+            raw = spark.read.option("basePath", base).parquet(*paths)
+            results[table.dataset] = _refine_table(args, lake, space, raw, table, parts)
+    empty = {"rows": 0, "partitions": 0, "files": 0, "days": [], "indices": []}
     return {
         "dt": args.span,
-        "rows": day["rows"] if day else 0,
-        "partitions": day["partitions"] if day else 0,
-        "files": day["files"] if day else 0,
-        "table": day["table"] if day else f"{args.database}.{args.table}",
-        "days": day["days"] if day else [],
-        "indices": day["indices"] if day else [],
-        "skipped": [str(skip) for skip in found.skipped],
-        "ahead": {name: result for name, result in results.items() if name in AHEAD_TABLES},
+        **results.pop(DAY, {**empty, "table": f"{args.database}.{args.table}"}),
+        "ahead": results,
         "engine": engine,
         "seconds": round(time.monotonic() - began, 2),
     }
 
 
-#: One table's share of a run: the table, its catalogue name, and its raw partitions.
-_Work = tuple[Table, str, list[RawPartition]]
-
-
-def _discover_days(args: JobArgs, lake: Lake, engine: str) -> Discovery:
-    """The day's raw partitions to refine (none for a redrive that finished only datasets
-    ahead); unpinned, the local engine applies the contract to each day it finds."""
-    if args.ahead and not args.objects:
-        return Discovery([])
-    return discover(
-        lake,
-        args.start,
-        args.end,
-        args.indices,
-        pins=args.pins,
-        validator=None if engine == "glue" else contract_validator,
-    )
-
-
-def _work(args: JobArgs, found: Discovery) -> list[_Work]:
-    """Each table with something to refine: the day's, then each dataset ahead's."""
-    work: list[_Work] = []
-    if found.parts:
-        work.append((DAY_TABLE, args.table, found.parts))
-    for name, table in AHEAD_TABLES.items():
-        parts = [e.part for e in args.ahead if e.dataset == name and e.part is not None]
-        if parts:
-            work.append((table, table.name, parts))
-    return work
-
-
-def _refine_all(
-    args: JobArgs, lake: Lake, engine: str, work: list[_Work], spark: SparkSession | None
-) -> dict[str, dict[str, Any]]:
-    """Stage every table's pinned objects (every pin checked before anything is written),
-    then refine, publish and catalogue each table; the results by dataset."""
-    results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="bovespa-etl-") as scratch:
-        ios: list[JobIO] = []
-        try:
-            staged = []
-            for table, _, parts in work:
-                io: JobIO = (
-                    LocalIO(lake, Path(scratch) / table.dataset, parts[0].raw_prefix, table.prefix)
-                    if engine == "local"
-                    else GlueIO(lake, None, parts[0].raw_prefix, table.prefix)
-                )
-                ios.append(io)
-                staged.append(io.stage_raw(parts))
-            if work:
-                spark = spark or (local_session() if engine == "local" else glue_session())
-            for (table, name, parts), io, paths in zip(work, ios, staged, strict=True):
-                assert spark is not None
-                results[table.dataset] = _refine_table(
-                    args, lake, spark, io, paths, table, name, parts
-                )
-        finally:
-            for io in ios:
-                if isinstance(io, GlueIO):
-                    io.discard_staging()
-    return results
-
-
 def _refine_table(
-    args: JobArgs,
-    lake: Lake,
-    spark: SparkSession,
-    io: JobIO,
-    paths: list[str],
-    table: Table,
-    name: str,
-    parts: list[RawPartition],
+    args: JobArgs, lake: Lake, space: Lake, raw: DataFrame, table: Table, parts: list[RawPartition]
 ) -> dict[str, Any]:
-    """Refine the staged ``paths`` into ``table``, check, publish and catalogue them."""
-    raw = spark.read.option("basePath", io.raw_base).parquet(*paths)
-    trading_days = {p.dt for p in parts}
-    if table is DAY_TABLE:
-        refined = refine(raw, args.processing_date, trading_days)
-    else:
-        refined = refine_ahead(raw, table, args.processing_date, trading_days)
-    refined = refined.persist()
+    """Refine ``raw`` into ``table``, check, publish and catalogue it; the table's summary."""
+    refined = refine(raw, table, args.processing_date, {p.dt for p in parts}).persist()
     try:
-        days, partitions, rows = check(refined)
-        missing = {(p.dt.isoformat(), p.index) for p in parts} - set(days)
-        if missing:
-            raise RefinedCheckFailed(f"every row of {sorted(missing)} was lost in refining")
-        if table is not DAY_TABLE:
-            wrong = ahead_cycle_mismatches(refined, table)
-            if wrong:
-                raise RefinedCheckFailed(
-                    f"{table.dataset}: the stored cycle is not B3's calendar's for the "
-                    f"session on {', '.join(f'{d}/{i}' for d, i in wrong)}"
-                )
-        refined.repartition(*PARTITIONS).write.mode("overwrite").partitionBy(*PARTITIONS).parquet(
-            io.refined_target
-        )
-        files = io.publish(days, set(partitions))
+        days, partitions = check(refined, {(p.dt.isoformat(), p.index) for p in parts})
+        writer = refined.repartition(*PARTITIONS).write.mode("overwrite")
+        writer.partitionBy(*PARTITIONS).parquet(space.uri_of(table.prefix))
     finally:
         refined.unpersist()
-    qualified = f"{args.database}.{name}"
+    files = publish(lake, space, table.prefix, set(partitions))
+    name = args.table if table is DAY_TABLE else table.name
     if args.catalog:
         location = lake.uri_of(table.prefix)
-        qualified = catalog.publish(
-            args.database, name, location, days, partitions, schema=table
-        ).table
-    fault_point("publish.catalogued")
-    io.cleanup(days)
+        catalog.publish(args.database, name, location, days, partitions, schema=table)
     return {
-        "table": qualified,
-        "rows": rows,
+        "table": f"{args.database}.{name}",
+        "rows": len(partitions),
         "partitions": len(partitions),
         "files": files,
-        "days": sorted({day[0] for day in days}),
-        "indices": sorted({day[1] for day in days}),
+        "days": sorted({dt for dt, _ in days}),
+        "indices": sorted({index for _, index in days}),
     }
 
 
-def check(refined: DataFrame) -> tuple[list[Day], list[PartitionValues], int]:
-    """Fail before writing unless every day kept all its tickers and matches B3's total.
-
-    ``index_ticker_count`` is counted on the renamed raw rows, before the aggregate joins,
-    so a day whose refined row count differs from it lost rows on the way. One small
-    collect (a row per partition) serves every check and lists the partitions to write.
-    """
+def check(refined: DataFrame, expected: set[Day]) -> tuple[list[Day], list[PartitionValues]]:
+    """Fail before writing unless every ``expected`` day kept all its tickers, once each,
+    and matches B3's total. ``index_ticker_count`` is counted on the renamed raw rows,
+    before any join. One small collect (a row per partition) serves every check."""
     rows = refined.select(
         *PARTITIONS,
         "index_ticker_count",
         (F.col("index_theoretical_qty") == F.col("index_theoretical_qty_b3")).alias("qty_ok"),
     ).collect()
-    tickers: dict[Day, int] = {}
-    expected: dict[Day, int] = {}
-    mismatched: set[Day] = set()
-    for row in rows:
-        day = (row["dt"], row["index_code"])
-        tickers[day] = tickers.get(day, 0) + 1
-        expected[day] = row["index_ticker_count"]
-        if not row["qty_ok"]:
-            mismatched.add(day)
-    lost = {
-        f"{d}/{i}": expected[(d, i)] - n for (d, i), n in tickers.items() if n != expected[(d, i)]
-    }
+    tickers = Counter((row["dt"], row["index_code"]) for row in rows)
+    counted = {(row["dt"], row["index_code"]): row["index_ticker_count"] for row in rows}
+    lost = [f"{d}/{i}" for d, i in sorted(expected - set(counted))]  # every row lost
+    lost += [f"{d}/{i}" for (d, i), n in sorted(counted.items()) if tickers[(d, i)] != n]
     if lost:
-        raise RefinedCheckFailed(f"rows lost between raw and refined (day: rows lost): {lost}")
+        raise RefinedCheckFailed(f"rows lost between raw and refined on {', '.join(lost)}")
+    mismatched = sorted({f"{row['dt']}/{row['index_code']}" for row in rows if not row["qty_ok"]})
     if mismatched:
-        days = ", ".join(f"{d}/{i}" for d, i in sorted(mismatched))
+        days = ", ".join(mismatched)
         raise RefinedCheckFailed(f"index theoretical quantity differs from B3's header on {days}")
     partitions = sorted(
         check_partition_values(row["dt"], row["index_code"], row["ticker"]) for row in rows
     )
     if len(set(partitions)) != len(partitions):
         raise RefinedCheckFailed("a ticker appears twice on the same day")
-    return sorted(tickers), partitions, len(rows)
+    return sorted(tickers), partitions
 
 
 def check_partition_values(dt: Any, index: Any, ticker: Any) -> PartitionValues:
@@ -579,25 +303,7 @@ def check_partition_values(dt: Any, index: Any, ticker: Any) -> PartitionValues:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point for AWS Glue and ``python -m glue.job``: run, print the JSON summary."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    glue_job = _start_glue_job()
-    summary = run(args)
-    if glue_job is not None:
-        glue_job.commit()
-    print(json.dumps(summary))
-
-
-def _start_glue_job() -> Any:
-    """Initialise Glue's ``Job`` (bookmarks, metrics) when the Glue runtime is there."""
-    if importlib.util.find_spec("awsglue") is None:
-        return None
-    from awsglue.context import GlueContext  # type: ignore[import-not-found]
-    from awsglue.job import Job  # type: ignore[import-not-found]
-    from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
-
-    job = Job(GlueContext(glue_session().sparkContext))
-    job.init(getResolvedOptions(sys.argv, ["JOB_NAME"])["JOB_NAME"], {})
-    return job
+    print(json.dumps(run(parse_args(sys.argv[1:] if argv is None else argv))))
 
 
 if __name__ == "__main__":

@@ -1,53 +1,37 @@
 """The local stand-in for AWS Glue's Spark runtime.
 
-MiniStack cannot run ``glueetl`` (Spark) jobs without Docker: it marks them SUCCEEDED
-without running anything. The local deployment therefore registers the Glue job as a
-``pythonshell`` job with this script. MiniStack runs it with ``python3`` (this repository's
-virtual environment) and passes the job arguments as environment variables (``--dt`` as
-``dt``); it runs the real PySpark job, ``glue/job.py``, in local mode, with the same
-arguments: in the emulator's warm Spark runtime (``services.tool.local.glue_runtime``, named
-by ``BOVESPA_GLUE_RUNTIME``) when one answers, else as ``python -m glue.job`` (a new JVM).
-
-A failure leaves exactly one line on stderr (the job's exception), which MiniStack
-reports as the run's ``ErrorMessage`` and the state machine as the Glue step's cause.
+MiniStack cannot run ``glueetl`` (Spark) jobs without Docker, so the local deployment
+registers the job as ``pythonshell`` with this script, which MiniStack runs with this
+repository's ``python3``, the job arguments as environment variables (``--lake`` as
+``lake``). It runs ``glue/job.py`` in the emulator's warm Spark runtime
+(:mod:`services.tool.local.glue_runtime`) when one answers, else as ``python -m glue.job``
+(a new JVM).
+A failure leaves one line on stderr, the run's ``ErrorMessage``.
 """
 
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
 
 from glue.arguments import JOB_ARGUMENTS, flag
 from services.tool.local.glue_runtime import ADDRESS_ENV, submit
 
 
-def job_argv(environ: Mapping[str, str]) -> list[str]:
-    """The job's ``--name value`` arguments from MiniStack's environment, which names each
-    argument without its dashes (``--processing-date`` as ``processing-date``)."""
-    argv = []
-    for name in JOB_ARGUMENTS:
-        value = environ.get(name)
-        if value:
-            argv += [flag(name), value]
-    return argv
-
-
 def main() -> int:
-    argv = job_argv(os.environ)
-    warm = submit(os.environ[ADDRESS_ENV], argv, os.environ) if ADDRESS_ENV in os.environ else None
-    if warm is not None:
-        sys.stdout.write(warm["stdout"])
-        if warm["code"] != 0:
-            sys.stderr.write(warm["error"] + "\n")
-        return int(warm["code"])
-    done = subprocess.run(
-        [sys.executable, "-m", "glue.job", *argv], capture_output=True, text=True, check=False
-    )
-    sys.stdout.write(done.stdout)
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        sys.stderr.write((lines[-1] if lines else f"glue.job exited {done.returncode}") + "\n")
-    return done.returncode
+    given = [(name, os.environ.get(name)) for name in JOB_ARGUMENTS]
+    argv = [text for name, value in given if value for text in (flag(name), value)]
+    address = os.environ.get(ADDRESS_ENV)
+    done = submit(address, argv, os.environ) if address else None
+    if done is None:  # no warm runtime answers: a new process, its stderr's last line kept
+        cold = subprocess.run(
+            [sys.executable, "-m", "glue.job", *argv], capture_output=True, text=True, check=False
+        )
+        lines = cold.stderr.strip().splitlines() or [f"glue.job exited {cold.returncode}"]
+        done = {"code": cold.returncode, "stdout": cold.stdout, "error": lines[-1]}
+    sys.stdout.write(done["stdout"])
+    if done["code"]:
+        sys.stderr.write(done["error"] + "\n")
+    return int(done["code"])
 
 
 if __name__ == "__main__":

@@ -1,14 +1,9 @@
-"""The refined layer's schema: one list of (column, type, meaning) per table, read by the
-job, the catalogue, the Pulumi program and docs/refined-layer.md.
+"""The refined tables' columns, spelled once: the job casts to them, the deployments
+declare the tables from them, docs/refined-layer.md and docs/ahead.md describe them.
 
-Three tables, one per dataset (:data:`TABLES`): the day's portfolio, the four-month
-theoretical portfolio and the preview of the next one. One table per dataset, not a
-``portfolio_kind`` partition: their grain and columns differ (no sector, B3's ``cont``
-rank, a cycle), and the preview is unverified against a live answer, so a table of its
-own keeps its rows out of every query over the verified tables unless a query names it.
-
-Types are Hive/Athena type strings; Spark parses the same strings, so one list drives the
-casts in the job and the Glue table's columns.
+One table per dataset, not a ``portfolio_kind`` partition: their grain and columns differ,
+and the preview, unverified against a live answer, stays out of every query that does
+not name it. Types are Hive/Athena strings, which Spark parses too.
 """
 
 from __future__ import annotations
@@ -25,8 +20,17 @@ class Column:
     name: str
     type: str
     meaning: str
-    #: The raw (B3) column it was renamed from, or the transformation that computes it.
-    source: str
+
+
+def _columns(text: str) -> tuple[Column, ...]:
+    """Lines of ``name type meaning``; an indented line continues the meaning."""
+    rows: list[list[str]] = []
+    for line in text.strip("\n").splitlines():
+        if line.startswith(" "):
+            rows[-1][2] += " " + line.strip()
+        else:
+            rows.append(line.split(maxsplit=2))
+    return tuple(Column(*row) for row in rows)
 
 
 #: B3 field names (raw layer) to refined names (transformation B).
@@ -46,173 +50,112 @@ RENAMES: dict[str, str] = {
     "body_sha256": "source_sha256",
     "index": "index_code",
 }
-
-#: A weight in percent, exact as B3 sends it (:mod:`services.pipeline.b3.numbers` owns it).
-WEIGHT = WEIGHT_TYPE
-
-#: Data columns, in file order (partition columns excluded).
-COLUMNS: tuple[Column, ...] = (
-    Column("company", "string", "company name as B3 writes it (PETROBRAS)", "asset"),
-    Column("sector", "string", "B3 sector / subsector", "segment"),
-    Column("share_type", "string", "share type, single-spaced (ON NM)", "type_normalized"),
-    Column("share_type_raw", "string", "share type as B3 sends it (ON      NM)", "type"),
-    Column("weight_pct", WEIGHT, "the ticker's weight in the index, %", "part"),
-    Column("theoretical_qty", "bigint", "the ticker's theoretical quantity", "theoricalQty"),
-    Column("company_weight_pct", WEIGHT, "sum of the company's tickers' weights, %", "A"),
-    Column("company_theoretical_qty", "bigint", "sum of the company's quantities", "A"),
-    Column("company_ticker_count", "int", "tickers of the company in the index", "A"),
-    Column("sector_weight_pct", WEIGHT, "sum of the sector's weights, %", "A"),
-    Column("sector_weight_pct_b3", WEIGHT, "the sector's weight as B3 states it", "partAcum"),
-    Column("sector_theoretical_qty", "bigint", "sum of the sector's quantities", "A"),
-    Column("sector_ticker_count", "int", "tickers of the sector in the index", "A"),
-    Column("index_ticker_count", "int", "tickers in the index that day", "A"),
-    Column("index_theoretical_qty", "bigint", "sum of every ticker's quantity", "A"),
-    Column(
-        "index_theoretical_qty_b3",
-        "bigint",
-        "the index total as B3 states it",
-        "header_theoricalQty",
-    ),
-    Column(
-        "index_weight_pct_b3", WEIGHT, "the index's total weight as B3 states it", "header_part"
-    ),
-    Column("index_reductor", REDUCTOR_TYPE, "the index reductor (divisor)", "header_reductor"),
-    Column("trading_date", "date", "the trading date (B3's header.date)", "C"),
-    Column("trading_weekday", "int", "ISO weekday of the trading date, 1=Monday", "C"),
-    Column(
-        "rebalance_cycle_start",
-        "date",
-        "first B3 session of the portfolio's 4-month cycle (Jan/May/Sep)",
-        "C",
-    ),
-    Column("next_rebalance_date", "date", "first B3 session of the next cycle", "C"),
-    Column("days_since_rebalance", "int", "calendar days since the cycle began", "C"),
-    Column("days_to_next_rebalance", "int", "calendar days until the next cycle", "C"),
-    Column(
-        "sessions_since_rebalance",
-        "int",
-        "B3 sessions after the cycle's first, up to the trading date (0 on the first)",
-        "C",
-    ),
-    Column(
-        "sessions_to_next_rebalance",
-        "int",
-        "B3 sessions after the trading date, up to the next cycle's first",
-        "C",
-    ),
-    Column("processing_date", "date", "the day the job ran (São Paulo)", "C"),
-    Column(
-        "days_since_trading",
-        "int",
-        "processing_date minus trading_date, days; negative when refined before its session",
-        "C",
-    ),
-    Column("source_fetched_at", "timestamp", "when the scraper fetched B3's answer", "fetched_at"),
-    Column("source_sha256", "string", "SHA-256 of B3's response body", "body_sha256"),
-)
-
-#: Partition columns, in path order; all strings.
-PARTITION_COLUMNS: tuple[Column, ...] = (
-    Column("dt", "string", "trading date, YYYY-MM-DD", "dt"),
-    Column("index_code", "string", "B3 index code (IBOV)", "index"),
-    Column("ticker", "string", "the asset's ticker (PETR4)", "cod"),
-)
-
-
-def _core(rank: str) -> tuple[Column, ...]:
-    """The columns both datasets ahead have, in file order (AHEAD_SCHEMA's core)."""
-    by_name = {c.name: c for c in COLUMNS}
-    day = [by_name[name] for name in ("company", "share_type", "share_type_raw")]
-    day += [by_name[name] for name in ("weight_pct", "theoretical_qty")]
-    day.append(Column("company_rank", "int", rank, "cont"))
-    day += [
-        by_name[name]
-        for name in (
-            "company_weight_pct",
-            "company_theoretical_qty",
-            "company_ticker_count",
-            "index_ticker_count",
-            "index_theoretical_qty",
-            "index_theoretical_qty_b3",
-            "index_weight_pct_b3",
-            "index_reductor",
-        )
-    ]
-    day.append(
-        Column("trading_date", "date", "the session B3 served when it was fetched (dt)", "C")
-    )
-    day += [by_name["processing_date"], by_name["source_fetched_at"], by_name["source_sha256"]]
-    return tuple(day)
-
-
-#: The theoretical portfolio's data columns, in file order.
-THEORETICAL_COLUMNS: tuple[Column, ...] = (
-    *_core("B3's cont: the row's rank by company name"),
-    Column(
-        "cycle", "string", "the cycle containing the session, YYYY-MM of its first month", "cycle"
-    ),
-    Column("cycle_start", "date", "first B3 session of the cycle", "C"),
-    Column("next_rebalance_date", "date", "first B3 session of the next cycle", "C"),
-    Column(
-        "sessions_since_rebalance",
-        "int",
-        "B3 sessions after the cycle's first, up to the trading date (0 on the first)",
-        "C",
-    ),
-)
-
-#: The preview's data columns, in file order.
-PREVIEW_COLUMNS: tuple[Column, ...] = (
-    *_core("B3's cont: the row's rank by company name; NULL when B3 does not send it"),
-    Column(
-        "target_cycle",
-        "string",
-        "the cycle the preview is for (the next one), YYYY-MM of its first month",
-        "target_cycle",
-    ),
-    Column("target_cycle_start", "date", "first B3 session of the target cycle", "C"),
-    Column(
-        "sessions_to_target",
-        "int",
-        "B3 sessions after the trading date, up to the target cycle's first",
-        "C",
-    ),
-    Column(
-        "contract",
-        "string",
-        f"'{settings.PREVIEW_CONTRACT}': no GetQuartelyPreview answer is recorded to verify it",
-        "C",
-    ),
-)
-
-#: B3 field names of the datasets ahead to refined names: the day's where the fields
-#: coincide (they have no ``segment``/``partAcum``), plus ``cont``.
+#: The datasets ahead's: the day's where the fields coincide (no sector), plus ``cont``.
 AHEAD_RENAMES: dict[str, str] = {
     **{raw: name for raw, name in RENAMES.items() if raw not in {"segment", "partAcum"}},
     "cont": "company_rank",
 }
 
+#: The day's data columns, in file order (the partition columns are the path).
+COLUMNS = _columns(f"""
+company string company name as B3 writes it (PETROBRAS)
+sector string B3 sector / subsector
+share_type string share type, single-spaced (ON NM)
+share_type_raw string share type as B3 sends it (ON      NM)
+weight_pct {WEIGHT_TYPE} the ticker's weight in the index, %
+theoretical_qty bigint the ticker's theoretical quantity
+company_weight_pct {WEIGHT_TYPE} sum of the company's tickers' weights, %
+company_theoretical_qty bigint sum of the company's quantities
+company_ticker_count int tickers of the company in the index
+sector_weight_pct {WEIGHT_TYPE} sum of the sector's weights, %
+sector_weight_pct_b3 {WEIGHT_TYPE} the sector's weight as B3 states it
+sector_theoretical_qty bigint sum of the sector's quantities
+sector_ticker_count int tickers of the sector in the index
+index_ticker_count int tickers in the index that day
+index_theoretical_qty bigint sum of every ticker's quantity
+index_theoretical_qty_b3 bigint the index total as B3 states it
+index_weight_pct_b3 {WEIGHT_TYPE} the index's total weight as B3 states it
+index_reductor {REDUCTOR_TYPE} the index reductor (divisor)
+trading_date date the trading date (B3's header.date)
+trading_weekday int ISO weekday of the trading date, 1=Monday
+rebalance_cycle_start date first B3 session of the portfolio's 4-month cycle (Jan/May/Sep)
+next_rebalance_date date first B3 session of the next cycle
+days_since_rebalance int calendar days since the cycle began
+days_to_next_rebalance int calendar days until the next cycle
+sessions_since_rebalance int B3 sessions after the cycle's first, up to the trading date
+    (0 on the first)
+sessions_to_next_rebalance int B3 sessions after the trading date, up to the next cycle's first
+processing_date date the day the job ran (São Paulo)
+days_since_trading int processing_date minus trading_date, days; negative when refined
+    before its session
+source_fetched_at timestamp when the scraper fetched B3's answer
+source_sha256 string SHA-256 of B3's response body
+""")
+_DAY = {column.name: column for column in COLUMNS}
+
+#: Partition columns, in path order; all strings.
+PARTITION_COLUMNS = tuple(
+    Column(name, "string", meaning)
+    for name, meaning in zip(
+        settings.REFINED_PARTITION_KEYS,
+        ("trading date, YYYY-MM-DD", "B3 index code (IBOV)", "the asset's ticker (PETR4)"),
+        strict=True,
+    )
+)
+
+
+def _day(names: str) -> tuple[Column, ...]:
+    return tuple(_DAY[name] for name in names.split())
+
+
+def _ahead(rank: str, own: str, day: str = "") -> tuple[Column, ...]:
+    """A dataset ahead's columns: the day's it shares, B3's rank, its ``own``, then ``day``'s."""
+    return (
+        *_day("company share_type share_type_raw weight_pct theoretical_qty"),
+        Column("company_rank", "int", rank),
+        *_day("company_weight_pct company_theoretical_qty company_ticker_count"),
+        *_day("index_ticker_count index_theoretical_qty index_theoretical_qty_b3"),
+        *_day("index_weight_pct_b3 index_reductor"),
+        Column("trading_date", "date", "the session B3 served when it was fetched (dt)"),
+        *_day("processing_date source_fetched_at source_sha256"),
+        *_columns(own),
+        *_day(day),
+    )
+
+
+THEORETICAL_COLUMNS = _ahead(
+    "B3's cont: the row's rank by company name",
+    """
+cycle string the cycle containing the session, YYYY-MM of its first month
+cycle_start date first B3 session of the cycle
+""",
+    "next_rebalance_date sessions_since_rebalance",
+)
+PREVIEW_COLUMNS = _ahead(
+    "B3's cont: the row's rank by company name; NULL when B3 does not send it",
+    f"""
+target_cycle string the cycle the preview is for (the next one), YYYY-MM of its first month
+target_cycle_start date first B3 session of the target cycle
+sessions_to_target int B3 sessions after the trading date, up to the target cycle's first
+contract string '{settings.PREVIEW_CONTRACT}': no GetQuartelyPreview answer is recorded to
+    verify it
+""",
+)
+
 
 @dataclass(frozen=True)
 class Table:
-    """One refined table: its catalogue name, lake prefix, description and columns."""
+    """One refined table: the raw dataset it refines, its name, prefix and columns."""
 
-    #: The raw dataset it refines: :data:`DAY_DATASET`, or a dataset ahead's name
-    #: (:data:`services.pipeline.lake.datasets.DATASETS`).
     dataset: str
     name: str
     prefix: str
     description: str
     columns: tuple[Column, ...]
-    partitions: tuple[Column, ...] = PARTITION_COLUMNS
 
-
-#: The day's portfolio, as :attr:`Table.dataset` names it (the datasets ahead are named by
-#: :data:`services.pipeline.lake.datasets.DATASETS`).
-DAY_DATASET = DAY
 
 DAY_TABLE = Table(
-    DAY_DATASET,
+    DAY,
     settings.REFINED_TABLE,
     settings.REFINED_PREFIX,
     "B3 index portfolios of the day, refined (bovespa-pipeline)",
@@ -234,6 +177,6 @@ PREVIEW_TABLE = Table(
     PREVIEW_COLUMNS,
 )
 #: Every refined table, the day's first.
-TABLES: tuple[Table, ...] = (DAY_TABLE, THEORETICAL_TABLE, PREVIEW_TABLE)
+TABLES = (DAY_TABLE, THEORETICAL_TABLE, PREVIEW_TABLE)
 #: The tables of the datasets ahead, by raw dataset name.
-AHEAD_TABLES: dict[str, Table] = {t.dataset: t for t in (THEORETICAL_TABLE, PREVIEW_TABLE)}
+AHEAD_TABLES = {t.dataset: t for t in (THEORETICAL_TABLE, PREVIEW_TABLE)}

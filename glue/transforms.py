@@ -1,16 +1,7 @@
-"""The three transformations, as pure ``DataFrame -> DataFrame`` functions.
-
-* B, :func:`rename_columns`: B3's field names to readable English snake_case.
-* A, :func:`add_aggregates`: company-, sector- and index-level sums and counts per day.
-* C, :func:`add_date_features`: the trading date against B3's rebalance calendar and the
-  processing date.
-
-:func:`refine` chains them and casts to :data:`glue.schema.COLUMNS`. No float is ever
-involved: weights stay ``decimal(7,3)``, quantities ``bigint``.
-
-B3's calendar (:mod:`services.pipeline.b3.calendar`) is asked on the driver only, once per trading
-day of the job: :func:`session_calendar` is a small DataFrame (a row per day) that C joins,
-so no Python function runs per row and the values are the library's, locally and on AWS.
+"""The three transformations: B renames B3's fields, A adds company-, sector- and
+index-level totals per day, C places the trading day in B3's rebalance calendar and dates
+its processing. No float is involved: weights stay decimals. C is computed on the driver,
+once per trading day (:func:`date_features`), and joined: no Python function runs per row.
 """
 
 from __future__ import annotations
@@ -18,207 +9,99 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import DateType, IntegerType, StringType, StructField, StructType
 
 from glue.schema import (
     AHEAD_RENAMES,
-    COLUMNS,
+    DAY_TABLE,
     PARTITION_COLUMNS,
-    PREVIEW_TABLE,
     RENAMES,
     THEORETICAL_TABLE,
-    WEIGHT,
     Table,
 )
 from services.pipeline import settings
 from services.pipeline.b3.calendar import count_sessions, first_session_of_month
-from services.pipeline.b3.cycles import FIRST_MONTHS
+from services.pipeline.b3.cycles import cycle_of
+from services.pipeline.b3.numbers import WEIGHT_TYPE
+from services.pipeline.lake.datasets import BY_NAME
 from services.pipeline.lake.refined import DAY_COLUMNS
 
-#: The columns of one index on one day (what the aggregates group by).
-DAY = list(DAY_COLUMNS)
-
-#: B3 rebalances its main indices every four months: the new portfolio takes effect on
-#: the first session of January, May and September (the first months of B3's cycles).
-REBALANCE_MONTHS = FIRST_MONTHS
-
-#: The per-day calendar features that C joins on ``dt``.
-SESSION_CALENDAR_SCHEMA = StructType(
-    [
-        StructField("dt", StringType(), nullable=False),
-        StructField("rebalance_cycle_start", DateType(), nullable=False),
-        StructField("next_rebalance_date", DateType(), nullable=False),
-        StructField("sessions_since_rebalance", IntegerType(), nullable=False),
-        StructField("sessions_to_next_rebalance", IntegerType(), nullable=False),
-    ]
+#: C, the date features of each trading day, joined on ``dt``.
+DATE_FEATURES = (
+    "dt string, trading_date date, trading_weekday int, rebalance_cycle_start date, "
+    "next_rebalance_date date, days_since_rebalance int, days_to_next_rebalance int, "
+    "sessions_since_rebalance int, sessions_to_next_rebalance int, processing_date date, "
+    "days_since_trading int"
 )
 
 
-def rebalance_dates(day: date) -> tuple[date, date]:
-    """``(cycle start, next rebalance)`` around ``day``: the latest first session of
-    January, May or September on or before ``day``, and the first one after it."""
-    firsts = [
-        first_session_of_month(year, month)
-        for year in (day.year - 1, day.year, day.year + 1)
-        for month in REBALANCE_MONTHS
-    ]
-    return max(f for f in firsts if f <= day), min(f for f in firsts if f > day)
-
-
-def session_features(day: date) -> tuple[str, date, date, int, int]:
-    """One row of :data:`SESSION_CALENDAR_SCHEMA` for ``day``.
-
-    Sessions since the rebalance count those after the cycle's first session up to
-    ``day`` (0 on the first session); sessions to the next count those after ``day`` up
-    to the next cycle's first session (1 on the last session of a cycle).
-    """
-    start, following = rebalance_dates(day)
+def date_features(day: date, processing_date: date) -> tuple[object, ...]:
+    """C for one trading day, a row of :data:`DATE_FEATURES`: its ISO weekday; the first
+    sessions of its four-month cycle (January, May, September) and of the next, the calendar
+    days and the B3 sessions since the first (0 on it) and until the next (1 on a cycle's
+    last session); the days from trading to processing (negative when refined before its
+    session: B3 publishes a portfolio once the previous session has closed)."""
+    cycle, following = cycle_of(day), cycle_of(day).next()
+    start = first_session_of_month(cycle.year, cycle.first_month)
+    end = first_session_of_month(following.year, following.first_month)
     return (
-        day.isoformat(),
-        start,
-        following,
-        count_sessions(start, day),
-        count_sessions(day, following),
+        *(day.isoformat(), day, day.isoweekday(), start, end, (day - start).days, (end - day).days),
+        *(count_sessions(start, day), count_sessions(day, end), processing_date),
+        (processing_date - day).days,
     )
 
 
-def session_calendar(spark: SparkSession, days: Iterable[date]) -> DataFrame:
-    """The calendar features of each of ``days``, computed on the driver, as a DataFrame."""
-    rows = [session_features(day) for day in sorted(set(days))]
-    return spark.createDataFrame(rows, SESSION_CALENDAR_SCHEMA)
-
-
-def rename_columns(raw: DataFrame) -> DataFrame:
-    """B: keep the raw columns the refined layer uses, under their readable names."""
-    return raw.select(*(F.col(f"`{old}`").alias(new) for old, new in RENAMES.items()), "dt")
-
-
-def add_aggregates(refined: DataFrame) -> DataFrame:
-    """A: per day and index, the totals of each company, each sector and the whole index.
-
-    Several companies list two tickers (PETR3/PETR4), so company totals differ from the
-    ticker's own; sector totals can be reconciled with B3's ``partAcum``.
-    """
-    weight, qty = F.col("weight_pct"), F.col("theoretical_qty")
-    sector = refined.groupBy(*DAY, "sector").agg(
-        F.sum(weight).cast(WEIGHT).alias("sector_weight_pct"),
-        F.sum(qty).alias("sector_theoretical_qty"),
-        F.count("*").cast("int").alias("sector_ticker_count"),
+def _totals(rows: DataFrame, level: str) -> DataFrame:
+    """A: per day and index, the total weight and quantity of each ``level`` (company,
+    sector), with its ticker count, joined to ``rows``."""
+    totals = rows.groupBy(*DAY_COLUMNS, level).agg(
+        F.sum("weight_pct").cast(WEIGHT_TYPE).alias(f"{level}_weight_pct"),
+        F.sum("theoretical_qty").alias(f"{level}_theoretical_qty"),
+        F.count("*").cast("int").alias(f"{level}_ticker_count"),
     )
-    return _company_and_index(refined.join(sector, [*DAY, "sector"]))
+    return rows.join(totals, [*DAY_COLUMNS, level])
 
 
-def _company_and_index(refined: DataFrame) -> DataFrame:
-    """A's company and index totals, which every dataset has (the datasets ahead no sector)."""
-    weight, qty = F.col("weight_pct"), F.col("theoretical_qty")
-    company = refined.groupBy(*DAY, "company").agg(
-        F.sum(weight).cast(WEIGHT).alias("company_weight_pct"),
-        F.sum(qty).alias("company_theoretical_qty"),
-        F.count("*").cast("int").alias("company_ticker_count"),
-    )
-    index = refined.groupBy(*DAY).agg(
+def add_aggregates(rows: DataFrame, sectors: bool = True) -> DataFrame:
+    """A: index, sector (reconciling with B3's ``partAcum``; the datasets ahead have none)
+    and company (PETR3 + PETR4 are PETROBRAS) totals. The index's ticker count is taken
+    before any join, so the job's check sees a row a join lost."""
+    index = rows.groupBy(*DAY_COLUMNS).agg(
         F.count("*").cast("int").alias("index_ticker_count"),
-        F.sum(qty).alias("index_theoretical_qty"),
+        F.sum("theoretical_qty").alias("index_theoretical_qty"),
     )
-    return refined.join(company, [*DAY, "company"]).join(index, DAY)
+    rows = _totals(_totals(rows, "sector") if sectors else rows, "company")
+    return rows.join(index, list(DAY_COLUMNS))
 
 
-def add_date_features(refined: DataFrame, processing_date: date, calendar: DataFrame) -> DataFrame:
-    """C: where the trading date sits in B3's rebalance calendar, and how old the data is.
-
-    ``calendar`` is :func:`session_calendar` of the trading days: the cycle start and the
-    next rebalance (first sessions of January, May, September) and the sessions between.
-    Days are calendar days. ``days_since_trading`` is negative for a portfolio refined
-    before its session (B3 publishes it once the previous session has closed).
-    """
-    trading = F.to_date("dt")
-    processed = F.lit(processing_date)
-    return refined.join(F.broadcast(calendar), "dt").select(
+def _place_ahead(rows: DataFrame, table: Table) -> DataFrame:
+    """C for a dataset ahead: the theoretical portfolio's own cycle, the preview's target
+    (the next) cycle, marked unverified."""
+    if table is THEORETICAL_TABLE:
+        return rows.withColumn("cycle_start", F.col("rebalance_cycle_start"))
+    return rows.select(
         "*",
-        trading.alias("trading_date"),
-        _iso_weekday(trading).alias("trading_weekday"),
-        F.datediff(trading, "rebalance_cycle_start").alias("days_since_rebalance"),
-        F.datediff("next_rebalance_date", trading).alias("days_to_next_rebalance"),
-        processed.alias("processing_date"),
-        F.datediff(processed, trading).alias("days_since_trading"),
+        F.col("next_rebalance_date").alias("target_cycle_start"),
+        F.col("sessions_to_next_rebalance").alias("sessions_to_target"),
+        F.lit(settings.PREVIEW_CONTRACT).alias("contract"),
     )
 
 
-def refine(raw: DataFrame, processing_date: date, trading_days: Iterable[date]) -> DataFrame:
-    """Raw rows to refined rows: B, then A, then C, cast to the refined schema.
-
-    ``trading_days`` are the days of ``raw`` (the job knows them from the partitions it
-    reads); a row of another day would be lost, which the job's checks report.
-    """
-    calendar = session_calendar(raw.sparkSession, trading_days)
-    refined = add_date_features(add_aggregates(rename_columns(raw)), processing_date, calendar)
-    return refined.select(
-        *(F.col(c.name).cast(c.type).alias(c.name) for c in COLUMNS),
-        *(F.col(c.name) for c in PARTITION_COLUMNS),
-    )
-
-
-def refine_ahead(
+def refine(
     raw: DataFrame, table: Table, processing_date: date, trading_days: Iterable[date]
 ) -> DataFrame:
-    """A dataset ahead's raw rows (theoretical portfolio or preview) to ``table``'s rows.
-
-    B renames B3's fields as the day's are renamed where they coincide, ``cont`` to
-    ``company_rank``, and keeps the raw cycle column; A adds the company and index totals
-    (no sector: B3 sends none); C places the session ``dt`` in B3's calendar:
-
-    * theoretical: ``cycle_start`` (first session of the cycle containing ``dt``), the
-      ``next_rebalance_date`` and ``sessions_since_rebalance``;
-    * preview: ``target_cycle_start`` (first session of the next cycle, the one previewed),
-      ``sessions_to_target`` and ``contract`` (``'unverified'``).
-
-    The cycle the scraper stored must be the one the calendar gives for ``dt`` (for the
-    preview, the next one); :func:`ahead_cycle_mismatches` lists the days where it is not.
-    """
-    if table not in (THEORETICAL_TABLE, PREVIEW_TABLE):
-        raise ValueError(f"{table.name} is not a table of a dataset ahead")
-    calendar = session_calendar(raw.sparkSession, trading_days)
-    period = "cycle" if table is THEORETICAL_TABLE else "target_cycle"
-    renamed = raw.select(
-        *(F.col(f"`{old}`").alias(new) for old, new in AHEAD_RENAMES.items()), period, "dt"
-    )
-    dated = _company_and_index(renamed).join(F.broadcast(calendar), "dt")
-    if table is THEORETICAL_TABLE:
-        dated = dated.select(
-            "*",
-            F.col("rebalance_cycle_start").alias("cycle_start"),
-        )
-    else:
-        dated = dated.select(
-            "*",
-            F.col("next_rebalance_date").alias("target_cycle_start"),
-            F.col("sessions_to_next_rebalance").alias("sessions_to_target"),
-            F.lit(settings.PREVIEW_CONTRACT).alias("contract"),
-        )
-    dated = dated.select(
-        "*", F.to_date("dt").alias("trading_date"), F.lit(processing_date).alias("processing_date")
-    )
-    return dated.select(
+    """Raw rows to ``table``'s rows: B, A, C, cast to its columns. ``trading_days`` are the
+    days of ``raw`` (a row of another day would be lost, which the job's checks report)."""
+    day = table is DAY_TABLE
+    renames = RENAMES if day else AHEAD_RENAMES
+    kept = ["dt"] if day else [BY_NAME[table.dataset].period, "dt"]  # a raw cycle, as stored
+    renamed = raw.select(*(F.col(f"`{old}`").alias(new) for old, new in renames.items()), *kept)
+    dated = [date_features(d, processing_date) for d in sorted(set(trading_days))]
+    features = F.broadcast(raw.sparkSession.createDataFrame(dated, DATE_FEATURES))
+    rows = add_aggregates(renamed, sectors=day).join(features, "dt")
+    rows = rows if day else _place_ahead(rows, table)
+    return rows.select(
         *(F.col(c.name).cast(c.type).alias(c.name) for c in table.columns),
-        *(F.col(c.name) for c in table.partitions),
+        *(F.col(c.name) for c in PARTITION_COLUMNS),
     )
-
-
-def ahead_cycle_mismatches(refined: DataFrame, table: Table) -> list[tuple[str, str]]:
-    """The ``(dt, index_code)`` of :func:`refine_ahead`'s rows whose stored cycle is not
-    the one B3's calendar gives for the session (for a preview, the next cycle)."""
-    period, start = (
-        ("cycle", "cycle_start")
-        if table is THEORETICAL_TABLE
-        else ("target_cycle", "target_cycle_start")
-    )
-    wrong = F.date_format(start, "yyyy-MM") != F.col(period)
-    rows = refined.where(wrong).select(*DAY).distinct().collect()
-    return sorted((row["dt"], row["index_code"]) for row in rows)
-
-
-def _iso_weekday(day: Column) -> Column:
-    # Spark's dayofweek is 1=Sunday..7=Saturday; ISO is 1=Monday..7=Sunday.
-    return ((F.dayofweek(day) + 5) % 7 + 1).cast("int")

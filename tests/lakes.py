@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from collections.abc import Iterable
+from datetime import date
 
 import pyarrow as pa
 
+from glue.lakeio import Pin, RawPartition
 from services.pipeline.b3.portfolio import Portfolio
+from services.pipeline.lake.layout import RawDay
+from services.pipeline.lake.storage import Lake
 from services.tool.local.samples import on_day, recorded_portfolio, write_days
 
-__all__ = ["on_day", "quantity_off", "recorded_portfolio", "without", "write_days"]
+__all__ = ["on_day", "pinned", "quantity_off", "recorded_portfolio", "without", "write_days"]
+
+
+def pinned(lake: Lake, days: Iterable[date], index: str = "IBOV") -> tuple[RawPartition, ...]:
+    """The raw objects of ``days`` pinned to their bytes now, as if Validate had passed them."""
+    digests = {day: hashlib.sha256(lake.read_bytes(RawDay(index, day).key)) for day in days}
+    return tuple(RawPartition(index, day, Pin(h.hexdigest())) for day, h in digests.items())
 
 
 def without(portfolio: Portfolio, ticker: str) -> Portfolio:

@@ -1,4 +1,6 @@
-"""The job's ``--key value`` arguments, read without the Glue runtime."""
+"""The Glue job's pure logic, no Spark session: its arguments and the pins it refines, the
+date features of a trading day, the values that become a path, and the days `bovespa etl`
+validates for it."""
 
 from __future__ import annotations
 
@@ -6,234 +8,167 @@ import json
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from glue import arguments
-from glue.arguments import JOB_ARGUMENTS, flag
-from glue.job import JobArgs, parse_args, resolve_engine
-from glue.lakeio import NoRawData, Pin, discover
-from glue.local_launcher import job_argv
-from glue.schema import PARTITION_COLUMNS
-from services.pipeline import settings
+from glue.job import check_partition_values, parse_args, parse_pins
+from glue.lakeio import Pin, RawPartition
+from glue.transforms import DATE_FEATURES, date_features
+from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.b3.indices import INDICES
 from services.pipeline.errors import BadArgument
 from services.pipeline.lake.layout import RawDay
 from services.pipeline.lake.storage import LocalLake
+from services.tool.cli import NoRawData, validated_objects
+from tests.lakes import recorded_portfolio, write_days
+from tests.recordings import SEGMENT2_2025_07_10
 
 SHA = "c25e21ce609e791bb62f8322653816d978311368ea38d94c2623090673e122fe"
-
-
-def test_reads_glue_style_arguments_and_ignores_glues_own() -> None:
-    args = parse_args(
-        [
-            "--JOB_NAME", "bovespa-etl",
-            "--job-bookmark-option", "job-bookmark-disable",
-            "--TempDir", "s3://tmp/",
-            "--lake", "s3://bucket/lake",
-            "--dt", "2025-07-10",
-            "--index", "ibov,smll",
-            "--processing-date=2025-07-14",
-            "--catalog", "false",
-        ]
-    )  # fmt: skip
-    assert args.lake == "s3://bucket/lake"
-    assert (args.start, args.end) == (date(2025, 7, 10), date(2025, 7, 10))
-    assert args.indices == ("IBOV", "SMLL")
-    assert args.processing_date == date(2025, 7, 14)
-    assert args.catalog is False
-    assert (args.database, args.table) == ("default", settings.REFINED_TABLE)
-
-
-def test_a_range_for_backfills() -> None:
-    args = parse_args(["--lake", "/x", "--start", "2025-06-02", "--end", "2025-06-27"])
-    assert args.span == "2025-06-02..2025-06-27"
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--dt", "2025-07-10"], "missing job argument --lake"),
-        (["--lake", "/x"], "missing job argument --start"),
-        (["--lake", "/x", "--dt", "10/07/2025"], "--dt: '10/07/2025' is not a YYYY-MM-DD day"),
-        (["--lake", "--dt", "2025-07-10"], "--lake: expected one argument"),
-        (["--lake", "/x", "--start", "2025-07-10", "--end", "2025-07-01"], "is after"),
-        (["--lake", "/x", "--dt", "2025-07-10", "--engine", "emr"], "--engine"),
-        (["--lake", "/x", "--dt", "2025-07-10", "--index", "../x"], "3-8 capitals or digits"),
-    ],
-)
-def test_bad_arguments_are_one_clear_error(argv: list[str], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_args(argv)
-
-
-def test_engine_is_local_without_the_glue_runtime() -> None:
-    assert resolve_engine("auto") == "local"
-    assert resolve_engine("glue") == "glue"
-
-
-def test_partition_columns_follow_the_settings() -> None:
-    assert tuple(c.name for c in PARTITION_COLUMNS) == settings.REFINED_PARTITION_KEYS
-
-
-def test_the_state_machine_pins_each_validated_object() -> None:
-    objects = json.dumps([
-        {"index": "IBOV", "dt": "2025-07-10", "rows": 84, "uri": "s3://b/raw/…",
-         "sha256": SHA.upper(), "version": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH", "etag": "x"},
-        {"index": "IBRA", "dt": "2021-06-22", "rows": 179, "uri": "s3://b/raw/…",
-         "sha256": SHA, "version": None},
-    ])  # fmt: skip
-    args = parse_args(["--lake", "s3://b", "--objects", objects, "--dt", "2000-01-03"])
-    assert args.pins == {
-        RawDay("IBOV", date(2025, 7, 10)): Pin(SHA, "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH"),
-        RawDay("IBRA", date(2021, 6, 22)): Pin(SHA, "null"),  # a store that keeps no versions
-    }
-    # the span covers both days; only the two objects are refined (glue.lakeio.discover)
-    assert (args.start, args.end, args.indices) == (
-        date(2021, 6, 22), date(2025, 7, 10), ("IBOV", "IBRA"),
-    )  # fmt: skip
-    assert parse_args(["--lake", "/x", "--dt", "2025-07-10"]).pins is None
+JULY_10 = date(2025, 7, 10)
+OBJ = ["--lake", "/x", "--objects"]
+AHEAD = [*OBJ, "[]", "--ahead"]  # a redrive of the datasets ahead alone
 
 
 def one(**item: object) -> str:
     return json.dumps([{"index": "IBOV", "dt": "2025-07-10", "sha256": SHA, **item}])
 
 
+def summary(**changed: Any) -> dict[str, Any]:
+    base = {"dataset": "theoretical", "index": "IBOV", "dt": "2022-12-08", "status": "stored"}
+    return {**base, "object_sha256": "a" * 64, "version": "null", **changed}
+
+
+def test_reads_the_pins_as_glue_passes_them_and_ignores_glues_own_arguments() -> None:
+    objects = json.dumps([
+        {"index": "IBOV", "dt": "2025-07-10", "rows": 84, "uri": "s3://b/raw/…",
+         "sha256": SHA.upper(), "version": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH", "etag": "x"},
+        {"index": "ibra", "dt": "2021-06-22", "sha256": SHA, "version": None},
+    ])  # fmt: skip
+    none = summary(dataset="preview", status="none", object_sha256=None)  # nothing to refine
+    args = parse_args([
+        "--JOB_NAME", "bovespa-etl", "--TempDir", "s3://tmp/", "--lake", "s3://b/lake",
+        "--objects", objects, "--processing-date=2025-07-14", "--catalog", "false",
+        "--tabel", "x", "--tab", "y",  # not the job's: no abbreviation, no near miss is read
+        "--ahead", json.dumps([summary(status="kept"), none]),
+    ])  # fmt: skip
+    theoretical = RawPartition("IBOV", date(2022, 12, 8), Pin("a" * 64), "theoretical")
+    assert args.parts == (
+        RawPartition("IBRA", date(2021, 6, 22), Pin(SHA, "null")),  # a store keeping no versions
+        RawPartition("IBOV", JULY_10, Pin(SHA, "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH")),
+        theoretical,
+    )
+    assert theoretical.key == "raw-theoretical/index=IBOV/dt=2022-12-08/theoretical.parquet"
+    facts = (args.lake, args.span, args.processing_date, args.catalog, args.database, args.table)
+    assert facts == (
+        "s3://b/lake", "2021-06-22..2025-07-10", date(2025, 7, 14), False, "default",
+        "b3_index_portfolio",
+    )  # fmt: skip
+    # --objects may be empty only beside something ahead (a redrive of a dataset alone)
+    assert parse_args([*AHEAD, json.dumps([summary()])]).parts == (theoretical,)
+
+
 @pytest.mark.parametrize(
-    ("objects", "message"),
+    ("argv", "message"),
     [
-        ("[{", "--objects is not JSON"),
-        ("[]", "must be a non-empty JSON list"),
-        ('{"index": "IBOV"}', "must be a non-empty JSON list"),
-        ('["IBOV"]', "is not an object with an index and a dt"),
-        (one(index="ibov; drop"), "is not 3-8 capitals or digits"),
-        (one(index="../x"), "is not 3-8 capitals or digits"),
-        (one(dt="10/07/2025"), "is not a YYYY-MM-DD day"),
-        (one(dt="2025-02-30"), "is not a YYYY-MM-DD day"),
-        (one(dt=None), "dt None is not a YYYY-MM-DD day"),
-        (one(sha256=None), "sha256 None is not a SHA-256 in hex"),
-        (one(sha256="abc"), "sha256 'abc' is not a SHA-256 in hex"),
-        (one(version=7), "version 7 is not a version id"),
-        (json.dumps([json.loads(one())[0]] * 2), "names IBOV 2025-07-10 more than once"),
+        (["--objects", one()], "missing job argument --lake"),
+        (["--lake", "--objects", one()], "--lake: expected one argument"),
+        ([*OBJ, one(), "--processing-date", "10/07/2025"], "--processing-date: '10/07/2025'"),
+        ([*OBJ, one(), "--engine", "emr"], "--engine: invalid choice: 'emr'"),
+        ([*OBJ, "[{"], "--objects is not JSON"),
+        ([*OBJ, "[]"], "--objects must be a non-empty JSON list"),
+        ([*OBJ, '["IBOV"]'], "is not an object with an index and a dt"),
+        ([*OBJ, one(index="../x")], "is not 3-8 capitals or digits"),
+        ([*OBJ, one(dt="2025-02-30")], "IBOV dt '2025-02-30' is not a YYYY-MM-DD day"),
+        ([*OBJ, one(sha256="abc")], "sha256 'abc' is not a SHA-256 in hex"),
+        ([*OBJ, one(version=7)], "version 7 is not a version id"),
+        ([*OBJ, json.dumps(json.loads(one()) * 2)], "names IBOV 2025-07-10 more than once"),
+        ([*AHEAD, '{"dataset": "x"}'], "--ahead must be a JSON list"),
+        ([*AHEAD, json.dumps([summary(dataset="day")])], "is not a summary (preview or"),
+        ([*AHEAD, json.dumps([summary(status="x")])], "theoretical, stored, kept, none)"),
+        ([*AHEAD, json.dumps([summary()] * 2)], "names theoretical IBOV 2022-12"),
     ],
 )  # fmt: skip
-def test_bad_objects_are_one_clear_error(objects: str, message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
-        parse_args(["--lake", "/x", "--objects", objects])
-
-
-def test_exactly_the_objects_named_are_refined_and_a_missing_one_is_an_error(
-    tmp_path: Path,
-) -> None:
-    lake = LocalLake(tmp_path)
-    for index, dt in (("IBOV", date(2025, 7, 10)), ("IBOV", date(2024, 11, 12))):
-        lake.write_bytes(RawDay(index, dt).key, b"raw")
-    lake.write_bytes(RawDay("IBXX", date(2024, 11, 12)).key, b"raw")
-    named = {
-        RawDay("IBOV", date(2025, 7, 10)): Pin(SHA),
-        RawDay("IBXX", date(2024, 11, 12)): Pin(SHA),
-    }
-    found = discover(lake, date(2024, 11, 12), date(2025, 7, 10), ("IBOV", "IBXX"), pins=named)
-    # IBOV 2024-11-12 lies in the span and is not named: it is not refined
-    assert [(p.day, p.pin) for p in found.parts] == sorted(named.items())
-    missing = {**named, RawDay("IBRA", date(2021, 6, 22)): Pin(SHA)}
-    with pytest.raises(NoRawData, match="no raw object for IBRA 2021-06-22"):
-        discover(lake, date(2021, 6, 22), date(2025, 7, 10), pins=missing)
+def test_bad_arguments_are_one_clear_error(argv: list[str], message: str) -> None:
+    with pytest.raises(BadArgument, match=re.escape(message)) as refused:
+        parse_args(argv)
+    assert "\n" not in str(refused.value)
 
 
 def test_one_run_for_every_index_fits_glues_argument_limit() -> None:
-    """AWS Glue refuses job arguments over 260 KB ("Using job parameters in AWS Glue jobs");
-    the emulator takes any size. --objects for every index, each result as long as Validate
-    can make it (a 63-character bucket, S3's 32-character version ids), fits with room."""
-    bucket = "b" * 63
+    """AWS Glue refuses job arguments over 260 KB; --objects for every index, each result as
+    long as Validate makes it (a 63-character bucket, 32-character versions), fits."""
     results = [
         {"index": code, "dt": "2025-07-10", "rows": 100_000,
-         "uri": f"s3://{bucket}/{RawDay(code, date(2025, 7, 10)).key}",
+         "uri": f"s3://{'b' * 63}/{RawDay(code, JULY_10).key}",
          "sha256": SHA, "version": "v" * 32, "etag": '"' + "e" * 32 + '-10000"'}
         for code in INDICES
     ]  # fmt: skip
     argument = json.dumps(results)
-    assert len(INDICES) >= 34
     assert len(argument.encode()) < 260 * 1024 / 10
-    assert parse_args(["--lake", "s3://b", "--objects", argument]).pins is not None
+    assert len(parse_pins(argument, "objects")) == len(INDICES) >= 34
 
 
-def outcome(argv: list[str]) -> JobArgs | str:
-    """What ``parse_args`` makes of ``argv``: the arguments, or its one-line error."""
-    try:
-        return parse_args(argv)
-    except BadArgument as error:
-        return str(error)
-
-
-AHEAD_SUMMARY = json.dumps([
-    {"dataset": "theoretical", "index": "IBOV", "dt": "2025-07-10", "status": "stored",
-     "object_sha256": SHA, "version": None},
-])  # fmt: skip
-#: For each job argument: arguments without it, and a value for it that changes what
-#: ``parse_args`` returns (so it is read).
-WITHOUT_AND_VALUE: dict[str, tuple[list[str], str]] = {
-    arguments.LAKE: (["--dt", "2025-07-10"], "/x"),
-    arguments.DT: (["--lake", "/x", "--start", "2025-07-01", "--end", "2025-07-31"], "2025-07-10"),
-    arguments.START: (["--lake", "/x", "--end", "2025-07-10"], "2025-07-01"),
-    arguments.END: (["--lake", "/x", "--start", "2025-07-01"], "2025-07-10"),
-    arguments.INDEX: (["--lake", "/x", "--dt", "2025-07-10"], "ibov"),
-    arguments.OBJECTS: (["--lake", "/x", "--dt", "2025-07-10"], one()),
-    arguments.AHEAD: (["--lake", "/x", "--objects", "[]"], AHEAD_SUMMARY),
-    arguments.DATABASE: (["--lake", "/x", "--dt", "2025-07-10"], "other_db"),
-    arguments.TABLE: (["--lake", "/x", "--dt", "2025-07-10"], "other_table"),
-    arguments.PROCESSING_DATE: (["--lake", "/x", "--dt", "2025-07-10"], "2020-01-02"),
-    arguments.ENGINE: (["--lake", "/x", "--dt", "2025-07-10"], "local"),
-    arguments.CATALOG: (["--lake", "/x", "--dt", "2025-07-10"], "false"),
+PROCESSED = date(2025, 7, 14)
+#: Trading day: ISO weekday, cycle start and next rebalance (first B3 sessions of
+#: January, May, September), calendar days since and to them, B3 sessions since and to.
+KNOWN_DAYS = {
+    date(2025, 7, 10): (4, date(2025, 5, 2), date(2025, 9, 1), 69, 53, 48, 37),
+    # the first session of 2025 (January 1 is a holiday): a cycle begins, 81 sessions long
+    date(2025, 1, 2): (4, date(2025, 1, 2), date(2025, 5, 2), 0, 120, 0, 81),
+    # May 1 is a holiday: May's portfolio takes effect on the 2nd
+    date(2025, 5, 2): (5, date(2025, 5, 2), date(2025, 9, 1), 0, 122, 0, 85),
+    # September 1, 2024 is a Sunday
+    date(2024, 9, 2): (1, date(2024, 9, 2), date(2025, 1, 2), 0, 122, 0, 82),
+    # the last session before May's rebalance, two calendar days across the May 1 holiday
+    date(2025, 4, 30): (3, date(2025, 1, 2), date(2025, 5, 2), 118, 2, 80, 1),
+    # B3 is closed on December 31 and January 1: three calendar days, one session
+    date(2024, 12, 30): (1, date(2024, 9, 2), date(2025, 1, 2), 119, 3, 81, 1),
+    # Ash Wednesday (a late opening, a session), after Carnival Monday and Tuesday
+    date(2025, 3, 5): (3, date(2025, 1, 2), date(2025, 5, 2), 62, 58, 42, 39),
 }
 
 
-def test_every_job_argument_is_one_parse_args_reads() -> None:
-    assert set(WITHOUT_AND_VALUE) == set(JOB_ARGUMENTS)
-    for name, (without, value) in WITHOUT_AND_VALUE.items():
-        assert outcome(without) != outcome([*without, flag(name), value]), name
+def test_the_date_features_follow_b3s_calendar() -> None:
+    names = [column.split()[0] for column in DATE_FEATURES.split(", ")]
+    for day, features in KNOWN_DAYS.items():
+        row = dict(zip(names, date_features(day, PROCESSED), strict=True))
+        assert (row.pop("dt"), row.pop("trading_date")) == (day.isoformat(), day)
+        assert (row.pop("processing_date"), row.pop("days_since_trading")) == (
+            PROCESSED,
+            (PROCESSED - day).days,
+        )
+        assert tuple(row.values()) == features, day
+    # Monday's portfolio refined on the Saturday before: B3 serves it once Friday closed
+    assert date_features(date(2025, 7, 14), date(2025, 7, 12))[-1] == -2
 
 
-def test_parse_args_reads_nothing_but_the_job_arguments() -> None:
-    # a key that is not a job argument changes nothing, however it is spelled
-    base = ["--lake", "/x", "--dt", "2025-07-10"]
-    for key in ("--tabel", "--Table", "--tab", "--lake-root", "--dt2", "--JOB_NAME"):
-        assert outcome([*base, key, "2020-01-02"]) == outcome(base)
-    with pytest.raises(ValueError, match="--tabel is not an argument of the Glue job"):
-        flag("tabel")
+@pytest.mark.parametrize(
+    ("dt", "index", "ticker"),
+    [
+        ("2025-07-10", "IBOV", "PETR4=1/x"),  # a path of its own (and deleted as stale)
+        ("2025-07-10", "IBOV", "A" * 300),  # a write that fails
+        ("2025-07-10", "IBOV", "__HIVE_DEFAULT_PARTITION__"),  # NULL when read back
+        ("2025-07-10", "IB/OV", "PETR4"),
+        ("2025-07-10/..", "IBOV", "PETR4"),
+    ],
+)
+def test_a_value_that_would_become_a_bad_path_is_schema_drift(
+    dt: str, index: str, ticker: str
+) -> None:
+    with pytest.raises(SchemaDrift, match=r"^raw row of ") as refused:
+        check_partition_values(dt, index, ticker)
+    assert len(str(refused.value)) < 250
+    assert check_partition_values("2025-07-10", "IBOV", "PETR4") == ("2025-07-10", "IBOV", "PETR4")
 
 
-def test_the_local_launcher_forwards_every_job_argument_and_nothing_else() -> None:
-    argv = [
-        "--lake", "/x", "--objects", "[]", "--ahead", AHEAD_SUMMARY,
-        "--database", "db", "--table", "t", "--processing-date", "2025-07-14",
-        "--engine", "local", "--catalog", "false",
-    ]  # fmt: skip
-    # MiniStack hands a pythonshell job each argument as a variable named without "--"
-    pairs = zip(argv[::2], argv[1::2], strict=True)
-    environ = {key.removeprefix("--"): value for key, value in pairs}
-    environ |= {"dt": "2025-07-10", "start": "2025-07-01", "end": "2025-07-31", "index": "IBOV"}
-    environ |= {"PATH": "/bin", "AWS_SDK_UA_APP_ID": "bovespa-etl", "JOB_NAME": "x"}
-    forwarded = job_argv(environ)
-    assert forwarded[::2] == [flag(name) for name in JOB_ARGUMENTS]
-    assert outcome(forwarded) == outcome(argv)
-    assert job_argv({"lake": "/x", "dt": "", "index": "IBOV"}) == [
-        "--lake",
-        "/x",
-        "--index",
-        "IBOV",
-    ]
-
-
-def test_the_state_machine_passes_only_job_arguments() -> None:
-    # The refine machine's StartJobRun arguments (``--objects``…) are the job's own names.
-    from services.deploy.asl import REFINE, all_states, render
-    from services.deploy.deployment import Deployment
-
-    passed = {
-        key
-        for _, state in all_states(render(REFINE, Deployment().refine_values()))
-        if "glue:startJobRun" in state.get("Resource", "")
-        for key in state["Arguments"]["Arguments"]
-    }
-    assert passed == {flag(arguments.OBJECTS), flag(arguments.AHEAD)}
+def test_bovespa_etl_refuses_a_span_with_no_raw_day_the_contract_passes(tmp_path: Path) -> None:
+    """The days it does refine, and the ones it skips: tests/integration/test_etl_catalog.py."""
+    lake, saturday, friday = LocalLake(tmp_path), date(2025, 7, 12), date(2025, 7, 11)
+    write_days(lake, recorded_portfolio(SEGMENT2_2025_07_10), [saturday])
+    lake.write_bytes("raw/index=IBOV/dt=2025-07-11/extra.parquet", b"x")  # not a day's data
+    refused = "no raw partition of IBOV on 2025-07-12 passed the contract: skipped IBOV 2025-07-12"
+    with pytest.raises(NoRawData, match=re.escape(refused + " (Saturday): NotATradingDay: ")):
+        validated_objects(lake, saturday, saturday, ("IBOV",))
+    with pytest.raises(NoRawData, match="no raw partition for any index on 2025-07-11 under"):
+        validated_objects(lake, friday, friday)

@@ -1,13 +1,9 @@
-"""A warm Spark runtime for the local Glue job, as AWS Glue's interactive sessions keep one.
+"""A warm Spark runtime for the local Glue job, so a run does not start a new JVM.
 
-MiniStack runs each Glue job run as ``glue/local_launcher.py`` in a new process; running
-``python -m glue.job`` from there starts a new Spark JVM every time. ``Emulator.start``
-starts this server beside MiniStack, in a process group of its own that ``Emulator.stop``
-ends (the server, its JVM, the JVM's Python workers). It warms one local Spark session and
-runs ``glue.job`` as ``python -m glue.job`` would -- the same entry point, with the run's
-arguments and environment, the project's modules loaded afresh -- one run at a time,
-answering with the exit code, the job's stdout and the one line its failure leaves on
-stderr. The launcher starts the job itself when no runtime answers.
+``Emulator.start`` starts this server beside MiniStack, in a process group of its own
+that ``Emulator.stop`` ends. It runs ``glue.job`` as ``python -m glue.job`` would (the
+run's arguments and environment, the project's modules loaded afresh), one run at a time,
+and answers with the exit code, the stdout and the one line a failure leaves on stderr.
 
 ``python -m services.tool.local.glue_runtime ADDRESS`` serves on the Unix socket ADDRESS.
 """
@@ -36,10 +32,8 @@ _one_run_at_a_time = threading.Lock()
 
 
 def submit(address: str, argv: Sequence[str], env: Mapping[str, str]) -> dict[str, Any] | None:
-    """Run the job in the runtime at ``address``: ``{"code", "stdout", "error", "spark"}``.
-
-    ``None`` when no runtime answers there (the caller starts the job itself).
-    """
+    """Run the job in the runtime at ``address``: ``{"code", "stdout", "error"}``, or
+    ``None`` when no runtime answers there (the caller starts the job itself)."""
     try:
         connection = Client(address, family="AF_UNIX")
     except OSError:
@@ -65,10 +59,6 @@ def run_job(argv: Sequence[str], env: Mapping[str, str]) -> dict[str, Any]:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             runpy.run_module("glue.job", run_name="__main__", alter_sys=True)
-    except SystemExit as end:
-        code = end.code if isinstance(end.code, int) else int(end.code is not None)
-        if not isinstance(end.code, int | None):
-            print(end.code, file=err)
     except BaseException as failure:  # the run ends as the interpreter would report it
         code = 1
         traceback.print_exception(failure, file=err)
@@ -78,15 +68,7 @@ def run_job(argv: Sequence[str], env: Mapping[str, str]) -> dict[str, Any]:
         sys.argv = saved_argv
     lines = [line for line in err.getvalue().splitlines() if line.strip()]
     error = (lines[-1] if lines else f"glue.job exited {code}") if code else ""
-    return {"code": code, "stdout": out.getvalue(), "error": error, "spark": _spark_id()}
-
-
-def _spark_id() -> str:
-    """This process and its Spark application (the same for every run of a warm runtime)."""
-    from pyspark import SparkContext
-
-    context = SparkContext._active_spark_context
-    return f"{os.getpid()}/{context.applicationId if context else None}"
+    return {"code": code, "stdout": out.getvalue(), "error": error}
 
 
 def _answer(connection: Connection) -> None:
@@ -104,12 +86,16 @@ def _warm() -> None:
     finds Spark's code loaded and compiled (in a new JVM it takes several times longer)."""
     with _one_run_at_a_time, tempfile.TemporaryDirectory() as scratch:
         from glue.spark import local_session
+        from services.pipeline.lake.layout import raw_key
         from services.pipeline.lake.storage import LocalLake
+        from services.pipeline.validate.contract import validate
         from services.tool.local.samples import recorded_portfolio, write_days
 
         local_session()
-        write_days(LocalLake(Path(scratch)), recorded_portfolio(), [date(2025, 7, 10)])
-        warm = run_job(["--lake", scratch, "--dt", "2025-07-10", "--catalog", "false"], {})
+        lake, day = LocalLake(Path(scratch)), date(2025, 7, 10)
+        write_days(lake, recorded_portfolio(), [day])
+        objects = json.dumps([validate(lake.uri_of(raw_key("IBOV", day)), lake=lake)])
+        warm = run_job(["--lake", scratch, "--objects", objects, "--catalog", "false"], {})
         print(f"warm: {warm['error'] or 'ready'}", file=sys.stderr)
 
 

@@ -1,9 +1,8 @@
 """Generate ``services/pipeline/b3/data/bvmf.json``: B3's closures as exchange_calendars says.
 
-Run ``python scripts/make_calendar.py`` after changing the exchange-calendars pin or the span
-(``tests/unit/test_calendar.py`` fails until the file equals the library's answer again).
-The library, and pandas under it, is a development dependency only: the functions and the
-Glue job read the generated file (``services/pipeline/b3/calendar.py``), so they need neither.
+Run it after changing the exchange-calendars pin or the span (``tests/unit/test_calendar.py``
+fails until then). The library and pandas are development dependencies only: the functions
+and the Glue job read the generated file.
 """
 
 from __future__ import annotations

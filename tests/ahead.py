@@ -20,7 +20,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from tests.recordings import FIXTURES, SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load
+from tests.recordings import FIXTURES, SEGMENT2_2025_07_10, load
+from tests.recordings import SEGMENT2_2022_12_08 as SEGMENT2_2022_12_08
 
 #: Real ``GetTheoricalPortfolio`` body (Sep.-Dec. 2022), recorded on 2022-12-10.
 THEORETICAL_2022 = FIXTURES / "GetTheoricalPortfolio_IBOV_2022-12-10.json"
@@ -28,17 +29,6 @@ THEORETICAL_2022 = FIXTURES / "GetTheoricalPortfolio_IBOV_2022-12-10.json"
 QUAD_CSV_2025_01 = FIXTURES / "IBOVQuad_1-2025.csv"
 #: The same as a JSON body, by ``derive_theoretical_2025-01.py``.
 THEORETICAL_2025_01 = FIXTURES / "GetTheoricalPortfolio_IBOV_2025-01_derived-from-csv.json"
-
-__all__ = [
-    "QUAD_CSV_2025_01",
-    "SEGMENT2_2022_12_08",
-    "THEORETICAL_2022",
-    "THEORETICAL_2025_01",
-    "configuration",
-    "day_body_dated",
-    "preview_body",
-    "quad_csv",
-]
 
 
 def day_body_dated(day: date) -> bytes:

@@ -66,13 +66,3 @@ def next_rebalance(day: Any, preview: Any) -> dict[str, Row]:
             "preview_qty": p["qty"] if p else None,
         }
     return rows
-
-
-def as_athena(rows: dict[str, Row], **constant: str) -> list[dict[str, str | None]]:
-    """The rows as Athena returns them: every value a string (or ``None``), by ticker."""
-    out: list[dict[str, str | None]] = []
-    for ticker, row in sorted(rows.items()):
-        values: dict[str, str | None] = {**constant, "ticker": ticker}
-        values.update({k: None if v is None else str(v) for k, v in row.items()})
-        out.append(values)
-    return out

@@ -7,7 +7,6 @@ script that derived the JSON bodies from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from services.pipeline import settings
@@ -16,7 +15,6 @@ from tests.recordings import pt_br
 CSV = settings.FIXTURES_DIR / "IBRADia_22-06-21.csv"
 SEGMENT1 = settings.FIXTURES_DIR / "GetPortfolioDay_IBRA_segment1_2021-06-22_derived-from-csv.json"
 SEGMENT2 = settings.FIXTURES_DIR / "GetPortfolioDay_IBRA_segment2_2021-06-22_derived.json"
-DAY = date(2021, 6, 22)
 #: The replay server's cases for it (the scraper asks for segment 2).
 CASES = {("IBRA", "1"): SEGMENT1, ("IBRA", "2"): SEGMENT2}
 

@@ -1,8 +1,5 @@
-"""One place for the pipeline's names, paths and defaults.
-
-The CLI, the Lambda handlers, the local deployment and the Pulumi program all read these,
-so a name or a prefix is changed here and nowhere else.
-"""
+"""One place for the pipeline's names, paths and defaults (the CLI, the Lambda handlers,
+the local deployment and the Pulumi program all read these)."""
 
 from __future__ import annotations
 
@@ -23,22 +20,17 @@ B3_PAGE_SIZE: Final = 120
 #: Segment 2 ("by sector") carries every field of segment 1 plus each asset's sector.
 B3_SEGMENT: Final = "2"
 
-#: Bounds of one scrape (see :class:`services.pipeline.b3.client.Limits`). B3's answers are small:
-#: a 120-row page is about 20 kB and the largest index (IBRA, ~180 assets) two pages, so
-#: each bound is far above what B3 sends and far below what would hurt the scraper.
-#: Pages per index: more than this and the scrape stops before requesting page 2.
+#: Bounds of one scrape (:class:`services.pipeline.b3.client.Limits`): a 120-row page is
+#: about 20 kB and the largest index (IBRA) two pages, so each bound is far above what B3
+#: sends and far below what would hurt the scraper.
 B3_MAX_PAGES: Final = 100
 #: Bytes of one response body as received (compressed, if B3 compresses it)…
 B3_MAX_WIRE_BYTES: Final = 2 * 1024 * 1024
 #: …and once decoded: a gzip bomb is stopped here, never inflated whole.
 B3_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
-#: One deadline for a whole scrape (every page, every retry and wait), in seconds: under
-#: the scraper Lambda's timeout (``FUNCTION_LIMITS`` in services/deploy/deployment.py; a
-#: test keeps it under), so the scrape ends with its own error, not the Lambda's, and a
-#: server dripping bytes cannot hold it longer.
+#: One deadline for a whole scrape from the command line (every page, retry and wait), in
+#: seconds; in the Lambda it is the invocation's remaining time, less a margin.
 B3_SCRAPE_DEADLINE_SECONDS: Final = 240.0
-#: Environment variable that overrides :data:`B3_SCRAPE_DEADLINE_SECONDS`.
-B3_DEADLINE_ENV: Final = "B3_DEADLINE_SECONDS"
 #: Rows a raw object may hold before Validate refuses it without reading its columns.
 MAX_RAW_ROWS: Final = 100_000
 
@@ -51,8 +43,7 @@ RAW_OBJECT_NAME: Final = "portfolio.parquet"
 #: Archived B3 bodies sit beside the Parquet; the leading underscore hides them from
 #: Spark, Athena and pyarrow datasets.
 RAW_RESPONSE_PREFIX: Final = "_b3-response"
-#: The four-month datasets (``services/pipeline/lake/datasets.py``) sit BESIDE ``raw/``, not under
-#: it: the S3-event rule starts the day's pipeline for every ``raw/*.parquet``.
+#: The four-month datasets sit BESIDE ``raw/`` (``services/pipeline/lake/datasets.py``).
 RAW_THEORETICAL_PREFIX: Final = "raw-theoretical"
 THEORETICAL_OBJECT_NAME: Final = "theoretical.parquet"
 RAW_PREVIEW_PREFIX: Final = "raw-preview"
@@ -63,15 +54,13 @@ NO_PREVIEW_MARKER: Final = "_no-preview.json"
 #: Run-scoped scratch space of the Glue job in the lake (``staging/<run>/``): the raw bytes it
 #: refines and Spark's output, before they are published; deleted when the run ends.
 STAGING_PREFIX: Final = "staging"
-#: Environment variable naming a fault point of the job's publishing (tests of killed runs).
-FAULT_ENV: Final = "BOVESPA_FAULT"
 
 #: Environment variable that names the lake (a directory or ``s3://bucket/prefix``).
 LAKE_URI_ENV: Final = "LAKE_URI"
 #: Environment variable of the trigger Lambda: the state machine it starts.
 STATE_MACHINE_ARN_ENV: Final = "STATE_MACHINE_ARN"
-#: S3 user metadata key that says which part of the pipeline wrote an object: provenance
-#: only. Anyone can set it, so no step decides anything from it.
+#: S3 user metadata: which part of the pipeline wrote an object. Provenance only (anyone
+#: can set it), so no step decides anything from it.
 WRITER_METADATA_KEY: Final = "pipeline-writer"
 WRITER_SCRAPER: Final = "scraper"
 WRITER_CLI: Final = "cli"
@@ -92,20 +81,15 @@ DOCS_DIR: Final = REPO_ROOT / "docs"
 #: The refined table, in the Glue Data Catalog database that the mission fixes.
 GLUE_DATABASE: Final = "default"
 REFINED_TABLE: Final = "b3_index_portfolio"
-#: The refined datasets ahead (issue #15): ONE TABLE PER DATASET, each BESIDE ``refined/``
-#: (never under it: the day's table and its crawler's catalog target are ``refined/``, so a
-#: nested directory would be crawled as bogus partitions of the day's table).
+#: The refined datasets ahead: one table each, BESIDE ``refined/`` (under it, the day's
+#: crawler would see bogus partitions).
 REFINED_THEORETICAL_TABLE: Final = "b3_index_theoretical"
 REFINED_THEORETICAL_PREFIX: Final = "refined-theoretical"
 REFINED_PREVIEW_TABLE: Final = "b3_index_preview"
 REFINED_PREVIEW_PREFIX: Final = "refined-preview"
-#: The refined preview's ``contract`` column: its contract is unverified against a live
-#: answer (the sentence that says so is :data:`services.pipeline.b3.preview.UNVERIFIED`).
+#: The refined preview's ``contract`` column (:data:`services.pipeline.b3.preview.UNVERIFIED`).
 PREVIEW_CONTRACT: Final = "unverified"
 #: Partitions of the refined layer, in path order: ``refined/dt=…/index_code=…/ticker=…/``.
 REFINED_PARTITION_KEYS: Final = ("dt", "index_code", "ticker")
 #: B3 publishes in São Paulo: "today" for the processing date is São Paulo's today.
 B3_TIMEZONE: Final = "America/Sao_Paulo"
-#: Environment variable: an ISO 8601 instant that stands in for the clock (tests freeze
-#: time with it on the local deployment; see :func:`services.pipeline.b3.calendar.now`).
-CLOCK_ENV: Final = "BOVESPA_NOW"

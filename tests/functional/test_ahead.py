@@ -1,18 +1,14 @@
 """Theoretical portfolio and preview scraped from a real local HTTP server into a local lake.
 
-The theoretical answers are recordings (2022) or derived from one (Jan.-Apr. 2025, from
-B3's CSV). No preview or configuration answer is recorded: those bodies are made here from
-the theoretical recordings (see ``tests/ahead.py``); the preview is unverified against a
-live answer.
+The theoretical answers are recordings (2022) or derived from one (2025, from B3's CSV); the
+preview and configuration bodies are made from them (``tests/ahead.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +17,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from services.pipeline.b3.errors import QuantityTotalMismatch, SchemaDrift
+from services.pipeline.b3.errors import QuantityTotalMismatch
 from services.pipeline.b3.preview import UNVERIFIED
 from services.pipeline.scraper.scrape import scrape
 from services.pipeline.validate.errors import NotATradingDay
@@ -34,6 +30,7 @@ from tests.ahead import (
     day_body_dated,
     preview_body,
 )
+from tests.functional.test_cli import bovespa
 from tests.recordings import FAST, load, pt_br
 
 THEORETICAL_2022_KEY = "raw-theoretical/index=IBOV/dt=2022-12-08/theoretical.parquet"
@@ -85,17 +82,13 @@ def test_the_real_2022_theoretical_portfolio_lands_exactly(
     table = pq.read_table(tmp_path / THEORETICAL_2022_KEY)
     recorded = load(THEORETICAL_2022)
     rows = table.to_pylist()
-    for row, raw in zip(rows, recorded["results"], strict=True):
-        assert (row["cod"], row["asset"], row["type"], row["cont"]) == (
-            raw["cod"],
-            raw["asset"],
-            raw["type"],
-            raw["cont"],
-        )
-        assert row["part"] == pt_br(raw["part"])
-        assert row["theoricalQty"] == pt_br(raw["theoricalQty"])
-        assert row["header_reductor"] == pt_br(recorded["header"]["reductor"])
-        assert row["cycle"] == "2022-09"
+    assert [
+        (r["cod"], r["asset"], r["type"], r["cont"], r["part"], r["theoricalQty"],
+         r["header_reductor"], r["cycle"]) for r in rows
+    ] == [
+        (r["cod"], r["asset"], r["type"], r["cont"], pt_br(r["part"]), pt_br(r["theoricalQty"]),
+         pt_br(recorded["header"]["reductor"]), "2022-09") for r in recorded["results"]
+    ]  # fmt: skip
     assert sum(r["theoricalQty"] for r in rows) == rows[0]["header_theoricalQty"] == 99_273_271_525
     assert sum(r["part"] for r in rows) == Decimal("100.000")
     assert str(table.schema.field("part").type) == "decimal128(7, 3)"
@@ -112,36 +105,6 @@ def test_the_real_2022_theoretical_portfolio_lands_exactly(
     assert json.loads(session.read_bytes())["header"]["date"] == "08/12/22"
 
 
-def test_the_2025_theoretical_portfolio_over_several_pages(tmp_path: Path) -> None:
-    with server(
-        day_body_dated(date(2025, 2, 14)), GetTheoricalPortfolio=THEORETICAL_2025_01
-    ) as replay:
-        summary = theoretical(replay, tmp_path, page_size=20)
-    assert (summary["dt"], summary["cycle"], summary["rows"], summary["pages"]) == (
-        "2025-02-14",
-        "2025-01",
-        87,
-        5,
-    )
-    rows = pq.read_table(
-        tmp_path / "raw-theoretical/index=IBOV/dt=2025-02-14/theoretical.parquet"
-    ).to_pylist()
-    recorded = load(THEORETICAL_2025_01)["results"]
-    assert [(r["cod"], r["part"], r["theoricalQty"]) for r in rows] == [
-        (r["cod"], pt_br(r["part"]), pt_br(r["theoricalQty"])) for r in recorded
-    ]
-    assert sum(r["theoricalQty"] for r in rows) == 98_370_249_996
-
-
-def test_a_rescrape_replaces_the_partition(
-    replay_theoretical_2022: ReplayServer, tmp_path: Path
-) -> None:
-    theoretical(replay_theoretical_2022, tmp_path, page_size=30)
-    assert len(files_in(tmp_path)) == 4 + 2  # 4 pages, the session body, the Parquet
-    theoretical(replay_theoretical_2022, tmp_path)
-    assert len(files_in(tmp_path)) == 1 + 2  # no stale page left behind
-
-
 def test_retried_faults_and_refused_totals(
     replay_theoretical_2022: ReplayServer, tmp_path: Path
 ) -> None:
@@ -155,15 +118,6 @@ def test_retried_faults_and_refused_totals(
         theoretical(replay_theoretical_2022, tmp_path)
     # the valid partition of the earlier scrape is untouched
     assert {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)} == before
-
-
-def test_nothing_is_written_for_an_unknown_shape(tmp_path: Path) -> None:
-    with (
-        server(SEGMENT2_2022_12_08, GetTheoricalPortfolio=SEGMENT2_2022_12_08) as replay,
-        pytest.raises(SchemaDrift, match="'header' has unknown 'date'"),
-    ):
-        theoretical(replay, tmp_path)
-    assert files_in(tmp_path) == []
 
 
 def preview_server(has: tuple[int, ...], day: date = PREVIEW_DAY, **answers: bytes) -> ReplayServer:
@@ -199,17 +153,8 @@ def test_a_current_preview_is_stored_for_the_next_cycle(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("has", "day", "reason"),
-    [
-        ((0,), PREVIEW_DAY, "GetConfigurations flags no preview (preview[].has is [0])"),
-        # an old preview still flagged outside the preview weeks is never stored as new
-        ((1,), date(2025, 1, 2), "session 2025-01-02 is not in the preview weeks"),
-    ],
-)
-def test_no_preview_now_is_a_recorded_normal_outcome(
-    has: tuple[int, ...], day: date, reason: str, tmp_path: Path
-) -> None:
+def test_no_preview_now_is_a_recorded_normal_outcome(tmp_path: Path) -> None:
+    has, day, reason = (0,), PREVIEW_DAY, "flags no preview (preview[].has is [0])"
     with preview_server(has, day) as replay:
         summary = preview(replay, tmp_path)
         assert replay.called == ["GetPortfolioDay", "GetConfigurations"]  # no preview asked
@@ -223,10 +168,8 @@ def test_no_preview_now_is_a_recorded_normal_outcome(
     ]
     marker = json.loads((tmp_path / partition / "_no-preview.json").read_bytes())
     assert (marker["status"], marker["dt"], marker["reason"]) == (
-        "no-preview",
-        day.isoformat(),
-        summary["reason"],
-    )
+        "no-preview", day.isoformat(), summary["reason"],
+    )  # fmt: skip
     assert (tmp_path / partition / "_b3-response-configuration.json").read_bytes() == (
         configuration(*has)
     )
@@ -242,41 +185,10 @@ def test_a_stored_preview_outlives_a_later_no_preview_answer(tmp_path: Path) -> 
         replay.answers[("GetConfigurations", "IBOV")] = configuration(0)
         summary = preview(replay, tmp_path)
     assert (summary["status"], summary["rows"], summary["uri"]) == (
-        "kept",
-        87,
-        str(tmp_path / PREVIEW_KEY),
-    )
+        "kept", 87, str(tmp_path / PREVIEW_KEY),
+    )  # fmt: skip
     assert (tmp_path / PREVIEW_KEY).read_bytes() == stored
     assert MARKER_KEY not in files_in(tmp_path)
-
-
-def header_with(**fields: str) -> bytes:
-    document = json.loads(preview_body(THEORETICAL_2025_01))
-    document["header"].update(fields)
-    return json.dumps(document).encode()
-
-
-@pytest.mark.parametrize(
-    "answers",
-    [
-        # a preview whose header states something the contract does not know
-        {"GetQuartelyPreview": header_with(title="2a Previa para JANEIRO a ABRIL de 2025")},
-        {"GetConfigurations": b'{"preview": {"has": 1}}'},
-    ],
-)
-def test_an_unknown_shape_writes_nothing(answers: Mapping[str, bytes], tmp_path: Path) -> None:
-    with preview_server((1,), **answers) as replay, pytest.raises(SchemaDrift):
-        preview(replay, tmp_path)
-    assert files_in(tmp_path) == []
-
-
-BOVESPA = [sys.executable, "-m", "services.tool.cli"]
-
-
-def bovespa(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*BOVESPA, *args], capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def test_bovespa_scrape_dataset(replay_theoretical_2022: ReplayServer, tmp_path: Path) -> None:
@@ -286,35 +198,14 @@ def test_bovespa_scrape_dataset(replay_theoretical_2022: ReplayServer, tmp_path:
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert (summary["dt"], summary["cycle"], summary["rows"]) == ("2022-12-08", "2022-09", 92)
     assert summary["uri"] == str(tmp_path / THEORETICAL_2022_KEY)
-    # no GetQuartelyPreview or GetConfigurations recorded here: one clear line, exit 3
-    done = bovespa("scrape", "--dataset", "preview", "--lake", str(tmp_path), "--base-url", url)
-    assert (done.returncode, done.stdout) == (3, "")
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error ")]
-    assert len(errors) == 1
-    assert "GetConfigurations" in errors[0]
-    assert files_in(tmp_path)[-1] == THEORETICAL_2022_KEY
-    assert len(files_in(tmp_path)) == 3
 
 
-def test_bovespa_scrape_preview_when_there_is_none(tmp_path: Path) -> None:
-    with preview_server((0,)) as replay:
-        done = bovespa(
-            "scrape", "--dataset", "preview", "--lake", str(tmp_path), "--base-url", replay.base_url
-        )
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
-    assert (summary["status"], summary["uri"]) == ("none", str(tmp_path / MARKER_KEY))
-
-
-@pytest.mark.parametrize("dataset", ["theoretical", "preview"])
-def test_a_session_b3_serves_on_a_holiday_is_refused_before_any_write(
-    tmp_path: Path, dataset: str
-) -> None:
+def test_a_session_b3_serves_on_a_holiday_is_refused_before_any_write(tmp_path: Path) -> None:
     """The day's date rule applies to the datasets ahead: the session decides their cycle."""
     christmas = day_body_dated(date(2025, 12, 25))
-    answers = {"GetTheoricalPortfolio": THEORETICAL_2022, "GetConfigurations": configuration(0)}
-    with server(christmas, **answers) as replay:
-        scrape = theoretical if dataset == "theoretical" else preview
-        with pytest.raises(NotATradingDay, match="dt=2025-12-25 is not a B3 session: Natal"):
-            scrape(replay, tmp_path)
+    with (
+        server(christmas, GetTheoricalPortfolio=THEORETICAL_2022) as replay,
+        pytest.raises(NotATradingDay, match="dt=2025-12-25 is not a B3 session: Natal"),
+    ):
+        theoretical(replay, tmp_path)
     assert files_in(tmp_path) == []

@@ -1,18 +1,15 @@
-"""The scraper Lambda's handler: one function, three datasets, chosen by the event.
-
-The state machine's Map invokes it with ``{"index", "dataset"}``: ``day`` (the default),
-``theoretical`` or ``preview``. Run here as Lambda runs it (environment, event, the
-named-error wrapper), against a real local HTTP server replaying B3's recordings, into a
-local lake.
-"""
+"""The scraper Lambda's handler, run as Lambda runs it (environment, event, context)
+against a local HTTP server replaying B3's recordings, into a local lake, on 2022-12-08."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from services.pipeline import settings
 from services.pipeline.b3.indices import UnknownIndex
@@ -33,12 +30,19 @@ def lambda_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
         monkeypatch.setenv(settings.LAKE_URI_ENV, str(tmp_path))
         monkeypatch.setenv(settings.B3_BASE_URL_ENV, server.base_url)
         monkeypatch.setenv(settings.B3_ATTEMPTS_ENV, "1")
-        monkeypatch.setenv(settings.CLOCK_ENV, "2022-12-08T20:00:00-03:00")
-        yield tmp_path
+        with time_machine.travel(datetime.fromisoformat("2022-12-08T20:00:00-03:00")):
+            yield tmp_path
+
+
+class Context:
+    """What the handler reads of Lambda's context: the invocation's remaining time."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return handler(event, None)
+    return handler(event, Context())
 
 
 def test_the_day_is_the_default_dataset(lambda_env: Path) -> None:

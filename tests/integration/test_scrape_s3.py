@@ -9,13 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from services.pipeline import settings
-from services.pipeline.b3.errors import B3Unavailable
 from services.pipeline.lake.storage import NO_VERSION, S3Lake
-from services.pipeline.scraper import handler as scraper_handler
 from services.pipeline.scraper.scrape import scrape
-from services.tool.local.replay import Fault, ReplayServer
+from services.tool.local.replay import ReplayServer
 from tests.aws_clients import aws
-from tests.recordings import CLOUDFLARE_520, FAST, SEGMENT2_2025_07_10, load, pt_br
+from tests.recordings import FAST, SEGMENT2_2025_07_10, load, pt_br
 
 KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
 
@@ -54,26 +52,6 @@ def test_scrape_under_a_prefix_and_rescrape_keeps_one_object(
         "lake/raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json",
         f"lake/{KEY}",
     ]
-
-
-def test_failed_scrape_leaves_the_bucket_empty(replay: ReplayServer, bucket: str) -> None:
-    page = CLOUDFLARE_520.read_bytes()
-    replay.inject(*[Fault(status=520, body=page, content_type="text/html")] * FAST.attempts)
-    with pytest.raises(B3Unavailable, match="HTTP 520"):
-        scrape("IBOV", lake_uri=f"s3://{bucket}", base_url=replay.base_url, policy=FAST)
-    assert keys(bucket) == []
-
-
-def test_lambda_handler_marks_its_objects_as_the_pipeline_s(
-    replay: ReplayServer, bucket: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(settings.LAKE_URI_ENV, f"s3://{bucket}")
-    monkeypatch.setenv(settings.B3_BASE_URL_ENV, replay.base_url)
-    summary = scraper_handler.handler({"index": "IBOV"}, None)
-    assert (summary["dt"], summary["rows"]) == ("2025-07-10", 84)
-    s3: Any = aws("s3")
-    head = s3.head_object(Bucket=bucket, Key=KEY)
-    assert head["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}
 
 
 def test_on_a_versioned_bucket_each_scrape_names_the_version_it_wrote(

@@ -1,18 +1,15 @@
 """The datasets ahead's layout is invisible to the day's pipeline (the inbox rule, the
-trigger, Validate and the Glue job's scan of ``raw/``). The keys themselves are asserted
-where a scrape writes them (``tests/functional/test_ahead.py``)."""
+trigger, Validate and the Glue job's scan of ``raw/``)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from services.deploy.deployment import Deployment
 from services.pipeline import settings
 from services.pipeline.lake import datasets
-from services.pipeline.lake.ahead import SCHEMAS
 from services.pipeline.lake.datasets import PREVIEW, THEORETICAL
-from services.pipeline.lake.layout import archived_key, is_raw_key, page_key
+from services.pipeline.lake.layout import archived_key, is_raw_key
 from services.pipeline.lake.raw import raw_key
 from services.pipeline.trigger import handler as trigger
 from tests.unit.test_trigger import s3_event
@@ -24,8 +21,8 @@ def every_key() -> list[str]:
     keys = [datasets.no_preview_key("IBOV", DAY)]
     for dataset in (THEORETICAL, PREVIEW):
         partition = datasets.partition(dataset, "IBOV", DAY)
-        keys += [datasets.object_key(dataset, "IBOV", DAY), page_key(partition, 1)]
-        keys += [archived_key(partition, name) for name in ("session", "configuration")]
+        keys.append(datasets.object_key(dataset, "IBOV", DAY))
+        keys += [archived_key(partition, name) for name in ("page-001", "session", "configuration")]
     return keys
 
 
@@ -45,11 +42,3 @@ def test_no_dataset_key_starts_or_feeds_the_days_pipeline() -> None:
         dropped = f"{settings.INBOX_PREFIX}/{key.split('/', 1)[1]}"
         assert trigger.decide(dict(s3_event(dropped)))["action"] == "ignore", dropped
         assert not key.startswith(settings.RAW_PREFIX + "/"), key
-
-
-def test_every_column_of_both_datasets_is_in_the_ahead_page() -> None:
-    page = (settings.DOCS_DIR / "ahead.md").read_text(encoding="utf-8")
-    section = page.split("# The portfolio ahead", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| `")]
-    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
-    assert {name for schema in SCHEMAS.values() for name in schema.names} == documented

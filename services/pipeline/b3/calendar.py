@@ -1,28 +1,14 @@
 """B3's trading calendar: which days are sessions, and the portfolio B3 may already serve.
 
-One module answers every calendar question of the pipeline (validate, the scraper, the
-Glue job's date features, the run summary). The calendar itself is the one the maintained
-`exchange_calendars <https://pypi.org/project/exchange-calendars/>`_ library states for
-B3 (``BVMF``): national holidays, Carnival Monday and Tuesday, Good Friday, Corpus
-Christi, Christmas Eve, the last weekday of the year, São Paulo's municipal holidays until
-B3 stopped closing on them (2022), Black Awareness Day from 2024, and one-off closures.
-Ash Wednesday opens late and is a session.
-
-Nothing is written by hand: ``data/bvmf.json`` (B3's closures, one a line) is generated from
-the library by ``python scripts/make_calendar.py``, and a unit test keeps it equal to the
-library's answer, session for session. The functions and the Glue job read that file, so
-they need neither the library nor pandas.
-
-B3 publishes a session's portfolio once the previous session has closed (a body dated
-Monday 07/07/25 was fetched on Saturday 2025-07-05; one dated 20/06/25 on the evening of
-the 2025-06-19 holiday), so the furthest-ahead portfolio that may exist at a moment is
-that of the next session after São Paulo's today: :func:`latest_publishable_session`.
+The closures are ``data/bvmf.json``, generated from the exchange_calendars library (``BVMF``)
+by ``scripts/make_calendar.py``, so the functions and the Glue job need neither it nor pandas.
+B3 publishes a session's portfolio once the previous session has closed, so the
+furthest-ahead portfolio that may exist is the next session after São Paulo's today.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, datetime, timedelta
 from functools import cache
 from importlib.resources import files
@@ -32,8 +18,7 @@ from services.pipeline import settings
 
 SAO_PAULO = ZoneInfo(settings.B3_TIMEZONE)
 #: Locale-independent weekday names (``strftime('%a')`` follows the machine's locale).
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAY = timedelta(days=1)
 
 
@@ -62,27 +47,20 @@ def is_session(day: date) -> bool:
 
 
 def holiday_name(day: date) -> str | None:
-    """The name of B3's closure on ``day`` (``"Natal"``), or None for a session or a plain
-    weekend day. A holiday that falls on a weekend keeps its name."""
-    if is_session(day):
-        return None
-    return _table()[2].get(day)
+    """The name of B3's closure on ``day`` (``"Natal"``, kept on a weekend), or None."""
+    return None if is_session(day) else _table()[2].get(day)
 
 
-def next_session(day: date) -> date:
-    """The first session strictly after ``day``."""
-    day += _DAY
+def next_session(day: date, step: timedelta = _DAY) -> date:
+    """The first session strictly after ``day`` (before it, with a negative ``step``)."""
+    day += step
     while not is_session(day):
-        day += _DAY
+        day += step
     return day
 
 
 def previous_session(day: date) -> date:
-    """The last session strictly before ``day``."""
-    day -= _DAY
-    while not is_session(day):
-        day -= _DAY
-    return day
+    return next_session(day, -_DAY)
 
 
 def first_session_of_month(year: int, month: int) -> date:
@@ -98,8 +76,6 @@ def sessions_between(first: date, last: date) -> list[date]:
 
 def count_sessions(after: date, through: date) -> int:
     """How many sessions fall after ``after`` and on or before ``through`` (0 if none)."""
-    if through <= after:
-        return 0
     return len(sessions_between(after + _DAY, through))
 
 
@@ -119,25 +95,12 @@ def latest_publishable_session(now: datetime) -> date:
 
 
 def now() -> datetime:
-    """The current instant, on São Paulo's clock.
-
-    ``BOVESPA_NOW`` (an ISO 8601 instant with its offset, ``2026-11-25T20:30:00-03:00``)
-    stands in for the clock where it is set: the local deployment sets it on the functions
-    when a test freezes time. Nothing on AWS sets it.
-    """
-    frozen = os.environ.get(settings.CLOCK_ENV)
-    if not frozen:
-        return datetime.now(SAO_PAULO)
-    try:
-        moment = datetime.fromisoformat(frozen)
-    except ValueError:
-        raise ValueError(f"{settings.CLOCK_ENV}={frozen!r} is not an ISO 8601 instant") from None
-    return to_sao_paulo(moment)
+    return datetime.now(SAO_PAULO)
 
 
 def session_label(day: date) -> str:
     """``"Thu 2026-11-26"``: the day with its weekday, whatever the machine's locale."""
-    return f"{WEEKDAYS[day.weekday()]} {day.isoformat()}"
+    return f"{WEEKDAYS[day.weekday()][:3]} {day.isoformat()}"
 
 
 def portfolio_label(day: date) -> str:

@@ -1,20 +1,11 @@
-"""HTTP client for B3's ``indexCall`` endpoints: every page, a retry policy, strict answers.
+"""HTTP client for B3's ``indexCall`` endpoints: every page, retried, bounded, strict.
 
-The request is ``GET <base>/<call>/<base64 of a JSON object>`` (``GetPortfolioDay``,
-``GetTheoricalPortfolio``, ``GetQuartelyPreview``, ``GetConfigurations``); B3 answers JSON.
-Transient failures (connection errors, a connection cut mid-body, timeouts, 429 and 5xx,
-a body that is not JSON such as Cloudflare's HTML error pages) are retried by tenacity
-with exponential backoff and full jitter (``wait_random_exponential``); a ``Retry-After``
-header is honoured. JSON of the wrong shape, or a body that is not UTF-8, is not
-transient: it fails at once as :class:`~services.pipeline.b3.errors.SchemaDrift`.
-
-Every scrape is bounded (:class:`Limits`, defaults in :mod:`services.pipeline.settings`):
-pages per call; bytes per body as received (``Content-Length``, then urllib3's count of
-the bytes off the wire) and decoded (urllib3's gzip/deflate decoders inflate at most one
-chunk per call, so a bomb is stopped at the cap without being inflated); and one deadline
-for everything a client does: it starts at the client's first request and covers every
-page, retry and wait (tenacity's ``stop_before_delay``) and every read of a body (each
-socket read waits at most what is left of it). Redirects are refused.
+A request is ``GET <base>/<call>/<base64 of a JSON object>``. Transient failures (connection
+errors and cuts, timeouts, 429 and 5xx, a body that is not JSON such as Cloudflare's HTML
+pages) are retried by tenacity with jittered backoff, honouring ``Retry-After``. Every scrape
+is bounded (:class:`Limits`): pages, bytes as received and decoded (urllib3's decoders
+inflate one chunk at a time, so a bomb is stopped unread), and one deadline covering every
+page, retry, wait and socket read. Redirects are refused.
 """
 
 from __future__ import annotations
@@ -26,9 +17,10 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any, Protocol, TypeVar
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 import requests
 import urllib3
@@ -45,7 +37,9 @@ from tenacity import (
 from urllib3.response import ContentDecoder, DeflateDecoder, GzipDecoder
 
 from services.pipeline import settings
+from services.pipeline.b3 import preview, theoretical
 from services.pipeline.b3.codes import index_argument
+from services.pipeline.b3.cycles import cycle_of
 from services.pipeline.b3.errors import (
     B3Redirect,
     B3Unavailable,
@@ -53,7 +47,19 @@ from services.pipeline.b3.errors import (
     SchemaDrift,
     TooManyPages,
 )
-from services.pipeline.b3.portfolio import PageSource, Portfolio, assemble, decode_body, parse_page
+from services.pipeline.b3.portfolio import (
+    H,
+    Header,
+    Page,
+    PageSource,
+    Portfolio,
+    assemble,
+    decode_body,
+    join,
+    parse_page,
+    parse_totals_page,
+)
+from services.pipeline.lake.datasets import PREVIEW, Dataset
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +75,6 @@ _DECODERS: Mapping[str, Callable[[], ContentDecoder | None]] = {
 _RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 
 
-class NumberedPage(Protocol):
-    """What :meth:`B3Client.fetch_pages` needs of a parsed page."""
-
-    @property
-    def number(self) -> int: ...
-
-    @property
-    def total_pages(self) -> int: ...
-
-
-P = TypeVar("P", bound=NumberedPage)
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try: attempts per page, backoff bounds (seconds) and HTTP timeouts."""
@@ -92,31 +85,15 @@ class RetryPolicy:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
 
-    @classmethod
-    def from_env(cls) -> RetryPolicy:
-        """The default policy, with ``B3_ATTEMPTS`` overriding the attempts per page.
-
-        In the scraper Lambda few attempts are made, so that longer outages are retried
-        by the state machine, where they show in the execution history.
-        """
-        attempts = os.environ.get(settings.B3_ATTEMPTS_ENV)
-        return cls(attempts=int(attempts)) if attempts else cls()
-
 
 @dataclass(frozen=True)
 class Limits:
-    """The bounds of one scrape (see :mod:`services.pipeline.settings` for why these defaults)."""
+    """The bounds of one scrape (defaults in :mod:`services.pipeline.settings`)."""
 
     max_pages: int = settings.B3_MAX_PAGES
     max_wire_bytes: int = settings.B3_MAX_WIRE_BYTES
     max_body_bytes: int = settings.B3_MAX_BODY_BYTES
     deadline_seconds: float = settings.B3_SCRAPE_DEADLINE_SECONDS
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        """The defaults, with ``B3_DEADLINE_SECONDS`` overriding the scrape's deadline."""
-        deadline = os.environ.get(settings.B3_DEADLINE_ENV)
-        return cls(deadline_seconds=float(deadline)) if deadline else cls()
 
 
 class _Transient(Exception):
@@ -128,40 +105,29 @@ class _Transient(Exception):
 
 
 class B3Client:
-    """Fetches one index's portfolio of the day, every page, and checks it."""
+    """Fetches one index's answers, every page, and checks them."""
 
     def __init__(
         self,
         base_url: str | None = None,
         policy: RetryPolicy | None = None,
-        session: requests.Session | None = None,
         limits: Limits | None = None,
     ) -> None:
         resolved = base_url or os.environ.get(settings.B3_BASE_URL_ENV) or settings.B3_BASE_URL
         self.base_url = resolved.rstrip("/")
-        self.policy = policy or RetryPolicy.from_env()
-        self.session = session or requests.Session()
-        self.limits = limits or Limits.from_env()
+        self.policy = policy or RetryPolicy()
+        self.session = requests.Session()
+        self.limits = limits or Limits()
         self._deadline: float | None = None  # time.monotonic() when the scrape must be over
         self.session.headers.setdefault("Accept", "application/json")
         # Only what _DECODERS decode (requests would add br/zstd when their modules exist).
         self.session.headers["Accept-Encoding"] = "gzip, deflate"
 
-    def url_for(self, index: str, page: int, page_size: int, segment: str) -> str:
-        """The URL B3's own site requests for that page (parameters as base64 JSON)."""
-        params = {
-            "language": "pt-br",
-            "pageNumber": page,
-            "pageSize": page_size,
-            "index": index,
-            "segment": segment,
-        }
-        return self.call_url("GetPortfolioDay", params)
-
-    def call_url(self, call: str, params: Mapping[str, object]) -> str:
-        """``<base>/<call>/<base64 of the JSON params>``: how B3's site calls every endpoint."""
-        token = base64.b64encode(json.dumps(params, separators=(",", ":")).encode()).decode()
-        return f"{self.base_url}/{call}/{token}"
+    def page_url(self, call: str, index: str, page: int, page_size: int, **extra: str) -> str:
+        """``<base>/<call>/<base64 of the JSON params>``, as B3's own site asks for a page."""
+        params = {"language": "pt-br", "pageNumber": page, "pageSize": page_size, "index": index}
+        text = json.dumps({**params, **extra}, separators=(",", ":"))
+        return f"{self.base_url}/{call}/{base64.b64encode(text.encode()).decode()}"
 
     def fetch_portfolio(
         self,
@@ -170,28 +136,48 @@ class B3Client:
         page_size: int = settings.B3_PAGE_SIZE,
         segment: str = settings.B3_SEGMENT,
     ) -> Portfolio:
-        """Fetch every page of ``index``'s portfolio (following ``totalPages``) and check it."""
-        index = check_index(index)
-        fetched_at = datetime.now(UTC)
-        pages, sources = self.fetch_pages(
-            lambda number: self.url_for(index, number, page_size, segment), parse_page
-        )
+        """Fetch every page of ``index``'s portfolio of the day and check it."""
+        index, fetched_at = index_argument(index), datetime.now(UTC)
+        call = "GetPortfolioDay"
+        pages, sources = self.fetch_pages(call, index, page_size, parse_page, segment=segment)
         return assemble(index, pages, sources, fetched_at, require_sector=segment == "2")
 
-    def fetch_pages(
-        self, url_of_page: Callable[[int], str], parse: Callable[[Any], P]
-    ) -> tuple[list[P], list[PageSource]]:
-        """Fetch page 1, 2, ... (``url_of_page(n)``) until the ``totalPages`` B3 states.
+    def fetch_ahead(
+        self, dataset: Dataset, index: str, *, page_size: int = settings.B3_PAGE_SIZE
+    ) -> Portfolio | preview.NoPreview:
+        """Ask B3 which session it serves (the clock cannot say; one row is asked for) and,
+        for a preview, whether one is current; then fetch every page of ``dataset``. The
+        theoretical portfolio is of that session's cycle, a preview of the next."""
+        index, fetched_at = index_argument(index), datetime.now(UTC)
+        url = self.page_url("GetPortfolioDay", index, 1, 1, segment="2")
+        source, document = self._fetch(url, 1)
+        session, answers = parse_page(document).header, {"session": source}
+        contract, cycle = theoretical.CONTRACT, cycle_of(session.trading_date)
+        if dataset is PREVIEW:
+            url = self.page_url(preview.CONFIGURATION_CALL, index, 1, page_size)
+            answers["configuration"], document = self._fetch(url, 1)
+            reason = preview.why_not_current(document, session.trading_date)
+            if reason is not None:
+                return preview.NoPreview(index, session.trading_date, reason, answers, fetched_at)
+            contract, cycle = preview.CONTRACT, cycle.next()
+        parse = partial(parse_totals_page, contract=contract)
+        pages, sources = self.fetch_pages(contract.call, index, page_size, parse)
+        totals, total_records, assets = join(pages)
+        header = Header(**{**asdict(session), **asdict(totals)})  # the session's date
+        return Portfolio(
+            index, header, total_records, assets, tuple(sources), fetched_at, dataset, cycle,
+            answers,
+        )  # fmt: skip
 
-        ``parse`` turns one decoded body into a page (or raises); every page must be the
-        one asked for. Returns the parsed pages and the bodies as received, in order.
-        """
-        pages: list[P] = []
+    def fetch_pages(
+        self, call: str, index: str, page_size: int, parse: Callable[[Any], Page[H]], **extra: str
+    ) -> tuple[list[Page[H]], list[PageSource]]:
+        """Fetch page 1, 2, ... until the ``totalPages`` B3 states, each parsed by ``parse``."""
+        pages: list[Page[H]] = []
         sources: list[PageSource] = []
-        total_pages = 1
-        while len(pages) < total_pages:
+        while not pages or len(pages) < pages[-1].total_pages:
             number = len(pages) + 1
-            url = url_of_page(number)
+            url = self.page_url(call, index, number, page_size, **extra)
             source, document = self._fetch(url, number)
             page = parse(document)
             if page.number != number:
@@ -201,27 +187,9 @@ class B3Client:
                     f"B3 says there are {page.total_pages} pages (page {number} at {url}); "
                     f"at most {self.limits.max_pages} are fetched (B3_MAX_PAGES)"
                 )
-            total_pages = page.total_pages
             pages.append(page)
             sources.append(source)
         return pages, sources
-
-    def fetch_one(self, url: str) -> tuple[PageSource, Any]:
-        """One GET with the retry policy: the body as received and its decoded JSON."""
-        return self._fetch(url, 1)
-
-    def serving_session(
-        self, index: str, *, segment: str = settings.B3_SEGMENT
-    ) -> tuple[date, PageSource]:
-        """The session whose portfolio B3 serves now, as ``GetPortfolioDay`` states it.
-
-        Once a session has closed B3 already serves the next one, so the clock cannot say
-        which session an answer belongs to; ``header.date`` does. One row is asked for
-        (``pageSize`` 1): only the header is read. Returns the date and the body.
-        """
-        index = check_index(index)
-        source, document = self.fetch_one(self.url_for(index, 1, 1, segment))
-        return parse_page(document).header.trading_date, source
 
     def _remaining(self, url: str) -> float:
         """Seconds left of the client's one deadline (started by its first request)."""
@@ -233,9 +201,9 @@ class B3Client:
         return remaining
 
     def _deadline_passed(self, url: str) -> B3Unavailable:
+        seconds = self.limits.deadline_seconds
         return B3Unavailable(
-            f"B3 unavailable within the scrape's deadline of {self.limits.deadline_seconds:g} s "
-            f"(B3_SCRAPE_DEADLINE_SECONDS) at {url}"
+            f"B3 unavailable within the scrape's deadline of {seconds:g} s at {url}"
         )
 
     def _fetch(self, url: str, number: int) -> tuple[PageSource, Any]:
@@ -356,12 +324,6 @@ class B3Client:
         if isinstance(error, _Transient) and error.retry_after is not None:
             return min(max(error.retry_after, backoff), self.policy.max_wait)
         return backoff
-
-
-def check_index(index: str) -> str:
-    """``index`` upper-cased, or :class:`~services.pipeline.errors.BadArgument` unless it is a B3
-    index code (:func:`services.pipeline.b3.codes.index_argument`)."""
-    return index_argument(index)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -1,10 +1,8 @@
 """Exact parsing of B3's pt-BR number strings ("1.481.593.024", "2,728", "18.553.794,87445950").
 
-Floats are never involved: a weight keeps its 3 decimals and a quantity stays an integer.
-Each kind of number is bounded by the type the raw layer stores it in (weights
-``decimal(7,3)``, the reductor ``decimal(24,8)``, quantities ``int64``), and none may be
-negative: a value outside is refused here as :class:`SchemaDrift`, one line naming the
-field, rather than failing later in Arrow.
+Never floats. Each kind is bounded by the type the raw layer stores it in (weights
+``decimal(7,3)``, the reductor ``decimal(24,8)``, quantities ``int64``) and none may be
+negative: a value outside is :class:`SchemaDrift` here, naming the field.
 """
 
 from __future__ import annotations
@@ -23,24 +21,16 @@ REDUCTOR_PRECISION, REDUCTOR_SCALE = 24, 8
 QUANTITY_MAX = 2**63 - 1
 
 
-def decimal_type(precision: int, scale: int) -> str:
-    """``decimal(<precision>,<scale>)``: the type as Hive, Athena and Spark spell it."""
-    return f"decimal({precision},{scale})"
-
-
-#: The weights' and the reductor's types in the refined layer (``glue/schema.py``).
-WEIGHT_TYPE: Final = decimal_type(WEIGHT_PRECISION, WEIGHT_SCALE)
-REDUCTOR_TYPE: Final = decimal_type(REDUCTOR_PRECISION, REDUCTOR_SCALE)
+#: The weights' and the reductor's types as Hive, Athena and Spark spell them.
+WEIGHT_TYPE: Final = f"decimal({WEIGHT_PRECISION},{WEIGHT_SCALE})"
+REDUCTOR_TYPE: Final = f"decimal({REDUCTOR_PRECISION},{REDUCTOR_SCALE})"
 
 _PT_BR_NUMBER = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?")
 
 
 def parse_decimal(text: object, *, field: str, max_scale: int) -> Decimal:
-    """Parse a pt-BR number ("." thousands, "," decimals) into an exact :class:`Decimal`.
-
-    Raises :class:`SchemaDrift` when ``text`` is not such a number or has more than
-    ``max_scale`` decimal places (storing it would lose digits).
-    """
+    """A pt-BR number ("." thousands, "," decimals) as an exact :class:`Decimal`, with at
+    most ``max_scale`` decimals (storing more would lose digits)."""
     match = _PT_BR_NUMBER.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise SchemaDrift(f"field {field!r}: {text!r} is not a pt-BR number")
@@ -72,7 +62,7 @@ def parse_reductor(text: object, *, field: str) -> Decimal:
 def _fixed(text: object, field: str, precision: int, scale: int) -> Decimal:
     value = parse_decimal(text, field=field, max_scale=scale).quantize(Decimal(1).scaleb(-scale))
     largest = Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
-    _check_range(value, largest, text, field, decimal_type(precision, scale))
+    _check_range(value, largest, text, field, f"decimal({precision},{scale})")
     return value
 
 
@@ -83,11 +73,3 @@ def _check_range(
         raise SchemaDrift(f"field {field!r}: {text!r} is negative; B3 publishes none")
     if value > largest:
         raise SchemaDrift(f"field {field!r}: {text!r} is larger than {kind} holds ({largest})")
-
-
-def format_pt_br(value: Decimal, *, scale: int) -> str:
-    """Format ``value`` the way B3 does (inverse of :func:`parse_decimal`); used by tests."""
-    sign = "-" if value < 0 else ""
-    integral, _, decimals = f"{abs(value):.{scale}f}".partition(".")
-    groups = f"{int(integral):,}".replace(",", ".")
-    return f"{sign}{groups},{decimals}" if scale else f"{sign}{groups}"

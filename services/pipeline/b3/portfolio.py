@@ -1,13 +1,8 @@
 """B3's portfolios as it publishes them, parsed exactly, and the checks they must pass.
 
-Every portfolio B3 serves has the same envelope (``page``, ``header``, ``results``), the same
-pt-BR numbers and the same totals to reconcile with: the day's (``GetPortfolioDay``,
-:data:`CONTRACT`), the four-month theoretical portfolio and its preview
-(:mod:`~services.pipeline.b3.theoretical`, :mod:`~services.pipeline.b3.preview`). One
-:class:`Contract` per call says which fields it holds; this module parses and checks them all.
-
-Everything here is pure: bytes in, dataclasses out, or one of the errors in
-:mod:`services.pipeline.b3.errors`. The HTTP side lives in :mod:`services.pipeline.b3.client`.
+Every answer (the day's ``GetPortfolioDay``, the theoretical portfolio, the preview) has the
+same envelope (``page``, ``header``, ``results``), pt-BR numbers and totals; one
+:class:`Contract` per call names its fields. Pure: bytes in, dataclasses out, or an error.
 """
 
 from __future__ import annotations
@@ -17,12 +12,13 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from services.pipeline.b3.codes import check_row_ticker
+from services.pipeline.b3.codes import check_ticker
+from services.pipeline.b3.cycles import Cycle
 from services.pipeline.b3.errors import (
     DuplicateTickers,
     EmptyPortfolio,
@@ -32,10 +28,10 @@ from services.pipeline.b3.errors import (
     WeightTotalMismatch,
 )
 from services.pipeline.b3.numbers import parse_quantity, parse_reductor, parse_weight
+from services.pipeline.lake.datasets import DAILY, Dataset
 
-#: Each published weight is rounded to 3 decimals, so it is off by at most half a unit
-#: in the last place; the sum of ``n`` weights may differ from ``header.part`` by at most
-#: ``n`` times that.
+#: Each published weight is rounded to 3 decimals: ``n`` weights may sum to ``header.part``
+#: give or take ``n`` times half a unit in the last place.
 WEIGHT_ROUNDING_PER_ROW = Decimal("0.0005")
 
 
@@ -44,9 +40,8 @@ class Contract:
     """The fields of one B3 call's body: its ``header``'s and each ``results`` row's.
 
     A strict contract (the four-month ones, written before any live answer was seen)
-    refuses a field it does not know -- B3 might add a period or a date, which must be
-    checked, not ignored -- and blank text. The day's tolerates what B3 adds (``text``,
-    ``textReductor``...), as it always has.
+    refuses unknown fields (a stated period or date must be checked, not ignored) and blank
+    text; the day's tolerates what B3 adds (``text``, ``textReductor``...).
     """
 
     call: str
@@ -118,15 +113,6 @@ class PageSource:
         return hashlib.sha256(self.body).hexdigest()
 
 
-def bodies_sha256(sources: Iterable[PageSource]) -> str:
-    """SHA-256 of the response bodies in page order (the body itself for one page): the
-    fingerprint of a whole answer of several pages."""
-    digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.body)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class Page(Generic[H]):
     """One parsed page of an answer."""
@@ -140,14 +126,21 @@ class Page(Generic[H]):
 
 @dataclass(frozen=True)
 class Portfolio:
-    """A whole day's portfolio of one index, every check passed."""
+    """One index's answer of ``dataset``, every check passed: the day's portfolio, or a
+    dataset ahead dated by the session B3 served, with the ``cycle`` its rows are for."""
 
     index: str
     header: Header
     total_records: int
     assets: tuple[Asset, ...]
+    #: The dataset's own pages.
     sources: tuple[PageSource, ...]
     fetched_at: datetime
+    dataset: Dataset = DAILY
+    cycle: Cycle | None = None
+    #: The other answers it was decided by, archived beside it: ``session``
+    #: (``GetPortfolioDay``) and, for a preview, ``configuration`` (``GetConfigurations``).
+    answers: Mapping[str, PageSource] = field(default_factory=dict)
 
     @property
     def trading_date(self) -> date:
@@ -155,29 +148,19 @@ class Portfolio:
 
     @property
     def sha256(self) -> str:
-        """SHA-256 of the response bodies in page order (the body itself for one page)."""
-        return bodies_sha256(self.sources)
-
-
-#: Byte-order marks: JSON on the wire must not start with one (RFC 8259, section 8.1).
-_BOMS = {
-    codecs.BOM_UTF8: "UTF-8",
-    codecs.BOM_UTF16_LE: "UTF-16",
-    codecs.BOM_UTF16_BE: "UTF-16",
-}
+        """SHA-256 of the pages' bodies in order (the body itself for one page)."""
+        digest = hashlib.sha256()
+        for source in self.sources:
+            digest.update(source.body)
+        return digest.hexdigest()
 
 
 def decode_body(body: bytes) -> Any:
-    """Decode a response body as UTF-8 JSON.
-
-    A body that is not UTF-8 (Latin-1, a byte-order mark) is :class:`SchemaDrift`: B3
-    answered, in an encoding we do not read, and asking again would not change it. A body
-    that is not JSON (an HTML page, a cut-off body) is :class:`ValueError`, which the
-    client treats as transient.
-    """
-    for bom, name in _BOMS.items():
-        if body.startswith(bom):
-            raise SchemaDrift(f"the body starts with a {name} byte-order mark; B3 sends none")
+    """A body as UTF-8 JSON: another encoding is :class:`SchemaDrift` (asking again would
+    not change it); not JSON (an HTML page, a cut body) is :class:`ValueError`, transient."""
+    if body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # RFC 8259
+        name = "UTF-8" if body.startswith(codecs.BOM_UTF8) else "UTF-16"
+        raise SchemaDrift(f"the body starts with a {name} byte-order mark; B3 sends none")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -206,22 +189,18 @@ def parse_totals_page(document: Any, contract: Contract) -> Page[Totals]:
 def _parse(
     document: Any, contract: Contract, header_of: Callable[[Mapping[str, Any], Totals], H]
 ) -> Page[H]:
-    """Raises :class:`SchemaDrift` for a body of another shape and :class:`EmptyPortfolio`
-    for a portfolio without assets."""
     body = _fields(document, "body", ("page", "header", "results"), contract)
     page = _fields(body["page"], "page", PAGE, contract)
     results = body["results"]
     if not isinstance(results, list):
         raise SchemaDrift(f"'results' is a {type(results).__name__}, not a list")
-    total_records = page["totalRecords"]
-    if contract.strict:  # checks the type first; the day's says "empty" first, as it always has
-        _int(total_records, "page.totalRecords")
+    total_records = _int(page["totalRecords"], "page.totalRecords")
     if not results or total_records == 0:
         raise EmptyPortfolio(
             f"{contract.call}: B3 published no assets (page.totalRecords={total_records}, "
             f"{len(results)} rows): a holiday, or not published yet"
         )
-    number, _, total_records, total_pages = (_int(page[name], f"page.{name}") for name in PAGE)
+    number, _, _, total_pages = (_int(page[name], f"page.{name}") for name in PAGE)
     header = _fields(body["header"], "header", contract.header, contract)
     totals = Totals(
         part=parse_weight(header["part"], field="header.part"),
@@ -248,7 +227,8 @@ def _dated(header: Mapping[str, Any], totals: Totals) -> Header:
 
 def _asset(raw: Any, page_number: int, position: int, contract: Contract) -> Asset:
     row = _fields(raw, f"results[{position}]", contract.row, contract, contract.optional)
-    cod = check_row_ticker(row["cod"], f"field 'results[{position}].cod'")
+    cod = row["cod"].strip() if isinstance(row["cod"], str) else row["cod"]  # B3 pads some
+    cod = check_ticker(cod, f"field 'results[{position}].cod'")
     where = f"results[{cod}]"
     for key in ("asset", "type"):
         if not isinstance(row[key], str) or (contract.strict and not row[key].strip()):
@@ -274,11 +254,8 @@ def _asset(raw: Any, page_number: int, position: int, contract: Contract) -> Ass
 
 
 def join(pages: Sequence[Page[H]]) -> tuple[H, int, tuple[Asset, ...]]:
-    """The header, ``totalRecords`` and rows of one answer's pages, every check passed.
-
-    Every page repeats the header and ``totalRecords``; the rows together must pass
-    :func:`check_totals`; ``cont``, where sent, is sent on every row and unique.
-    """
+    """The header, ``totalRecords`` and rows of one answer's pages, every check passed:
+    pages agree, totals reconcile, ``cont`` (where sent) is on every row and unique."""
     first = pages[0]
     for page in pages[1:]:
         if (page.header, page.total_records) != (first.header, first.total_records):
@@ -286,7 +263,7 @@ def join(pages: Sequence[Page[H]]) -> tuple[H, int, tuple[Asset, ...]]:
                 f"page {page.number} disagrees with page 1 on the header or totalRecords"
             )
     assets = tuple(asset for page in pages for asset in page.assets)
-    check_totals(first.header, first.total_records, assets)
+    check_totals(first.header, first.total_records, totals_of(assets))
     ranked = [asset.cont for asset in assets if asset.cont is not None]
     if ranked and len(ranked) != len(assets):
         raise SchemaDrift(f"{len(assets) - len(ranked)} of {len(assets)} rows lack 'cont'")
@@ -304,8 +281,7 @@ def assemble(
     *,
     require_sector: bool,
 ) -> Portfolio:
-    """Join the pages of the day's answer (:func:`join`) and check every asset has its
-    sector when segment 2 was asked for; nothing is written before this passes."""
+    """The day's pages joined (:func:`join`), every asset with its sector under segment 2."""
     header, total_records, assets = join(pages)
     if require_sector:
         unsectored = [asset.cod for asset in assets if asset.segment is None]
@@ -319,7 +295,7 @@ def assemble(
 
 @dataclass(frozen=True)
 class RowTotals:
-    """What the reconciliation checks need of the rows, however they were counted."""
+    """What the reconciliation checks need of the rows."""
 
     rows: int
     duplicated: tuple[str, ...]
@@ -328,7 +304,6 @@ class RowTotals:
 
 
 def totals_of(assets: Sequence[Asset]) -> RowTotals:
-    """The :class:`RowTotals` of parsed rows."""
     return RowTotals(
         rows=len(assets),
         duplicated=tuple(sorted(cod for cod, n in Counter(a.cod for a in assets).items() if n > 1)),
@@ -337,15 +312,9 @@ def totals_of(assets: Sequence[Asset]) -> RowTotals:
     )
 
 
-def check_totals(header: Totals, total_records: int, assets: Sequence[Asset] | RowTotals) -> None:
-    """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers.
-
-    The rows number ``page.totalRecords``, their tickers are unique, their quantities sum
-    exactly to ``header.theoricalQty`` and their weights to ``header.part`` within the
-    rounding tolerance. ``assets`` may be the parsed rows or their :class:`RowTotals`
-    counted elsewhere (Validate counts with Arrow): the checks and their messages are these.
-    """
-    totals = assets if isinstance(assets, RowTotals) else totals_of(assets)
+def check_totals(header: Totals, total_records: int, totals: RowTotals) -> None:
+    """Raise the :class:`TotalsMismatch` of the first check that fails, with its numbers
+    (the rows' totals may be counted elsewhere: Validate counts with Arrow)."""
     if totals.rows != total_records:
         raise RowCountMismatch(
             f"check 'row_count' failed: got {totals.rows} rows, "

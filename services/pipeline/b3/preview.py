@@ -1,22 +1,11 @@
 """B3's preview of the next four-month portfolio (``GetQuartelyPreview``): when there is one.
 
-**Unverified against a live answer.** No recording of a ``GetQuartelyPreview`` answer, or
-of ``GetConfigurations``, is public. What is known comes from public callers: they send
-``{"language":"pt-br","pageNumber":1,"pageSize":120,"index":"IBOV"}`` and read the usual
-``page``/``header``/``results`` envelope with ``cod``, ``asset``, ``type``,
-``theoricalQty`` and ``part`` per row; one notes that the endpoint keeps serving an OLD
-preview outside the preview weeks and first checks ``GetConfigurations``
-(``preview[i].has == 1``). So:
-
-* the preview must have the theoretical portfolio's shape (:data:`CONTRACT`: rows with or
-  without its ``cont``) and reconcile like it; anything else is
-  :class:`~services.pipeline.b3.errors.SchemaDrift` and nothing is written;
-* ``GetConfigurations`` must hold a non-empty ``preview`` list of objects whose ``has``
-  is 0 or 1 (its other fields are kept in the archived body, not read);
-* a preview is current only if some ``has`` is 1 **and** the session B3 serves is in the
-  last month of its cycle (B3 publishes the three previews of the next portfolio in that
-  month). Otherwise the answer is :class:`NoPreview`: a normal, recorded outcome, and
-  ``GetQuartelyPreview`` is not even asked.
+**Unverified against a live answer**: no ``GetQuartelyPreview`` or ``GetConfigurations``
+answer is public. Public callers read the theoretical portfolio's envelope (``cont``
+optional) and note the endpoint keeps serving an OLD preview, so they first check
+``GetConfigurations`` (``preview[i].has == 1``). A preview is current only if some ``has``
+is 1 and the session B3 serves is in the last month of its cycle (when B3 publishes the
+next cycle's previews); otherwise the outcome is :class:`NoPreview`, a normal one.
 """
 
 from __future__ import annotations
@@ -39,10 +28,10 @@ UNVERIFIED = "unverified against a live answer: no GetQuartelyPreview answer is 
 
 @dataclass(frozen=True)
 class NoPreview:
-    """B3 has no current preview for ``session``; ``reason`` says how we know."""
+    """B3 has no current preview for the session it serves; ``reason`` says how we know."""
 
     index: str
-    session: date
+    trading_date: date
     reason: str
     #: The answers that said so, archived: ``configuration`` and ``session``.
     answers: Mapping[str, PageSource]
@@ -51,26 +40,19 @@ class NoPreview:
 
 def parse_configuration(document: Any) -> tuple[int, ...]:
     """Each ``preview[i].has`` of a ``GetConfigurations`` body, strictly."""
-    if not isinstance(document, Mapping):
-        raise SchemaDrift(
-            f"{CONFIGURATION_CALL}: the body is a JSON {type(document).__name__}, not an object"
-        )
-    flags = document.get("preview")
+    flags = document.get("preview") if isinstance(document, Mapping) else None
     if not isinstance(flags, list) or not flags:
         raise SchemaDrift(
-            f"{CONFIGURATION_CALL}: 'preview' is {flags!r}, not a non-empty list "
-            f"(the body has {', '.join(map(repr, sorted(document))) or 'no fields'})"
+            f"{CONFIGURATION_CALL}: {str(document)[:80]} has no non-empty 'preview' list"
         )
-    has: list[int] = []
-    for position, item in enumerate(flags):
-        value = item.get("has") if isinstance(item, Mapping) else None
-        if isinstance(value, bool) or not isinstance(value, int) or value not in (0, 1):
+    has = [item.get("has") if isinstance(item, Mapping) else None for item in flags]
+    for position, value in enumerate(has):
+        if type(value) is not int or value not in (0, 1):
             raise SchemaDrift(
-                f"{CONFIGURATION_CALL}: 'preview[{position}]' is {item!r}; "
+                f"{CONFIGURATION_CALL}: 'preview[{position}]' is {flags[position]!r}; "
                 "expected an object whose 'has' is 0 or 1"
             )
-        has.append(value)
-    return tuple(has)
+    return tuple(has)  # type: ignore[arg-type]
 
 
 def why_not_current(configuration: Any, session: date) -> str | None:

@@ -1,15 +1,6 @@
-"""The raw layer's key layout: the one place that builds and parses raw keys.
-
-Only one object in a raw partition is data: the canonical
-``raw/index=<INDEX>/dt=<YYYY-MM-DD>/portfolio.parquet``. Everything else there (archived
-bodies, temp files, an ``extra.parquet`` or ``notes.txt`` someone dropped beside it) is
-not data, and every step — the trigger, Validate, the Glue job, ``bovespa etl`` — asks
-this module, so they all agree on what is.
-
-Standard library only (with the code rules of :mod:`services.pipeline.b3.codes`, stdlib too), so
-that the Glue job can use it without the raw layer's writer (pyarrow) or the B3 client
-behind it (requests, tenacity): the job's imports must stay within what Glue 5.0 provides
-(``tests/unit/test_glue_imports.py``).
+"""The raw layer's keys, built and parsed here only: every step asks this module whether a
+key is a day's data (``raw/index=<INDEX>/dt=<YYYY-MM-DD>/portfolio.parquet``; archived
+bodies and anything dropped beside it are not). Standard library only: the Glue job imports it.
 """
 
 from __future__ import annotations
@@ -20,7 +11,7 @@ from datetime import date
 from typing import Final
 
 from services.pipeline import settings
-from services.pipeline.b3.codes import index_argument, is_index_code
+from services.pipeline.b3.codes import is_index_code
 from services.pipeline.errors import BadArgument
 
 #: The shape of a partition's ``dt``: ``YYYY-MM-DD`` in ASCII digits (read alike by Python's
@@ -29,9 +20,7 @@ DATE: Final = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
 def partition_regex(prefix: str, index: str = "[^/]*", dt: str = "[^/]*") -> str:
-    """The regex of ``<prefix>/index=<INDEX>/dt=<YYYY-MM-DD>``, with groups ``index`` and
-    ``dt`` matching ``index`` and ``dt``: the one spelling of a raw partition, for the day's
-    layer and the datasets ahead (:mod:`services.pipeline.lake.datasets`)."""
+    """The regex of ``<prefix>/index=<INDEX>/dt=<YYYY-MM-DD>`` (groups ``index``, ``dt``)."""
     return rf"{prefix}/index=(?P<index>{index})/dt=(?P<dt>{dt})"
 
 
@@ -42,7 +31,7 @@ _RAW_URI = re.compile(rf"(?:(?P<root>.*?)/)?(?P<key>{_RAW_KEY.pattern})")
 
 
 class NotARawKey(BadArgument):
-    """A key or URI that is not a day's canonical raw object."""
+    """A key or URI that is not a day's raw object (``raw/index=…/dt=…/portfolio.parquet``)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -53,10 +42,6 @@ class RawDay:
     dt: date
 
     @property
-    def partition(self) -> str:
-        return partition(self.index, self.dt)
-
-    @property
     def key(self) -> str:
         return raw_key(self.index, self.dt)
 
@@ -65,15 +50,10 @@ class RawDay:
 
 
 def partition(index: str, dt: date, prefix: str = settings.RAW_PREFIX) -> str:
-    """``raw/index=<INDEX>/dt=<YYYY-MM-DD>``: the day's raw partition (a dataset ahead's
-    under its own ``prefix``).
-
-    ``index`` must be an index code as B3 writes it (:class:`BadArgument` otherwise), so
-    no caller can build a key that leaves the partition (``../x``) or escapes oddly.
-    """
+    """``<prefix>/index=<INDEX>/dt=<YYYY-MM-DD>``; an index that is not a B3 code is
+    :class:`BadArgument`, so no key can leave its partition (``../x``)."""
     if not is_index_code(index):
-        index_argument(index)  # raises, saying why
-        raise BadArgument(f"index code {index!r} is not upper-case")
+        raise BadArgument(f"index code {index[:40]!r} is not a B3 index code (e.g. IBOV)")
     return f"{prefix}/index={index}/dt={dt.isoformat()}"
 
 
@@ -83,24 +63,12 @@ def raw_key(index: str, dt: date) -> str:
 
 
 def archived_key(partition_path: str, name: str) -> str:
-    """``<partition>/_b3-response-<name>.json``: an archived B3 body in the raw partition
-    ``partition_path`` (the day's or a dataset ahead's), hidden from readers by its ``_``."""
+    """``<partition>/_b3-response-<name>.json``: an archived B3 body (``_`` hides it)."""
     return f"{partition_path}/{settings.RAW_RESPONSE_PREFIX}-{name}.json"
 
 
-def page_key(partition_path: str, page: int) -> str:
-    """``<partition>/_b3-response-page-<NNN>.json``: the archived body of ``page`` of B3's
-    answer in the raw partition ``partition_path`` (the day's or a dataset ahead's)."""
-    return archived_key(partition_path, f"page-{page:03d}")
-
-
-def response_key(index: str, dt: date, page: int) -> str:
-    """Key of the archived B3 body of ``page`` of the day's answer."""
-    return page_key(partition(index, dt), page)
-
-
 def parse_raw_key(key: str) -> RawDay:
-    """The day of a canonical raw key; :class:`NotARawKey` for anything else."""
+    """The day of a raw object's key; :class:`NotARawKey` for anything else."""
     match = _RAW_KEY.fullmatch(key)
     if match is None:
         raise NotARawKey(
@@ -111,7 +79,7 @@ def parse_raw_key(key: str) -> RawDay:
 
 
 def is_raw_key(key: str) -> bool:
-    """Whether ``key`` is a day's canonical raw object (no exception, for filtering)."""
+    """Whether ``key`` is a day's raw object (no exception, for filtering)."""
     try:
         parse_raw_key(key)
     except NotARawKey:

@@ -1,26 +1,22 @@
-"""The raw layer: B3's portfolio of one index and day, untouched, as one Parquet object.
+"""The raw layer: what B3 answered for one index and session, untouched, as one Parquet object.
 
-Layout (hive style, deterministic names, so re-scraping a day replaces it; built and parsed
-by :mod:`services.pipeline.lake.layout` only)::
-
-    raw/index=IBOV/dt=2025-07-10/portfolio.parquet
-    raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json   (the body as received)
-
-Columns keep B3's own field names and exact types (weights ``decimal(7,3)``, quantities
-``int64``, the reductor ``decimal(24,8)``), plus the header totals and lineage. ``index``
-and ``dt`` live in the path only (Spark and Athena refuse a column that is both).
-
-Every raw dataset, the day's and the datasets ahead (:mod:`services.pipeline.lake.ahead`), is
-made into a table by :func:`table_of` and written by :func:`write_partition`.
+``raw/index=IBOV/dt=2025-07-10/portfolio.parquet`` (a dataset ahead under its own prefix:
+:mod:`services.pipeline.lake.datasets`) beside the bodies as received
+(``_b3-response-page-001.json``); deterministic names, so re-scraping a day replaces it.
+Columns keep B3's field names and exact types, plus the header totals and lineage;
+``index`` and ``dt`` live in the path only (Spark and Athena refuse a column that is both).
+"No preview now" writes ``_no-preview.json`` instead (the lake then tells "checked, none"
+from "never checked"); it never replaces a preview already stored for that session.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,23 +28,14 @@ from services.pipeline.b3.numbers import (
     WEIGHT_PRECISION,
     WEIGHT_SCALE,
 )
-from services.pipeline.b3.portfolio import Asset, PageSource, Portfolio, Totals
-from services.pipeline.lake.layout import partition, raw_key, response_key
+from services.pipeline.b3.portfolio import Portfolio
+from services.pipeline.b3.preview import UNVERIFIED, NoPreview
+from services.pipeline.lake import datasets
+from services.pipeline.lake.datasets import DAILY, PREVIEW, THEORETICAL, Dataset
+from services.pipeline.lake.layout import archived_key, partition, raw_key
 from services.pipeline.lake.storage import Lake
 
-__all__ = [
-    "RAW_SCHEMA",
-    "Written",
-    "partition",
-    "raw_key",
-    "read_raw",
-    "response_key",
-    "table_of",
-    "to_parquet_bytes",
-    "to_table",
-    "write_partition",
-    "write_raw",
-]
+__all__ = ["RAW_SCHEMA", "Written", "partition", "raw_key", "to_parquet_bytes", "to_table"]
 
 WEIGHT = pa.decimal128(WEIGHT_PRECISION, WEIGHT_SCALE)
 REDUCTOR = pa.decimal128(REDUCTOR_PRECISION, REDUCTOR_SCALE)
@@ -76,9 +63,35 @@ RAW_SCHEMA = pa.schema(
 )
 
 
+def _ahead_schema(dataset: Dataset, meaning: str) -> pa.Schema:
+    """The day's columns where B3's fields coincide, no sector, B3's ``cont`` (null in a
+    preview that does not send it) and the cycle."""
+    day = RAW_SCHEMA.field
+    return pa.schema(
+        [
+            *map(day, ("cod", "asset", "type", "type_normalized", "part", "theoricalQty")),
+            pa.field(
+                "cont", pa.int64(), nullable=dataset is PREVIEW, metadata={"b3": "rank by company"}
+            ),
+            *map(day, ("header_part", "header_theoricalQty", "header_reductor")),
+            day("page_totalRecords"),
+            pa.field(dataset.period, pa.string(), nullable=False, metadata={"bovespa": meaning}),
+            *map(day, ("source_url", "body_sha256", "fetched_at")),
+        ]
+    )
+
+
+#: Each dataset's raw schema.
+SCHEMAS = {
+    DAILY: RAW_SCHEMA,
+    THEORETICAL: _ahead_schema(THEORETICAL, "the cycle containing the session, YYYY-MM"),
+    PREVIEW: _ahead_schema(PREVIEW, "the cycle the preview is for, YYYY-MM"),
+}
+
+
 @dataclass(frozen=True)
 class Written:
-    """What a scrape left in a raw partition (the day's or a dataset ahead's)."""
+    """What a scrape left in a raw partition."""
 
     index: str
     dt: date
@@ -98,19 +111,14 @@ class Written:
     kept: bool = False
 
 
-def table_of(
-    schema: pa.Schema,
-    header: Totals,
-    total_records: int,
-    assets: Sequence[Asset],
-    sources: Sequence[PageSource],
-    fetched_at: datetime,
-    metadata: Mapping[str, str],
-    **constants: str,
-) -> pa.Table:
-    """The rows as an Arrow table with ``schema`` (a column it lacks is left out), the
-    ``constants`` on every row."""
-    source_of = {source.number: source for source in sources}
+def to_table(portfolio: Portfolio) -> pa.Table:
+    """The portfolio as an Arrow table with its dataset's schema in :data:`SCHEMAS`."""
+    header, dataset, cycle = portfolio.header, portfolio.dataset, portfolio.cycle
+    metadata = {"bovespa.index": portfolio.index, "bovespa.dt": header.trading_date.isoformat()}
+    if cycle is not None:
+        metadata |= {"bovespa.dataset": dataset.name, "bovespa.cycle": cycle.label}
+        metadata |= {"bovespa.contract": UNVERIFIED} if dataset is PREVIEW else {}
+    source_of = {source.number: source for source in portfolio.sources}
     rows = [
         {
             "segment": asset.segment,
@@ -122,27 +130,19 @@ def table_of(
             "partAcum": asset.part_acum,
             "theoricalQty": asset.theoretical_qty,
             "cont": asset.cont,
+            "header_date": header.date_raw,
             "header_part": header.part,
             "header_theoricalQty": header.theoretical_qty,
             "header_reductor": header.reductor,
-            "page_totalRecords": total_records,
+            "page_totalRecords": portfolio.total_records,
+            dataset.period: cycle.label if cycle else None,
             "source_url": source_of[asset.page_number].url,
             "body_sha256": source_of[asset.page_number].sha256,
-            "fetched_at": fetched_at,
-            **constants,
+            "fetched_at": portfolio.fetched_at,
         }
-        for asset in assets
+        for asset in portfolio.assets
     ]
-    return pa.Table.from_pylist(rows, schema=schema).replace_schema_metadata(dict(metadata))
-
-
-def to_table(portfolio: Portfolio) -> pa.Table:
-    """The portfolio as an Arrow table with :data:`RAW_SCHEMA`."""
-    metadata = {"bovespa.index": portfolio.index, "bovespa.dt": portfolio.trading_date.isoformat()}
-    return table_of(
-        RAW_SCHEMA, portfolio.header, portfolio.total_records, portfolio.assets,
-        portfolio.sources, portfolio.fetched_at, metadata, header_date=portfolio.header.date_raw,
-    )  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=SCHEMAS[dataset]).replace_schema_metadata(metadata)
 
 
 def to_parquet_bytes(table: pa.Table) -> bytes:
@@ -152,36 +152,38 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
-def write_raw(lake: Lake, portfolio: Portfolio, *, writer: str) -> Written:
-    """Write the day's raw partition (:func:`write_partition`)."""
-    index, dt = portfolio.index, portfolio.trading_date
-    archives = [(response_key(index, dt, page.number), page.body) for page in portfolio.sources]
-    data = to_parquet_bytes(to_table(portfolio))
-    rows = len(portfolio.assets)
-    return write_partition(
-        lake, index, dt, archives, raw_key(index, dt), data, rows=rows, writer=writer
-    )
+def write_raw(lake: Lake, outcome: Portfolio | NoPreview, *, writer: str) -> Written:
+    """Write a dataset's partition, or record "no preview now" (keeping a stored preview)."""
+    index, dt = outcome.index, outcome.trading_date
+    dataset = outcome.dataset if isinstance(outcome, Portfolio) else PREVIEW
+    where = datasets.partition(dataset, index, dt)
+    answers = [(archived_key(where, name), answer.body) for name, answer in outcome.answers.items()]
+    if isinstance(outcome, Portfolio):
+        pages = [(archived_key(where, f"page-{s.number:03d}"), s.body) for s in outcome.sources]
+        key, data = datasets.object_key(dataset, index, dt), to_parquet_bytes(to_table(outcome))
+        return _write(lake, outcome, pages + answers, key, data, len(outcome.assets), writer)
+    stored = datasets.object_key(PREVIEW, index, dt)
+    if stored in lake.list(stored):
+        kept = lake.read_object(stored)
+        rows = pq.ParquetFile(io.BytesIO(kept.data)).metadata.num_rows
+        sha256, uri = hashlib.sha256(kept.data).hexdigest(), lake.uri_of(stored)
+        return Written(index, dt, stored, uri, rows, (), kept.version, kept.etag, sha256, kept=True)
+    key, marker = datasets.no_preview_key(index, dt), _no_preview_marker(outcome)
+    return _write(lake, outcome, answers, key, marker, 0, writer)
 
 
-def write_partition(
+def _write(
     lake: Lake,
-    index: str,
-    dt: date,
+    outcome: Portfolio | NoPreview,
     archives: Sequence[tuple[str, bytes]],
     key: str,
     data: bytes,
-    *,
     rows: int,
     writer: str,
 ) -> Written:
-    """Write a raw partition: the archived bodies first, ``key`` (in the partition) last.
-
-    The Parquet object is the one the S3-event rule reacts to (for the day's), so it lands
-    only once its bodies are archived. If any write fails, what this call wrote is
-    deleted again. Then what an earlier scrape of the partition left and this one did not
-    write (bodies of pages it no longer has, a "no preview now" marker) is removed, so the
-    partition always describes one scrape. ``writer`` is recorded as object metadata.
-    """
+    """The archived bodies first, ``key`` last (the S3-event rule reacts to it), deleting
+    this call's writes if one fails; then what an earlier scrape left and this one did not
+    write is removed, so the partition describes one scrape."""
     metadata = {settings.WRITER_METADATA_KEY: writer}
     stale = {old for old in lake.list(key.rsplit("/", 1)[0] + "/") if _scraped(old)}
     written: list[str] = []
@@ -199,17 +201,30 @@ def write_partition(
         lake.delete(old)
     sha256 = hashlib.sha256(data).hexdigest()
     return Written(
-        index, dt, key, stored.uri, rows, tuple(uris), stored.version, stored.etag, sha256
-    )
-
-
-def read_raw(lake: Lake, index: str, dt: date) -> pa.Table:
-    """Read the day's raw Parquet object back (for validation and tests)."""
-    return pq.read_table(io.BytesIO(lake.read_bytes(raw_key(index, dt))))
+        outcome.index, outcome.trading_date, key, stored.uri, rows, tuple(uris), stored.version,
+        stored.etag, sha256,
+    )  # fmt: skip
 
 
 def _scraped(key: str) -> bool:
-    """Whether ``key`` is a file a scrape writes beside the data: an archived body or the
-    "no preview now" marker (anything else someone dropped there is left alone)."""
+    """An archived body or the "no preview now" marker (anything else dropped is left)."""
     name = key.rsplit("/", 1)[-1]
     return name.startswith(f"{settings.RAW_RESPONSE_PREFIX}-") or name == settings.NO_PREVIEW_MARKER
+
+
+def _no_preview_marker(outcome: NoPreview) -> bytes:
+    """The marker's JSON: which session, why no preview, and the answers that said so."""
+    configuration, session = outcome.answers["configuration"], outcome.answers["session"]
+    record = {
+        "dataset": PREVIEW.name,
+        "status": "no-preview",
+        "index": outcome.index,
+        "dt": outcome.trading_date.isoformat(),
+        "reason": outcome.reason,
+        "configuration_url": configuration.url,
+        "configuration_sha256": configuration.sha256,
+        "session_url": session.url,
+        "fetched_at": outcome.fetched_at.isoformat(),
+        "contract": UNVERIFIED,
+    }
+    return (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode("utf-8")

@@ -1,13 +1,8 @@
-"""The refined layer's key layout: the one place that builds and parses refined keys.
-
-Every refined table (the day's under ``refined/``, each dataset ahead's under its own
-prefix) is partitioned alike, in :data:`services.pipeline.settings.REFINED_PARTITION_KEYS` order::
+"""The refined layer's key layout, for every refined table (each under its own prefix)::
 
     <prefix>/dt=<YYYY-MM-DD>/index_code=<INDEX>/ticker=<TICKER>/part-00000.snappy.parquet
 
-One file per partition, written by the Glue job (``glue/lakeio.py``); read back by the run
-summary (``services/tool/local/run.py``) and the tests. Standard library only: the Glue job
-imports it.
+Standard library only: the Glue job imports it.
 """
 
 from __future__ import annotations
@@ -39,17 +34,12 @@ def day_prefix(day: Day, prefix: str = settings.REFINED_PREFIX) -> str:
     return f"{prefix}/{_DT}={dt}/{_INDEX}={index}/"
 
 
-def ticker_dir(ticker: str) -> str:
-    """``ticker=<TICKER>``: a partition's directory below its day."""
-    return f"{_TICKER}={ticker}"
-
-
 def refined_key(
     values: PartitionValues, name: str = REFINED_FILE_NAME, prefix: str = settings.REFINED_PREFIX
 ) -> str:
     """The key of the file ``name`` of the partition ``values`` under ``prefix``."""
     dt, index, ticker = values
-    return f"{day_prefix((dt, index), prefix)}{ticker_dir(ticker)}/{name}"
+    return f"{day_prefix((dt, index), prefix)}{_TICKER}={ticker}/{name}"
 
 
 def partition_of(key: str) -> PartitionValues | None:

@@ -1,14 +1,9 @@
 """The raw layer's data contract, checked on a raw Parquet object before anything downstream.
 
-The object may have been written by the scraper or dropped by hand (under ``inbox/``, and
-promoted to ``raw/`` once it passes), so nothing is taken on trust: its key must follow the
-raw layout, its schema must be :data:`RAW_SCHEMA` exactly, and its rows must pass the same
-reconciliation checks the scraper runs (they are the same functions). Every failure is its
-own exception type, named for the check.
-
-The rows never become Python objects: the footer gives the schema and the row count
-(bounded by :data:`services.pipeline.settings.MAX_RAW_ROWS` before a column is read), and every
-check is an Arrow compute kernel over the columns, so memory stays near the file's size.
+The object may be dropped by hand under ``inbox/`` (promoted to ``raw/`` once it passes), so
+nothing is taken on trust: its key, its schema (:data:`RAW_SCHEMA` exactly) and the
+scraper's own reconciliation checks. The rows never become Python objects: the footer
+bounds the row count (``MAX_RAW_ROWS``) and every check is an Arrow kernel.
 """
 
 from __future__ import annotations
@@ -27,7 +22,7 @@ from services.pipeline import settings
 from services.pipeline.b3 import calendar
 from services.pipeline.b3.codes import TICKER_FULL
 from services.pipeline.b3.errors import SchemaDrift
-from services.pipeline.b3.portfolio import Header, RowTotals, check_totals
+from services.pipeline.b3.portfolio import RowTotals, Totals, check_totals
 from services.pipeline.lake.layout import NotARawKey, is_raw_key, split_raw_uri
 from services.pipeline.lake.raw import RAW_SCHEMA
 from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
@@ -41,31 +36,14 @@ from services.pipeline.validate.errors import (
     UnreadableParquet,
 )
 
-HEADER_COLUMNS = (
-    "header_date",
-    "header_part",
-    "header_theoricalQty",
-    "header_reductor",
-    "page_totalRecords",
-)
+#: B3's header and page totals, repeated on every row.
+HEADER_COLUMNS = tuple(name for name in RAW_SCHEMA.names if name.startswith(("header_", "page_")))
 #: Columns that hold a B3 number: none may be negative.
-NUMBER_COLUMNS = (
-    "part",
-    "partAcum",
-    "theoricalQty",
-    "header_part",
-    "header_theoricalQty",
-    "header_reductor",
+NUMBER_COLUMNS = tuple(
+    field.name
+    for field in RAW_SCHEMA
+    if pa.types.is_decimal(field.type) or pa.types.is_integer(field.type)
 )
-
-
-def split_uri(uri: str) -> tuple[str, str, str, date]:
-    """``(lake URI, key, index, dt)`` of a raw object's URI or path (the raw layout's rule)."""
-    try:
-        root, key, day = split_raw_uri(uri)
-    except NotARawKey as error:
-        raise NotARawObject(str(error)) from None
-    return root, key, day.index, day.dt
 
 
 def validate(
@@ -76,21 +54,18 @@ def validate(
     now: datetime | None = None,
     max_rows: int = settings.MAX_RAW_ROWS,
 ) -> dict[str, Any]:
-    """Check ``version`` (default: the latest) of the object at ``uri``; return
-    ``{dt, index, rows, uri}`` and the pin of the raw object, or raise.
-
-    ``uri`` is a raw object (the scraper's write), or an inbox object
-    (``…/inbox/index=IBOV/dt=2025-07-10/portfolio.parquet``, the raw layout under
-    ``inbox/``): once it passes, its bytes are promoted, written to the raw key; one that
-    fails writes nothing. ``now`` is the instant the date rule is judged at (default:
-    :func:`calendar.now`). The pin says exactly which raw bytes passed: ``sha256`` of
-    them, and the store's ``version`` id (``"null"`` where the store keeps no versions) and
-    ``etag``. The Glue job refines those bytes and no others.
-    """
+    """Check ``version`` (default: the latest) of the raw object, or the inbox object to
+    promote, at ``uri``; return ``{dt, index, rows, uri}`` and the pin of the raw bytes
+    that passed (``sha256``, the store's ``version`` and ``etag``): what the Glue job
+    refines. A failure writes nothing."""
     head, inbox, rest = uri.rpartition(f"{settings.INBOX_PREFIX}/")
     raw = f"{settings.RAW_PREFIX}/{rest}"
     promote = bool(inbox) and head[-1:] in {"", "/"} and is_raw_key(raw)
-    root, key, index, dt = split_uri(head + raw if promote else uri)
+    try:
+        root, key, day = split_raw_uri(head + raw if promote else uri)
+    except NotARawKey as error:
+        raise NotARawObject(str(error)) from None
+    index, dt = day.index, day.dt
     lake = lake or open_lake(root)
     source = f"{settings.INBOX_PREFIX}/{rest}" if promote else key
     stored = lake.read_object(source, version or NO_VERSION)
@@ -155,7 +130,7 @@ def check_values(table: pa.Table) -> None:
             raise MissingValues(f"column {name} is null in {empty} of {table.num_rows} rows")
 
 
-def check_header(table: pa.Table, dt: date) -> Header:
+def check_header(table: pa.Table, dt: date) -> Totals:
     """One B3 header for the whole object, dated as the path says."""
     distinct = table.select(list(HEADER_COLUMNS)).group_by(list(HEADER_COLUMNS)).aggregate([])
     if distinct.num_rows != 1:
@@ -167,13 +142,7 @@ def check_header(table: pa.Table, dt: date) -> Header:
         raise HeaderMismatch(f"header_date {date_raw[:40]!r} is not dd/mm/yy") from None
     if header_date != dt:
         raise HeaderMismatch(f"header_date {date_raw} is {header_date}, the path says dt={dt}")
-    return Header(
-        trading_date=dt,
-        date_raw=date_raw,
-        part=Decimal(part),
-        theoretical_qty=qty,
-        reductor=Decimal(reductor),
-    )
+    return Totals(part, qty, reductor)
 
 
 def check_codes_and_signs(table: pa.Table) -> None:
@@ -206,23 +175,17 @@ def totals_of(table: pa.Table) -> RowTotals:
 
 
 def check_trading_day(dt: date, now: datetime) -> None:
-    """``dt`` must be a B3 session no later than the next session after ``now``.
-
-    B3 serves the next session's portfolio as soon as a session has closed (and on
-    weekends and holidays), so tonight's scrape of tomorrow's portfolio passes; a weekend
-    day, a holiday (named), or a day further ahead does not.
-    """
+    """``dt`` must be a B3 session no later than the next session after ``now`` (B3 serves
+    it once a session has closed): a weekend, a holiday (named) or a later day fails."""
     try:
         session = calendar.is_session(dt)
     except calendar.OutsideCalendar as outside:
         raise NotATradingDay(f"dt={dt}: {outside}") from None
     if not session:
-        weekday = calendar.WEEKDAY_NAMES[dt.weekday()]
         holiday = calendar.holiday_name(dt)
+        why = holiday or "B3 holds no session that day"
         if dt.weekday() >= 5:
-            why = f"{weekday}" + (f" ({holiday})" if holiday else "")
-        else:
-            why = holiday or "B3 holds no session that day"
+            why = calendar.WEEKDAYS[dt.weekday()] + (f" ({holiday})" if holiday else "")
         raise NotATradingDay(f"dt={dt} is not a B3 session: {why}")
     latest = calendar.latest_publishable_session(now)
     if dt > latest:

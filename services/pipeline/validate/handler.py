@@ -1,12 +1,5 @@
-"""Lambda handler of the validate step.
-
-Input: ``{"uri": "s3://bucket/raw/index=IBOV/dt=2025-07-10/portfolio.parquet", "version": …}``
-(the scraper's write), or the same under ``inbox/`` (a dropped object, promoted to ``raw/``
-once it passes); ``version`` is optional. Output: ``{"dt", "index", "rows", "uri"}`` and
-the raw object's pin. A broken check raises the exception named for it
-(``WeightTotalMismatch``, ``NotATradingDay``...), so the state machine's Validate state
-fails with that error and nothing downstream runs.
-"""
+"""Lambda handler of the validate step: ``{"uri", "version"?}`` in (a raw object, or one
+under ``inbox/`` to promote), the pin out; a broken check raises the error named for it."""
 
 from __future__ import annotations
 

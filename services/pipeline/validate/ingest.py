@@ -1,8 +1,5 @@
-"""A raw Parquet file handed in by a person (``bovespa ingest``): its day, and the contract.
-
-Both happen before the file goes anywhere: a bad index or date is refused at once, and a
-file the data contract refuses is never written, so it cannot replace a day's good raw
-object.
+"""A raw Parquet file handed in by a person (``bovespa ingest``): its day, and the contract,
+both before the file goes anywhere (a refused file cannot replace a day's good raw object).
 """
 
 from __future__ import annotations
@@ -23,12 +20,8 @@ from services.pipeline.validate.contract import validate
 
 
 def raw_day(index: str | None, dt: str | None, metadata: Mapping[bytes, bytes]) -> RawDay:
-    """Index and trading day of a raw file: the options, else the file's own ``metadata``.
-
-    The metadata is the Parquet footer's, as :func:`services.pipeline.lake.raw.to_table` writes it.
-    Both become the object's key, so both are checked here: an index code as B3 writes
-    it, a ``YYYY-MM-DD`` date.
-    """
+    """Index and trading day of a raw file: the options, else its footer's ``metadata``
+    (:func:`services.pipeline.lake.raw.to_table`); both become the object's key."""
     code = index or metadata.get(b"bovespa.index", b"").decode()
     day = dt or metadata.get(b"bovespa.dt", b"").decode()
     if not code or not day:

@@ -5,18 +5,18 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Every extra of pyproject.toml: the deployables' ([lambda], [glue], [local], [analysis],
-# [infra]) and the tests' and tools' ([dev]).
-EXTRAS := lambda,glue,local,analysis,infra,dev
+# Every extra of pyproject.toml: the parts' ([local], [analysis], [infra]) and the tests' and
+# tools' ([dev]); the base is docker/scraper.requirements.txt.
+EXTRAS := local,analysis,infra,dev
 
-.PHONY: help install format lint test unit-test functional-test integration-test e2e \
+.PHONY: help install format lint test unit-test functional-test integration-test \
 	run demo bench local-up local-down clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z0-9-]*:[^#]*## / {printf "make %-17s %s\n", $$1, $$2}' \
 		$(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml docker/scraper.requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
@@ -36,9 +36,8 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, deptry
 	$(BIN)/mypy
 	$(BIN)/deptry .
 
-# Two worker processes, each test file on one worker (its module fixtures, one emulator and
-# one Spark per worker): about 10 minutes instead of 15 on 2 cores. TEST_WORKERS=0 runs serially,
-# as it must against an emulator of your own (AWS_ENDPOINT_URL): the workers would share its stack.
+# Two worker processes, each test file on one (one emulator and one Spark per worker).
+# TEST_WORKERS=0 runs serially, as it must against your own emulator (AWS_ENDPOINT_URL).
 TEST_WORKERS ?= $(if $(AWS_ENDPOINT_URL),0,2)
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
@@ -53,8 +52,6 @@ functional-test: $(STAMP) ## tests/functional: real Spark, the B3 replay server,
 
 integration-test: $(STAMP) ## tests/integration: the whole stack on the local AWS emulator
 	$(PYTEST) tests/integration
-
-e2e: integration-test ## the same as integration-test
 
 run: $(STAMP) ## bovespa run: today's IBOV portfolio from B3's site through the local pipeline
 	$(BIN)/bovespa run

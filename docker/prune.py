@@ -1,13 +1,9 @@
-"""Remove what no handler can load from an installed Lambda task root.
+"""Remove what no handler loads from an installed Lambda task root: test suites, C/C++ and
+Cython sources and headers, and Arrow Flight (loaded only by ``import pyarrow.flight``).
 
-Run by each Dockerfile after pip installs the requirements, and by the local deployment
-on its packages (``services/tool/local/packages.py``), so the image and the local zip hold the
-same files. Without it the scraper's packages unzip to over 300 MB, past the 250 MB that
-Lambda allows a zip (the emulator enforces it).
-
-Removed: test suites, C/C++ and Cython sources and headers (for building extensions, not
-running them), and Arrow Flight (pyarrow's RPC framework, loaded only by an explicit
-``import pyarrow.flight``). Standard library only: it runs on the image's Python.
+Run by each Dockerfile after pip, and by the local deployment on its zips
+(``services/tool/local/packages.py``): without it the scraper's packages unzip to over
+300 MB, past the 250 MB Lambda allows a zip. Standard library only (the image's Python).
 
 Usage: ``python prune.py <directory>``
 """

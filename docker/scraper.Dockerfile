@@ -1,18 +1,15 @@
-# The scraper image; the validate function runs the same image with another CMD.
-# AWS Lambda's Python 3.12 base image: Amazon Linux 2023, glibc 2.34 (services/deploy/packaging.py
-# says why it is pinned by tag). Lambda runs it as a non-root user.
+# AWS Lambda's Python 3.12 base image (Amazon Linux 2023), pinned by tag: AWS republishes
+# it with OS and runtime patches (docs/deploy.md). Lambda runs it as a non-root user.
 FROM public.ecr.aws/lambda/python:3.12
 
-# Only what the scraper and validate handlers import, every version pinned, wheels only:
-# a package without a wheel for this platform fails the build here, not at run time.
-COPY docker/scraper.requirements.txt ${LAMBDA_TASK_ROOT}/requirements.txt
-# docker/prune.py then drops tests, sources and Arrow Flight, as for the local zips.
-COPY docker/prune.py /tmp/prune.py
-RUN pip install --no-cache-dir --only-binary=:all: \
-        --requirement ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT} \
-    && python /tmp/prune.py ${LAMBDA_TASK_ROOT} && rm /tmp/prune.py
+# Wheels only: a package without one for this platform fails here, not at run time.
+# services/tool/local/packages.py installs the same files, pruned alike, for the local zips.
+COPY docker/*.txt docker/prune.py /tmp/build/
+RUN pip install --no-cache-dir --only-binary=:all: --target ${LAMBDA_TASK_ROOT} \
+        --requirement /tmp/build/scraper.requirements.txt \
+        --constraint /tmp/build/scraper.requirements.txt --constraint /tmp/build/constraints.txt \
+    && python /tmp/build/prune.py ${LAMBDA_TASK_ROOT} && rm -r /tmp/build
 
 COPY services/__init__.py ${LAMBDA_TASK_ROOT}/services/
 COPY services/pipeline/ ${LAMBDA_TASK_ROOT}/services/pipeline/
-
 CMD ["services.pipeline.scraper.handler.handler"]

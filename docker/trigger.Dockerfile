@@ -1,17 +1,15 @@
-# The S3-event trigger's image: small, it starts an execution per object dropped under inbox/.
-# AWS Lambda's Python 3.12 base image: Amazon Linux 2023, glibc 2.34 (services/deploy/packaging.py
-# says why it is pinned by tag). Lambda runs it as a non-root user.
+# AWS Lambda's Python 3.12 base image (Amazon Linux 2023), pinned by tag: AWS republishes
+# it with OS and runtime patches (docs/deploy.md). Lambda runs it as a non-root user.
 FROM public.ecr.aws/lambda/python:3.12
 
-# Every version pinned (the base image's own boto3 is not relied on), wheels only.
-COPY docker/trigger.requirements.txt ${LAMBDA_TASK_ROOT}/requirements.txt
-# docker/prune.py then drops tests, sources and Arrow Flight, as for the local zips.
-COPY docker/prune.py /tmp/prune.py
-RUN pip install --no-cache-dir --only-binary=:all: \
-        --requirement ${LAMBDA_TASK_ROOT}/requirements.txt --target ${LAMBDA_TASK_ROOT} \
-    && python /tmp/prune.py ${LAMBDA_TASK_ROOT} && rm /tmp/prune.py
+# Wheels only: a package without one for this platform fails here, not at run time.
+# services/tool/local/packages.py installs the same files, pruned alike, for the local zips.
+COPY docker/*.txt docker/prune.py /tmp/build/
+RUN pip install --no-cache-dir --only-binary=:all: --target ${LAMBDA_TASK_ROOT} \
+        --requirement /tmp/build/trigger.requirements.txt \
+        --constraint /tmp/build/scraper.requirements.txt --constraint /tmp/build/constraints.txt \
+    && python /tmp/build/prune.py ${LAMBDA_TASK_ROOT} && rm -r /tmp/build
 
 COPY services/__init__.py ${LAMBDA_TASK_ROOT}/services/
 COPY services/pipeline/ ${LAMBDA_TASK_ROOT}/services/pipeline/
-
 CMD ["services.pipeline.trigger.handler.handler"]

@@ -2,43 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
-from services.deploy.deployment import Deployment
+from infra.config import Stack
+from infra.storage import Storage
 from services.tool.analysis.queries import saved_queries
 from services.tool.analysis.views import views
 
 
-@dataclass(frozen=True)
-class AnalyticsArgs:
-    deployment: Deployment
-    results_location: pulumi.Input[str]
-    bytes_scanned_cutoff: int
-    #: The refined table the views read.
-    depends_on: tuple[pulumi.Resource, ...] = ()
-
-
 class Analytics(pulumi.ComponentResource):
-    """Where the smoke query and the analysts' queries run."""
+    """Where the smoke query and the analysts' queries run; the views read ``table``."""
 
-    def __init__(self, name: str, args: AnalyticsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("bovespa:analytics:Analytics", name, None, opts)
+    def __init__(self, name: str, stack: Stack, storage: Storage, table: pulumi.Resource):
+        super().__init__("bovespa:analytics:Analytics", name)
+        deployment = stack.deployment
         # The workgroup's settings override the client's: results always land in the
         # artifacts bucket, encrypted, and no query may scan more than the cutoff.
         self.workgroup = aws.athena.Workgroup(
-            args.deployment.workgroup,
-            name=args.deployment.workgroup,
+            deployment.workgroup,
+            name=deployment.workgroup,
             force_destroy=True,
             configuration={
                 "enforce_workgroup_configuration": True,
                 "publish_cloudwatch_metrics_enabled": True,
-                "bytes_scanned_cutoff_per_query": args.bytes_scanned_cutoff,
+                "bytes_scanned_cutoff_per_query": stack.config.athena_bytes_scanned_cutoff,
                 "engine_version": {"selected_engine_version": "Athena engine version 3"},
                 "result_configuration": {
-                    "output_location": args.results_location,
+                    "output_location": storage.athena_results,
                     "encryption_configuration": {"encryption_option": "SSE_S3"},
                 },
             },
@@ -47,22 +38,18 @@ class Analytics(pulumi.ComponentResource):
         # The saved queries (services/tool/analysis/queries/*.sql), in the workgroup's list.
         self.named_queries = [
             aws.athena.NamedQuery(
-                f"{args.deployment.prefix}-{saved.name}",
-                name=saved.name,
-                description=saved.description[:1024],
-                database=args.deployment.database,
-                workgroup=self.workgroup.name,
-                query=saved.sql,
-                opts=pulumi.ResourceOptions(parent=self),
+                f"{deployment.prefix}-{saved.name}", name=saved.name, query=saved.sql,
+                description=saved.description[:1024], database=deployment.database,
+                workgroup=self.workgroup.name, opts=pulumi.ResourceOptions(parent=self),
             )
             for saved in saved_queries().values()
-        ]
+        ]  # fmt: skip
         # The views (services/tool/analysis/views/*.sql): Athena (Presto) views in the catalogue.
         self.views = [
             aws.glue.CatalogTable(
-                f"{args.deployment.prefix}-{view.name}",
+                f"{deployment.prefix}-{view.name}",
                 name=view.name,
-                database_name=args.deployment.database,
+                database_name=deployment.database,
                 description=view.description[:2048],
                 table_type="VIRTUAL_VIEW",
                 view_original_text=view.presto_view_text(),
@@ -71,7 +58,7 @@ class Analytics(pulumi.ComponentResource):
                 storage_descriptor={
                     "columns": [{"name": name, "type": kind} for name, kind in view.hive_columns()]
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[table]),
             )
             for view in views().values()
         ]

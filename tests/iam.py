@@ -1,20 +1,13 @@
-"""What AWS would authorise for each recorded call, and whether a policy allows it.
-
-A recorded call (``services.tool.local.recorder``) or a Task of a state machine execution becomes
-one or more IAM requests: an action, a resource ARN and the request's condition keys, as the
-Service Authorization Reference defines them for the action (Glue's catalogue calls, for
-one, are authorised on the catalog, the database and the table, each of which must be
-allowed). The IAM action of an HTTP request is read with MiniStack's own request mapping
-(what its ``AUTH=true`` mode enforces); the decision is made by MiniStack's IAM policy
-evaluator (explicit deny, allow, implicit deny; resources and conditions), never by
-comparing strings here.
-"""
+"""What AWS would authorise for each recorded call or state machine Task, and whether a
+policy allows it: actions, resources and condition keys as the Service Authorization
+Reference defines them (a Glue catalogue call is authorised on the catalog, the database and
+the table), an HTTP request's action read by MiniStack's own request mapping, and the
+decision made by MiniStack's IAM policy evaluator, never by comparing strings here."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -23,7 +16,6 @@ from ministack.core.iam_actions import extract_iam_action
 from ministack.core.iam_evaluator import EvalContext, evaluate, parse_policy_document
 from ministack.core.router import detect_service
 
-from services.deploy.asl import all_states
 from services.tool.local.recorder import Call
 
 #: Glue actions by the resources they are authorised on (Service Authorization Reference,
@@ -84,7 +76,7 @@ def api_resources(
     params: Mapping[str, Any],
     region: str,
     account: str,
-    query_workgroup: Callable[[str], str] | None = None,
+    workgroup: str | None = None,
 ) -> list[str]:
     """The resources an API action with ``params`` is authorised on."""
     service, name = action.split(":", 1)
@@ -111,8 +103,8 @@ def api_resources(
         athena = f"arn:aws:athena:{region}:{account}"
         if name == "StartQueryExecution":
             return [f"{athena}:workgroup/{params.get('WorkGroup', 'primary')}"]
-        if name in ATHENA_QUERY_ACTIONS and query_workgroup is not None:
-            return [f"{athena}:workgroup/{query_workgroup(params.get('QueryExecutionId', ''))}"]
+        if name in ATHENA_QUERY_ACTIONS and workgroup is not None:  # the query's
+            return [f"{athena}:workgroup/{workgroup}"]
     if service == "lambda" and name == "InvokeFunction":
         function = params["FunctionName"]
         if function.startswith("arn:"):
@@ -123,101 +115,48 @@ def api_resources(
     )
 
 
-def requests_of_execution(
-    component: str,
-    events: Iterable[Mapping[str, Any]],
-    definition: Mapping[str, Any],
-    region: str,
-    account: str,
-    query_workgroup: Callable[[str], str],
-) -> list[Request]:
-    """The calls a state machine execution's Tasks made, from its history: each
-    ``TaskScheduled`` with the Parameters of the Task state just entered, on its input.
-
-    An emulator that records no state events inside a Map's iterations (MiniStack) leaves
-    a ``TaskScheduled`` with no Task entered before it: such a call is one of the Map
-    iterations' Tasks of the same resource, so each of those is counted (their Lambda
-    functions are fixed in the definition).
-    """
-    states = dict(all_states(definition))
-    iterated = {
-        name: state
-        for name, state in states.items()
-        if name not in definition["States"] and state["Type"] == "Task"
-    }
-    requests: list[Request] = []
-    entered: tuple[str, Any] | None = None
-    for event in events:
-        if event["type"] == "TaskStateEntered":
-            details = event["stateEnteredEventDetails"]
-            entered = (details["name"], json.loads(details["input"]))
-        elif event["type"] == "TaskScheduled" and entered is not None:
-            name, state_input = entered
-            state = states[name]
-            action = task_action(state["Resource"])
-            params = resolve(arguments(state), state_input)
-            for resource in api_resources(action, params, region, account, query_workgroup):
-                requests.append(Request(component, action, resource, (), f"state {name}"))
-            entered = None
-        elif event["type"] == "TaskScheduled":
-            scheduled = event["taskScheduledEventDetails"]["resource"]
-            for name, state in iterated.items():
-                if state["Resource"] != scheduled or "FunctionName" not in arguments(state):
-                    continue
-                action = task_action(state["Resource"])
-                params = {"FunctionName": arguments(state)["FunctionName"]}
-                for resource in api_resources(action, params, region, account, query_workgroup):
-                    requests.append(Request(component, action, resource, (), f"Map: {name}"))
-    return requests
-
-
-#: The call that starts each optimised integration the definitions use (a ``.sync`` one then
-#: polls and may stop: those calls are Step Functions' own, granted from its "IAM policies"
-#: pages, and are not in an execution's history).
-OPTIMISED = {
-    "arn:aws:states:::lambda:invoke": "lambda:InvokeFunction",
-    "arn:aws:states:::states:startExecution.sync:2": "states:StartExecution",
-    "arn:aws:states:::glue:startJobRun.sync": "glue:StartJobRun",
-    "arn:aws:states:::athena:startQueryExecution.sync": "athena:StartQueryExecution",
-}
+#: The calls Step Functions makes for each optimised integration the definitions use, the
+#: one that starts it first, as the Developer Guide's "IAM policies for ..." sections list
+#: them (a ``.sync`` one then polls and may stop: Step Functions' own calls, not in an
+#: execution's history).
+INTEGRATIONS = {
+    "arn:aws:states:::lambda:invoke": ["lambda:InvokeFunction"],
+    "arn:aws:states:::states:startExecution.sync:2": [
+        "states:StartExecution", "states:DescribeExecution", "states:StopExecution",
+        "events:PutTargets", "events:PutRule", "events:DescribeRule",
+    ],
+    "arn:aws:states:::glue:startJobRun.sync": [
+        "glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun",
+    ],
+    "arn:aws:states:::athena:startQueryExecution.sync": [
+        "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
+    ],
+}  # fmt: skip
 
 
 def arguments(state: Mapping[str, Any]) -> dict[str, Any]:
-    """A Task's ``Arguments`` (JSONata) or ``Parameters`` (JSONPath)."""
-    found: dict[str, Any] = state.get("Arguments") or state.get("Parameters") or {}
+    """A Task's ``Arguments`` without its JSONata ``{% … %}`` expressions (never an
+    identifier IAM authorises on here)."""
+
+    def literal(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: literal(v) for k, v in value.items() if not str(v).startswith("{%")}
+        return value
+
+    found: dict[str, Any] = literal(state.get("Arguments") or {})
     return found
 
 
-def task_action(resource: str) -> str:
-    """The IAM action of a Task's ``Resource`` (an optimised or an aws-sdk integration)."""
-    if resource in OPTIMISED:
-        return OPTIMISED[resource]
+def integration_calls(resource: str) -> list[str]:
+    """The IAM actions behind a Task's ``Resource``, the starting one first (an aws-sdk
+    integration is its own call)."""
+    if resource in INTEGRATIONS:
+        return INTEGRATIONS[resource]
     match = re.fullmatch(r"arn:aws:states:::aws-sdk:([a-z0-9]+):(\w+)", resource)
     if match is None:
         raise ValueError(f"no IAM action known for the Task resource {resource}")
     service, operation = match.groups()
-    return f"{service}:{operation[0].upper()}{operation[1:]}"
-
-
-def resolve(parameters: Mapping[str, Any], state_input: Any) -> dict[str, Any]:
-    """A Task's Parameters on its input: plain ``$.a.b`` paths are read, intrinsic
-    functions and JSONata ``{% … %}`` expressions (never an identifier IAM authorises on
-    here) are left out."""
-    resolved: dict[str, Any] = {}
-    for key, value in parameters.items():
-        if isinstance(value, str) and value.startswith("{%"):
-            continue
-        if isinstance(value, dict):
-            resolved[key] = resolve(value, state_input)
-        elif key.endswith(".$"):
-            if isinstance(value, str) and re.fullmatch(r"\$(\.\w+)*", value):
-                node = state_input
-                for part in value.split(".")[1:]:
-                    node = node[part]
-                resolved[key[:-2]] = node
-        else:
-            resolved[key] = value
-    return resolved
+    return [f"{service}:{operation[0].upper()}{operation[1:]}"]
 
 
 def decision(document: str, request: Request, account: str, region: str) -> str:
@@ -233,24 +172,3 @@ def decision(document: str, request: Request, account: str, region: str) -> str:
     )
     result: str = evaluate(context, [parse_policy_document(document)]).decision
     return result
-
-
-def unexercised(
-    document: str, requests: Iterable[Request], account: str, region: str
-) -> set[tuple[str, tuple[str, ...]]]:
-    """(action, resources) of each granted action that no request needed: for each Allow
-    statement and action in it, whether some request of that action is allowed by that
-    statement alone."""
-    wanted = list(requests)
-    found: set[tuple[str, tuple[str, ...]]] = set()
-    for statement in json.loads(document)["Statement"]:
-        for action in statement["Action"]:
-            alone = json.dumps(
-                {"Version": "2012-10-17", "Statement": [{**statement, "Action": [action]}]}
-            )
-            if not any(
-                r.action == action and decision(alone, r, account, region) == "Allow"
-                for r in wanted
-            ):
-                found.add((action, tuple(statement["Resource"])))
-    return found

@@ -13,11 +13,13 @@ from typing import Any
 import grpc
 import pulumi
 
-from services.deploy.stack_settings import PROJECT, Key
+from services.deploy.stack_settings import KEYS, PROJECT
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+#: What Pulumi ends a bucket's name with (bucket_prefix).
+BUCKET_SUFFIX = "20251123"
 
 #: ARNs as AWS forms them, for the resources whose ARN the program passes on.
 ARN_FORMATS = {
@@ -33,16 +35,12 @@ ARN_FORMATS = {
 CONFIG = {
     "prefix": "bovespa-local",
     "indices": json.dumps(["IBOV", "SMLL"]),
-    "glueWorkerType": "G.1X",
-    "glueWorkers": "2",
     "alarmEmail": "alerts@example.com",
-    "athenaBytesScannedCutoff": "1073741824",
 }
 
 
 class ProviderError(grpc.RpcError):  # type: ignore[misc]
-    """A provider's failed invoke, as the engine reports it to the program (a gRPC error
-    with the provider's message); Pulumi raises it where the program invokes."""
+    """A provider's failed invoke, as the engine reports it: Pulumi raises it in the program."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -69,8 +67,7 @@ class Declared:
 
 
 class Monitor(pulumi.runtime.mocks.MockMonitor):  # type: ignore[misc]
-    """The mock resource monitor, also keeping what ``MockResourceArgs`` leaves out: each
-    registration's dependencies and its ``retain_on_delete``."""
+    """Also keeps what ``MockResourceArgs`` leaves out: dependencies, ``retain_on_delete``."""
 
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
@@ -88,8 +85,7 @@ class Monitor(pulumi.runtime.mocks.MockMonitor):  # type: ignore[misc]
 @dataclass
 class Mocks(pulumi.runtime.Mocks):
     declared: list[Declared] = field(default_factory=list)
-    #: The Glue databases and log groups that exist before the stack (Cloud Control
-    #: answers for them).
+    #: The Glue databases and log groups that exist before the stack (for Cloud Control).
     existing_databases: set[str] = field(default_factory=lambda: {"default"})
     existing_log_groups: set[str] = field(default_factory=set)
     #: An error Cloud Control answers with instead (access denied, say).
@@ -102,13 +98,11 @@ class Mocks(pulumi.runtime.Mocks):
         service = args.typ.split(":")[1].split("/")[0]
         outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}")
         if args.typ == "aws:s3/bucket:Bucket":
-            bucket = f"{inputs['bucketPrefix']}20251123"
+            bucket = f"{inputs['bucketPrefix']}{BUCKET_SUFFIX}"
             outputs.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}")
         elif args.typ == "aws:ecr/repository:Repository":
-            outputs.update(
-                repositoryUrl=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}",
-                registryId=ACCOUNT,
-            )
+            url = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"
+            outputs.update(repositoryUrl=url, registryId=ACCOUNT)
         elif args.typ == "docker-build:index:Image":
             outputs.update(digest=DIGEST, ref=f"{inputs['tags'][0]}@{DIGEST}")
         elif args.typ in ARN_FORMATS:
@@ -125,11 +119,8 @@ class Mocks(pulumi.runtime.Mocks):
             kind, name = args.args["typeName"], args.args["identifier"]
             if self.lookup_error:
                 raise ProviderError(self.lookup_error)
-            existing = {
-                "AWS::Glue::Database": self.existing_databases,
-                "AWS::Logs::LogGroup": self.existing_log_groups,
-            }
-            if name in existing[kind]:
+            databases, groups = self.existing_databases, self.existing_log_groups
+            if name in {"AWS::Glue::Database": databases, "AWS::Logs::LogGroup": groups}[kind]:
                 return {"identifier": name, "properties": "{}", "typeName": kind, "id": name}
             # What the provider says for a missing resource (Cloud Control GetResource).
             raise ProviderError(
@@ -150,24 +141,23 @@ class Mocks(pulumi.runtime.Mocks):
         return found[0]
 
 
+def bucket(label: str) -> str:
+    """The name of the stack's ``lake`` or ``artifacts`` bucket."""
+    return f"{CONFIG['prefix']}-{label}-{BUCKET_SUFFIX}"
+
+
 def run_program(config: dict[str, str] | None = None, mocks: Mocks | None = None) -> Mocks:
     """Declare the whole stack under mocks and wait until every resource is registered."""
     mocks = Mocks() if mocks is None else mocks
     monitor = Monitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="test", preview=False, monitor=monitor)
     values = CONFIG if config is None else config
-    unknown = set(values) - set(Key)
-    assert not unknown, f"not settings of the stack: {sorted(unknown)}"
-    pulumi.runtime.set_all_config({Key(k).qualified: v for k, v in values.items()})
+    assert set(values) <= set(KEYS), values
+    pulumi.runtime.set_all_config({f"{PROJECT}:{k}": v for k, v in values.items()})
 
-    @pulumi.runtime.test  # type: ignore[misc]
-    def declare() -> None:
-        from infra.config import load
-        from infra.program import build
+    from infra.program import main
 
-        build(load())
-
-    declare()
+    pulumi.runtime.test(main)()
     for declared in mocks.declared:
         declared.dependencies, declared.retain_on_delete = monitor.registrations[declared.name]
     return mocks

@@ -1,10 +1,6 @@
-"""The emulator runs each function from the package built like its image, as AWS would.
-
-The package itself (same requirements file, installed for the emulator's Python, only
-what the Dockerfile copies, handlers importing with nothing else on the path) is tested
-in ``tests/unit/test_lambda_packages.py``; here: that this is the code deployed, and that
-a handler's exception reaches the caller named by its class, as on AWS.
-"""
+"""The emulator runs each function from the package built like its image (its contents:
+``tests/unit/test_lambda_packages.py``), and a handler's exception reaches the caller named
+by its class, as on AWS."""
 
 from __future__ import annotations
 

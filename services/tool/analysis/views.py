@@ -1,7 +1,4 @@
-"""Views over the refined table (``views/*.sql``), so the common questions are one line::
-
-    SELECT * FROM "default"."b3_company_weights"
-    WHERE dt = '2025-07-10' AND index_code = 'IBOV' ORDER BY weight_pct DESC
+"""Views over the refined tables (``views/*.sql``), so the common questions are one line.
 
 On AWS the Pulumi program creates them as Athena (Presto) views in the Glue catalogue.
 The local emulator's Athena has no views, so :func:`inline` turns a query's references
@@ -17,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.pipeline import settings
+from services.tool.analysis.queries import header
 
 VIEWS_DIR = Path(__file__).with_name("views")
-COLUMNS = re.compile(r"^-- Columns: (.+)$", re.MULTILINE)
 #: Athena (Trino) types to the Hive types the Glue catalogue lists for a view's columns.
 HIVE_TYPES = {"varchar": "string"}
 
@@ -30,10 +27,6 @@ class View:
     description: str
     columns: tuple[tuple[str, str], ...]  # (name, Athena type)
     select: str
-
-    @property
-    def reference(self) -> str:
-        return f'"{settings.GLUE_DATABASE}"."{self.name}"'
 
     def hive_columns(self) -> list[tuple[str, str]]:
         return [(name, HIVE_TYPES.get(kind, kind)) for name, kind in self.columns]
@@ -50,35 +43,28 @@ class View:
         return f"/* Presto View: {encoded} */"
 
 
-def load(path: Path) -> View:
-    text = path.read_text(encoding="utf-8")
-    match = COLUMNS.search(text)
-    if match is None:
-        raise ValueError(f"{path.name} lacks its '-- Columns:' line")
-    columns = tuple(
-        (name, kind)
-        for name, kind in (c.strip().split(" ", 1) for c in re.split(r",(?![^()]*\))", match[1]))
-    )
-    select = "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
-    description = " ".join(
-        line[3:] for line in text.splitlines() if line.startswith("-- ") and "Columns:" not in line
-    )
-    return View(path.stem, description, columns, select)
-
-
 def views() -> dict[str, View]:
-    return {path.stem: load(path) for path in sorted(VIEWS_DIR.glob("*.sql"))}
+    """Every view, by name; ``-- Columns: name type, …`` declares its columns."""
+    found = {}
+    for path in sorted(VIEWS_DIR.glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        description, columns = header(text, "Columns")
+        pairs = (c.strip().split(" ", 1) for c in re.split(r",(?![^()]*\))", columns))
+        select = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+        found[path.stem] = View(
+            path.stem, description, tuple((n, k) for n, k in pairs), select.strip()
+        )
+    return found
 
 
 def inline(sql: str) -> str:
     """``sql`` with every view it names defined in a ``WITH`` clause (for engines without views)."""
-    used = [view for view in views().values() if view.reference in sql]
+    qualified = {f'"{settings.GLUE_DATABASE}"."{name}"': view for name, view in views().items()}
+    used = [view for reference, view in qualified.items() if reference in sql]
     if not used:
         return sql
-    for view in used:
-        sql = sql.replace(view.reference, f'"{view.name}"')
+    for reference, view in qualified.items():
+        sql = sql.replace(reference, f'"{view.name}"')
     ctes = ",\n".join(f'"{view.name}" AS (\n{view.select}\n)' for view in used)
     head = re.match(r"\s*WITH\s", sql, re.IGNORECASE)
-    if head:
-        return f"WITH {ctes},\n{sql[head.end() :]}"
-    return f"WITH {ctes}\n{sql}"
+    return f"WITH {ctes},\n{sql[head.end() :]}" if head else f"WITH {ctes}\n{sql}"

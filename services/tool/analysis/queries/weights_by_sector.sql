@@ -1,7 +1,6 @@
 -- Each sector's weight in the index on the day, and how many tickers make it.
 -- Parameters: dt, index_code
-SELECT sector, sum(weight_pct) AS weight_pct, count(*) AS tickers
-FROM "default"."b3_index_portfolio"
+SELECT sector, weight_pct, tickers
+FROM "default"."b3_sector_weights"
 WHERE dt = ? AND index_code = ?
-GROUP BY sector
 ORDER BY weight_pct DESC, sector

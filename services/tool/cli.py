@@ -9,17 +9,27 @@ and the exit code of its error (:mod:`services.tool.exits`, codes from
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import boto3
 import typer
 from rich.logging import RichHandler
 
 from services.pipeline import settings
-from services.pipeline.errors import EXIT_CODES
+from services.pipeline.b3.errors import B3Error
+from services.pipeline.errors import EXIT_CODES, one_line
+from services.pipeline.lake.layout import NotARawKey, parse_raw_key
+from services.pipeline.lake.storage import Lake, open_lake
 from services.pipeline.scraper.scrape import scrape as scrape_portfolio
+from services.pipeline.validate.contract import validate
+from services.pipeline.validate.errors import ContractViolation
 from services.pipeline.validate.ingest import file_day, validate_before_writing
 from services.tool.analysis.athena import run as run_athena
 from services.tool.analysis.queries import bind, saved_queries
@@ -39,7 +49,7 @@ from services.tool.exits import fail, or_exit
 from services.tool.local.commands import local_app
 from services.tool.local.deploy import LOCAL
 from services.tool.local.emulator import use_endpoint
-from services.tool.local.live import dropped, finish_pipeline, run_pipeline
+from services.tool.local.live import dropped, run_pipeline
 from services.tool.local.replay import (
     DEMO_AHEAD_DATASETS,
     DEMO_AHEAD_INDEX,
@@ -48,6 +58,7 @@ from services.tool.local.replay import (
     demo_ahead,
     demo_cases,
 )
+from services.tool.local.run import finish as finish_execution
 from services.tool.local.run import start
 
 app = typer.Typer(
@@ -110,34 +121,30 @@ def run(
 
 @app.command()
 def demo() -> None:
-    """The main job, offline: a day of three indices from B3's recordings, in one execution.
-
-    The recordings are :data:`services.tool.local.replay.DEMO_RECORDINGS` (IBOV of 2025-07-10,
-    IBRA of 2021-06-22 -- two B3 pages --, IBXX of 2024-11-12). No recording of the
-    portfolio ahead matches those days, so a second execution scrapes IBOV on session
-    2022-12-08 with its theoretical portfolio (both recorded) and a preview made from it
-    (:func:`services.tool.local.replay.demo_ahead`: unverified), and refines all three.
-    """
-    with ReplayServer(demo_cases()) as server:
+    """The main job, offline: a day of three indices from B3's recordings, in one execution;
+    then IBOV on 2022-12-08 with its portfolio ahead (:mod:`services.tool.local.replay`)."""
+    out = settings.STATE_DIR / "reports"
+    # The reports are written one at a time, beside the executions (pyplot is not thread-safe).
+    with ReplayServer(demo_cases()) as server, ThreadPoolExecutor(1) as reports:
         err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
-        result = run_pipeline(
-            lambda stack: start(stack, LOCAL.schedule_input(DEMO_INDICES, ahead=())),
-            server.base_url,
-        )
+        indices = LOCAL.schedule_input(DEMO_INDICES, ahead=())
+        day = run_pipeline(lambda stack: start(stack, indices), server.base_url)
+        written = [reports.submit(_write_report, *_first_day(day), out)]
         server.serve(*demo_ahead())
         err.print(
             f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
             "portfolio (recorded) and a preview made from it (unverified)"
         )
-        ahead = run_pipeline(
-            lambda stack: start(
-                stack, LOCAL.schedule_input(DEMO_AHEAD_INDEX, ahead=DEMO_AHEAD_DATASETS)
-            ),
-            redeploy=False,
-        )
-    for done in (result, ahead):  # the day's report, then the one with the portfolio ahead
-        first = done["indices"][0]
-        _write_report(first["dt"], first["index"], settings.STATE_DIR / "reports")
+        ahead_input = LOCAL.schedule_input(DEMO_AHEAD_INDEX, ahead=DEMO_AHEAD_DATASETS)
+        ahead = run_pipeline(lambda stack: start(stack, ahead_input), redeploy=False)
+        written.append(reports.submit(_write_report, *_first_day(ahead), out))
+        for report in written:
+            report.result()
+
+
+def _first_day(result: dict[str, Any]) -> tuple[str, str]:
+    first = result["indices"][0]
+    return first["dt"], first["index"]
 
 
 @app.command()
@@ -149,7 +156,7 @@ def finish(
     On AWS a redrive reruns only the failed indices, then refines them alone; the local
     emulator has no RedriveExecution, so a new execution for the failed indices follows.
     """
-    finish_pipeline(execution)
+    run_pipeline(lambda stack: finish_execution(stack, execution), redeploy=False)
 
 
 @app.command()
@@ -167,6 +174,35 @@ def ingest(
     data = file.read_bytes()
     or_exit(lambda: validate_before_writing(data, day))
     run_pipeline(dropped(day, data))
+
+
+class NoRawData(Exception):
+    """The days asked for have no raw object, or none that the data contract passes."""
+
+
+def validated_objects(
+    lake: Lake, start: date, end: date, indices: Sequence[str] = ()
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Validate's result for each raw day of the span the contract passes (the job's
+    ``--objects``), and one line for each day it refuses."""
+    days = []
+    for key in lake.list(settings.RAW_PREFIX + "/"):
+        with contextlib.suppress(NotARawKey):  # only portfolio.parquet is a day's data
+            day = parse_raw_key(key)
+            if start <= day.dt <= end and (not indices or day.index in indices):
+                days.append(day)
+    which = f"{','.join(indices) or 'any index'} on {start}" + (f"..{end}" if end != start else "")
+    if not days:
+        raise NoRawData(f"no raw partition for {which} under {lake.uri_of(settings.RAW_PREFIX)}")
+    objects, refused = [], []
+    for day in sorted(days, key=lambda d: (d.dt, d.index)):
+        try:
+            objects.append(validate(lake.uri_of(day.key), lake=lake))
+        except (ContractViolation, B3Error) as error:
+            refused.append(f"skipped {day} ({day.dt:%A}): {one_line(error)}")
+    if not objects:
+        raise NoRawData(f"no raw partition of {which} passed the contract: {'; '.join(refused)}")
+    return objects, refused
 
 
 @app.command()
@@ -188,22 +224,27 @@ def etl(
         bool, typer.Option(help="Register the partitions in the deployed Glue table.")
     ] = True,
 ) -> None:
-    """Run the Glue job locally: raw partitions to refined/ and the catalogue table."""
-    from glue.job import parse_args
+    """Run the Glue job locally on the raw days the data contract passes (it says which it
+    refuses): raw partitions to refined/ and the catalogue table."""
+    from glue.job import day_argument, parse_args
     from glue.job import run as run_job
 
-    if index:
-        index = ",".join(index_codes(index))
-    argv = ["--lake", lake, "--table", table, "--catalog", str(catalog).lower()]
-    argv += flags(dt=dt, start=first, end=end, index=index, processing_date=processing_date)
-    args = or_exit(lambda: parse_args(argv))
+    if not (dt or (first and end)):
+        fail("pass --dt, or --start and --end", EXIT_CODES["BadArgument"].code)
+    start = or_exit(lambda: day_argument(first or dt, "--start:" if first else "--dt:"))
+    stop = or_exit(lambda: day_argument(end or dt, "--end:" if end else "--dt:"))
     # A lake in a directory is catalogued only in an emulator; an s3:// one may go to AWS.
     if catalog and use_endpoint() is None and not lake.startswith("s3://"):
         fail(
             "the catalogue needs the local emulator: run `bovespa local up` "
             "(or set AWS_ENDPOINT_URL), or pass --no-catalog"
         )
-    print_etl(or_exit(lambda: run_job(args)))
+    codes = index_codes(index) if index else ()
+    objects, refused = or_exit(lambda: validated_objects(open_lake(lake), start, stop, codes))
+    argv = ["--lake", lake, "--table", table, "--catalog", str(catalog).lower()]
+    argv += flags(objects=json.dumps(objects), processing_date=processing_date)
+    args = or_exit(lambda: parse_args(argv))
+    print_etl({**or_exit(lambda: run_job(args)), "skipped": refused})
 
 
 @app.command("query")

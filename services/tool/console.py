@@ -33,55 +33,53 @@ def write_json(result: Any) -> None:
     sys.stdout.write(json.dumps(result) + "\n")
 
 
-def steps_table(progress: Progress) -> Table:
-    """The execution's steps so far: status, seconds, status checks and retries of each."""
-    table = Table(title="Pipeline execution", title_justify="left")
-    for column in ("step", "status", "seconds", "status checks", "retries"):
-        table.add_column(column)
-    colour = {"succeeded": "green", "failed": "red", "running": "yellow"}
-    for step in progress.steps:
-        seconds = "…" if step.seconds is None else f"{step.seconds:.1f}"
-        table.add_row(
-            step.name,
-            f"[{colour[step.status]}]{step.status}[/]",
-            seconds,
-            str(step.polls or ""),
-            str(step.retries or ""),
-        )
+def _table(title: str, columns: list[str], rows: list[list[str]], right: int = 0) -> Table:
+    """A table; the last ``right`` columns right-aligned (counts)."""
+    table = Table(title=title, title_justify="left")
+    for n, column in enumerate(columns):
+        table.add_column(column, justify="right" if n >= len(columns) - right else "left")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
+COLOURS = {"succeeded": "green", "refined": "green", "failed": "red"}
+
+
+def steps_table(progress: Progress) -> Table:
+    """The execution's steps so far: status, seconds, status checks and retries of each."""
+    rows = [
+        [step.name, f"[{COLOURS.get(step.status, 'yellow')}]{step.status}[/]",
+         "…" if step.seconds is None else f"{step.seconds:.1f}",
+         str(step.polls or ""), str(step.retries or "")]
+        for step in progress.steps
+    ]  # fmt: skip
+    columns = ["step", "status", "seconds", "status checks", "retries"]
+    return _table("Pipeline execution", columns, rows)
+
+
 def print_result(result: dict[str, Any], endpoint: str) -> None:
-    """Each index of the execution: validated rows, refined rows and files, Athena's count."""
-    table = Table(title="Indices", title_justify="left")
-    counts = ("raw_rows", "refined_rows", "refined_files", "athena_count")
-    for column in ("index", "dt", "session", "status", *counts):
-        table.add_column(column, justify="right" if column in counts else "left")
-    colour = {"refined": "green", "failed": "red"}
+    """Each index of the execution (rows validated, refined, and counted by Athena), then
+    the run's facts and the datasets ahead."""
+    counts = ["raw_rows", "refined_rows", "refined_files", "athena_count"]
+    rows = []
     for row in result.get("indices", []):
-        status = f"[{colour.get(row['status'], 'yellow')}]{escape(row['status'])}[/]"
-        if "error" in row:
-            status += f" {escape(str(row['error']))}"
-        cells = [cell(row.get(column)) for column in counts]
-        table.add_row(
-            escape(row["index"]), cell(row.get("dt")), cell(row.get("session")), status, *cells
-        )
-    err.print(table)
+        status = f"[{COLOURS.get(row['status'], 'yellow')}]{escape(row['status'])}[/]"
+        status += f" {escape(str(row['error']))}" if "error" in row else ""
+        cells = [cell(row.get(key)) for key in ("index", "dt", "session")]
+        rows.append([*cells, status, *(cell(row.get(key)) for key in counts)])
+    err.print(_table("Indices", ["index", "dt", "session", "status", *counts], rows, len(counts)))
     facts = Table(show_header=False, box=None)
     for key in ("glue_runs", "crawls", "table", "seconds"):
-        facts.add_row(f"[bold]{key}[/]", escape(str(result.get(key))))
+        facts.add_row(f"[bold]{key}[/]", cell(result.get(key)))
     for ahead in result.get("ahead", []):
         landed = (
             f", refined {ahead['refined_rows']} rows in {ahead['table']}"
-            if "refined_rows" in ahead
+            if "table" in ahead
             else ""
         )
-        facts.add_row(
-            f"[bold]{escape(ahead['dataset'])}[/]",
-            escape(
-                f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows{landed}"
-            ),
-        )
+        text = f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows{landed}"
+        facts.add_row(f"[bold]{escape(ahead['dataset'])}[/]", escape(text))
     err.print(facts)
     refined = [row["refined"] for row in result.get("indices", []) if "refined" in row]
     if refined:

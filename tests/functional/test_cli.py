@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from services.pipeline import settings
 from services.pipeline.lake.raw import raw_key
 from services.pipeline.lake.storage import LocalLake
 from services.tool.local.replay import Fault, ReplayServer
@@ -45,15 +44,6 @@ def test_scrape_prints_the_summary_as_the_last_stdout_line(
     }
     assert Path(summary["uri"]).is_file()
     assert len(summary["sha256"]) == 64
-
-
-def test_base_url_from_the_environment(replay: ReplayServer, tmp_path: Path) -> None:
-    import os
-
-    env = {**os.environ, "B3_BASE_URL": replay.base_url, "LAKE_URI": str(tmp_path)}
-    done = bovespa("scrape", env=env)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1])["uri"].startswith(str(tmp_path))
 
 
 def test_failure_is_one_stderr_line_and_a_non_zero_exit(
@@ -131,12 +121,9 @@ def test_query_refuses_anything_but_one_read_only_statement(sql: str, why: str) 
 
 
 def test_a_holiday_portfolio_exits_8_naming_the_holiday(tmp_path: Path) -> None:
-    import os
-
     body = redate_body(SEGMENT2_2025_07_10.read_bytes(), date(2025, 12, 25))
-    env = {**os.environ, settings.CLOCK_ENV: "2025-12-24T20:00:00-03:00"}
     with ReplayServer({("IBOV", "2"): body}) as server:
-        done = bovespa("scrape", "--lake", str(tmp_path), "--base-url", server.base_url, env=env)
+        done = bovespa("scrape", "--lake", str(tmp_path), "--base-url", server.base_url)
     assert done.returncode == 8
     assert done.stdout == ""
     lines = [line for line in done.stderr.splitlines() if line.startswith("error ")]

@@ -1,8 +1,5 @@
-"""The local AWS emulator for the integration tests, once per session.
-
-With ``AWS_ENDPOINT_URL`` set (LocalStack with an auth token, say) that endpoint is used
-and nothing is started; otherwise MiniStack is started on 127.0.0.1:4566 for the session.
-"""
+"""The AWS endpoint of the integration tests: ``AWS_ENDPOINT_URL`` where it is set (nothing
+is started), else a MiniStack of this session's own, recording the components' calls."""
 
 from __future__ import annotations
 
@@ -22,22 +19,17 @@ from tests.aws_clients import aws
 def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An AWS-compatible endpoint; the whole process talks to it through ``AWS_ENDPOINT_URL``."""
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }.items():
+        for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
+                            ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
             env.setenv(name, os.environ.get(name, value))
-        configured = os.environ.get("AWS_ENDPOINT_URL")
-        if configured:
-            yield configured
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            yield os.environ["AWS_ENDPOINT_URL"]
             return
-        # A port of their own, never LocalStack's edge port: a `bovespa local up`, or another
-        # test session on the same machine, may take 4566 between a check and the start,
-        # and two sessions sharing one emulator deploy over each other's stack.
-        port = free_port()
+        # A port of its own: another session, or `bovespa local up`, may hold 4566.
         state_dir = tmp_path_factory.mktemp("ministack")
-        emulator = Emulator(port=port, state_dir=state_dir, call_log=state_dir / "calls.jsonl")
+        emulator = Emulator(
+            port=free_port(), state_dir=state_dir, call_log=state_dir / "calls.jsonl"
+        )
         process = emulator.start()
         env.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
         env.setenv(CALL_LOG_ENV, str(emulator.call_log))  # for the tests that read it

@@ -1,7 +1,9 @@
-"""``bovespa demo`` and ``bovespa ingest``, as a user runs them (processes, real output)."""
+"""``bovespa demo`` and ``bovespa ingest`` as a user runs them: the schedule path (three
+indices, then the portfolio ahead) and the inbox path, end to end, checked on the data."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -16,12 +18,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from services.pipeline import settings
 from services.pipeline.lake.raw import to_parquet_bytes, to_table
 from services.pipeline.lake.storage import S3Lake
 from services.tool.local.deploy import LOCAL
 from services.tool.local.replay import demo_cases
 from services.tool.local.run import refine_executions
-from tests.aws_clients import aws
+from tests.ahead import THEORETICAL_2022
+from tests.aws_clients import athena_rows, aws
 from tests.ibra import from_csv
 from tests.lakes import on_day, recorded_portfolio
 from tests.recordings import SEGMENT2_2025_07_10, load, pt_br
@@ -29,9 +33,16 @@ from tests.recordings import SEGMENT2_2025_07_10, load, pt_br
 pytestmark = pytest.mark.spark
 
 INGESTED = date(2025, 7, 16)
+DEMO_DAYS = {("IBOV", "2025-07-10"): 84, ("IBRA", "2021-06-22"): 179, ("IBXX", "2024-11-12"): 100}
+AHEAD_DT = "2022-12-08"
 
 
 def bovespa(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
+    """The command, its state under ``state`` but for the functions' packages, built once."""
+    built = settings.STATE_DIR / "build"
+    built.mkdir(parents=True, exist_ok=True)
+    if not (state / "build").exists():
+        (state / "build").symlink_to(built)
     env = {**os.environ, "BOVESPA_STATE_DIR": str(state)}
     return subprocess.run(
         [sys.executable, "-m", "services.tool.cli", *args],
@@ -39,122 +50,198 @@ def bovespa(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_demo_runs_three_indices_in_one_execution_and_writes_the_report(
-    aws_endpoint: str, tmp_path: Path
-) -> None:
+def glue_runs() -> dict[str, dict[str, Any]]:
     glue: Any = aws("glue")
-    runs_before = {r["Id"] for r in glue.get_job_runs(JobName=LOCAL.glue_job)["JobRuns"]}
-    done = bovespa("demo", state=tmp_path)
+    return {r["Id"]: r for r in glue.get_job_runs(JobName=LOCAL.glue_job)["JobRuns"]}
+
+
+def executions() -> set[str]:
+    sfn: Any = aws("stepfunctions")
+    arn = LOCAL.state_machine_arn(settings.EMULATOR_REGION, "000000000000")
+    return {e["executionArn"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]}
+
+
+def refined_of(index: str, dt: str, table: str = "refined") -> dict[str, dict[str, Any]]:
+    """Every refined row of ``index`` on ``dt``, by ticker (a partition: in the path only)."""
+    lake, found = S3Lake(LOCAL.lake_bucket), {}
+    for key in lake.list(f"{table}/dt={dt}/index_code={index}/"):
+        (row,) = pq.read_table(io.BytesIO(lake.read_bytes(key))).to_pylist()
+        found[key.split("ticker=")[1].split("/")[0]] = row
+    return found
+
+
+@pytest.fixture(scope="module")
+def demo(
+    aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path, list[dict[str, Any]]]:
+    state = tmp_path_factory.mktemp("demo")
+    before = glue_runs()
+    done = bovespa("demo", state=state)
     assert done.returncode == 0, done.stderr[-3000:]
-    # a summary line per execution: the day of three indices, then the portfolio ahead
-    *_, line, ahead_line = done.stdout.strip().splitlines()
+    return done, state, [run for key, run in glue_runs().items() if key not in before]
+
+
+def test_demo_refines_three_indices_in_one_execution_with_b3s_numbers(
+    demo: tuple[subprocess.CompletedProcess[str], Path, list[dict[str, Any]]],
+) -> None:
+    done, state, runs = demo
+    *_, line, _ = done.stdout.strip().splitlines()  # a summary line per execution
     summary: dict[str, Any] = json.loads(line)
     assert summary["status"] == "SUCCEEDED"
     assert [s["step"] for s in summary["steps"]] == [
         "Scrape and validate", "Glue job", "Crawler", "Athena smoke query", "Check",
     ]  # fmt: skip
     rows = {(r["index"], r["dt"]): r for r in summary["indices"]}
-    expected = {("IBOV", "2025-07-10"): 84, ("IBRA", "2021-06-22"): 179,
-                ("IBXX", "2024-11-12"): 100}  # fmt: skip
-    assert set(rows) == set(expected)
-    for key, n in expected.items():
+    assert rows.keys() == DEMO_DAYS.keys()
+    for key, n in DEMO_DAYS.items():
         row = rows[key]
         assert (row["status"], row["raw_rows"], row["refined_rows"]) == ("refined", n, n), key
         assert (row["refined_files"], row["athena_count"]) == (n, n), key
-    # one refine execution, one Glue job run and one crawl for the three indices
-    runs = [r for r in glue.get_job_runs(JobName=LOCAL.glue_job)["JobRuns"]
-            if r["Id"] not in runs_before]  # fmt: skip
+    # one Glue run per execution (the three days in one), one crawl
     asked = sorted(
         sorted((o["index"], o["dt"]) for o in json.loads(run["Arguments"]["--objects"]))
         for run in runs
     )
-    assert asked == [[("IBOV", "2022-12-08")], sorted(expected)]
+    assert asked == [[("IBOV", AHEAD_DT)], sorted(DEMO_DAYS)]
     sfn: Any = aws("stepfunctions")
     (refine,) = refine_executions(sfn, summary["execution"])
-    history = sfn.get_execution_history(executionArn=refine, maxResults=1000)
-    crawls = [
-        e for e in history["events"]
-        if e["type"] == "TaskSucceeded"
-        and e["taskSucceededEventDetails"]["resource"].endswith("glue:startCrawler")
-    ]  # fmt: skip
+    history = sfn.get_execution_history(executionArn=refine, maxResults=1000)["events"]
+    resources = [
+        e["taskSucceededEventDetails"]["resource"] for e in history if e["type"] == "TaskSucceeded"
+    ]
+    crawls = [resource for resource in resources if resource.endswith("glue:startCrawler")]
     assert (len(crawls), summary["glue_runs"], summary["crawls"]) == (1, 1, 1)
     # the refined rows are the recordings', the two-page IBRA's those of B3's CSV of the day
-    lake = S3Lake(LOCAL.lake_bucket)
-    for index, dt in expected:
+    for index, dt in DEMO_DAYS:
         body = load(demo_cases((index,))[(index, "2")])
-        recorded = {
-            r["cod"]: (pt_br(r["part"]), int(pt_br(r["theoricalQty"]))) for r in body["results"]
-        }
-        assert refined_of(lake, index, dt) == recorded, index
-    csv = from_csv()
-    ibra = {t: (r.weight, r.qty) for t, r in csv.rows.items()}
-    assert refined_of(lake, "IBRA", "2021-06-22") == ibra
-    assert "IBXX" in done.stderr  # the indices table
-    report = tmp_path / "reports" / "report-IBOV-2025-07-10.html"
+        recorded = {r["cod"]: (pt_br(r["part"]), pt_br(r["theoricalQty"])) for r in body["results"]}
+        found = refined_of(index, dt)
+        assert {t: (r["weight_pct"], r["theoretical_qty"]) for t, r in found.items()} == recorded
+    ibra = refined_of("IBRA", "2021-06-22")
+    assert {t: (r["weight_pct"], r["theoretical_qty"]) for t, r in ibra.items()} == {
+        t: (r.weight, r.qty) for t, r in from_csv().rows.items()
+    }
+    assert refined_of("IBOV", "2025-07-10")["PETR4"]["company_weight_pct"] == Decimal("11.404")
+    ((count, weight, qty),) = athena_rows(
+        LOCAL.workgroup,
+        f'SELECT count(*), sum(weight_pct), sum(theoretical_qty) FROM "default"."{LOCAL.table}" '
+        "WHERE dt = '2025-07-10' AND index_code = 'IBOV'",
+    )
+    assert (int(count), Decimal(weight), int(qty)) == (84, Decimal("100.000"), 91_922_324_640)
+    s3: Any = aws("s3")
+    head = s3.head_object(
+        Bucket=LOCAL.lake_bucket, Key="raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
+    )
+    assert head["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_SCRAPER}
+    report = state / "reports" / "report-IBOV-2025-07-10.html"
     assert report.is_file()
     assert str(report) in done.stderr
-    assert "Pipeline execution" in done.stderr
-    # the portfolio ahead: IBOV on 2022-12-08, its recorded theoretical portfolio and a
-    # preview made from it, refined into their own tables in the same Glue run as the day
-    ahead: dict[str, Any] = json.loads(ahead_line)
+
+
+def test_demo_refines_the_portfolio_ahead_into_its_tables(
+    demo: tuple[subprocess.CompletedProcess[str], Path, list[dict[str, Any]]],
+) -> None:
+    """IBOV on 2022-12-08: its recorded theoretical portfolio and a preview made from it."""
+    done, state, runs = demo
+    ahead: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert ahead["status"] == "SUCCEEDED"
     assert [(r["index"], r["dt"], r["athena_count"]) for r in ahead["indices"]] == [
-        ("IBOV", "2022-12-08", 92)
+        ("IBOV", AHEAD_DT, 92)
     ]
-    assert sorted((a["dataset"], a["status"], a["refined_rows"]) for a in ahead["ahead"]) == [
-        ("preview", "stored", 92),
-        ("theoretical", "stored", 92),
+    assert sorted(
+        (a["dataset"], a["status"], a["refined_rows"], a["table"]) for a in ahead["ahead"]
+    ) == [
+        ("preview", "stored", 92, "default.b3_index_preview"),
+        ("theoretical", "stored", 92, "default.b3_index_theoretical"),
     ]
-    assert "refined 92 rows in default.b3_index_theoretical" in done.stderr
+    # each pin the Glue run got is the Parquet object the scraper wrote, byte for byte
+    (run,) = [r for r in runs if json.loads(r["Arguments"]["--objects"])[0]["dt"] == AHEAD_DT]
+    lake = S3Lake(LOCAL.lake_bucket)
+    for pin in json.loads(run["Arguments"]["--ahead"]):
+        name = pin["dataset"]
+        stored = lake.read_object(f"raw-{name}/index=IBOV/dt={AHEAD_DT}/{name}.parquet")
+        assert (pin["version"], pin["object_sha256"]) == (
+            stored.version,
+            hashlib.sha256(stored.data).hexdigest(),
+        )
+    # catalogued with a partition per ticker, and Athena returns exactly the recorded rows
+    recorded = load(THEORETICAL_2022)
+    glue: Any = aws("glue")
+    for table in (settings.REFINED_THEORETICAL_TABLE, settings.REFINED_PREVIEW_TABLE):
+        pages = glue.get_paginator("get_partitions").paginate(
+            DatabaseName="default", TableName=table, Expression=f"dt = '{AHEAD_DT}'"
+        )
+        tickers = sorted(p["Values"][2] for page in pages for p in page["Partitions"])
+        assert tickers == sorted(r["cod"] for r in recorded["results"])
+    rows = athena_rows(
+        LOCAL.workgroup,
+        "SELECT ticker, weight_pct, theoretical_qty, company_rank, cycle FROM "
+        f"\"default\".\"b3_index_theoretical\" WHERE dt = '{AHEAD_DT}' AND index_code = 'IBOV'",
+    )
+    assert sorted((t, Decimal(w), int(q), int(c), y) for t, w, q, c, y in rows) == sorted(
+        (r["cod"], pt_br(r["part"]), int(pt_br(r["theoricalQty"])), r["cont"], "2022-09")
+        for r in recorded["results"]
+    )
+    ((count, weight, ranked, target, contract),) = athena_rows(
+        LOCAL.workgroup,
+        "SELECT count(*), sum(weight_pct), count(company_rank), min(target_cycle), "
+        f'min(contract) FROM "default"."b3_index_preview" WHERE dt = \'{AHEAD_DT}\'',
+    )
+    assert (int(count), Decimal(weight), int(ranked)) == (92, pt_br(recorded["header"]["part"]), 0)
+    assert (target, contract) == ("2023-01", "unverified")
     # and its report compares the day with its cycle's theoretical portfolio (IRBR3 moved)
-    report = tmp_path / "reports" / "report-IBOV-2022-12-08.html"
-    page = report.read_text(encoding="utf-8")
+    page = (state / "reports" / f"report-IBOV-{AHEAD_DT}.html").read_text(encoding="utf-8")
     assert "Quantities moved since the rebalance" in page
     assert "IRBR3" in page
 
 
-def refined_of(lake: S3Lake, index: str, dt: str) -> dict[str, tuple[Decimal, int]]:
-    found = {}
-    for key in lake.list(f"refined/dt={dt}/index_code={index}/"):
-        (row,) = pq.read_table(io.BytesIO(lake.read_bytes(key))).to_pylist()
-        ticker = key.split("ticker=")[1].split("/")[0]  # a partition: in the path only
-        found[ticker] = (row["weight_pct"], row["theoretical_qty"])
-    return found
-
-
 @pytest.fixture(scope="module")
-def ingested(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+def ingested(
+    aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Any, set[str], list[dict[str, Any]]]:
     """A good raw file for 2025-07-16 ingested: dropped under inbox/, promoted to raw/."""
     state = tmp_path_factory.mktemp("ingest")
     file = state / "portfolio.parquet"
-    file.write_bytes(
-        to_parquet_bytes(to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), INGESTED)))
-    )
+    portfolio = on_day(recorded_portfolio(SEGMENT2_2025_07_10), INGESTED)
+    file.write_bytes(to_parquet_bytes(to_table(portfolio)))
+    names, runs = executions(), glue_runs()
     done = bovespa("ingest", str(file), state=state)
     assert done.returncode == 0, done.stderr[-3000:]
-    return file, json.loads(done.stdout.strip().splitlines()[-1])
+    started = [run for key, run in glue_runs().items() if key not in runs]
+    return file, json.loads(done.stdout.strip().splitlines()[-1]), executions() - names, started
 
 
-def test_ingest_drops_a_file_and_follows_the_inbox_path(ingested: tuple[Path, Any]) -> None:
-    file, summary = ingested
+def test_ingest_drops_a_file_and_follows_the_inbox_path(
+    ingested: tuple[Path, Any, set[str], list[dict[str, Any]]],
+) -> None:
+    file, summary, started, runs = ingested
     (row,) = summary["indices"]
     assert (summary["status"], row["dt"], row["refined_rows"]) == ("SUCCEEDED", "2025-07-16", 84)
     assert row["athena_count"] == 84
-    assert summary["steps"][0]["step"] == "Scrape and validate"
+    # the drop started one execution, named from the write; the promotion to raw/ none
+    assert started == {summary["execution"]}
     assert summary["execution"].split(":")[-1].startswith("inbox-IBOV-2025-07-16-")
-    # the file was dropped under inbox/, and the raw object refined is its promoted copy
-    s3: Any = aws("s3")
-    for prefix in ("inbox", "raw"):
-        key = f"{prefix}/index=IBOV/dt={INGESTED}/portfolio.parquet"
-        assert s3.get_object(Bucket=LOCAL.lake_bucket, Key=key)["Body"].read() == file.read_bytes()
-    assert row["raw"] == f"s3://{LOCAL.lake_bucket}/raw/index=IBOV/dt={INGESTED}/portfolio.parquet"
+    # the Map validated the dropped object and promoted the same bytes to raw/, whose
+    # version the one Glue run refined
+    promoted = S3Lake(LOCAL.lake_bucket).read_object(
+        f"raw/index=IBOV/dt={INGESTED}/portfolio.parquet"
+    )
+    assert promoted.data == file.read_bytes()
+    (run,) = runs
+    (pin,) = json.loads(run["Arguments"]["--objects"])
+    assert (pin["uri"], pin["version"], pin["sha256"]) == (
+        row["raw"],
+        promoted.version,
+        hashlib.sha256(promoted.data).hexdigest(),
+    )
+    assert {r["trading_weekday"] for r in refined_of("IBOV", str(INGESTED)).values()} == {3}
 
 
 def test_a_file_the_contract_refuses_never_replaces_the_good_day(
-    ingested: tuple[Path, Any], tmp_path: Path
+    ingested: tuple[Path, Any, set[str], list[dict[str, Any]]], tmp_path: Path
 ) -> None:
-    """Finding 3: a good day, then a float-weight file for the same day."""
-    good, _ = ingested
+    """A good day, then a float-weight file for the same day: refused before it is written."""
+    good, *_ = ingested
     table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), INGESTED))
     part = table.schema.get_field_index("part")
     bad = tmp_path / "portfolio.parquet"
@@ -165,7 +252,5 @@ def test_a_file_the_contract_refuses_never_replaces_the_good_day(
     assert done.returncode == 12  # ContractViolation
     (line,) = [line for line in done.stderr.splitlines() if line.strip()]
     assert line.startswith("error SchemaMismatch: raw schema check failed: part is double")
-    s3: Any = aws("s3")
-    key = f"raw/index=IBOV/dt={INGESTED}/portfolio.parquet"
-    raw = s3.get_object(Bucket=LOCAL.lake_bucket, Key=key)["Body"].read()
-    assert raw == good.read_bytes()  # byte for byte the good file
+    raw = S3Lake(LOCAL.lake_bucket).read_bytes(f"raw/index=IBOV/dt={INGESTED}/portfolio.parquet")
+    assert raw == good.read_bytes()

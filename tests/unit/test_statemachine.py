@@ -13,16 +13,17 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jsonata
 import pytest
 from statelint.linter import Linter
 
-from services.deploy.asl import DIRECTORY, PIPELINE, REFINE, RenderError, all_states, render
+from services.deploy.asl import DIRECTORY, PIPELINE, REFINE, RenderError, render
 from services.deploy.deployment import Deployment, state_machine_arn
 from services.pipeline import settings
+from services.pipeline.b3.indices import INDICES
+from services.tool.local.sync import without_sync
 
 DEPLOYMENT = Deployment(prefix="bovespa-test", ahead_datasets=("theoretical",))
 SCRAPER = DEPLOYMENT.function_arn(DEPLOYMENT.scraper_function, "us-east-1", "000000000000")
@@ -102,10 +103,6 @@ def test_every_file_passes_asl_validator_and_statelint_as_committed_and_rendered
             assert check.returncode == 0, check.stdout + check.stderr
 
 
-def test_the_rendered_definitions_have_at_most_45_states_in_all() -> None:
-    assert sum(len(dict(all_states(d))) for d in RENDERED.values()) <= 45
-
-
 def test_render_refuses_a_missing_or_an_unknown_value() -> None:
     values = DEPLOYMENT.refine_values()
     with pytest.raises(RenderError, match="missing"):
@@ -152,11 +149,6 @@ def test_a_caught_failure_is_recorded_in_its_iteration_never_a_fail_state() -> N
                 assert states[catch["Next"]].get("End"), (where, catch["Next"])
 
 
-def test_the_definitions_name_only_errors_aws_raises() -> None:
-    text = "".join(Path(DIRECTORY, name).read_text(encoding="utf-8") for name in RENDERED)
-    assert "Runtime.HandlerError" not in text
-
-
 def test_every_lambda_task_retries_transient_errors_and_only_scrapes_retry_b3() -> None:
     for _, states, _ in machines():
         for name, state in states.items():
@@ -169,21 +161,11 @@ def test_every_lambda_task_retries_transient_errors_and_only_scrapes_retry_b3() 
             assert all(rule["JitterStrategy"] == "FULL" for rule in state["Retry"]), name
 
 
-def test_every_loop_is_bounded() -> None:
-    refine = RENDERED[REFINE]["States"]
-    assert "$polls < 120" in refine["Crawled?"]["Choices"][1]["Condition"]
-    assert refine["GetCrawler"]["Assign"]["polls"] == "{% $polls + 1 %}"
-    for definition in RENDERED.values():
-        assert 0 < definition["TimeoutSeconds"] <= 86400
-
-
-# --- the definitions' JSONata, evaluated with the engine MiniStack runs ---------------------
-
-
 def evaluate(expression: str, **states: Any) -> Any:
     """A ``{% … %}`` expression of a definition, with ``$states`` (and variables) bound."""
-    bound = {"states": {k: v for k, v in states.items() if k in ("input", "result")}}
-    bound.update({k: v for k, v in states.items() if k not in ("input", "result")})
+    fields = ("input", "result", "errorOutput")
+    bound = {"states": {k: v for k, v in states.items() if k in fields}}
+    bound.update({k: v for k, v in states.items() if k not in fields})
     return jsonata.Jsonata(expression.removeprefix("{%").removesuffix("%}")).evaluate(None, bound)
 
 
@@ -237,10 +219,8 @@ def test_the_map_collects_what_each_iteration_did_one_or_none_alike() -> None:
 def test_a_caught_failure_is_recorded_with_its_name_and_a_short_cause() -> None:
     scrape = RENDERED[PIPELINE]["States"]["ScrapeIndices"]["ItemProcessor"]["States"]["Scrape"]
     error = {"Error": "B3Unavailable", "Cause": json.dumps({"errorMessage": "x" * 3000})}
-    record = jsonata.Jsonata(
-        scrape["Catch"][0]["Output"].removeprefix("{%").removesuffix("%}")
-    ).evaluate(
-        None, {"states": {"input": {"target": "IBXX", "mode": "index"}, "errorOutput": error}}
+    record = evaluate(
+        scrape["Catch"][0]["Output"], input={"target": "IBXX", "mode": "index"}, errorOutput=error
     )
     (failure,) = record["failed"]
     assert (failure["target"], failure["dataset"], failure["error"]) == (
@@ -275,3 +255,43 @@ def test_the_smoke_query_reads_exactly_the_refined_days_partitions() -> None:
         "WHERE dt IN ('2025-07-10') AND index_code IN ('IBOV', 'IBRA') "
         "GROUP BY index_code, dt"
     )
+
+
+def test_every_index_failing_stays_far_below_the_256_kb_a_state_may_pass() -> None:
+    """Step Functions refuses a state's input or output over 256 KB (``States.DataLimitExceeded``,
+    which no Catch sees): 34 failure records, each from a long error, stay under 64 KB."""
+    states = RENDERED[PIPELINE]["States"]
+    catch = states["ScrapeIndices"]["ItemProcessor"]["States"]["Scrape"]["Catch"][0]["Output"]
+    error = {"Error": "B3Unavailable", "Cause": json.dumps({"errorMessage": "x" * 100_000})}
+    records = [
+        evaluate(catch, input={"target": code, "mode": "index"}, errorOutput=error)
+        for code in INDICES
+    ]
+    collected = evaluate(states["ScrapeIndices"]["Output"], result=records)
+    waited = evaluate(states["WaitBeforeRetry"]["Output"], input=collected)
+    assert waited["summary"].startswith(f"{len(INDICES)} failed, 0 validated and refined; ")
+    assert all(f"{code} day: B3Unavailable" in waited["summary"] for code in INDICES)
+    for data in (collected, waited):
+        assert 10_000 < len(json.dumps(data)) <= 64 * 1024
+
+
+def test_the_local_glue_poll_fails_the_task_as_sync_does_with_the_run_as_cause() -> None:
+    """The local stand-in for ``glue:startJobRun.sync`` (``services/tool/local/sync.py``)."""
+    states = without_sync(RENDERED[REFINE])["States"]
+    done = states["GlueJobDone?"]
+
+    def after(run: dict[str, Any]) -> str:
+        chosen = (r["Next"] for r in done["Choices"] if evaluate(r["Condition"], GlueJobRun=run))
+        return next(chosen, done["Default"])
+
+    failed = {"Id": "jr_1", "JobRunState": "FAILED", "ErrorMessage": "NoSuchBucket: lake"}
+    assert [after({"JobRunState": s}) for s in ("RUNNING", "WAITING", "SUCCEEDED")] == [
+        "GlueJobWait",
+        "GlueJobWait",
+        "GlueJobResult",
+    ]
+    assert after(failed) == after({"JobRunState": "TIMEOUT"}) == "GlueJobFailed"
+    assert states["GlueJobFailed"]["Error"] == "States.TaskFailed"
+    assert json.loads(evaluate(states["GlueJobFailed"]["Cause"], GlueJobRun=failed)) == failed
+    result = evaluate(states["GlueJobResult"]["Output"], input={"objects": []}, GlueJobRun=failed)
+    assert result == {"objects": [], "glue_run": "jr_1"}

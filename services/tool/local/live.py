@@ -1,9 +1,6 @@
-"""One execution on the local stack, followed live (``bovespa run``, ``demo``, ``ingest``).
-
-The emulator up (or the one ``AWS_ENDPOINT_URL`` names), the stack deployed, the execution
-started by the command's ``begin``, its steps shown as they change, its summary printed on
-stderr and written as the last line of stdout; exit 1 when the execution fails.
-"""
+"""One execution on the local stack, followed live (``bovespa run``, ``demo``, ``ingest``,
+``finish``): emulator up, stack deployed, execution started, its steps shown as they change,
+its summary on stderr and as the last line of stdout; exit 1 when it fails."""
 
 from __future__ import annotations
 
@@ -21,14 +18,7 @@ from services.tool.console import err, print_result, steps_table, write_json
 from services.tool.exits import fail, or_exit
 from services.tool.local.deploy import LOCAL, Deployed, deploy, deployed
 from services.tool.local.emulator import use_endpoint
-from services.tool.local.run import (
-    Progress,
-    execution_names,
-    finish,
-    follow,
-    summary,
-    wait_for_execution,
-)
+from services.tool.local.run import Progress, executions, follow, summary, wait_for_execution
 
 #: Starts the execution on the deployed stack and returns its ARN.
 Begin = Callable[[Deployed], str]
@@ -37,22 +27,17 @@ Begin = Callable[[Deployed], str]
 def run_pipeline(
     begin: Begin, b3_base_url: str | None = None, *, redeploy: bool = True
 ) -> dict[str, Any]:
-    """Emulator up, deploy, start (``begin``), follow live, summarise; exit 1 on failure.
-
-    ``redeploy=False`` uses the stack as deployed (finishing an execution must not change
-    the B3 address its functions were deployed with).
-    """
-    timings: dict[str, float] = {}
+    """Emulator up, deploy (unless ``redeploy`` is false: the stack as deployed, its B3
+    address kept), start (``begin``), follow live, summarise; exit 1 on failure."""
     clock = time.monotonic()
     endpoint = or_exit(lambda: use_endpoint(start=True))
-    timings["emulator_start_s"] = round(time.monotonic() - clock, 2)
-    clock = time.monotonic()
+    timings = {"emulator_start_s": round(time.monotonic() - clock, 2)}
+    stack = deployed(LOCAL)
     if redeploy:
+        clock = time.monotonic()
         stack = or_exit(lambda: deploy(LOCAL, b3_base_url=b3_base_url))
         timings["deploy_s"] = round(time.monotonic() - clock, 2)
         err.print(f"[bold]Deployed[/] to {endpoint} in {timings['deploy_s']} s")
-    else:
-        stack = deployed(LOCAL)
     execution = or_exit(lambda: begin(stack))
     with Live(steps_table(Progress()), console=err, auto_refresh=False) as live:
         outcome = or_exit(
@@ -74,17 +59,10 @@ def dropped(day: RawDay, data: bytes) -> Begin:
     """A ``begin`` that puts ``data`` as ``day``'s inbox object: the execution it starts."""
 
     def drop(stack: Deployed) -> str:
-        known = execution_names(stack)
+        known = executions(stack)
         key = f"{partition(day.index, day.dt, settings.INBOX_PREFIX)}/{settings.RAW_OBJECT_NAME}"
-        put = boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data)
-        uri = f"s3://{stack.bucket}/{key}"
-        err.print(f"[bold]Dropped[/] {uri}; waiting for the trigger")
-        return wait_for_execution(stack, uri, put.get("VersionId"), known)
+        boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data)
+        err.print(f"[bold]Dropped[/] s3://{stack.bucket}/{key}; waiting for the trigger")
+        return wait_for_execution(stack, f"s3://{stack.bucket}/{key}", known)
 
     return drop
-
-
-def finish_pipeline(execution: str) -> None:
-    """Finish what the failed ``execution`` left (:func:`services.tool.local.run.finish`),
-    following the execution that does it, on the stack as deployed."""
-    run_pipeline(lambda stack: finish(stack, execution), redeploy=False)

@@ -9,7 +9,7 @@ scratch directory (``TMPDIR``, where MiniStack copies a table's objects for the 
 and the configuration locked so a statement cannot undo it.
 
 MiniStack's crawler is a timer (it infers nothing) of 5 seconds; here it is 1 second, so a
-local execution does not wait on a timer (its 30-second polls take 0.3 s locally).
+local execution does not wait on a timer (its 30-second polls take 0.15 s locally).
 
 ``bovespa local up`` and the tests run ``hypercorn services.tool.local.ministack_app:app``
 instead of MiniStack's own app.

@@ -1,16 +1,9 @@
-"""A local HTTP server that answers like B3's ``indexCall`` endpoints, from recorded bodies.
+"""A local HTTP server answering like B3's ``indexCall`` endpoints, from recorded bodies.
 
-It decodes the base64 JSON parameters of each request, picks the recorded body -- for
-``GetPortfolioDay`` by ``(index, segment)``, for ``GetTheoricalPortfolio``,
-``GetQuartelyPreview`` and ``GetConfigurations`` by ``(call, index)`` -- slices
-``results`` by ``pageNumber``/``pageSize`` and rewrites the ``page`` envelope, as B3 does
-(a body without that envelope, such as ``GetConfigurations``'s, is served as recorded).
-Faults can be scripted (HTTP 503, Cloudflare's 520 page, a slow answer, a truncated
-body, a body dripped a byte at a time, a connection cut mid-body, a compressed body, a
-redirect...): each scripted fault answers one request, in order; an outage of one index
-answers every request for it with its fault until it is lifted. The server counts the
-requests and the body bytes it sent, so tests can assert how far a client went.
-Used by the tests and by ``bovespa demo``.
+A body is picked by ``(index, segment)`` for ``GetPortfolioDay``, by ``(call, index)`` for
+the other calls, and paged as B3 pages it. Scripted faults answer one request each, in
+order; an index's outage answers all of its requests until lifted. The server counts the
+requests and the body bytes it sent. Used by the tests and by ``bovespa demo``.
 """
 
 from __future__ import annotations
@@ -37,7 +30,6 @@ from services.pipeline.lake.datasets import DATASETS
 
 #: The path of B3's calls, as the scraper's base URL has it (``/indexProxy/indexCall/``).
 PREFIX = urlsplit(settings.B3_BASE_URL).path + "/"
-ROUTE = PREFIX + "GetPortfolioDay/"
 #: The other calls it can answer, from the ``answers`` given for ``(call, index)``.
 CALLS = (theoretical.CALL, preview.CALL, preview.CONFIGURATION_CALL)
 
@@ -63,10 +55,9 @@ class Fault:
     encoding: str | None = None
 
 
-#: What ``bovespa demo`` replays, and the tests' default: one day of three indices, each
-#: B3's ``GetPortfolioDay`` body (segment 1, and segment 2 with sectors) built from B3's
-#: recorded CSV of the day (``services/tool/recordings/b3/``; provenance in its README). IBRA has
-#: 179 assets: two B3 pages.
+#: What ``bovespa demo`` replays, and the tests' default: a day of three indices, B3's
+#: bodies of segments 1 and 2 built from B3's recorded CSV of the day
+#: (``services/tool/recordings/b3/README.md``). IBRA's 179 assets are two B3 pages.
 DEMO_RECORDINGS: dict[str, tuple[str, str]] = {
     "IBOV": (
         "GetPortfolioDay_IBOV_segment1_2025-07-10_derived-from-csv.json",
@@ -83,33 +74,25 @@ DEMO_RECORDINGS: dict[str, tuple[str, str]] = {
 }
 DEMO_INDICES = tuple(DEMO_RECORDINGS)
 
-#: The demo's portfolio ahead, the one place of its bodies. No recording of the portfolio
-#: ahead matches the days above, so ``bovespa demo`` runs a second execution, for IBOV on
-#: session 2022-12-08, whose answers are coherent:
-#:
-#: * ``GetPortfolioDay``: B3's real IBOV body of session 2022-12-08 (segment 2);
-#: * ``GetTheoricalPortfolio``: B3's real answer recorded on 2022-12-10, the Sep.-Dec.
-#:   2022 portfolio, the cycle of that session;
-#: * ``GetQuartelyPreview`` and ``GetConfigurations``: **made here, not recorded** (no
-#:   answer of either is recorded anywhere): the theoretical recording served as a preview
-#:   without its ``cont`` field, and ``{"preview": [{"has": 1}]}``. 2022-12-08 is in the
-#:   preview weeks (the last month of the cycle), so the preview is refined, as
-#:   ``contract = 'unverified'``: it shows the pipeline, not what B3 previewed.
+#: The demo's portfolio ahead: no recording of it matches the days above, so a second
+#: execution scrapes IBOV on session 2022-12-08 (B3's body), its theoretical portfolio
+#: (B3's answer recorded on 2022-12-10, the session's cycle) and a preview **made here**
+#: (no preview answer is recorded anywhere): the theoretical recording without its
+#: ``cont``, B3 saying it has one. It is refined as ``contract = 'unverified'``.
 DEMO_AHEAD_INDEX = "IBOV"
-DEMO_AHEAD_DAY = "GetPortfolioDay_IBOV_segment2_2022-12-08.json"
-DEMO_AHEAD_THEORETICAL = "GetTheoricalPortfolio_IBOV_2022-12-10.json"
 #: The datasets ahead the demo's second execution scrapes.
 DEMO_AHEAD_DATASETS = tuple(dataset.name for dataset in DATASETS)
 
 
 def demo_ahead() -> tuple[dict[tuple[str, str], Path], dict[tuple[str, str], bytes]]:
     """The replay server's ``(cases, answers)`` for the demo's portfolio ahead."""
-    recorded = settings.FIXTURES_DIR / DEMO_AHEAD_THEORETICAL
+    recorded = settings.FIXTURES_DIR / "GetTheoricalPortfolio_IBOV_2022-12-10.json"
     made = json.loads(recorded.read_bytes())
     for row in made["results"]:
         del row["cont"]  # a preview need not rank the companies: the one part made up here
     index = DEMO_AHEAD_INDEX
-    cases = {(index, settings.B3_SEGMENT): settings.FIXTURES_DIR / DEMO_AHEAD_DAY}
+    day = settings.FIXTURES_DIR / "GetPortfolioDay_IBOV_segment2_2022-12-08.json"
+    cases = {(index, settings.B3_SEGMENT): day}
     answers = {
         (theoretical.CALL, index): recorded.read_bytes(),
         (preview.CALL, index): json.dumps(made, ensure_ascii=False).encode("utf-8"),
@@ -200,10 +183,6 @@ class ReplayServer:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
-
-    def answer(self, path: str) -> tuple[int, str, bytes]:
-        """The real answer to ``path``: (status, content type, body)."""
-        return self._answer(path)[1:]
 
     def _answer(self, path: str) -> tuple[str | None, int, str, bytes]:
         """The index asked for (if the request names one) and the real answer to ``path``."""

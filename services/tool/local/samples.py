@@ -1,9 +1,5 @@
-"""Raw lakes made from B3's recorded answers, for the benchmark, the demo and the tests.
-
-Backfills are generated from a real day by shifting its trading date: the rows, totals and
-lineage are B3's own, only the date changes. :func:`redate_body` does the same to a
-recorded response body, for a replay server that must answer as B3 would on another day.
-"""
+"""Raw lakes and bodies made from B3's recorded answers by changing their trading date
+only (rows, totals and lineage stay B3's): for the benchmark, the Glue runtime and the tests."""
 
 from __future__ import annotations
 
@@ -11,12 +7,11 @@ import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from services.pipeline import settings
 from services.pipeline.b3.calendar import is_session, previous_session
-from services.pipeline.b3.portfolio import Asset, PageSource, Portfolio, assemble, parse_page
+from services.pipeline.b3.portfolio import PageSource, Portfolio, assemble, parse_page
 from services.pipeline.lake.raw import write_raw
 from services.pipeline.lake.storage import Lake
 from services.tool.local.replay import DEMO_RECORDINGS
@@ -64,42 +59,6 @@ def business_days(last: date, count: int) -> list[date]:
         days.append(day)
         day = previous_session(day)
     return sorted(days)
-
-
-def sized_like(index: str, members: int, recordings: Iterable[Portfolio], day: date) -> Portfolio:
-    """A test-made portfolio of ``index`` with ``members`` assets, dated ``day``.
-
-    The assets are the recordings' own (each ticker once, in the recordings' order) and,
-    for an index larger than all of them together, copies of them under made-up tickers
-    shaped as B3's (``Z0013``…); the header totals and the row count are those assets'
-    sums, so every check passes; only the index, the day and the selection are made up.
-    For measuring a day of every index (``make bench``), when B3's answer is recorded for
-    a few of them only.
-    """
-    pool: dict[str, Asset] = {}
-    first: Portfolio | None = None
-    for recording in recordings:
-        first = first or recording
-        for asset in recording.assets:
-            pool.setdefault(asset.cod, asset)
-    if first is None or members <= 0:
-        raise ValueError(f"{index}: {members} assets asked, of recordings of {len(pool)}")
-    recorded = list(pool.values())
-    copies = [
-        dataclasses.replace(recorded[n % len(recorded)], cod=f"Z{n:03d}3")
-        for n in range(max(0, members - len(recorded)))
-    ]
-    assets = tuple((recorded + copies)[:members])
-    header = dataclasses.replace(
-        first.header,
-        trading_date=day,
-        date_raw=day.strftime("%d/%m/%y"),
-        part=sum((asset.part for asset in assets), Decimal(0)),
-        theoretical_qty=sum(asset.theoretical_qty for asset in assets),
-    )
-    return dataclasses.replace(
-        first, index=index, header=header, total_records=members, assets=assets
-    )
 
 
 def write_days(lake: Lake, portfolio: Portfolio, days: Iterable[date]) -> None:

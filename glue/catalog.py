@@ -36,9 +36,8 @@ def publish(
     *,
     schema: Table = DAY_TABLE,
 ) -> None:
-    """The partitions of ``database.table`` on ``days`` become ``partitions``: new ones
-    created and kept ones updated first, the ones the days no longer have deleted last
-    (the job has put every file in place already)."""
+    """The partitions of ``database.table`` on ``days`` become ``partitions``: created and
+    updated first, the ones the days no longer have deleted last (after the files)."""
     glue = client or boto3.client("glue")
     days, wanted = set(days), set(partitions)
     dts = sorted(dt for dt, _ in days)
@@ -77,7 +76,7 @@ def ensure_database(glue: Any, database: str) -> None:
 
 
 def table_input(table: str, location: str, schema: Table = DAY_TABLE) -> dict[str, Any]:
-    """The Glue ``TableInput`` of a refined table."""
+    """A refined table's ``TableInput``: the local deployment's, and the Pulumi program's."""
     return {
         "Name": table,
         "Description": schema.description,

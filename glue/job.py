@@ -1,11 +1,8 @@
-"""The Glue job: the validated raw objects it is given, refined into their tables.
-
-AWS Glue runs this file (``glueetl``); ``bovespa etl`` and the local launcher run it under
-plain pyspark. It refines exactly the objects ``--objects`` (Validate's results) and
-``--ahead`` (the scraper's summaries of the datasets ahead) pin, or fails (arguments:
-docs/refined-layer.md). It prints one JSON line: the day's table's ``rows``,
-``partitions``, ``files``, ``days``…, and the same per dataset ahead under ``ahead``.
-"""
+"""The Glue job: exactly the raw objects ``--objects`` (Validate's results) and ``--ahead``
+(the scraper's summaries) pin, refined into their tables, or a failure in one line
+(docs/refined-layer.md). AWS Glue runs this file; ``bovespa etl`` and the local launcher
+run it under plain pyspark. It prints one JSON line: the day's table's summary, and each
+dataset ahead's under ``ahead``."""
 
 from __future__ import annotations
 
@@ -141,8 +138,6 @@ def _pinned(item: Any, name: str) -> RawPartition:
 
 @dataclass(frozen=True)
 class JobArgs:
-    """The job's arguments (:func:`parse_args`)."""
-
     lake: str
     #: The raw objects to refine, each pinned to its validated bytes.
     parts: tuple[RawPartition, ...]
@@ -170,8 +165,8 @@ for _name in arg.JOB_ARGUMENTS:
 
 
 def parse_args(argv: Sequence[str]) -> JobArgs:
-    """The job's arguments among ``argv`` as Glue passes them (empty values are absent);
-    needs no Glue runtime (``awsglue.utils.getResolvedOptions`` cannot run outside AWS)."""
+    """The job's arguments among ``argv`` as Glue passes them (empty values are absent),
+    without ``awsglue`` (which cannot run outside AWS)."""
     given = {k: v for k, v in vars(_PARSER.parse_known_args(argv)[0]).items() if v}
     for name in (arg.LAKE, arg.OBJECTS):
         if name not in given:
@@ -192,10 +187,7 @@ def parse_args(argv: Sequence[str]) -> JobArgs:
 
 def run(args: JobArgs, spark: SparkSession | None = None) -> dict[str, Any]:
     """Refine ``args``' pinned objects, each dataset into its table; return the summary.
-
-    A Spark (Py4J) failure becomes one line: :class:`UnreadableParquet` naming a raw object
-    Spark cannot read, else :class:`SparkFailed` with the innermost Java cause.
-    """
+    A Spark (Py4J) failure becomes one line (:func:`spark_failure`)."""
     try:
         return _run(args, spark)
     except Exception as error:
@@ -258,9 +250,8 @@ def _refine_table(
 
 
 def check(refined: DataFrame, expected: set[Day]) -> tuple[list[Day], list[PartitionValues]]:
-    """Fail before writing unless every ``expected`` day kept all its tickers, once each,
-    and matches B3's total. ``index_ticker_count`` is counted on the renamed raw rows,
-    before any join. One small collect (a row per partition) serves every check."""
+    """Fail before writing unless every ``expected`` day kept all its tickers (counted on
+    the raw rows, before any join), once each, and matches B3's total: one small collect."""
     rows = refined.select(
         *PARTITIONS,
         "index_ticker_count",
@@ -285,12 +276,8 @@ def check(refined: DataFrame, expected: set[Day]) -> tuple[list[Day], list[Parti
 
 
 def check_partition_values(dt: Any, index: Any, ticker: Any) -> PartitionValues:
-    """The values that become the refined path, each as B3 writes it, else ``SchemaDrift``.
-
-    A ticker with ``/`` or ``=`` would change the path (and be deleted as stale on S3),
-    one of 300 characters would fail the write, ``__HIVE_DEFAULT_PARTITION__`` would read
-    back as NULL: none of them reaches a write.
-    """
+    """The values that become the refined path, each as B3 writes it, else ``SchemaDrift``
+    (``/``, ``=``, 300 characters, ``__HIVE_DEFAULT_PARTITION__`` never reach a write)."""
     where = f"raw row of {dt}/{index}"
     if not (isinstance(dt, str) and RAW_DT.fullmatch(dt)):
         raise SchemaDrift(f"{where}: dt {dt!r} is not YYYY-MM-DD")

@@ -1,14 +1,13 @@
 """Where the job's Spark reads and writes, and how a table's days are published.
 
-Spark reads only each raw object's validated bytes, checked against their pin and staged
-in a scratch lake, and writes its output there: a temporary directory for local Spark,
-the run-scoped ``staging/<run>/`` prefix of the lake on AWS Glue (its Spark cannot read
-this process's disk).
+Spark reads each raw object's validated bytes, checked against their pin, from a scratch
+lake, and writes there: a temporary directory locally, ``staging/<run>/`` on AWS Glue.
 
 Publishing is one path for a directory and for S3. Each partition is one file, replaced in
-one atomic write (``os.replace`` locally, a PUT on S3), so a reader sees every partition
-whole, old or new, whenever a run stops; the tickers the day no longer has are deleted
-after, and the catalogue is switched last. Re-running the day repairs a run that stopped.
+one atomic write (``os.replace`` locally, a PUT on S3; many at once), so a reader sees every
+partition whole, old or new, whenever a run stops; the tickers the day no longer has are
+deleted after every write has succeeded, and the catalogue is switched last.
+Re-running the day repairs a run that stopped.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -27,6 +27,9 @@ from services.pipeline.lake.datasets import BY_NAME, DAY, object_key
 from services.pipeline.lake.layout import RawDay
 from services.pipeline.lake.refined import PartitionValues, day_prefix, partition_of, refined_key
 from services.pipeline.lake.storage import NO_VERSION, Lake, LocalLake, open_lake
+
+#: Partition files written at once: boto3 clients are thread-safe, and keep 10 connections.
+WRITERS = 8
 
 
 class RawObjectChanged(Exception):
@@ -51,15 +54,12 @@ class RawPartition:
     dataset: str = DAY  # or a dataset ahead's name
 
     @property
-    def day(self) -> RawDay:
-        return RawDay(self.index, self.dt)
-
-    @property
     def key(self) -> str:
         return object_key(BY_NAME[self.dataset], self.index, self.dt)
 
     def __str__(self) -> str:
-        return str(self.day) if self.dataset == DAY else f"{self.dataset} {self.day}"
+        day = RawDay(self.index, self.dt)
+        return str(day) if self.dataset == DAY else f"{self.dataset} {day}"
 
 
 def read_pinned(lake: Lake, part: RawPartition) -> bytes:
@@ -117,8 +117,12 @@ def publish(lake: Lake, space: Lake, prefix: str, expected: set[PartitionValues]
     written = spark_output(space, prefix)
     if set(written) != expected:
         raise RuntimeError(f"Spark wrote {len(written)} partitions, {len(expected)} were expected")
-    for values, source in sorted(written.items()):
-        lake.write_bytes(refined_key(values, prefix=prefix), space.read_bytes(source))
+
+    def put(item: tuple[PartitionValues, str]) -> None:
+        lake.write_bytes(refined_key(item[0], prefix=prefix), space.read_bytes(item[1]))
+
+    with ThreadPoolExecutor(WRITERS) as pool:  # S3 answers a PUT in tens of ms: overlap them
+        list(pool.map(put, sorted(written.items())))  # list(): the first failure is raised
     kept = {refined_key(values, prefix=prefix) for values in written}
     for day in sorted({(dt, index) for dt, index, _ in written}):
         for key in sorted(set(lake.list(day_prefix(day, prefix))) - kept):

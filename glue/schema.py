@@ -1,10 +1,6 @@
 """The refined tables' columns, spelled once: the job casts to them, the deployments
-declare the tables from them, docs/refined-layer.md and docs/ahead.md describe them.
-
-One table per dataset, not a ``portfolio_kind`` partition: their grain and columns differ,
-and the preview, unverified against a live answer, stays out of every query that does
-not name it. Types are Hive/Athena strings, which Spark parses too.
-"""
+declare the tables from them. One table per dataset: their grain and columns differ, and
+the unverified preview stays out of every query that does not name it."""
 
 from __future__ import annotations
 
@@ -145,9 +141,7 @@ contract string '{settings.PREVIEW_CONTRACT}': no GetQuartelyPreview answer is r
 
 @dataclass(frozen=True)
 class Table:
-    """One refined table: the raw dataset it refines, its name, prefix and columns."""
-
-    dataset: str
+    dataset: str  # the raw dataset it refines
     name: str
     prefix: str
     description: str

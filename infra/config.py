@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from services.deploy.deployment import Deployment
 from services.deploy.stack_settings import BadSetting, StackConfig, parse
@@ -22,6 +23,14 @@ class Stack:
     def deployment(self) -> Deployment:
         config = self.config
         return Deployment(config.prefix, config.indices, config.ahead_datasets)
+
+    def log_group(
+        self, resource: str, name: str, parent: pulumi.Resource, *, retain: bool = False
+    ) -> aws.cloudwatch.LogGroup:
+        """A log group with the stack's retention (AWS would create one keeping logs forever)."""
+        days, opts = self.config.log_retention_days, pulumi.ResourceOptions(parent=parent)
+        opts.retain_on_delete = retain
+        return aws.cloudwatch.LogGroup(resource, name=name, retention_in_days=days, opts=opts)
 
 
 def load() -> StackConfig:

@@ -1,10 +1,6 @@
-"""ETL: the Glue job (Spark), its code in S3, the refined tables, the crawler, their logs.
-
-Both roles trust glue.amazonaws.com with no condition: Glue documents no
-``aws:SourceAccount``/``aws:SourceArn`` for the roles it assumes
-(https://docs.aws.amazon.com/glue/latest/dg/create-an-iam-role.html), and a condition the
-service does not send would deny it the role.
-"""
+"""The Glue job and its code, the refined tables, the crawler, their logs. Both roles trust
+glue.amazonaws.com with no condition: Glue documents none for the roles it assumes, and one
+it does not send would deny it the role."""
 
 from __future__ import annotations
 
@@ -13,7 +9,6 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +17,16 @@ import pulumi_aws as aws
 
 from glue import catalog
 from glue.arguments import ENGINE, flag
-from glue.schema import DAY_TABLE, PARTITION_COLUMNS, TABLES, Column
+from glue.schema import DAY_TABLE, TABLES
 from glue.schema import Table as TableDescription
 from infra.config import Stack
-from infra.policies import ServiceRole, allow, role
+from infra.policies import ServiceRole, allow, role, sub
 from infra.storage import Storage
 from services.deploy.deployment import regional_arn
 from services.pipeline import settings
 from services.pipeline.lake.datasets import RAW_PREFIXES
 
+STAGING = settings.STAGING_PREFIX
 JOB_SCRIPT = settings.REPO_ROOT / "glue" / "job.py"
 BUILD_DIR = settings.STATE_DIR / "build"
 
@@ -81,47 +77,41 @@ def package_zip() -> bytes:
     return buffer.getvalue()
 
 
-@dataclass(frozen=True)
-class JobCode:
-    """The job's code as built for one deployment, each file under a key that changes
-    with its content (so Glue always runs what was deployed)."""
-
-    script_key: str
-    package: Path
-    package_key: str
-
-
-def content_key(name: str, data: bytes) -> str:
-    return f"glue/{hashlib.sha256(data).hexdigest()[:16]}/{name}"
+#: The job's script and package, by their keys in the artifacts bucket.
+JobCode = dict[str, Path]
 
 
 def build_job_code(build_dir: Path = BUILD_DIR) -> JobCode:
-    """Package the job's code before :class:`Etl` is declared (no component writes files)."""
-    package = package_zip()
+    """Package the job's code before :class:`Etl` is declared (no component writes files);
+    each key changes with its content, so Glue runs what was deployed."""
     build_dir.mkdir(parents=True, exist_ok=True)
-    path = build_dir / "bovespa-glue.zip"
-    path.write_bytes(package)
-    script = content_key("job.py", JOB_SCRIPT.read_bytes())
-    return JobCode(script, path, content_key("bovespa.zip", package))
+    package = build_dir / "bovespa-glue.zip"
+    package.write_bytes(package_zip())
+    return {f"glue/{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}/{name}": path
+            for name, path in (("job.py", JOB_SCRIPT), ("bovespa.zip", package))}  # fmt: skip
 
 
-def _columns(columns: Sequence[Column]) -> list[Any]:
-    return [{"name": c.name, "type": c.type, "comment": c.meaning} for c in columns]
+def snake(described: Any) -> Any:
+    """An AWS API shape (``SerdeInfo``…) as Pulumi's arguments (``ser_de_info``…); a
+    ``Parameters`` map is data, kept as it is."""
+    if isinstance(described, list):
+        return [snake(item) for item in described]
+    if not isinstance(described, dict):
+        return described
+    return {
+        re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower().replace("serde", "ser_de"):
+        v if k == "Parameters" else snake(v)
+        for k, v in described.items()
+    }  # fmt: skip
 
 
 class Etl(pulumi.ComponentResource):
-    """The Glue 5.0 job and its code, the refined tables, the crawler of the raw layer,
-    and their log groups."""
-
     def __init__(self, name: str, stack: Stack, storage: Storage, code: JobCode):
         super().__init__("bovespa:etl:Etl", name)
         self._name, self._stack, self._storage = name, stack, storage
         deployment = stack.deployment
         self._job_log_prefix = f"/aws-glue/jobs/{deployment.glue_job}"
-        for label, key, path in (
-            ("script", code.script_key, JOB_SCRIPT),
-            ("package", code.package_key, code.package),
-        ):
+        for label, (key, path) in zip(("script", "package"), code.items(), strict=True):
             aws.s3.BucketObjectv2(
                 f"{name}-{label}",
                 bucket=storage.artifacts.bucket,
@@ -134,7 +124,7 @@ class Etl(pulumi.ComponentResource):
         tables = [self._table(table, about, database) for table, about in described]
         self.table = tables[0]
         job_logs = [
-            self._log_group(f"job-{stream}", f"{self._job_log_prefix}/{stream}")
+            stack.log_group(f"{name}-job-{stream}-logs", f"{self._job_log_prefix}/{stream}", self)
             for stream in JOB_LOG_STREAMS
         ]
         self.job = self._job(self._job_role([t.prefix for t in TABLES]), code, job_logs)
@@ -143,7 +133,7 @@ class Etl(pulumi.ComponentResource):
         crawler_logs = (
             []
             if resource_exists("AWS::Logs::LogGroup", CRAWLER_LOG_GROUP)
-            else [self._log_group("crawler", CRAWLER_LOG_GROUP, retain_on_delete=True)]
+            else [stack.log_group(f"{name}-crawler-logs", CRAWLER_LOG_GROUP, self, retain=True)]
         )
         self.crawler = self._crawler([*database, *crawler_logs])
         self.register_outputs({"job": self.job.name, "crawler": self.crawler.name})
@@ -151,16 +141,6 @@ class Etl(pulumi.ComponentResource):
     def _catalog_arns(self, tables: list[str]) -> list[str]:
         stack = self._stack
         return stack.deployment.glue_catalog_arns(stack.region, stack.account, tables=tables)
-
-    def _log_group(
-        self, label: str, group: str, retain_on_delete: bool = False
-    ) -> aws.cloudwatch.LogGroup:
-        return aws.cloudwatch.LogGroup(
-            f"{self._name}-{label}-logs",
-            name=group,
-            retention_in_days=self._stack.config.log_retention_days,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain_on_delete),
-        )
 
     def _log_writer(self, *groups: str) -> dict[str, Any]:
         stack = self._stack
@@ -184,9 +164,10 @@ class Etl(pulumi.ComponentResource):
     def _table(
         self, name: str, about: TableDescription, after: list[pulumi.Resource]
     ) -> aws.glue.CatalogTable:
-        """A refined table (its partitions are the job's), as ``catalog.table_input`` has it."""
-        serde = catalog.PARQUET_STORAGE["SerdeInfo"]
-        location = pulumi.Output.concat("s3://", self._storage.lake.bucket, f"/{about.prefix}/")
+        """A refined table (its partitions are the job's), as the local deployment has it."""
+        described = self._storage.lake.bucket.apply(
+            lambda b: snake(catalog.table_input(name, f"s3://{b}/{about.prefix}/", about))
+        )
         return aws.glue.CatalogTable(
             f"{self._name}-refined{'' if about is DAY_TABLE else '-' + about.dataset}-table",
             name=name,
@@ -194,71 +175,46 @@ class Etl(pulumi.ComponentResource):
             table_type=catalog.TABLE_TYPE,
             parameters=catalog.TABLE_PARAMETERS,
             description=about.description,
-            partition_keys=_columns(PARTITION_COLUMNS),
-            storage_descriptor={
-                "location": location,
-                "input_format": catalog.PARQUET_STORAGE["InputFormat"],
-                "output_format": catalog.PARQUET_STORAGE["OutputFormat"],
-                "ser_de_info": {
-                    "serialization_library": serde["SerializationLibrary"],
-                    "parameters": serde["Parameters"],
-                },
-                "columns": _columns(about.columns),
-            },
+            partition_keys=described["partition_keys"],
+            storage_descriptor=described["storage_descriptor"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
 
     def _job_role(self, refined: list[str]) -> ServiceRole:
         """Read the pinned raw versions, write the refined prefixes and the run's staging/,
         read its code, keep its tables' partitions, write logs and metrics."""
-        deployment = self._stack.deployment
-        staging = settings.STAGING_PREFIX
-
-        def lake(a: str) -> list[dict[str, Any]]:
-            written = [*(f"{a}/{prefix}/*" for prefix in refined), f"{a}/{staging}/*"]
-            folders = [f"{a}/{settings.REFINED_PREFIX}_$folder$", f"{a}/{staging}_$folder$"]
-            return [
-                # GetObject?versionId= is authorised as s3:GetObjectVersion: the lake is
-                # versioned from its creation, so raw is never read unversioned.
-                allow(["s3:GetObjectVersion"], [f"{a}/{prefix}/*" for prefix in RAW_PREFIXES]),
-                # Spark writes into staging/<run>/, the job copies each partition's file
-                # under the refined prefixes (with the markers Hadoop puts beside a prefix).
-                allow(
-                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                    [*written[:-1], folders[0], written[-1], folders[1]],
-                ),
-                allow(["s3:AbortMultipartUpload"], written),
-                allow(["s3:ListBucket"], [a]),
-            ]
-
-        code = self._storage.artifacts.arn.apply(lambda a: allow(["s3:GetObject"], [f"{a}/glue/*"]))
+        deployment, lake, staging = self._stack.deployment, self._storage.lake.arn, STAGING
+        written = [*(sub(lake, f"/{prefix}/*") for prefix in refined), sub(lake, f"/{staging}/*")]
+        folders = [
+            sub(lake, f"/{settings.REFINED_PREFIX}_$folder$"),
+            sub(lake, f"/{staging}_$folder$"),
+        ]
         statements = [
-            self._storage.lake.arn.apply(lake),
-            code,
+            # GetObject?versionId= is authorised as s3:GetObjectVersion: the lake is versioned
+            # from its creation, so raw is never read unversioned.
+            allow(["s3:GetObjectVersion"], [sub(lake, f"/{prefix}/*") for prefix in RAW_PREFIXES]),
+            # Spark writes into staging/<run>/, the job copies each partition's file under the
+            # refined prefixes (with the markers Hadoop puts beside a prefix).
+            allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                  [*written[:-1], folders[0], written[-1], folders[1]]),
+            allow(["s3:AbortMultipartUpload"], written),
+            allow(["s3:ListBucket"], [lake]),
+            allow(["s3:GetObject"], [sub(self._storage.artifacts.arn, "/glue/*")]),
             allow(JOB_CATALOG_ACTIONS, self._catalog_arns(list(deployment.tables))),
             self._log_writer(*(f"{self._job_log_prefix}/{s}" for s in JOB_LOG_STREAMS)),
             # --enable-metrics: the namespace "Glue" only.
-            allow(
-                ["cloudwatch:PutMetricData"],
-                ["*"],
-                Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}},
-            ),
-        ]
-        return role(
-            deployment.glue_job,
-            "glue.amazonaws.com",
-            statements,
-            pulumi.ResourceOptions(parent=self),
-        )
+            allow(["cloudwatch:PutMetricData"], ["*"],
+                  Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}}),
+        ]  # fmt: skip
+        return role(deployment.glue_job, "glue.amazonaws.com", statements, self)
 
     def _job(
         self, job_role: ServiceRole, code: JobCode, logs: Sequence[pulumi.Resource]
     ) -> aws.glue.Job:
-        """Glue 5.0 (Spark 3.5.4, Python 3.11): the job imports only what it provides, so no
-        --additional-python-modules. No job-level retries: the state machine retries, where
-        it can be seen. Runs beyond max_concurrent_runs wait (queuing)."""
+        """Glue 5.0: the job imports only what it provides (no --additional-python-modules).
+        The state machine retries, where it can be seen; runs beyond the maximum queue."""
         stack, artifacts = self._stack, self._storage.artifacts.bucket
-        deployment = stack.deployment
+        deployment, (script, package) = stack.deployment, code
         return aws.glue.Job(
             deployment.glue_job,
             name=deployment.glue_job,
@@ -271,13 +227,13 @@ class Etl(pulumi.ComponentResource):
             command={
                 "name": "glueetl",
                 "python_version": "3",
-                "script_location": pulumi.Output.concat("s3://", artifacts, f"/{code.script_key}"),
+                "script_location": pulumi.Output.concat("s3://", artifacts, f"/{script}"),
             },
             default_arguments=pulumi.Output.all(self._storage.lake.bucket, artifacts).apply(
                 lambda buckets: {
                     **deployment.glue_job_arguments(buckets[0]),
                     flag(ENGINE): "glue",
-                    "--extra-py-files": f"s3://{buckets[1]}/{code.package_key}",
+                    "--extra-py-files": f"s3://{buckets[1]}/{package}",
                     "--enable-metrics": "true",
                     "--job-language": "python",
                     "--custom-logGroup-prefix": self._job_log_prefix,
@@ -291,45 +247,24 @@ class Etl(pulumi.ComponentResource):
     def _crawler(self, after: list[pulumi.Resource]) -> aws.glue.Crawler:
         """An S3 target on raw/, crawled incrementally (new folders only), into a table of
         its own (https://docs.aws.amazon.com/glue/latest/dg/incremental-crawls.html)."""
-        deployment = self._stack.deployment
-        raw = settings.RAW_PREFIX
-        crawler_role = role(
-            deployment.crawler,
-            "glue.amazonaws.com",
-            [
-                self._storage.lake.arn.apply(
-                    lambda a: [
-                        allow(["s3:GetObject"], [f"{a}/{raw}/*"]),
-                        allow(["s3:ListBucket"], [a]),
-                    ]
-                ),
-                allow(
-                    CRAWLER_CATALOG_ACTIONS,
-                    self._catalog_arns([f"{deployment.crawler_table_prefix}*"]),
-                ),
-                self._log_writer(CRAWLER_LOG_GROUP),
-            ],
-            pulumi.ResourceOptions(parent=self),
-        )
+        deployment, lake = self._stack.deployment, self._storage.lake.arn
+        owned = [f"{deployment.crawler_table_prefix}*"]
+        statements = [
+            allow(["s3:GetObject"], [sub(lake, f"/{settings.RAW_PREFIX}/*")]),
+            allow(["s3:ListBucket"], [lake]),
+            allow(CRAWLER_CATALOG_ACTIONS, self._catalog_arns(owned)),
+            self._log_writer(CRAWLER_LOG_GROUP),
+        ]
+        crawler_role = role(deployment.crawler, "glue.amazonaws.com", statements, self)
         targets = self._storage.lake.bucket.apply(deployment.crawler_targets)
-        schema_change = deployment.CRAWLER_SCHEMA_CHANGE_POLICY
         return aws.glue.Crawler(
             deployment.crawler,
             name=deployment.crawler,
             role=crawler_role.arn,
             database_name=deployment.database,
-            s3_targets=targets.apply(
-                lambda t: [
-                    {"path": s["Path"], "exclusions": s["Exclusions"]} for s in t["S3Targets"]
-                ]
-            ),
+            s3_targets=targets.apply(lambda t: snake(t)["s3_targets"]),
             table_prefix=deployment.crawler_table_prefix,
-            schema_change_policy={
-                "update_behavior": schema_change["UpdateBehavior"],
-                "delete_behavior": schema_change["DeleteBehavior"],
-            },
-            recrawl_policy={
-                "recrawl_behavior": deployment.CRAWLER_RECRAWL_POLICY["RecrawlBehavior"]
-            },
+            schema_change_policy=snake(deployment.CRAWLER_SCHEMA_CHANGE_POLICY),
+            recrawl_policy=snake(deployment.CRAWLER_RECRAWL_POLICY),
             opts=crawler_role.user(self, *after),
         )

@@ -1,8 +1,5 @@
-"""Images and functions: ECR repositories, the two images, and the three Lambda functions.
-
-The scraper image also serves the validate function (another command); the trigger has its
-own, smaller image. Each function has its own role, allowed only what it does.
-"""
+"""ECR repositories, the two images (the scraper's also runs validate; the trigger's is
+smaller) and the three Lambda functions, each with a role allowed only what it does."""
 
 from __future__ import annotations
 
@@ -28,8 +25,6 @@ INBOX, RAW = settings.INBOX_PREFIX, settings.RAW_PREFIX
 
 
 class Functions(pulumi.ComponentResource):
-    """ECR repositories and images, and the scraper, validate and trigger functions."""
-
     def __init__(self, name: str, stack: Stack, storage: Storage):
         super().__init__("bovespa:functions:Functions", name)
         self._stack = stack
@@ -75,7 +70,6 @@ class Functions(pulumi.ComponentResource):
         self.register_outputs({**outputs, "images": self.image_uris})
 
     def _image(self, name: str, prefix: str, image: str) -> pulumi.Output[str]:
-        # A repository per image, scanned on push, keeping the last few images.
         child = pulumi.ResourceOptions(parent=self)
         repository = aws.ecr.Repository(
             f"{name}-{image}-repository", name=f"{prefix}-{image}", force_delete=True,
@@ -117,22 +111,15 @@ class Functions(pulumi.ComponentResource):
         environment: pulumi.Input[dict[str, str]],
         *grants: dict[str, object],
     ) -> aws.lambda_.Function:
-        limits = self._stack.deployment.function_limits(function_name)
-        child = pulumi.ResourceOptions(parent=self)
-        # Its log group, with a retention (Lambda would create one that keeps logs forever).
-        log_group = aws.cloudwatch.LogGroup(
-            f"{function_name}-logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=self._stack.config.log_retention_days,
-            opts=child,
-        )
-        # Its own role: its log group, X-Ray (unscopable), its grants. No aws:SourceAccount
-        # trust condition: Lambda documents none for execution roles, and one it does not
-        # send would deny every start.
+        stack = self._stack
+        limits = stack.deployment.function_limits(function_name)
+        log_group = stack.log_group(f"{function_name}-logs", f"/aws/lambda/{function_name}", self)
+        # No aws:SourceAccount trust condition: Lambda documents none for execution roles,
+        # and one it does not send would deny every start.
         written = [log_group.arn, sub(log_group.arn, ":*")]
         logs = allow(["logs:CreateLogStream", "logs:PutLogEvents"], written)
         traces = allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
-        function_role = role(function_name, "lambda.amazonaws.com", [logs, traces, *grants], child)
+        function_role = role(function_name, "lambda.amazonaws.com", [logs, traces, *grants], self)
         return aws.lambda_.Function(
             function_name,
             name=function_name,

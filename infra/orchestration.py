@@ -1,6 +1,5 @@
 """The two state machines, the inbox rule to the trigger, and the daily schedule. Each role
-allows the calls its machine's integrations make, as the Step Functions Developer Guide's
-"IAM policies for ..." list them (connect-stepfunctions, connect-glue, connect-athena)."""
+allows what its integrations call (Step Functions Developer Guide, "IAM policies for …")."""
 
 from __future__ import annotations
 
@@ -37,29 +36,13 @@ UNSCOPABLE = [
 ]  # fmt: skip
 #: startExecution.sync:2 waits for the child through this managed EventBridge rule.
 SYNC_EXECUTION_RULE = "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
-#: glue:startJobRun.sync starts the run, polls it and stops it if the Task is stopped.
-GLUE_JOB_ACTIONS = ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"]
-#: athena:startQueryExecution.sync (start, poll, stop) and getQueryResults, on the workgroup.
-ATHENA_QUERY_ACTIONS = [
-    "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
-    "athena:GetQueryResults",
-]  # fmt: skip
-#: What Athena asks the Glue catalogue, as the refine machine, for the smoke query
-#: ("Configure access to databases and tables in the AWS Glue Data Catalog", Athena).
-ATHENA_CATALOG_ACTIONS = [
-    "glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions",
-    "glue:BatchGetPartition",
-]  # fmt: skip
-#: Athena writes the smoke query's results, as the refine machine, under athena-results/.
-ATHENA_RESULTS_ACTIONS = [
-    "s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation",
-    "s3:AbortMultipartUpload",
-]  # fmt: skip
+#: What Athena asks the Glue catalogue, as the refine machine, for the smoke query.
+ATHENA_CATALOG_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:GetPartition",
+                          "glue:GetPartitions", "glue:BatchGetPartition"]  # fmt: skip
 
 
 class Orchestration(pulumi.ComponentResource):
-    """The pipeline and refine state machines and the two ways the pipeline starts (an
-    object dropped under inbox/, the schedule)."""
+    """The state machines and what starts the pipeline: an object under inbox/, the schedule."""
 
     def __init__(self, name: str, stack: Stack, storage: Storage, functions: Functions,
                  etl: Etl, analytics: Analytics):  # fmt: skip
@@ -69,21 +52,25 @@ class Orchestration(pulumi.ComponentResource):
         self._stack = stack
         deployment, account, region = stack.deployment, stack.account, stack.region
         lake, artifacts = storage.lake.arn, storage.artifacts.arn
-        # Run the Glue job and the crawler; run the smoke query (and what Athena does for it:
-        # it reads the catalogue and the refined objects with the caller's credentials).
+        # The Glue run (.sync: start, poll, stop), the crawler, the smoke query (.sync) and
+        # what Athena does for it with the caller's credentials: read the catalogue and the
+        # refined objects, write the results under athena-results/.
         self.refine_machine = self._machine(
             deployment.refine_state_machine,
             render_json(REFINE, deployment.refine_values()),
-            allow(GLUE_JOB_ACTIONS, [etl.job.arn]),
+            allow(["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns",
+                   "glue:BatchStopJobRun"], [etl.job.arn]),
             allow(["glue:StartCrawler", "glue:GetCrawler"], [etl.crawler.arn]),
-            allow(ATHENA_QUERY_ACTIONS, [analytics.workgroup.arn]),
+            allow(["athena:StartQueryExecution", "athena:GetQueryExecution",
+                   "athena:StopQueryExecution", "athena:GetQueryResults"],
+                  [analytics.workgroup.arn]),
             allow(ATHENA_CATALOG_ACTIONS, deployment.glue_catalog_arns(region, account)),
             allow(["s3:GetObject"], [sub(lake, f"/{settings.REFINED_PREFIX}/*")]),
             allow(["s3:ListBucket", "s3:GetBucketLocation"], [lake]),
-            allow(
-                ATHENA_RESULTS_ACTIONS, [artifacts, sub(artifacts, f"/{ATHENA_RESULTS_PREFIX}/*")]
-            ),
-        )
+            allow(["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation",
+                   "s3:AbortMultipartUpload"],
+                  [artifacts, sub(artifacts, f"/{ATHENA_RESULTS_PREFIX}/*")]),
+        )  # fmt: skip
         refine = self.refine_machine.arn
         invoked = [functions.scraper.arn, functions.validate.arn]
         # Invoke the scraper and validate; run the refine machine and wait for it. IAM's
@@ -112,25 +99,19 @@ class Orchestration(pulumi.ComponentResource):
     def _machine(
         self, machine: str, definition: pulumi.Input[str], *statements: dict[str, Any]
     ) -> aws.sfn.StateMachine:
-        """A Standard state machine (failed runs can be redriven), logged and traced, and its
-        role: ``statements``, log delivery and X-Ray."""
+        """A Standard state machine (redrivable), logged and traced, and its role."""
         stack = self._stack
         machine_role = role(
             machine,
             "states.amazonaws.com",
             [*statements, allow(UNSCOPABLE, ["*"])],
-            pulumi.ResourceOptions(parent=self),
+            self,
             # Step Functions documents both keys for the role it assumes (confused deputy).
             trust_conditions=confused_deputy(
                 stack.account, state_machine_arn("*", stack.region, stack.account)
             ),
         )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{machine}-logs",
-            name=f"/aws/vendedlogs/states/{machine}",
-            retention_in_days=stack.config.log_retention_days,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        log_group = stack.log_group(f"{machine}-logs", f"/aws/vendedlogs/states/{machine}", self)
         return aws.sfn.StateMachine(
             machine,
             name=machine,
@@ -162,13 +143,13 @@ class Orchestration(pulumi.ComponentResource):
     def _schedule(self, name: str) -> None:
         # ONE execution a day for every configured index (the Map scrapes them), on B3's
         # weekdays, São Paulo time: one schedule whatever their number.
-        stack, child = self._stack, pulumi.ResourceOptions(parent=self)
+        stack = self._stack
         account, region = stack.account, stack.region
         scheduler_role = role(
             f"{name}-scheduler",
             "scheduler.amazonaws.com",
             [allow(["states:StartExecution"], [self.state_machine.arn])],
-            child,
+            self,
             # EventBridge Scheduler documents both keys; schedules live in the default group.
             trust_conditions=confused_deputy(
                 account, regional_arn("scheduler", region, account, "schedule-group/default")

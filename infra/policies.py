@@ -67,12 +67,13 @@ class ServiceRole:
 def role(
     name: str,
     service: str,
-    statements: list[pulumi.Input[Any]],
-    opts: pulumi.ResourceOptions,
+    statements: Sequence[pulumi.Input[Any]],
+    parent: pulumi.Resource,
     *,
     trust_conditions: dict[str, Any] | None = None,
 ) -> ServiceRole:
     """A role that ``service`` assumes, with one inline policy of exactly ``statements``."""
+    opts = pulumi.ResourceOptions(parent=parent)
     trust = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
     conditions = {"Condition": trust_conditions} if trust_conditions else {}
     created = aws.iam.Role(

@@ -1,9 +1,5 @@
-"""The Pulumi program: one stack of the pipeline, built from a few components.
-
-Reading order: ``Storage`` (buckets) → ``Functions`` (images, Lambdas) → ``Etl`` (Glue
-job, tables, crawler) → ``Analytics`` (Athena) → ``Orchestration`` (the state machines,
-the inbox rule, the schedule) → ``Monitoring`` (alarms). Names come from
-``services/deploy/deployment.py``, shared with the local deployment.
+"""The Pulumi program: one stack of the pipeline, from components declared in reading
+order; names come from ``services/deploy/deployment.py``, shared with the local deployment.
 """
 
 from __future__ import annotations

@@ -18,13 +18,11 @@ class Storage(pulumi.ComponentResource):
     def __init__(self, name: str, stack: Stack):
         super().__init__("bovespa:storage:Storage", name)
         child = pulumi.ResourceOptions(parent=self)
-        # The lake: inbox/ (dropped files), raw/ (as B3 sent it), refined/ (what Athena reads).
         # Bucket names are global: Pulumi ends each name with a unique suffix.
         self.lake = aws.s3.Bucket(
             f"{name}-lake", bucket_prefix=f"{stack.deployment.lake_bucket}-", opts=child
         )
-        # Scripts and packages of the Glue job, and Athena's query results: all disposable,
-        # so `pulumi destroy` empties it rather than stopping part-way.
+        # The job's code and Athena's results: disposable, so `pulumi destroy` empties it.
         self.artifacts = aws.s3.Bucket(
             f"{name}-artifacts",
             bucket_prefix=f"{stack.deployment.artifacts_bucket}-",
@@ -43,11 +41,9 @@ class Storage(pulumi.ComponentResource):
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lake-lifecycle", bucket=self.lake.id, rules=lake_rules(), opts=child
         )
-        # S3 events go to EventBridge, where the rule keeps those under inbox/.
         aws.s3.BucketNotification(
             f"{name}-lake-events", bucket=self.lake.id, eventbridge=True, opts=child
         )
-        # Athena results are disposable: expire them after a week.
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-artifacts-lifecycle",
             bucket=self.artifacts.id,

@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
 from ministack.core.iam_actions import extract_iam_action
 from ministack.core.iam_evaluator import EvalContext, evaluate, parse_policy_document
@@ -46,8 +45,7 @@ class Request:
 
 def requests_of_call(call: Call, region: str, account: str) -> list[Request]:
     """The authorisations behind one HTTP request a component sent."""
-    headers = dict(call.headers)
-    path = call.path
+    headers, path = call.headers, call.path
     service = detect_service(call.method, path, headers, call.query)
     body = (call.body or "").encode()
     action = extract_iam_action(service, call.method, path, headers, body, call.query)
@@ -63,7 +61,7 @@ def requests_of_call(call: Call, region: str, account: str) -> list[Request]:
             if name == "ListBucket" and "prefix" in call.query:
                 context = (("s3:prefix", call.query["prefix"][0]),)
         else:
-            resource = f"arn:aws:s3:::{bucket}/{unquote(key)}"
+            resource = f"arn:aws:s3:::{bucket}/{key}"
         return [Request(call.component, action, resource, context, source)]
     return [
         Request(call.component, action, resource, (), source)

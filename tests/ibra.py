@@ -6,7 +6,6 @@ script that derived the JSON bodies from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from services.pipeline import settings
@@ -19,30 +18,19 @@ SEGMENT2 = settings.FIXTURES_DIR / "GetPortfolioDay_IBRA_segment2_2021-06-22_der
 CASES = {("IBRA", "1"): SEGMENT1, ("IBRA", "2"): SEGMENT2}
 
 
-@dataclass(frozen=True)
-class CsvRow:
-    company: str
-    share_type: str
-    weight: Decimal
-    qty: int
+#: A CSV row: company, share type (spaces normalised), weight, quantity.
+Row = tuple[str, str, Decimal, int]
 
 
-@dataclass(frozen=True)
-class CsvPortfolio:
-    rows: dict[str, CsvRow]
-    total_qty: int
-    total_weight: Decimal
-    reductor: Decimal
-
-
-def from_csv() -> CsvPortfolio:
-    """B3's CSV of the day, as exact numbers: ticker -> row, and the footer totals."""
+def from_csv() -> tuple[dict[str, Row], tuple[int, Decimal, Decimal]]:
+    """B3's CSV of the day, as exact numbers: ticker -> row, and the footer's quantity,
+    weight and reductor."""
     lines = CSV.read_bytes().decode("latin-1").splitlines()
     assert lines[0] == "IBRA - Carteira do Dia 22/06/21"
     rows = {}
     for line in lines[2:-2]:
         cod, company, kind, qty, part, _ = line.split(";")
-        rows[cod] = CsvRow(company, " ".join(kind.split()), pt_br(part), int(pt_br(qty)))
+        rows[cod] = (company, " ".join(kind.split()), pt_br(part), int(pt_br(qty)))
     _, _, _, total_qty, total_part = lines[-2].split(";")
     reductor = lines[-1].split(";")[-1]
-    return CsvPortfolio(rows, int(pt_br(total_qty)), pt_br(total_part), pt_br(reductor))
+    return rows, (int(pt_br(total_qty)), pt_br(total_part), pt_br(reductor))

@@ -1,8 +1,5 @@
-"""Run the Pulumi program offline with ``pulumi.runtime.set_mocks`` and record what it declares.
-
-The mocks answer like AWS would (ARNs, bucket names, ECR URLs, image digests) so the
-program's Outputs resolve; every resource's resolved inputs are kept for the tests.
-"""
+"""The Pulumi program run offline (``pulumi.runtime.set_mocks``), answered as AWS would
+(ARNs, bucket names, ECR URLs, image digests); every resource's inputs kept for the tests."""
 
 from __future__ import annotations
 

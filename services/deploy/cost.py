@@ -1,6 +1,5 @@
-"""The modelled AWS cost of a day and a month of the daily schedule, in month 1 and month
-12: list prices (:data:`ITEMS`) times quantities from the stack's settings, ``make bench``
-and the definitions walked state by state (:func:`quantities`). Why: docs/cost.md."""
+"""The modelled AWS cost of a day and a month of the schedule, in months 1 and 12: list
+prices (:data:`ITEMS`) times quantities (:func:`quantities`). Why: docs/cost.md."""
 
 from __future__ import annotations
 
@@ -64,7 +63,7 @@ MEASURED_FILE: Final = settings.REPO_ROOT / "services" / "tool" / "measured.json
 
 @dataclass(frozen=True)
 class Measured:
-    """Durations from ``make bench`` and sizes measured on the recorded portfolios."""
+    """Durations from ``make bench``; sizes measured on the recorded portfolios."""
 
     source: str
     #: The Glue job on local Spark: (refined files written, wall seconds).
@@ -105,8 +104,7 @@ def read_stack(name: str, root: Path = settings.REPO_ROOT) -> Stack:
     return Stack(name, *read_stack_file(name, root))
 
 
-#: Where each Choice of a successful scheduled day goes (a sequence: its n-th item on the
-#: n-th visit; the crawl's poll: :func:`transitions`).
+#: Where each Choice of a successful scheduled day goes (a sequence: on each visit).
 Route = Mapping[str, str | Sequence[str]]
 PIPELINE_ROUTE: Final[Route] = {
     "Route": "ScrapeIndices", "Dropped?": "Scrape", "AnyValidated?": "Refine", "AnyFailed?": "Done",
@@ -114,15 +112,13 @@ PIPELINE_ROUTE: Final[Route] = {
 REFINE_ROUTE: Final[Route] = {"AnyDay?": "SmokeQuery", "Check": "Refined"}
 
 
-def definition(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(asl.template(name))  # as committed
-    return loaded
+def definition(name: str) -> Any:
+    return json.loads(asl.template(name))  # as committed
 
 
 def entered(machine: Mapping[str, Any], route: Route, items: Mapping[str, int]) -> int:
     """States one execution enters, each a billed transition: a Choice goes where ``route``
-    says, a Map runs its iteration once per item (``items``, by the Map's name), a state
-    with no ``Next`` ends."""
+    says, a Map runs its iteration once per item (``items``, by the Map's name)."""
     states, visits = machine["States"], Counter[str]()
     name: str | None = machine["StartAt"]
     count = 0

@@ -1,6 +1,5 @@
-"""One description of a deployment, read by the Pulumi program and by the local deployment:
-names, the state machines' values, the S3 event pattern, the schedule's input and the Glue
-job's arguments, derived from a name prefix and a few settings."""
+"""One description of a deployment, for the Pulumi program and the local deployment alike:
+names, ARNs, the state machines' values and everything else derived from a name prefix."""
 
 from __future__ import annotations
 
@@ -9,13 +8,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from glue.arguments import CATALOG, DATABASE, LAKE, TABLE, flag
+from glue.schema import TABLES
 from services.pipeline import settings
 from services.pipeline.lake.datasets import DATASETS
 
 #: The four-month datasets the scraper fetches besides the day's portfolio.
 AHEAD_DATASETS: tuple[str, ...] = tuple(dataset.name for dataset in DATASETS)
-#: Their refined tables, kept by the Glue job in the same run as the day's.
-AHEAD_TABLES: tuple[str, ...] = (settings.REFINED_THEORETICAL_TABLE, settings.REFINED_PREVIEW_TABLE)
 
 #: Lambda handlers, as module.function (the zip packages and the images' CMD).
 SCRAPER_HANDLER = "services.pipeline.scraper.handler.handler"
@@ -35,9 +33,8 @@ class FunctionLimits:
     memory_mb: int
 
 
-#: Each function's limits (AWS and the emulator), by its name without the prefix. The
-#: scraper ends its scrape 15 s before its timeout, with its own error
-#: (services/pipeline/scraper/handler.py).
+#: Each function's limits, by its name without the prefix (the scraper stops 15 s before
+#: its timeout, with its own error).
 FUNCTION_LIMITS: Mapping[str, FunctionLimits] = {
     "scraper": FunctionLimits(timeout_seconds=300, memory_mb=1024),
     "validate": FunctionLimits(timeout_seconds=120, memory_mb=1024),
@@ -125,8 +122,8 @@ class Deployment:
     def glue_catalog_arns(
         self, region: str, account: str, tables: Sequence[str] | None = None
     ) -> list[str]:
-        """The Glue catalogue, the database and the refined table (or ``tables``): what
-        reading or changing a table is authorised on (every catalogue call names all three)."""
+        """The catalogue, the database and the refined table (or ``tables``): every catalogue
+        call is authorised on all three."""
         glue, database = f"arn:aws:glue:{region}:{account}", self.database
         names = (self.table,) if tables is None else tables
         return [f"{glue}:catalog", f"{glue}:database/{database}",
@@ -145,7 +142,7 @@ class Deployment:
     @property
     def tables(self) -> tuple[str, ...]:
         """Every refined table the job keeps: the day's, then the datasets ahead's."""
-        return (self.table, *AHEAD_TABLES)
+        return (self.table, *(table.name for table in TABLES[1:]))
 
     def crawler_targets(self, bucket: str) -> dict[str, Any]:
         """``raw/``, crawled for new folders only (a crawl follows the day, not the lake),
@@ -158,8 +155,7 @@ class Deployment:
         """The crawler names its table after the target's folder: ``<table>_raw``."""
         return f"{self.table}_"
 
-    #: Incremental crawls need the crawler to log schema changes and deletions, never apply
-    #: them ("Scheduling an incremental crawl", AWS Glue Developer Guide).
+    #: Incremental crawls need schema changes and deletions logged, never applied.
     CRAWLER_SCHEMA_CHANGE_POLICY: ClassVar = {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
     CRAWLER_RECRAWL_POLICY: ClassVar = {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
 

@@ -1,6 +1,5 @@
 """A stack's settings (``bovespa-pipeline:<field in camelCase>`` in ``Pulumi.<stack>.yaml``),
-their defaults and their checks: read by the Pulumi program through ``pulumi.Config``
-(``infra/config.py``) and by the cost model from the file, without Pulumi."""
+defaults and checks, for the Pulumi program and for the cost model (without Pulumi)."""
 
 from __future__ import annotations
 
@@ -29,8 +28,6 @@ class BadSetting(BadArgument):
 
 @dataclass(frozen=True)
 class StackConfig:
-    """Everything a stack may set, and each setting's default."""
-
     #: Every resource name starts with it (default ``bovespa-<stack>``).
     prefix: str = ""
     #: B3 codes or ``all``: one execution a day scrapes them all.
@@ -61,7 +58,6 @@ def key(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-#: Every setting a stack may set, by its key.
 KEYS: Final = {key(f.name): f for f in fields(StackConfig)}
 DEFAULTS: Final = StackConfig()
 

@@ -43,11 +43,7 @@ RAW_OBJECT_NAME: Final = "portfolio.parquet"
 #: Archived B3 bodies sit beside the Parquet; the leading underscore hides them from
 #: Spark, Athena and pyarrow datasets.
 RAW_RESPONSE_PREFIX: Final = "_b3-response"
-#: The four-month datasets sit BESIDE ``raw/`` (``services/pipeline/lake/datasets.py``).
-RAW_THEORETICAL_PREFIX: Final = "raw-theoretical"
-THEORETICAL_OBJECT_NAME: Final = "theoretical.parquet"
-RAW_PREVIEW_PREFIX: Final = "raw-preview"
-PREVIEW_OBJECT_NAME: Final = "preview.parquet"
+#: The four-month datasets sit BESIDE ``raw/``: :mod:`services.pipeline.lake.datasets`.
 #: Written instead of the preview when B3 has no current one ("no preview now").
 NO_PREVIEW_MARKER: Final = "_no-preview.json"
 

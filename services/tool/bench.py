@@ -160,29 +160,26 @@ def record(
     }
 
 
+def table(title: str, rows: list[dict[str, Any]]) -> Table:
+    shown = Table(*rows[0], title=title)
+    for row in rows:
+        shown.add_row(*map(str, row.values()))
+    return shown
+
+
 def main() -> None:
     console = Console()
     console.print(f"[bold]Machine:[/] {machine()}")
     demo = bench_demo()
-    table = Table("phase", "seconds", title="make demo, cold (the wall: both executions)")
-    table.add_row("emulator start", str(demo["emulator_start_s"]))
-    table.add_row("deployment", str(demo["deploy_s"]))
-    for step in demo["steps"]:
-        table.add_row(f"state: {step['step']}", f"{step['seconds']:.1f}")
-    table.add_row("[bold]whole command (wall)[/]", f"[bold]{demo['wall_s']}[/]")
-    table.add_row("[bold]peak memory, all processes (MiB)[/]", str(demo["peak_memory_mib"]))
-    console.print(table)
+    phases = {"emulator start (s)": demo["emulator_start_s"], "deployment (s)": demo["deploy_s"]}
+    phases |= {f"state: {s['step']} (s)": round(s["seconds"], 1) for s in demo["steps"]}
+    phases |= {"whole command (wall, s)": demo["wall_s"], "peak MiB": demo["peak_memory_mib"]}
+    rows = [{"phase": phase, "value": value} for phase, value in phases.items()]
+    console.print(table("make demo, cold (the wall: both executions)", rows))
     lambdas = bench_lambdas()
-    console.print(
-        f"scraper: {lambdas['scrape_page_s']} s a B3 page; validate: {lambdas['validate_s']} s"
-    )
+    console.print(table("Lambda work, warm (median)", [lambdas]))
     glue = bench_glue()
-    table = Table(title="Glue job, local Spark, warm runtime")
-    for column in ("run", "wall_s", "rows", "files", "rows_per_s"):
-        table.add_column(column, justify="right")
-    for figures in glue:
-        table.add_row(*(str(value) for value in figures.values()))
-    console.print(table)
+    console.print(table("Glue job, local Spark, warm runtime", glue))
     MEASURED_FILE.write_text(json.dumps(record(demo, lambdas, glue), indent=2) + "\n")
     console.print(f"[bold]Recorded[/] {MEASURED_FILE.relative_to(settings.REPO_ROOT)}")
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -20,12 +21,14 @@ from typing import Annotated, Any
 
 import boto3
 import typer
+from rich.live import Live
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from services.pipeline import settings
 from services.pipeline.b3.errors import B3Error
 from services.pipeline.errors import EXIT_CODES, one_line
-from services.pipeline.lake.layout import NotARawKey, parse_raw_key
+from services.pipeline.lake.layout import NotARawKey, RawDay, parse_raw_key, partition
 from services.pipeline.lake.storage import Lake, open_lake
 from services.pipeline.scraper.scrape import scrape as scrape_portfolio
 from services.pipeline.validate.contract import validate
@@ -44,29 +47,85 @@ from services.tool.arguments import (
     index_code,
     index_codes,
 )
-from services.tool.console import err, print_etl, print_rows, print_summary
+from services.tool.console import (
+    err,
+    print_etl,
+    print_result,
+    print_rows,
+    print_summary,
+    steps_table,
+    write_json,
+)
 from services.tool.exits import fail, or_exit
-from services.tool.local.commands import local_app
-from services.tool.local.deploy import LOCAL
-from services.tool.local.emulator import use_endpoint
-from services.tool.local.live import dropped, run_pipeline
+from services.tool.local.deploy import LOCAL, Deployed, deploy, deployed
+from services.tool.local.emulator import Emulator, use_endpoint
 from services.tool.local.replay import (
-    DEMO_AHEAD_DATASETS,
     DEMO_AHEAD_INDEX,
     DEMO_INDICES,
     ReplayServer,
     demo_ahead,
     demo_cases,
 )
+from services.tool.local.run import Progress, executions, follow, start, summary, wait_for_execution
 from services.tool.local.run import finish as finish_execution
-from services.tool.local.run import start
 
 app = typer.Typer(
     help="B3 index portfolios to a partitioned, catalogued data lake.",
     no_args_is_help=True,
     add_completion=False,
 )
+local_app = typer.Typer(
+    help=f"The local AWS emulator (MiniStack on {settings.EMULATOR_HOST}:{settings.EMULATOR_PORT})."
+)
 app.add_typer(local_app, name="local")
+
+
+#: Starts the execution on the deployed stack and returns its ARN.
+Begin = Callable[[Deployed], str]
+
+
+def run_pipeline(
+    begin: Begin, b3_base_url: str | None = None, *, redeploy: bool = True
+) -> dict[str, Any]:
+    """Emulator up, deploy (unless ``redeploy`` is false: the stack as deployed, its B3
+    address kept), start (``begin``), follow live, summarise; exit 1 on failure."""
+    clock = time.monotonic()
+    endpoint = or_exit(lambda: use_endpoint(start=True))
+    timings = {"emulator_start_s": round(time.monotonic() - clock, 2)}
+    stack = deployed(LOCAL)
+    if redeploy:
+        clock = time.monotonic()
+        stack = or_exit(lambda: deploy(LOCAL, b3_base_url=b3_base_url))
+        timings["deploy_s"] = round(time.monotonic() - clock, 2)
+        err.print(f"[bold]Deployed[/] to {endpoint} in {timings['deploy_s']} s")
+    execution = or_exit(lambda: begin(stack))
+    with Live(steps_table(Progress()), console=err, auto_refresh=False) as live:
+        outcome = or_exit(
+            lambda: follow(execution, lambda p: live.update(steps_table(p), refresh=True))
+        )
+    err.print()
+    result = {**summary(stack, outcome), **timings}
+    print_result(result, endpoint)
+    write_json(result)
+    if outcome.status != "SUCCEEDED":
+        fail(
+            f"the pipeline failed in {result.get('failed_state')}: "
+            f"{result.get('error')}: {escape(str(result.get('cause')))}"
+        )
+    return result
+
+
+def dropped(day: RawDay, data: bytes) -> Begin:
+    """A ``begin`` that puts ``data`` as ``day``'s inbox object: the execution it starts."""
+
+    def drop(stack: Deployed) -> str:
+        known = executions(stack)
+        key = f"{partition(day.index, day.dt, settings.INBOX_PREFIX)}/{settings.RAW_OBJECT_NAME}"
+        boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data)
+        err.print(f"[bold]Dropped[/] s3://{stack.bucket}/{key}; waiting for the trigger")
+        return wait_for_execution(stack, f"s3://{stack.bucket}/{key}", known)
+
+    return drop
 
 
 @app.callback()
@@ -135,7 +194,7 @@ def demo() -> None:
             f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
             "portfolio (recorded) and a preview made from it (unverified)"
         )
-        ahead_input = LOCAL.schedule_input(DEMO_AHEAD_INDEX, ahead=DEMO_AHEAD_DATASETS)
+        ahead_input = LOCAL.schedule_input(DEMO_AHEAD_INDEX)  # the deployment's datasets ahead
         ahead = run_pipeline(lambda stack: start(stack, ahead_input), redeploy=False)
         written.append(reports.submit(_write_report, *_first_day(ahead), out))
         for report in written:
@@ -325,6 +384,33 @@ def cost_command(
     estimates = cost.estimates(settings_, codes, flex=flex)
     err.print(cost.render(estimates, settings_))
     print(cost.as_json(estimates))
+
+
+@local_app.command("up")
+def local_up() -> None:
+    """Start the emulator in the background (data under .state/ministack)."""
+    emulator = Emulator()
+    if emulator.is_up():
+        err.print(f"already up at {emulator.endpoint}")
+        return
+    or_exit(emulator.start)
+    err.print(f"[green]up[/] at {emulator.endpoint}; log: {emulator.log_file}")
+    print(json.dumps({"endpoint": emulator.endpoint, "state_dir": str(emulator.state_dir)}))
+
+
+@local_app.command("down")
+def local_down() -> None:
+    """Stop the emulator started by ``bovespa local up``."""
+    err.print("stopped" if Emulator().stop() else "nothing was running")
+
+
+@local_app.command("status")
+def local_status() -> None:
+    """Say whether the emulator answers."""
+    emulator = Emulator()
+    up = emulator.is_up()
+    err.print(f"{emulator.endpoint}: {'[green]up[/]' if up else '[red]down[/]'}")
+    raise typer.Exit(0 if up else 1)
 
 
 if __name__ == "__main__":

@@ -69,9 +69,7 @@ def print_result(result: dict[str, Any], endpoint: str) -> None:
         cells = [cell(row.get(key)) for key in ("index", "dt", "session")]
         rows.append([*cells, status, *(cell(row.get(key)) for key in counts)])
     err.print(_table("Indices", ["index", "dt", "session", "status", *counts], rows, len(counts)))
-    facts = Table(show_header=False, box=None)
-    for key in ("glue_runs", "crawls", "table", "seconds"):
-        facts.add_row(f"[bold]{key}[/]", cell(result.get(key)))
+    facts = _facts(result, ("glue_runs", "crawls", "table", "seconds"))
     for ahead in result.get("ahead", []):
         landed = (
             f", refined {ahead['refined_rows']} rows in {ahead['table']}"
@@ -94,23 +92,24 @@ def cell(value: object) -> str:
     return "" if value is None else escape(str(value))
 
 
+def _facts(summary: dict[str, Any], keys: tuple[str, ...]) -> Table:
+    """A key-value table of the ``keys`` that ``summary`` has."""
+    table = Table(show_header=False, box=None)
+    for key in (key for key in keys if key in summary):
+        table.add_row(f"[bold]{key}[/]", cell(summary[key]))
+    return table
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     """``bovespa scrape``'s summary: its facts as a table, then as JSON on stdout."""
-    table = Table(show_header=False, box=None)
-    for key in ("dataset", "index", "dt", "session", "cycle", "target_cycle", "status",
-                "reason", "rows", "uri", "sha256"):  # fmt: skip
-        if key in summary:
-            table.add_row(f"[bold]{key}[/]", escape(str(summary[key])))
-    err.print(table)
+    err.print(_facts(summary, ("dataset", "index", "dt", "session", "cycle", "target_cycle",
+                               "status", "reason", "rows", "uri", "sha256")))  # fmt: skip
     write_json(summary)
 
 
 def print_etl(summary: dict[str, Any]) -> None:
     """``bovespa etl``'s summary: its facts, the days it skipped, then JSON on stdout."""
-    table_view = Table(show_header=False, box=None)
-    for key in ("dt", "rows", "partitions", "files", "table", "seconds"):
-        table_view.add_row(f"[bold]{key}[/]", str(summary[key]))
-    err.print(table_view)
+    err.print(_facts(summary, ("dt", "rows", "partitions", "files", "table", "seconds")))
     for skipped in summary["skipped"]:
         err.print(f"[yellow]{escape(skipped)}[/]", soft_wrap=True)
     write_json(summary)

@@ -77,27 +77,25 @@ def test_a_weight_too_large_for_its_column_is_schema_drift_exit_4(tmp_path: Path
     assert list(tmp_path.rglob("*")) == []
 
 
-@pytest.mark.parametrize("index", ["../x", "IB/OV", "IBOV=1", "__HIVE_DEFAULT_PARTITION__"])
-def test_ingest_refuses_a_bad_index_at_once(tmp_path: Path, index: str) -> None:
+@pytest.mark.parametrize(
+    ("index", "dt", "refusal"),
+    [
+        ("IB/OV", "2025-07-10", "error BadArgument: index code 'IB/OV' is not"),
+        ("IBOV", "20250710", "error BadArgument: dt '20250710' is not a YYYY-MM-DD date"),
+    ],
+)
+def test_ingest_refuses_a_bad_index_or_date_at_once(
+    tmp_path: Path, index: str, dt: str, refusal: str
+) -> None:
+    """Bad codes are unit-tested (test_codes.py); here: refused before any AWS call."""
     raw = tmp_path / "portfolio.parquet"
     write_days(LocalLake(tmp_path / "lake"), recorded_portfolio(SEGMENT2_2025_07_10), [JULY_10])
     raw.write_bytes((tmp_path / "lake" / raw_key("IBOV", JULY_10)).read_bytes())
-    # An endpoint where nothing listens: the command must fail before it needs one.
-    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
-    done = bovespa("ingest", str(raw), "--index", index, "--dt", "2025-07-10", env=env)
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # nothing listens there
+    done = bovespa("ingest", str(raw), "--index", index, "--dt", dt, env=env)
     assert done.returncode == 2, done.stderr
-    lines = error_lines(done)
-    assert len(lines) == 1
-    assert lines[0].startswith(f"error BadArgument: index code {index!r} is not")
-
-
-def test_ingest_refuses_a_bad_date_at_once(tmp_path: Path) -> None:
-    raw = tmp_path / "x.parquet"
-    raw.write_bytes(b"PAR1")
-    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
-    done = bovespa("ingest", str(raw), "--index", "IBOV", "--dt", "20250710", env=env)
-    assert done.returncode == 2
-    assert error_lines(done) == ["error BadArgument: dt '20250710' is not a YYYY-MM-DD date"]
+    (line,) = error_lines(done)
+    assert line.startswith(refusal)
 
 
 @pytest.mark.parametrize(

@@ -98,8 +98,10 @@ def test_rescrape_replaces_the_same_object(replay: ReplayServer, tmp_path: Path)
         [Fault(status=503, body=b"busy"), Fault(status=503, body=b"busy")],
         [Fault(status=429, headers={"Retry-After": "0"})],
         [Fault(body=CLOUDFLARE_520.read_bytes(), content_type="text/html")],  # HTML with 200
+        [Fault(cut=1000)],
+        [Fault(cut=1000, chunked=True)],
     ],
-    ids=["503-twice", "429-retry-after", "html-200"],
+    ids=["503-twice", "429-retry-after", "html-200", "cut", "cut-chunked"],
 )
 def test_transient_answers_are_retried(
     replay: ReplayServer, tmp_path: Path, faults: list[Fault]
@@ -123,8 +125,9 @@ def fail_every_attempt(server: ReplayServer, fault: Fault) -> None:
         (Fault(status=503), r"after 4 attempts .*HTTP 503"),
         (Fault(delay=1.5), r"after 4 attempts .*timed out"),
         (Fault(truncate=True), r"after 4 attempts .*body \(application/json\) is not JSON"),
+        (Fault(cut=1000), r"after 4 attempts .*connection cut after 1000 bytes"),
     ],
-    ids=["cloudflare-520", "503", "slower-than-timeout", "truncated-json"],
+    ids=["cloudflare-520", "503", "slower-than-timeout", "truncated-json", "cut"],
 )
 def test_persistent_failures_end_in_b3_unavailable_and_write_nothing(
     replay: ReplayServer, tmp_path: Path, fault: Fault, expected: str

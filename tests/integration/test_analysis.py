@@ -121,8 +121,7 @@ def stack(aws_endpoint: str, spark: Any) -> Iterator[Deployed]:
     body = json.dumps(later_document()).encode()
     earlier = on_day(without(recorded_portfolio(SEGMENT2_2025_07_10), "ALOS3"), date(2025, 7, 9))
     later = assemble("IBOV", [parse_page(json.loads(body))],
-                     [PageSource(1, "replay://later", body)], earlier.fetched_at,
-                     require_sector=True)  # fmt: skip
+                     [PageSource(1, "replay://later", body)], earlier.fetched_at)  # fmt: skip
     day = recorded_portfolio(SEGMENT2_2022_12_08)
     objects = []
     for portfolio in (earlier, later, day, on_day(without(day, "ABEV3"), BEFORE)):

@@ -4,7 +4,6 @@ indices, then the portfolio ahead) and the inbox path, end to end, checked on th
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import subprocess
@@ -15,17 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from services.pipeline import settings
 from services.pipeline.lake.raw import to_parquet_bytes, to_table
 from services.pipeline.lake.storage import S3Lake
-from services.tool.local.deploy import LOCAL
+from services.tool.local.deploy import LOCAL, deployed
 from services.tool.local.replay import demo_cases
-from services.tool.local.run import refine_executions
+from services.tool.local.run import executions
 from tests.ahead import THEORETICAL_2022
-from tests.aws_clients import athena_rows, aws
+from tests.aws_clients import athena_rows, aws, crawls, refined_rows
 from tests.ibra import from_csv
 from tests.lakes import on_day, recorded_portfolio
 from tests.recordings import SEGMENT2_2025_07_10, load, pt_br
@@ -55,19 +53,8 @@ def glue_runs() -> dict[str, dict[str, Any]]:
     return {r["Id"]: r for r in glue.get_job_runs(JobName=LOCAL.glue_job)["JobRuns"]}
 
 
-def executions() -> set[str]:
-    sfn: Any = aws("stepfunctions")
-    arn = LOCAL.state_machine_arn(settings.EMULATOR_REGION, "000000000000")
-    return {e["executionArn"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]}
-
-
-def refined_of(index: str, dt: str, table: str = "refined") -> dict[str, dict[str, Any]]:
-    """Every refined row of ``index`` on ``dt``, by ticker (a partition: in the path only)."""
-    lake, found = S3Lake(LOCAL.lake_bucket), {}
-    for key in lake.list(f"{table}/dt={dt}/index_code={index}/"):
-        (row,) = pq.read_table(io.BytesIO(lake.read_bytes(key))).to_pylist()
-        found[key.split("ticker=")[1].split("/")[0]] = row
-    return found
+def refined_of(index: str, dt: str) -> dict[str, dict[str, Any]]:
+    return refined_rows(LOCAL.lake_bucket, index, dt)
 
 
 @pytest.fixture(scope="module")
@@ -103,14 +90,7 @@ def test_demo_refines_three_indices_in_one_execution_with_b3s_numbers(
         for run in runs
     )
     assert asked == [[("IBOV", AHEAD_DT)], sorted(DEMO_DAYS)]
-    sfn: Any = aws("stepfunctions")
-    (refine,) = refine_executions(sfn, summary["execution"])
-    history = sfn.get_execution_history(executionArn=refine, maxResults=1000)["events"]
-    resources = [
-        e["taskSucceededEventDetails"]["resource"] for e in history if e["type"] == "TaskSucceeded"
-    ]
-    crawls = [resource for resource in resources if resource.endswith("glue:startCrawler")]
-    assert (len(crawls), summary["glue_runs"], summary["crawls"]) == (1, 1, 1)
+    assert (crawls(summary["execution"]), summary["glue_runs"], summary["crawls"]) == (1, 1, 1)
     # the refined rows are the recordings', the two-page IBRA's those of B3's CSV of the day
     for index, dt in DEMO_DAYS:
         body = load(demo_cases((index,))[(index, "2")])
@@ -119,7 +99,7 @@ def test_demo_refines_three_indices_in_one_execution_with_b3s_numbers(
         assert {t: (r["weight_pct"], r["theoretical_qty"]) for t, r in found.items()} == recorded
     ibra = refined_of("IBRA", "2021-06-22")
     assert {t: (r["weight_pct"], r["theoretical_qty"]) for t, r in ibra.items()} == {
-        t: (r.weight, r.qty) for t, r in from_csv().rows.items()
+        t: (weight, qty) for t, (_, _, weight, qty) in from_csv()[0].items()
     }
     assert refined_of("IBOV", "2025-07-10")["PETR4"]["company_weight_pct"] == Decimal("11.404")
     ((count, weight, qty),) = athena_rows(
@@ -204,11 +184,12 @@ def ingested(
     file = state / "portfolio.parquet"
     portfolio = on_day(recorded_portfolio(SEGMENT2_2025_07_10), INGESTED)
     file.write_bytes(to_parquet_bytes(to_table(portfolio)))
-    names, runs = executions(), glue_runs()
+    names, runs = executions(deployed()).keys(), glue_runs()
     done = bovespa("ingest", str(file), state=state)
     assert done.returncode == 0, done.stderr[-3000:]
     started = [run for key, run in glue_runs().items() if key not in runs]
-    return file, json.loads(done.stdout.strip().splitlines()[-1]), executions() - names, started
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    return file, summary, executions(deployed()).keys() - names, started
 
 
 def test_ingest_drops_a_file_and_follows_the_inbox_path(

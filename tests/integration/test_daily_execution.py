@@ -11,23 +11,21 @@ the others' files as they were, byte for byte. Every check reads S3 or asks Athe
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 from services.pipeline.lake.storage import S3Lake
 from services.tool.local.deploy import LOCAL, Deployed, deploy
 from services.tool.local.replay import DEMO_INDICES, Fault, ReplayServer, demo_cases
-from services.tool.local.run import Outcome, finish, follow, refine_executions, start, summary
+from services.tool.local.run import Outcome, finish, follow, start, summary
 from services.tool.local.samples import redate_body
 from tests.ahead import configuration
-from tests.aws_clients import athena_rows, aws
+from tests.aws_clients import athena_rows, aws, crawls, refined_rows
 from tests.recordings import load, pt_br
 
 pytestmark = pytest.mark.spark
@@ -83,19 +81,11 @@ def refined(stack: Deployed, index: str) -> dict[str, bytes]:
     }
 
 
-def rows_of(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
-    rows: dict[str, dict[str, Any]] = {}
-    for key, body in files.items():
-        (row,) = pq.read_table(io.BytesIO(body)).to_pylist()
-        rows[key.split("ticker=")[1].split("/")[0]] = row
-    return rows
-
-
 def assert_recorded(stack: Deployed, index: str) -> None:
     """The refined rows are B3's recording of the index, on Thursday's place in the calendar."""
     body = load(demo_cases((index,))[(index, "2")])
     recorded = {r["cod"]: (pt_br(r["part"]), pt_br(r["theoricalQty"])) for r in body["results"]}
-    rows = rows_of(refined(stack, index))
+    rows = refined_rows(stack.bucket, index, str(THURSDAY))
     assert {t: (r["weight_pct"], r["theoretical_qty"]) for t, r in rows.items()} == recorded
     for row in rows.values():
         assert {k: row[k] for k in THURSDAY_FEATURES} == THURSDAY_FEATURES
@@ -141,21 +131,13 @@ def test_one_index_down_ends_failed_in_its_retry_and_the_others_are_refined(
     # one Glue run and one crawl for the two others, exactly B3's rows, queryable
     day = THURSDAY.isoformat()
     assert list(runs.values()) == [[("IBOV", day), ("IBRA", day)]]
-    sfn: Any = aws("stepfunctions")
-    (refine,) = refine_executions(sfn, outcome.execution_arn)
-    events = sfn.get_execution_history(executionArn=refine, maxResults=1000)["events"]
-    resources = [
-        e["taskSucceededEventDetails"]["resource"] for e in events if e["type"] == "TaskSucceeded"
-    ]
-    crawls = [resource for resource in resources if resource.endswith("glue:startCrawler")]
-    assert len(crawls) == 1
+    assert crawls(outcome.execution_arn) == 1
     for index in ("IBOV", "IBRA"):
         assert_recorded(stack, index)
     assert refined(stack, DOWN) == {}
     assert athena_counts(stack) == {"IBOV": 84, "IBRA": 179}
-    assert sum(r["weight_pct"] for r in rows_of(refined(stack, "IBOV")).values()) == Decimal(
-        "100.000"
-    )
+    ibov = refined_rows(stack.bucket, "IBOV", str(THURSDAY)).values()
+    assert sum(r["weight_pct"] for r in ibov) == Decimal("100.000")
     # the summary: a row per index, "no preview now" as a result, the failure listed
     result = summary(stack, outcome)
     assert [(r["index"], r["status"], r.get("athena_count")) for r in result["indices"]] == [

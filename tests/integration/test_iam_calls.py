@@ -27,11 +27,11 @@ from services.pipeline import settings
 from services.pipeline.lake.layout import RawDay
 from services.pipeline.lake.raw import to_parquet_bytes, to_table
 from services.pipeline.lake.refined import refined_key
+from services.tool.cli import dropped
 from services.tool.local.deploy import ACCOUNT as LOCAL_ACCOUNT
 from services.tool.local.deploy import LOCAL, REGION, deploy
-from services.tool.local.live import dropped
 from services.tool.local.recorder import CALL_LOG_ENV, read_calls
-from services.tool.local.replay import DEMO_AHEAD_DATASETS, ReplayServer, demo_ahead
+from services.tool.local.replay import ReplayServer, demo_ahead
 from services.tool.local.run import Outcome, follow, start
 from tests.ahead import configuration
 from tests.aws_clients import aws
@@ -83,7 +83,7 @@ def exercise(aws_endpoint: str) -> list[Request]:
         # The datasets ahead refined into their own tables: IBOV on 2022-12-08 with its
         # recorded theoretical portfolio and a preview made from it (the demo's answers).
         server.serve(*demo_ahead())
-        ahead = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=DEMO_AHEAD_DATASETS)))
+        ahead = follow(start(stack, LOCAL.schedule_input("IBOV")))
         assert ahead.status == "SUCCEEDED", ahead.progress
         statuses = [a["status"] for a in ahead.progress.outputs["ScrapeIndices"]["ahead"]]
         assert statuses == ["stored", "stored"]

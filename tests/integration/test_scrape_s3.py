@@ -77,5 +77,3 @@ def test_a_missing_object_is_file_not_found_as_in_a_local_lake(bucket: str) -> N
     lake = S3Lake(bucket)
     with pytest.raises(FileNotFoundError, match=f"s3://{bucket}/{KEY}"):
         lake.read_bytes(KEY)
-    with pytest.raises(FileNotFoundError, match=f"s3://{bucket}/{KEY}"):
-        lake.metadata(KEY)

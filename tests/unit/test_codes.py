@@ -14,7 +14,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from services.pipeline.b3.codes import (
-    INDEX_CODE_FULL,
     TICKER,
     TICKER_FULL,
     check_ticker,
@@ -97,6 +96,3 @@ def test_arrow_and_python_agree_on_every_value(values: list[str]) -> None:
     array = pa.array([*values, *HOSTILE, "PETR4", "IBOV"], pa.string())
     python = array.to_pylist()
     assert pc.match_substring_regex(array, TICKER_FULL).to_pylist() == list(map(is_ticker, python))
-    assert pc.match_substring_regex(array, INDEX_CODE_FULL).to_pylist() == [
-        is_index_code(v) for v in python
-    ]

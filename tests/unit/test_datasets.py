@@ -9,7 +9,7 @@ from services.deploy.deployment import Deployment
 from services.pipeline import settings
 from services.pipeline.lake import datasets
 from services.pipeline.lake.datasets import PREVIEW, THEORETICAL
-from services.pipeline.lake.layout import archived_key, is_raw_key
+from services.pipeline.lake.layout import archived_key
 from services.pipeline.lake.raw import raw_key
 from services.pipeline.trigger import handler as trigger
 from tests.unit.test_trigger import s3_event
@@ -35,8 +35,6 @@ def test_no_dataset_key_starts_or_feeds_the_days_pipeline() -> None:
     assert "raw-preview/index=IBOV/dt=2024-12-16/_no-preview.json" in every_key()
     for key in every_key():
         assert not key.startswith(rule["prefix"]), key
-        # the trigger, Validate and the Glue job's scan all ask services.pipeline.lake.layout
-        assert not is_raw_key(key), key
         assert trigger.decide(dict(s3_event(key)))["action"] == "ignore", key
         # nor does a dataset's file dropped under inbox/ in the day's layout
         dropped = f"{settings.INBOX_PREFIX}/{key.split('/', 1)[1]}"

@@ -15,7 +15,7 @@ from services.pipeline.b3.errors import SchemaDrift, WeightTotalMismatch
 from services.pipeline.errors import EXIT_CODES, UNEXPECTED, BadArgument, exit_code, one_line
 
 #: Modules imported only inside the emulator's process (they patch or need its state).
-EMULATOR_PROCESS_ONLY = {"local_launcher", "recording_app", "ministack_app"}
+EMULATOR_PROCESS_ONLY = {"local_launcher", "ministack_app"}
 
 
 def project_errors() -> list[type[BaseException]]:

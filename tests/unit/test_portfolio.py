@@ -32,9 +32,8 @@ from tests.recordings import (
 NOW = datetime(2025, 7, 10, 21, 0, tzinfo=UTC)
 
 
-def portfolio_of(document: Any, *, require_sector: bool = True) -> Portfolio:
-    page = parse_page(document)
-    return assemble("IBOV", [page], [PageSource(1, "u", b"{}")], NOW, require_sector=require_sector)
+def portfolio_of(document: Any) -> Portfolio:
+    return assemble("IBOV", [parse_page(document)], [PageSource(1, "u", b"{}")], NOW)
 
 
 def test_real_segment2_recording_parses_exactly() -> None:
@@ -57,9 +56,8 @@ def test_real_segment2_recording_parses_exactly() -> None:
         assert asset.theoretical_qty == int(pt_br(raw["theoricalQty"]))
 
 
-def test_segment1_has_no_sector_and_is_refused_when_a_sector_is_required() -> None:
+def test_segment1_has_no_sector_and_is_refused() -> None:
     document = load(SEGMENT1_2025_07_10)
-    assert len(portfolio_of(document, require_sector=False).assets) == 84
     with pytest.raises(SchemaDrift, match="84 of 84 assets have no sector"):
         portfolio_of(document)
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from services.deploy.deployment import Deployment
 from services.pipeline.trigger.handler import decide
 
 KEY = "inbox/index=IBOV/dt=2025-07-10/portfolio.parquet"
@@ -113,9 +112,3 @@ def test_keys_outside_the_raw_contract_are_ignored(key: str) -> None:
 )
 def test_malformed_and_other_events_are_ignored(event: dict[str, Any]) -> None:
     assert decide(event)["action"] == "ignore"
-
-
-def test_the_rule_sends_only_inbox_objects() -> None:
-    pattern = Deployment().inbox_event_pattern("bovespa-lake")
-    assert pattern["detail-type"] == ["Object Created"]
-    assert pattern["detail"]["object"]["key"] == [{"prefix": "inbox/"}]

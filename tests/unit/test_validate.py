@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import string
-import tracemalloc
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +20,7 @@ from services.pipeline.b3.errors import (
     SchemaDrift,
 )
 from services.pipeline.lake.layout import raw_key
-from services.pipeline.lake.raw import RAW_SCHEMA, to_parquet_bytes, to_table
+from services.pipeline.lake.raw import to_parquet_bytes
 from services.pipeline.lake.storage import LocalLake
 from services.pipeline.validate import handler as validate_handler
 from services.pipeline.validate.contract import check_trading_day, validate
@@ -250,32 +248,3 @@ def test_bytes_that_are_not_a_whole_parquet_file_are_refused_in_one_line(
     with pytest.raises(UnreadableParquet, match="is not a readable Parquet file") as caught:
         validate(uri(lake), now=TODAY)
     assert "\n" not in str(caught.value)
-
-
-def large_raw_object(rows: int) -> bytes:
-    """``rows`` valid rows (unique tickers, totals that reconcile), built column-wise."""
-    letters = string.ascii_uppercase
-    tickers = [f"{letters[i // 6760 % 26]}{letters[i // 260 % 26]}{letters[i // 10 % 26]}X{i % 10}"
-               for i in range(rows)]  # fmt: skip
-    one = Decimal("0.001")
-    values = {
-        **to_table(recorded_portfolio(SEGMENT2_2025_07_10)).slice(0, 1).to_pylist()[0],
-        **{"part": one, "partAcum": one, "theoricalQty": 1, "header_part": one * rows},
-        **{"header_theoricalQty": rows, "page_totalRecords": rows},
-    }
-    columns = {f.name: pa.array([values[f.name]] * rows, f.type) for f in RAW_SCHEMA}
-    return to_parquet_bytes(pa.table({**columns, "cod": tickers}, schema=RAW_SCHEMA))
-
-
-def test_validate_does_not_turn_rows_into_python_objects(tmp_path: Path) -> None:
-    """100,000 rows (the default bound): Python-side memory stays a few MB, not hundreds."""
-    lake = LocalLake(tmp_path)
-    lake.write_bytes(raw_key("IBOV", JULY_10), large_raw_object(100_000))
-    tracemalloc.start()
-    try:
-        result = validate(uri(lake), now=TODAY)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert result["rows"] == 100_000
-    assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.0f} MiB of Python objects"

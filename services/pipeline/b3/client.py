@@ -1,11 +1,9 @@
 """HTTP client for B3's ``indexCall`` endpoints: every page, retried, bounded, strict.
 
-A request is ``GET <base>/<call>/<base64 of a JSON object>``. Transient failures (connection
-errors and cuts, timeouts, 429 and 5xx, a body that is not JSON such as Cloudflare's HTML
-pages) are retried by tenacity with jittered backoff, honouring ``Retry-After``. Every scrape
-is bounded (:class:`Limits`): pages, bytes as received and decoded (urllib3's decoders
-inflate one chunk at a time, so a bomb is stopped unread), and one deadline covering every
-page, retry, wait and socket read. Redirects are refused.
+Transient failures (connection errors and cuts, timeouts, 429 and 5xx, a body that is not
+JSON such as Cloudflare's HTML pages) are retried with jittered backoff, honouring
+``Retry-After``. One deadline covers every page, retry, wait and socket read; pages and
+bytes (as received and decoded) are bounded by :class:`Limits`. Redirects are refused.
 """
 
 from __future__ import annotations
@@ -105,8 +103,6 @@ class _Transient(Exception):
 
 
 class B3Client:
-    """Fetches one index's answers, every page, and checks them."""
-
     def __init__(
         self,
         base_url: str | None = None,
@@ -134,13 +130,13 @@ class B3Client:
         index: str = settings.DEFAULT_INDEX,
         *,
         page_size: int = settings.B3_PAGE_SIZE,
-        segment: str = settings.B3_SEGMENT,
     ) -> Portfolio:
         """Fetch every page of ``index``'s portfolio of the day and check it."""
         index, fetched_at = index_argument(index), datetime.now(UTC)
         call = "GetPortfolioDay"
+        segment = settings.B3_SEGMENT
         pages, sources = self.fetch_pages(call, index, page_size, parse_page, segment=segment)
-        return assemble(index, pages, sources, fetched_at, require_sector=segment == "2")
+        return assemble(index, pages, sources, fetched_at)
 
     def fetch_ahead(
         self, dataset: Dataset, index: str, *, page_size: int = settings.B3_PAGE_SIZE
@@ -149,7 +145,7 @@ class B3Client:
         for a preview, whether one is current; then fetch every page of ``dataset``. The
         theoretical portfolio is of that session's cycle, a preview of the next."""
         index, fetched_at = index_argument(index), datetime.now(UTC)
-        url = self.page_url("GetPortfolioDay", index, 1, 1, segment="2")
+        url = self.page_url("GetPortfolioDay", index, 1, 1, segment=settings.B3_SEGMENT)
         source, document = self._fetch(url, 1)
         session, answers = parse_page(document).header, {"session": source}
         contract, cycle = theoretical.CONTRACT, cycle_of(session.trading_date)
@@ -197,19 +193,16 @@ class B3Client:
             self._deadline = time.monotonic() + self.limits.deadline_seconds
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            raise self._deadline_passed(url)
+            raise B3Unavailable(self._late(url))
         return remaining
 
-    def _deadline_passed(self, url: str) -> B3Unavailable:
+    def _late(self, url: str) -> str:
         seconds = self.limits.deadline_seconds
-        return B3Unavailable(
-            f"B3 unavailable within the scrape's deadline of {seconds:g} s at {url}"
-        )
+        return f"B3 unavailable within the scrape's deadline of {seconds:g} s at {url}"
 
     def _fetch(self, url: str, number: int) -> tuple[PageSource, Any]:
         attempts = self.policy.attempts
-        retrying = Retrying(
-            # No attempt, nor wait before one, goes past the deadline.
+        retrying = Retrying(  # no attempt, nor wait before one, goes past the deadline
             stop=stop_after_attempt(attempts) | stop_before_delay(self._remaining(url)),
             wait=self._wait,
             retry=retry_if_exception_type(_Transient),
@@ -221,7 +214,7 @@ class B3Client:
             cause = exhausted.last_attempt.exception()
             made = exhausted.last_attempt.attempt_number
             reason = (
-                f"{self._deadline_passed(url)} ({made} attempts)"
+                f"{self._late(url)} ({made} attempts)"
                 if made < attempts
                 else f"B3 unavailable after {made} attempts at {url}"
             )
@@ -263,11 +256,8 @@ class B3Client:
         return body, document
 
     def _read_body(self, response: requests.Response, url: str) -> bytes:
-        """The body, read and inflated one bounded chunk at a time, cut at each bound.
-
-        Not ``read1(decode_content=True)``: urllib3 then reads until the decoder gives
-        output, so a body that inflates to nothing would pass the wire cap and the deadline.
-        """
+        """The body, read and inflated one bounded chunk at a time, cut at each bound (not
+        ``read1(decode_content=True)``: it reads until the decoder gives output)."""
         limits = self.limits
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limits.max_wire_bytes:

@@ -1,10 +1,8 @@
 """What B3's codes look like: tickers and index codes, the values that become lake paths.
 
-A value that is not a code as B3 writes it is refused before anything is written: ``/`` or
-``=`` would change the path, ``%`` or non-ASCII escape differently in Spark, Athena and S3,
-and Spark reads ``__HIVE_DEFAULT_PARTITION__`` back as NULL. The shapes come from B3's own
-data (``services/tool/recordings/b3``). Only ``[A-Z0-9]`` classes, so Python's ``re``, Arrow's
-RE2 and Java (Spark) read them alike; ``\\z`` ends the text in RE2 and Java.
+Anything else is refused before it is written: ``/`` or ``=`` would change the path, ``%``
+or non-ASCII escape differently in Spark, Athena and S3, and Spark reads
+``__HIVE_DEFAULT_PARTITION__`` back as NULL. The shapes come from B3's own data.
 """
 
 from __future__ import annotations
@@ -19,24 +17,18 @@ from services.pipeline.errors import BadArgument
 TICKER: Final = "[A-Z][A-Z0-9]{3}[0-9]{1,2}[A-Z]?"
 #: A B3 index code: ``IBOV``, ``IBXX``, ``IBXL``, ``SMLL``, ``ICO2``, ``IFIX``, ``IGPTW``.
 INDEX_CODE: Final = "[A-Z][A-Z0-9]{2,7}"
-#: The same, anchored at both ends, for RE2 (pyarrow.compute) and Java (Spark ``rlike``).
+#: :data:`TICKER` anchored for Arrow's RE2 (``\z``: the end of the text, not of a line).
 TICKER_FULL: Final = rf"^{TICKER}\z"
-INDEX_CODE_FULL: Final = rf"^{INDEX_CODE}\z"
-#: The longest value either pattern accepts (what a path segment may hold).
-TICKER_MAX_LENGTH: Final = 7
-INDEX_CODE_MAX_LENGTH: Final = 8
 
 _TICKER = re.compile(TICKER)
 _INDEX_CODE = re.compile(INDEX_CODE)
 
 
 def is_ticker(value: object) -> bool:
-    """True when ``value`` is a string shaped like a B3 trading code."""
     return isinstance(value, str) and _TICKER.fullmatch(value) is not None
 
 
 def is_index_code(value: object) -> bool:
-    """True when ``value`` is a string shaped like a B3 index code."""
     return isinstance(value, str) and _INDEX_CODE.fullmatch(value) is not None
 
 

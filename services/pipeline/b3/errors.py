@@ -28,32 +28,26 @@ class TotalsMismatch(B3Error):
     the error's type names it (Step Functions shows it as the failed state's error)."""
 
 
-class RowCountMismatch(TotalsMismatch):
-    pass
+class RowCountMismatch(TotalsMismatch): ...
 
 
-class DuplicateTickers(TotalsMismatch):
-    pass
+class DuplicateTickers(TotalsMismatch): ...
 
 
-class QuantityTotalMismatch(TotalsMismatch):
-    pass
+class QuantityTotalMismatch(TotalsMismatch): ...
 
 
-class WeightTotalMismatch(TotalsMismatch):
-    pass
+class WeightTotalMismatch(TotalsMismatch): ...
 
 
 class LimitExceeded(B3Error):
     """An answer went past one of the scraper's bounds (``services.pipeline.settings``)."""
 
 
-class TooManyPages(LimitExceeded):
-    pass
+class TooManyPages(LimitExceeded): ...
 
 
-class BodyTooLarge(LimitExceeded):
-    pass
+class BodyTooLarge(LimitExceeded): ...
 
 
 class B3Redirect(B3Error):

@@ -23,8 +23,8 @@ ALL: Final = "all"
 
 @dataclass(frozen=True)
 class B3Index:
-    """One index: B3's name, what it holds (``pt``, ``en``), the assets GetStockIndex
-    listed for it on 2025-04-07 (``members``), the :data:`SOURCES` that confirm the code."""
+    """``members``: the assets GetStockIndex listed on 2025-04-07; ``confirmed``: the
+    :data:`SOURCES` that confirm the code."""
 
     code: str
     name: str
@@ -64,10 +64,7 @@ def _key(typed: object) -> str:
 
 
 def canonical(code: str) -> tuple[str, str | None]:
-    """B3's code for what a user typed, and a note if it was spelled otherwise.
-
-    Raises :class:`UnknownIndex` (one line, with the closest codes) for anything else.
-    """
+    """B3's code for what a user typed, and a note if it was spelled otherwise."""
     found = ALIASES.get(_key(code), _key(code))
     if found not in INDICES:
         raise UnknownIndex(_unknown_message([code]))
@@ -79,11 +76,8 @@ def canonical(code: str) -> tuple[str, str | None]:
 
 
 def resolve(spec: str | Sequence[object]) -> Selection:
-    """The codes of ``all``, of a list, or of a comma-separated string, in order, once each.
-
-    Aliases and lower case are resolved (with a note); every unknown code is named in one
-    :class:`UnknownIndex`; ``all`` stands alone.
-    """
+    """The codes of ``all``, of a list, or of a comma-separated string, in order, once
+    each; every unknown code is named in one :class:`UnknownIndex`."""
     items = (
         [part for part in re.split(r"[,\s]+", spec) if part]
         if isinstance(spec, str)
@@ -114,15 +108,10 @@ def parse_setting(raw: str) -> Selection:
     """:func:`resolve` a setting's text: a JSON list (``["IBOV", "SMLL"]``), ``all``, or codes
     (how a ``Pulumi.<stack>.yaml`` list or word arrives through Pulumi's config)."""
     text = raw.strip()
-    if not text.startswith("["):
-        return resolve(text)
     try:
-        value = json.loads(text)
-    except ValueError:
+        return resolve(json.loads(text) if text.startswith("[") else text)
+    except json.JSONDecodeError:
         raise UnknownIndex(f"indices {text!r} is not a JSON list of index codes") from None
-    if not isinstance(value, list):
-        raise UnknownIndex(f"indices {text!r} is not a list of index codes")
-    return resolve(value)
 
 
 def _unknown_message(unknown: Sequence[object]) -> str:

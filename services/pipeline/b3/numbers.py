@@ -43,19 +43,16 @@ def parse_decimal(text: object, *, field: str, max_scale: int) -> Decimal:
 
 
 def parse_quantity(text: object, *, field: str) -> int:
-    """Parse a pt-BR integer quantity ("91.922.324.640"): 0 to :data:`QUANTITY_MAX`."""
     value = int(parse_decimal(text, field=field, max_scale=0))
     _check_range(value, QUANTITY_MAX, text, field, "int64")
     return value
 
 
 def parse_weight(text: object, *, field: str) -> Decimal:
-    """Parse a weight in percent with up to 3 decimals ("2,728"), scaled to exactly 3."""
     return _fixed(text, field, WEIGHT_PRECISION, WEIGHT_SCALE)
 
 
 def parse_reductor(text: object, *, field: str) -> Decimal:
-    """Parse the index reductor with up to 8 decimals, scaled to exactly 8."""
     return _fixed(text, field, REDUCTOR_PRECISION, REDUCTOR_SCALE)
 
 

@@ -37,12 +37,9 @@ WEIGHT_ROUNDING_PER_ROW = Decimal("0.0005")
 
 @dataclass(frozen=True)
 class Contract:
-    """The fields of one B3 call's body: its ``header``'s and each ``results`` row's.
-
-    A strict contract (the four-month ones, written before any live answer was seen)
-    refuses unknown fields (a stated period or date must be checked, not ignored) and blank
-    text; the day's tolerates what B3 adds (``text``, ``textReductor``...).
-    """
+    """The fields of one B3 call's ``header`` and ``results`` rows. A strict contract (the
+    four-month ones, written before any live answer was seen) refuses unknown fields and
+    blank text; the day's tolerates what B3 adds (``text``, ``textReductor``...)."""
 
     call: str
     header: tuple[str, ...]
@@ -65,7 +62,7 @@ CONTRACT = Contract(
 
 @dataclass(frozen=True)
 class Totals:
-    """B3's totals of a portfolio (its ``header``), which the rows must reconcile with."""
+    """B3's totals (its ``header``), which the rows must reconcile with."""
 
     part: Decimal
     theoretical_qty: int
@@ -85,8 +82,6 @@ H = TypeVar("H", bound=Totals)
 
 @dataclass(frozen=True)
 class Asset:
-    """One row of ``results``: an asset (ticker) of the index."""
-
     segment: str | None
     cod: str
     asset: str
@@ -102,7 +97,7 @@ class Asset:
 
 @dataclass(frozen=True)
 class PageSource:
-    """One HTTP response as received: kept for lineage and archived untouched."""
+    """One HTTP response as received, archived untouched."""
 
     number: int
     url: str
@@ -115,8 +110,6 @@ class PageSource:
 
 @dataclass(frozen=True)
 class Page(Generic[H]):
-    """One parsed page of an answer."""
-
     number: int
     total_records: int
     total_pages: int
@@ -149,10 +142,7 @@ class Portfolio:
     @property
     def sha256(self) -> str:
         """SHA-256 of the pages' bodies in order (the body itself for one page)."""
-        digest = hashlib.sha256()
-        for source in self.sources:
-            digest.update(source.body)
-        return digest.hexdigest()
+        return hashlib.sha256(b"".join(source.body for source in self.sources)).hexdigest()
 
 
 def decode_body(body: bytes) -> Any:
@@ -278,25 +268,20 @@ def assemble(
     pages: Sequence[Page[Header]],
     sources: Sequence[PageSource],
     fetched_at: datetime,
-    *,
-    require_sector: bool,
 ) -> Portfolio:
-    """The day's pages joined (:func:`join`), every asset with its sector under segment 2."""
+    """The day's pages joined (:func:`join`), every asset with its sector (segment 2)."""
     header, total_records, assets = join(pages)
-    if require_sector:
-        unsectored = [asset.cod for asset in assets if asset.segment is None]
-        if unsectored:
-            raise SchemaDrift(
-                f"{len(unsectored)} of {len(assets)} assets have no sector (segment), "
-                f"e.g. {', '.join(unsectored[:5])}: was segment 2 honoured?"
-            )
+    unsectored = [asset.cod for asset in assets if asset.segment is None]
+    if unsectored:
+        raise SchemaDrift(
+            f"{len(unsectored)} of {len(assets)} assets have no sector (segment), "
+            f"e.g. {', '.join(unsectored[:5])}: was segment 2 honoured?"
+        )
     return Portfolio(index, header, total_records, assets, tuple(sources), fetched_at)
 
 
 @dataclass(frozen=True)
 class RowTotals:
-    """What the reconciliation checks need of the rows."""
-
     rows: int
     duplicated: tuple[str, ...]
     quantity: int

@@ -34,12 +34,8 @@ class Dataset:
 #: The name of the day's portfolio among the scraper's datasets (``event["dataset"]``).
 DAY: Final = "day"
 DAILY = Dataset(DAY, settings.RAW_PREFIX, settings.RAW_OBJECT_NAME)
-THEORETICAL = Dataset(
-    "theoretical", settings.RAW_THEORETICAL_PREFIX, settings.THEORETICAL_OBJECT_NAME, "cycle"
-)
-PREVIEW = Dataset(
-    "preview", settings.RAW_PREVIEW_PREFIX, settings.PREVIEW_OBJECT_NAME, "target_cycle"
-)
+THEORETICAL = Dataset("theoretical", "raw-theoretical", "theoretical.parquet", "cycle")
+PREVIEW = Dataset("preview", "raw-preview", "preview.parquet", "target_cycle")
 #: The datasets ahead.
 DATASETS = (THEORETICAL, PREVIEW)
 #: Every dataset the scraper writes, by name: the day's first.
@@ -53,10 +49,8 @@ def partition(dataset: Dataset, index: str, dt: date) -> str:
 
 
 def object_key(dataset: Dataset, index: str, dt: date) -> str:
-    """Key of the dataset's Parquet object for that index and session."""
     return f"{partition(dataset, index, dt)}/{dataset.object_name}"
 
 
 def no_preview_key(index: str, dt: date) -> str:
-    """Key of the "no preview now" marker."""
     return f"{partition(PREVIEW, index, dt)}/{settings.NO_PREVIEW_MARKER}"

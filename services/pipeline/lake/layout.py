@@ -27,7 +27,6 @@ def partition_regex(prefix: str, index: str = "[^/]*", dt: str = "[^/]*") -> str
 _RAW_KEY = re.compile(
     partition_regex(re.escape(settings.RAW_PREFIX)) + rf"/{re.escape(settings.RAW_OBJECT_NAME)}"
 )
-_RAW_URI = re.compile(rf"(?:(?P<root>.*?)/)?(?P<key>{_RAW_KEY.pattern})")
 
 
 class NotARawKey(BadArgument):
@@ -58,7 +57,6 @@ def partition(index: str, dt: date, prefix: str = settings.RAW_PREFIX) -> str:
 
 
 def raw_key(index: str, dt: date) -> str:
-    """Key of the day's raw Parquet object, the only data object of the partition."""
     return f"{partition(index, dt)}/{settings.RAW_OBJECT_NAME}"
 
 
@@ -78,29 +76,16 @@ def parse_raw_key(key: str) -> RawDay:
     return _day(match["index"], match["dt"], key)
 
 
-def is_raw_key(key: str) -> bool:
-    """Whether ``key`` is a day's raw object (no exception, for filtering)."""
-    try:
-        parse_raw_key(key)
-    except NotARawKey:
-        return False
-    return True
-
-
 def split_raw_uri(uri: str) -> tuple[str, str, RawDay]:
     """``(lake root, key, day)`` of a raw object's URI or path; :class:`NotARawKey` otherwise."""
-    match = _RAW_URI.fullmatch(uri)
-    if match is None:
+    head, start, rest = uri.rpartition(f"{settings.RAW_PREFIX}/index=")
+    if not start or head[-1:] not in {"", "/"}:
         raise NotARawKey(
             f"{uri} is not a raw object: expected …/{settings.RAW_PREFIX}/index=<INDEX>/"
             f"dt=<YYYY-MM-DD>/{settings.RAW_OBJECT_NAME}"
         )
-    root = match["root"]
-    if root is None:
-        root = "."
-    elif root == "" and uri.startswith("/"):
-        root = "/"
-    return root, match["key"], _day(match["index"], match["dt"], uri)
+    key = start + rest
+    return head.rstrip("/") or ("/" if head else "."), key, parse_raw_key(key)
 
 
 def _day(index: str, dt: str, where: str) -> RawDay:

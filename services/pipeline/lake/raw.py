@@ -199,9 +199,9 @@ def _write(
         raise
     for old in stale - {*written, key}:
         lake.delete(old)
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256, uri = hashlib.sha256(data).hexdigest(), lake.uri_of(key)
     return Written(
-        outcome.index, outcome.trading_date, key, stored.uri, rows, tuple(uris), stored.version,
+        outcome.index, outcome.trading_date, key, uri, rows, tuple(uris), stored.version,
         stored.etag, sha256,
     )  # fmt: skip
 

@@ -1,27 +1,21 @@
-"""One storage interface for the lake: a local directory or ``s3://bucket/prefix``.
+"""The lake: a local directory or ``s3://bucket/prefix``, with the same methods.
 
-Both classes have the same methods. Keys are always ``/``-separated and relative to the
-lake root (``raw/index=IBOV/...``). Writes are atomic: a local write goes to a temporary
-file that is renamed into place, an S3 write is a single PUT; ``write_pinned`` also
-returns the version and ETag the store gave the bytes (a pin, with no read back). Reading
-a missing key is :class:`FileNotFoundError`; ``list`` is every key under a prefix, sorted.
-The S3 endpoint comes from ``AWS_ENDPOINT_URL`` (boto3 reads it), so the same code talks
-to AWS or to the local emulator.
+Keys are ``/``-separated, relative to the root. Writes are atomic (a renamed temporary file,
+one PUT); ``write_pinned`` also returns the version and ETag the store gave the bytes, with
+no read back. A missing key is :class:`FileNotFoundError`, as in a local lake.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import boto3
-from botocore.exceptions import ClientError
 
 from services.pipeline.errors import BadArgument
 
@@ -31,20 +25,9 @@ NO_VERSION = "null"
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object's bytes with the identity the store gave them when they were read."""
+    """An object's bytes with the identity the store gave them, read or written."""
 
     data: bytes
-    #: The store's version id (S3, versioned bucket), else :data:`NO_VERSION`.
-    version: str
-    #: The S3 ETag, without quotes; ``None`` for a local lake.
-    etag: str | None
-
-
-@dataclass(frozen=True)
-class WrittenObject:
-    """Where bytes were written and the identity the store answered the write with."""
-
-    uri: str
     #: The store's version id (S3, versioned bucket), else :data:`NO_VERSION`.
     version: str
     #: The S3 ETag, without quotes; ``None`` for a local lake.
@@ -81,8 +64,9 @@ class LocalLake:
 
     def write_pinned(
         self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
-    ) -> WrittenObject:
-        return WrittenObject(self.write_bytes(key, data, metadata=metadata), NO_VERSION, None)
+    ) -> StoredObject:
+        self.write_bytes(key, data)
+        return StoredObject(data, NO_VERSION, None)
 
     def read_bytes(self, key: str) -> bytes:
         return self.path_of(key).read_bytes()
@@ -91,11 +75,6 @@ class LocalLake:
         if version != NO_VERSION:
             raise ValueError(f"a directory lake keeps no versions: cannot read {key} at {version}")
         return StoredObject(self.read_bytes(key), NO_VERSION, None)
-
-    def metadata(self, key: str) -> dict[str, str]:
-        if not self.path_of(key).exists():
-            raise FileNotFoundError(self.uri_of(key))
-        return {}
 
     def list(self, prefix: str) -> list[str]:
         base = self.path_of(prefix)
@@ -136,48 +115,27 @@ class S3Lake:
     def write_bytes(
         self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
     ) -> str:
-        return self.write_pinned(key, data, metadata=metadata).uri
+        self.write_pinned(key, data, metadata=metadata)
+        return self.uri_of(key)
 
     def write_pinned(
         self, key: str, data: bytes, *, metadata: Mapping[str, str] | None = None
-    ) -> WrittenObject:
+    ) -> StoredObject:
         response = self.client.put_object(
             Bucket=self.bucket, Key=self.object_key(key), Body=data, Metadata=dict(metadata or {})
         )
-        return WrittenObject(
-            self.uri_of(key),
-            response.get("VersionId") or NO_VERSION,
-            str(response.get("ETag", "")).strip('"') or None,
-        )
+        return _stored(data, response)
 
     def read_bytes(self, key: str) -> bytes:
-        with self._missing_is_not_found(key):
-            response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
-        body: bytes = response["Body"].read()
-        return body
+        return self.read_object(key).data
 
     def read_object(self, key: str, version: str = NO_VERSION) -> StoredObject:
         extra = {} if version == NO_VERSION else {"VersionId": version}
-        with self._missing_is_not_found(key):
-            response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key), **extra)
-        data: bytes = response["Body"].read()
-        etag = str(response.get("ETag", "")).strip('"') or None
-        return StoredObject(data, response.get("VersionId") or NO_VERSION, etag)
-
-    def metadata(self, key: str) -> dict[str, str]:
-        with self._missing_is_not_found(key):
-            response = self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
-        return dict(response.get("Metadata", {}))
-
-    @contextlib.contextmanager
-    def _missing_is_not_found(self, key: str) -> Iterator[None]:
-        """S3's "no such key" (a 404 for HEAD) as :class:`FileNotFoundError`, like a local lake."""
         try:
-            yield
-        except ClientError as error:
-            if error.response["Error"]["Code"] in {"NoSuchKey", "404"}:
-                raise FileNotFoundError(self.uri_of(key)) from error
-            raise
+            response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key), **extra)
+        except self.client.exceptions.NoSuchKey as error:
+            raise FileNotFoundError(self.uri_of(key)) from error
+        return _stored(response["Body"].read(), response)
 
     def list(self, prefix: str) -> list[str]:
         strip = len(self.prefix) + 1 if self.prefix else 0
@@ -189,6 +147,11 @@ class S3Lake:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+
+
+def _stored(data: bytes, response: Mapping[str, Any]) -> StoredObject:
+    etag = str(response.get("ETag", "")).strip('"') or None
+    return StoredObject(data, response.get("VersionId") or NO_VERSION, etag)
 
 
 def _hidden(relative_key: str) -> bool:

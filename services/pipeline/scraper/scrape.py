@@ -1,9 +1,4 @@
-"""Scrape one index's dataset into the raw layer and describe what was written.
-
-The day's portfolio and the datasets ahead share the client (retries, bounds), the contract
-code, the date rule (:func:`~services.pipeline.validate.contract.check_trading_day`) and the
-partition writer.
-"""
+"""Scrape one index's dataset (the day's or one ahead) into the raw layer."""
 
 from __future__ import annotations
 
@@ -33,15 +28,9 @@ def scrape(
     writer: str = settings.WRITER_CLI,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Fetch, check and write ``dataset`` of ``index``; return the summary.
-
-    Nothing is written unless every check passed, the session included: a B3 session no
-    later than the next one after ``now`` (default: the clock). ``writer`` is recorded as
-    object metadata. The summary's ``version`` with the day's ``etag`` or a dataset
-    ahead's ``object_sha256`` pins exactly the object written (what the Glue job refines);
-    a dataset ahead's ``status`` is ``stored``, or for a preview ``none`` (B3 has none
-    now, with the ``reason``) or ``kept`` (one stored earlier for the session stays).
-    """
+    """Fetch, check and write ``dataset`` of ``index`` (nothing unless every check passed);
+    return the summary: its pin (``version`` with ``etag`` or ``object_sha256``), and for a
+    preview ``status`` ``none`` (B3 has none now) or ``kept`` (one stored earlier stays)."""
     client = B3Client(base_url, policy, limits)
     outcome: Portfolio | NoPreview
     if dataset == DAY:

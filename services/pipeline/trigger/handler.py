@@ -1,13 +1,8 @@
-"""Lambda handler of the S3-event trigger (EventBridge rule on ``Object Created`` under ``inbox/``).
-
-Each write of a day's inbox object (``inbox/index=IBOV/dt=2025-07-10/portfolio.parquet``,
-the raw layout under ``inbox/``) starts one execution of ``STATE_MACHINE_ARN``, named from
-the write itself: its version id, or the event's sequencer on an unversioned bucket. The
-same event delivered twice finds its execution there (``ExecutionAlreadyExists``: done);
-every new write, a revert to earlier bytes included, starts its own. Anything else is
-ignored with a log line. Nothing a writer controls (metadata, tags, bytes) keeps an object
-from being processed; the pipeline's own writes are under ``raw/`` and start nothing.
-"""
+"""The S3-event trigger: each write of a day's inbox object (the raw layout under ``inbox/``)
+starts one execution, named from the write (its version id, else the event's sequencer), so
+an event delivered twice finds its execution (``ExecutionAlreadyExists``) and every new
+write, a revert to earlier bytes included, starts its own. Nothing a writer controls
+(metadata, tags, bytes) keeps an object from being processed; anything else is ignored."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from services.pipeline.b3 import calendar
 from services.pipeline.b3.codes import TICKER_FULL
 from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.b3.portfolio import RowTotals, Totals, check_totals
-from services.pipeline.lake.layout import NotARawKey, is_raw_key, split_raw_uri
+from services.pipeline.lake.layout import NotARawKey, split_raw_uri
 from services.pipeline.lake.raw import RAW_SCHEMA
 from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
 from services.pipeline.validate.errors import (
@@ -58,16 +58,17 @@ def validate(
     promote, at ``uri``; return ``{dt, index, rows, uri}`` and the pin of the raw bytes
     that passed (``sha256``, the store's ``version`` and ``etag``): what the Glue job
     refines. A failure writes nothing."""
-    head, inbox, rest = uri.rpartition(f"{settings.INBOX_PREFIX}/")
-    raw = f"{settings.RAW_PREFIX}/{rest}"
-    promote = bool(inbox) and head[-1:] in {"", "/"} and is_raw_key(raw)
+    head, inbox, rest = uri.rpartition(f"{settings.INBOX_PREFIX}/index=")
+    promote = bool(inbox) and head[-1:] in {"", "/"}
     try:
-        root, key, day = split_raw_uri(head + raw if promote else uri)
+        root, key, day = split_raw_uri(
+            f"{head}{settings.RAW_PREFIX}/index={rest}" if promote else uri
+        )
     except NotARawKey as error:
         raise NotARawObject(str(error)) from None
     index, dt = day.index, day.dt
     lake = lake or open_lake(root)
-    source = f"{settings.INBOX_PREFIX}/{rest}" if promote else key
+    source = f"{settings.INBOX_PREFIX}/{key.partition('/')[2]}" if promote else key
     stored = lake.read_object(source, version or NO_VERSION)
     table = read_checked(stored.data, uri, max_rows)
     check_values(table)

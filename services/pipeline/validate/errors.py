@@ -8,28 +8,22 @@ class ContractViolation(Exception):
     """Base class: the raw object breaks the data contract; nothing downstream may run."""
 
 
-class NotARawObject(ContractViolation):
-    pass
+class NotARawObject(ContractViolation): ...
 
 
-class UnreadableParquet(ContractViolation):
-    pass
+class UnreadableParquet(ContractViolation): ...
 
 
-class SchemaMismatch(ContractViolation):
-    pass
+class SchemaMismatch(ContractViolation): ...
 
 
-class MissingValues(ContractViolation):
-    pass
+class MissingValues(ContractViolation): ...
 
 
-class HeaderMismatch(ContractViolation):
-    pass
+class HeaderMismatch(ContractViolation): ...
 
 
-class TooManyRows(ContractViolation):
-    pass
+class TooManyRows(ContractViolation): ...
 
 
 class NotATradingDay(ContractViolation):

@@ -1,20 +1,7 @@
-"""Deploy the pipeline onto the local emulator, from the same description as the Pulumi program.
-
-What differs from AWS, and why (docs/emulator.md):
-
-* the functions are zip packages run by AWS's runtime interface client
-  (:mod:`services.tool.local.packages`), not container images;
-* the Glue job is a ``pythonshell`` job running ``glue/local_launcher.py``, which runs the
-  PySpark job in the emulator's warm Spark runtime (MiniStack does not run ``glueetl``);
-* ``.sync`` Tasks become their start call and poll loop (:mod:`services.tool.local.sync`),
-  and a Map runs one item at a time (its Lambda workers would share this machine's cores);
-* a test may freeze the clock (``now``): the functions' clock then starts at that instant
-  (``packages.CLOCK_ENV``) and the Glue job gets its São Paulo date as the processing date.
-
-Everything else comes from :class:`services.deploy.deployment.Deployment` and
-:func:`services.deploy.asl.render`, as for AWS. Deploying again updates only what changed
-(an updated function loses its warm workers).
-"""
+"""Deploy the pipeline onto the local emulator, from the same description as the Pulumi program
+(:class:`services.deploy.deployment.Deployment`, :func:`services.deploy.asl.render`); what
+differs from AWS, and why: docs/emulator.md. Deploying again updates only what changed (an
+updated function loses its warm workers)."""
 
 from __future__ import annotations
 
@@ -222,30 +209,17 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
         "SchemaChangePolicy": Deployment.CRAWLER_SCHEMA_CHANGE_POLICY,
         "RecrawlPolicy": Deployment.CRAWLER_RECRAWL_POLICY,
     }
-    _upsert(
-        lambda: glue.create_crawler(**crawler),
-        glue.exceptions.AlreadyExistsException,
-        lambda: glue.update_crawler(**crawler),
-    )
+    # The crawler's and the workgroup's settings follow from the deployment's names alone.
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_crawler(**crawler)
 
 
 def _athena(deployment: Deployment, artifacts: str) -> None:
     athena = _client("athena")
     results = {"OutputLocation": athena_results_location(artifacts)}
-    _upsert(
-        lambda: athena.create_work_group(
-            Name=deployment.workgroup,
-            Configuration={"ResultConfiguration": results, "EnforceWorkGroupConfiguration": True},
-        ),
-        athena.exceptions.InvalidRequestException,
-        lambda: athena.update_work_group(
-            WorkGroup=deployment.workgroup,
-            ConfigurationUpdates={
-                "ResultConfigurationUpdates": results,
-                "EnforceWorkGroupConfiguration": True,
-            },
-        ),
-    )
+    config = {"ResultConfiguration": results, "EnforceWorkGroupConfiguration": True}
+    with contextlib.suppress(athena.exceptions.InvalidRequestException):  # it exists
+        athena.create_work_group(Name=deployment.workgroup, Configuration=config)
 
 
 def _state_machine(name: str, definition: dict[str, Any]) -> None:

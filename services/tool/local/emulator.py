@@ -87,8 +87,7 @@ class Emulator:
             raise RuntimeError(f"{self.host}:{self.port} is already in use")
         for sub in ("s3", "state", "tmp"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
-        app = "recording_app" if self.call_log else "ministack_app"
-        hypercorn = ["hypercorn", f"services.tool.local.{app}:app", "--log-level", "WARNING"]
+        hypercorn = ["hypercorn", "services.tool.local.ministack_app:app", "--log-level", "WARNING"]
         commands = (
             ["-m", *hypercorn, "--bind", f"{self.host}:{self.port}"],
             ["-m", "services.tool.local.glue_runtime", str(self.glue_runtime)],
@@ -143,15 +142,6 @@ def _signal(pid: int, number: int) -> bool:
     return True
 
 
-def point_boto3_at(endpoint: str) -> None:
-    """Make every boto3 client of this process talk to ``endpoint``, with the dummy
-    credentials and region emulators accept unless others are configured."""
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-    os.environ.setdefault("AWS_DEFAULT_REGION", settings.EMULATOR_REGION)
-
-
 @overload
 def use_endpoint(*, start: Literal[True]) -> str: ...
 @overload
@@ -167,7 +157,7 @@ def use_endpoint(*, start: bool = False) -> str | None:
         if not start:
             return None
         emulator.start()
-    point_boto3_at(emulator.endpoint)
+    os.environ.update({k: v for k, v in emulator.environment().items() if k.startswith("AWS_")})
     return emulator.endpoint
 
 

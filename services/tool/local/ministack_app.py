@@ -12,17 +12,23 @@ MiniStack's crawler is a timer (it infers nothing) of 5 seconds; here it is 1 se
 local execution does not wait on a timer (its 30-second polls take 0.15 s locally).
 
 ``bovespa local up`` and the tests run ``hypercorn services.tool.local.ministack_app:app``
-instead of MiniStack's own app.
+instead of MiniStack's own app; with ``BOVESPA_CALL_LOG`` set, it records the components'
+calls (:mod:`services.tool.local.recorder`).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import ministack.app
 from ministack.app import app
 from ministack.services import glue
+
+from services.tool.local.recorder import CALL_LOG_ENV, recorder
 
 __all__ = ["app", "confined_connect"]
 
@@ -52,3 +58,6 @@ duckdb.connect = confined_connect
 
 #: Seconds a local crawl stays RUNNING (MiniStack's default: 5).
 glue.CRAWLER_RUN_SECONDS = 1
+
+if CALL_LOG_ENV in os.environ:
+    ministack.app._maybe_record_cloudtrail = recorder(Path(os.environ[CALL_LOG_ENV]))

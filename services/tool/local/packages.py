@@ -1,13 +1,7 @@
-"""The local deployment's Lambda zips, built from what the images install and copy
-(docker/README.md), as wheels for the emulator's Python: nothing comes from the development
-virtualenv, so a handler that needs a module its image lacks fails here as on AWS.
-
-The zip runs as a custom runtime (:data:`RUNTIME`) whose ``bootstrap`` starts AWS's runtime
-interface client, so a handler's exception reaches Step Functions named by its class
-(``B3Unavailable``) as on AWS; MiniStack's own Python runtime calls every one
-``Runtime.HandlerError``. The installed packages (slow: pyarrow) are kept zipped under
-``.state/build/lambda-deps``, named by a hash of what they are built from.
-"""
+"""The local functions' zips, built from what the images install and copy (docker/README.md),
+as wheels for the emulator's Python: a handler that needs a module its image lacks fails here
+as on AWS. They run as :data:`RUNTIME` with AWS's runtime interface client, so a handler's
+exception reaches Step Functions named by its class, as on AWS (docs/emulator.md)."""
 
 from __future__ import annotations
 

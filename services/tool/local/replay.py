@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 
 from services.pipeline import settings
 from services.pipeline.b3 import preview, theoretical
-from services.pipeline.lake.datasets import DATASETS
 
 #: The path of B3's calls, as the scraper's base URL has it (``/indexProxy/indexCall/``).
 PREFIX = urlsplit(settings.B3_BASE_URL).path + "/"
@@ -51,8 +50,6 @@ class Fault:
     cut: int | None = None
     #: ``Transfer-Encoding: chunked`` instead of ``Content-Length``.
     chunked: bool = False
-    #: A ``Content-Encoding`` header; the body is sent as given (already encoded).
-    encoding: str | None = None
 
 
 #: What ``bovespa demo`` replays, and the tests' default: a day of three indices, B3's
@@ -80,8 +77,6 @@ DEMO_INDICES = tuple(DEMO_RECORDINGS)
 #: (no preview answer is recorded anywhere): the theoretical recording without its
 #: ``cont``, B3 saying it has one. It is refined as ``contract = 'unverified'``.
 DEMO_AHEAD_INDEX = "IBOV"
-#: The datasets ahead the demo's second execution scrapes.
-DEMO_AHEAD_DATASETS = tuple(dataset.name for dataset in DATASETS)
 
 
 def demo_ahead() -> tuple[dict[tuple[str, str], Path], dict[tuple[str, str], bytes]]:
@@ -116,8 +111,6 @@ class ReplayServer:
     def __init__(
         self,
         cases: Mapping[tuple[str, str], Path | bytes] | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
         *,
         answers: Mapping[tuple[str, str], Path | bytes] | None = None,
     ) -> None:
@@ -133,9 +126,8 @@ class ReplayServer:
         #: The call of each request in :attr:`requests` (``GetPortfolioDay``...).
         self.called: list[str] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
@@ -167,22 +159,15 @@ class ReplayServer:
             else:
                 self.outages[index] = fault
 
-    def start(self) -> ReplayServer:
+    def __enter__(self) -> ReplayServer:
         # A short poll: shutdown() waits for it (0.5 s by default, most of a replay test's time).
         serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
+        threading.Thread(target=serve, daemon=True).start()
         return self
 
-    def stop(self) -> None:
+    def __exit__(self, *_: object) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-    def __enter__(self) -> ReplayServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def _answer(self, path: str) -> tuple[str | None, int, str, bytes]:
         """The index asked for (if the request names one) and the real answer to ``path``."""
@@ -256,8 +241,6 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
                     self.send_header("Transfer-Encoding", "chunked")
                 else:
                     self.send_header("Content-Length", str(len(body)))
-                if fault is not None and fault.encoding:
-                    self.send_header("Content-Encoding", fault.encoding)
                 for name, value in (fault.headers if fault else {}).items():
                     self.send_header(name, value)
                 self.end_headers()

@@ -224,12 +224,9 @@ def follow(
 
 
 def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
-    """What the run did, as one JSON-able object (the last line ``make demo`` prints).
-
-    ``indices``: a row per index and day validated -- refined rows and files read back from
-    S3, Athena's count from the smoke query -- and a row per failure; ``glue_runs`` and
-    ``crawls``: the Glue job runs and crawls it started.
-    """
+    """What the run did, as one JSON-able object (the last line ``make demo`` prints): a row
+    per index and day validated (refined rows and files read back from S3, Athena's count
+    from the smoke query) and per failure, the datasets ahead, the Glue runs and crawls."""
     progress, lake = outcome.progress, S3Lake(stack.bucket)
     passes = [progress.outputs.get(state) or {} for state in ("ScrapeIndices", "RetryFailed")]
     refined = [(progress.outputs.get(state) or {}).get("refined") or {} for state in REFINES]
@@ -239,14 +236,11 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
     for day in validated:
         athena = counts.get(f"{day['index']}/{day['dt']}")
         rows.append({
-            "index": day["index"],
-            "dt": day["dt"],
+            "index": day["index"], "dt": day["dt"],
             "session": portfolio_label(date.fromisoformat(day["dt"])),
             "status": "refined" if athena == day["rows"] else "validated",
-            "raw_rows": day["rows"],
-            **_refined(lake, day_prefix((day["dt"], day["index"]))),
-            "athena_count": athena,
-            "raw": day["uri"],
+            "raw_rows": day["rows"], **_refined(lake, day_prefix((day["dt"], day["index"]))),
+            "athena_count": athena, "raw": day["uri"],
         })  # fmt: skip
     failed = passes[0].get("failed", [])
     redone = {key for day in validated for key in (day["index"], day["uri"])}
@@ -255,17 +249,6 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
         for f in failed
         if f.get("dataset") == DAY and f["target"] not in redone
     ]
-    ahead = []
-    for scraped in (a for p in passes for a in p.get("ahead", [])):
-        table = AHEAD_TABLES.get(str(scraped.get("dataset")))
-        if table is not None and scraped.get("status") in {"stored", "kept"}:
-            where = day_prefix((scraped["dt"], scraped["index"]), table.prefix)
-            scraped = {
-                **scraped,
-                "table": f"{stack.deployment.database}.{table.name}",
-                **_refined(lake, where),
-            }
-        ahead.append(scraped)
     runs = sum(1 for phase in refined if "glue_run" in phase)
     result: dict[str, Any] = {
         "status": outcome.status,
@@ -277,7 +260,7 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
         ],
         "indices": rows,
         "failed": [{k: f.get(k) for k in ("target", "dataset", "error", "cause")} for f in failed],
-        "ahead": ahead,
+        "ahead": [_ahead(stack, lake, a) for p in passes for a in p.get("ahead", [])],
         "glue_runs": runs,
         "crawls": runs,
         "table": f"{stack.deployment.database}.{stack.deployment.table}",
@@ -287,6 +270,16 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
             failed_state=progress.failed_state, error=progress.error, cause=_cause(progress)
         )
     return result
+
+
+def _ahead(stack: Deployed, lake: S3Lake, scraped: dict[str, Any]) -> dict[str, Any]:
+    """A dataset ahead the run scraped, with what it refined of it."""
+    table = AHEAD_TABLES.get(str(scraped.get("dataset")))
+    if table is None or scraped.get("status") not in {"stored", "kept"}:
+        return scraped
+    where = day_prefix((scraped["dt"], scraped["index"]), table.prefix)
+    name = f"{stack.deployment.database}.{table.name}"
+    return {**scraped, "table": name, **_refined(lake, where)}
 
 
 def _refined(lake: S3Lake, prefix: str) -> dict[str, Any]:

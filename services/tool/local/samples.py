@@ -26,7 +26,7 @@ def recorded_portfolio(path: Path = DEMO_BODY, index: str = "IBOV") -> Portfolio
     body = path.read_bytes()
     page = parse_page(json.loads(body))
     source = PageSource(1, f"replay://{path.name}", body)
-    return assemble(index, [page], [source], FETCHED_AT, require_sector=True)
+    return assemble(index, [page], [source], FETCHED_AT)
 
 
 def redate_body(body: bytes, day: date) -> bytes:

@@ -1,14 +1,7 @@
-"""``.sync`` service integrations for an emulator that has none (MiniStack 1.5.33).
-
-On AWS, a Task on ``arn:aws:states:::glue:startJobRun.sync`` (or Athena's
-``startQueryExecution.sync``) starts the run and waits for it; it fails with
-``States.TaskFailed`` and the run as its cause ("Run a Job (.sync)", Step Functions
-Developer Guide: https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html).
-MiniStack runs neither, so the local deployment, and only it, replaces each such Task by what
-Step Functions does for it: the start call, a poll every 30 s (scaled down locally by
-``SFN_WAIT_SCALE``), and the same result or the same error. The original Task's ``Output``
-and ``Assign`` are kept, reading the run where they read ``$states.result``.
-"""
+"""``.sync`` service integrations for an emulator that has none (MiniStack 1.5.33): each such
+Task becomes what Step Functions does for it ("Run a Job (.sync)", Step Functions Developer
+Guide): the start call, a poll every 30 s, and the same result or ``States.TaskFailed``. The
+Task's ``Output`` and ``Assign`` read the run where they read ``$states.result``."""
 
 from __future__ import annotations
 
@@ -22,7 +15,6 @@ from typing import Any
 class Poll:
     """How Step Functions waits for one service's run."""
 
-    start: str
     get: str
     #: The get call's arguments, from the start call's result (``$states.result``).
     get_arguments: dict[str, str]
@@ -34,7 +26,6 @@ class Poll:
 
 POLLS = {
     "arn:aws:states:::glue:startJobRun.sync": Poll(
-        start="arn:aws:states:::aws-sdk:glue:startJobRun",
         get="arn:aws:states:::aws-sdk:glue:getJobRun",
         get_arguments={"RunId": "{% $states.result.JobRunId %}"},
         run="$states.result.JobRun",
@@ -42,7 +33,6 @@ POLLS = {
         running=("STARTING", "RUNNING", "STOPPING", "WAITING"),
     ),
     "arn:aws:states:::athena:startQueryExecution.sync": Poll(
-        start="arn:aws:states:::aws-sdk:athena:startQueryExecution",
         get="arn:aws:states:::aws-sdk:athena:getQueryExecution",
         get_arguments={"QueryExecutionId": "{% $states.result.QueryExecutionId %}"},
         run="$states.result",
@@ -71,7 +61,8 @@ def _polled(name: str, task: dict[str, Any], poll: Poll) -> dict[str, Any]:
     return {
         name: {
             **{key: copy.deepcopy(value) for key, value in task.items() if key not in kept},
-            "Resource": poll.start,
+            # the start call: ``…:::glue:startJobRun.sync`` -> ``…:::aws-sdk:glue:startJobRun``
+            "Resource": task["Resource"].removesuffix(".sync").replace(":::", ":::aws-sdk:"),
             "Output": "{% $states.input %}",
             "Assign": {f"{run}Start": "{% $states.result %}"},
             "Next": f"{name}Wait",

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NoReturn
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, Row, SparkSession
 
 from glue import arguments as arg
 from glue import catalog
-from glue.lakeio import Pin, RawPartition, publish, read_pinned, scratch
-from glue.schema import AHEAD_TABLES, DAY_TABLE, PARTITION_COLUMNS, TABLES, Table
+from glue.lakeio import Pin, RawPartition, partition_files, publish, read_pinned, scratch
+from glue.schema import AHEAD_TABLES, DAY_TABLE, TABLES, Table
 from glue.spark import glue_session, local_session
 from glue.transforms import refine
 from services.pipeline import settings
@@ -39,7 +38,6 @@ from services.pipeline.lake.refined import Day, PartitionValues
 from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
 from services.pipeline.validate.errors import UnreadableParquet
 
-PARTITIONS = [c.name for c in PARTITION_COLUMNS]
 RAW_DT = re.compile(DATE)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: The scraper's statuses of a dataset ahead: written now, kept from an earlier scrape of
@@ -212,7 +210,7 @@ def _run(args: JobArgs, spark: SparkSession | None) -> dict[str, Any]:
             spark = spark or (local_session() if engine == "local" else glue_session())
             base = space.uri_of(BY_NAME[table.dataset].prefix)
             raw = spark.read.option("basePath", base).parquet(*paths)
-            results[table.dataset] = _refine_table(args, lake, space, raw, table, parts)
+            results[table.dataset] = _refine_table(args, lake, raw, table, parts)
     empty = {"rows": 0, "partitions": 0, "files": 0, "days": [], "indices": []}
     return {
         "dt": args.span,
@@ -224,17 +222,14 @@ def _run(args: JobArgs, spark: SparkSession | None) -> dict[str, Any]:
 
 
 def _refine_table(
-    args: JobArgs, lake: Lake, space: Lake, raw: DataFrame, table: Table, parts: list[RawPartition]
+    args: JobArgs, lake: Lake, raw: DataFrame, table: Table, parts: list[RawPartition]
 ) -> dict[str, Any]:
-    """Refine ``raw`` into ``table``, check, publish and catalogue it; the table's summary."""
-    refined = refine(raw, table, args.processing_date, {p.dt for p in parts}).persist()
-    try:
-        days, partitions = check(refined, {(p.dt.isoformat(), p.index) for p in parts})
-        writer = refined.repartition(*PARTITIONS).write.mode("overwrite")
-        writer.partitionBy(*PARTITIONS).parquet(space.uri_of(table.prefix))
-    finally:
-        refined.unpersist()
-    files = publish(lake, space, table.prefix, set(partitions))
+    """Refine ``raw`` into ``table``, check, publish and catalogue it; the table's summary.
+    A run's rows are few (about a hundred a day per index): the driver writes them."""
+    refined = refine(raw, table, args.processing_date, {p.dt for p in parts})
+    rows = refined.collect()
+    days, partitions = check(rows, {(p.dt.isoformat(), p.index) for p in parts})
+    files = publish(lake, table.prefix, partition_files(refined.schema, rows))
     name = args.table if table is DAY_TABLE else table.name
     if args.catalog:
         location = lake.uri_of(table.prefix)
@@ -249,23 +244,22 @@ def _refine_table(
     }
 
 
-def check(refined: DataFrame, expected: set[Day]) -> tuple[list[Day], list[PartitionValues]]:
+def check(rows: list[Row], expected: set[Day]) -> tuple[list[Day], list[PartitionValues]]:
     """Fail before writing unless every ``expected`` day kept all its tickers (counted on
-    the raw rows, before any join), once each, and matches B3's total: one small collect."""
-    rows = refined.select(
-        *PARTITIONS,
-        "index_ticker_count",
-        (F.col("index_theoretical_qty") == F.col("index_theoretical_qty_b3")).alias("qty_ok"),
-    ).collect()
+    the raw rows, before any join), once each, and matches B3's total."""
     tickers = Counter((row["dt"], row["index_code"]) for row in rows)
     counted = {(row["dt"], row["index_code"]): row["index_ticker_count"] for row in rows}
     lost = [f"{d}/{i}" for d, i in sorted(expected - set(counted))]  # every row lost
     lost += [f"{d}/{i}" for (d, i), n in sorted(counted.items()) if tickers[(d, i)] != n]
     if lost:
         raise RefinedCheckFailed(f"rows lost between raw and refined on {', '.join(lost)}")
-    mismatched = sorted({f"{row['dt']}/{row['index_code']}" for row in rows if not row["qty_ok"]})
+    mismatched = sorted(
+        f"{row['dt']}/{row['index_code']}"
+        for row in rows
+        if row["index_theoretical_qty"] != row["index_theoretical_qty_b3"]
+    )
     if mismatched:
-        days = ", ".join(mismatched)
+        days = ", ".join(sorted(set(mismatched)))
         raise RefinedCheckFailed(f"index theoretical quantity differs from B3's header on {days}")
     partitions = sorted(
         check_partition_values(row["dt"], row["index_code"], row["ticker"]) for row in rows

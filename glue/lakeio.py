@@ -1,7 +1,8 @@
-"""Where the job's Spark reads and writes, and how a table's days are published.
+"""Where the job's Spark reads, and how a table's days are published.
 
 Spark reads each raw object's validated bytes, checked against their pin, from a scratch
-lake, and writes there: a temporary directory locally, ``staging/<run>/`` on AWS Glue.
+lake: a temporary directory locally, ``staging/<run>/`` on AWS Glue (its Spark cannot read
+this process's disk, nor an S3 version).
 
 Publishing is one path for a directory and for S3. Each partition is one file, replaced in
 one atomic write (``os.replace`` locally, a PUT on S3; many at once), so a reader sees every
@@ -14,18 +15,25 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import Row
+from pyspark.sql.pandas.types import to_arrow_schema
+from pyspark.sql.types import StructType
 
 from services.pipeline import settings
 from services.pipeline.lake.datasets import BY_NAME, DAY, object_key
 from services.pipeline.lake.layout import RawDay
-from services.pipeline.lake.refined import PartitionValues, day_prefix, partition_of, refined_key
+from services.pipeline.lake.refined import PartitionValues, day_prefix, refined_key
 from services.pipeline.lake.storage import NO_VERSION, Lake, LocalLake, open_lake
 
 #: Partition files written at once: boto3 clients are thread-safe, and keep 10 connections.
@@ -82,7 +90,7 @@ def read_pinned(lake: Lake, part: RawPartition) -> bytes:
 
 @contextlib.contextmanager
 def scratch(lake: Lake, engine: str) -> Iterator[Lake]:
-    """Where Spark reads and writes, deleted when the run ends (also a failed one)."""
+    """Where Spark reads, deleted when the run ends (also a failed one)."""
     if engine == "local":
         with tempfile.TemporaryDirectory(prefix="bovespa-etl-") as path:
             yield LocalLake(path)
@@ -97,34 +105,37 @@ def scratch(lake: Lake, engine: str) -> Iterator[Lake]:
             lake.delete(key)
 
 
-def spark_output(space: Lake, prefix: str) -> dict[PartitionValues, str]:
-    """The one file Spark wrote for each partition under ``prefix`` of ``space``."""
-    found: dict[PartitionValues, str] = {}
-    for key in space.list(prefix + "/"):
-        relative = key.removeprefix(prefix + "/")
-        values = partition_of(relative)
-        if values is None or any(p.startswith("_") for p in relative.split("/")):
-            continue  # Spark's own files (_SUCCESS, _temporary/…), not output
-        if values in found:
-            raise RuntimeError(f"Spark wrote more than one file for partition {values}")
-        found[values] = key
-    return found
+def partition_files(schema: StructType, rows: list[Row]) -> dict[PartitionValues, bytes]:
+    """Each partition's one Parquet file (its row; the path holds the partition values),
+    typed by the refined DataFrame's ``schema``."""
+    keys = settings.REFINED_PARTITION_KEYS
+    arrow = pa.schema([f for f in to_arrow_schema(schema) if f.name not in keys])
+    files: dict[PartitionValues, bytes] = {}
+    for row in rows:
+        values = row.asDict()
+        record = {name: _utc(values[name]) for name in arrow.names}
+        sink = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist([record], arrow), sink, compression="snappy")
+        files[(values[keys[0]], values[keys[1]], values[keys[2]])] = sink.getvalue()
+    return files
 
 
-def publish(lake: Lake, space: Lake, prefix: str, expected: set[PartitionValues]) -> int:
-    """Put Spark's output in place under ``prefix``, then delete what its days no longer
-    have; return the files written."""
-    written = spark_output(space, prefix)
-    if set(written) != expected:
-        raise RuntimeError(f"Spark wrote {len(written)} partitions, {len(expected)} were expected")
+def _utc(value: object) -> object:
+    """PySpark gives a timestamp as naive local time; Parquet stores it in UTC."""
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
-    def put(item: tuple[PartitionValues, str]) -> None:
-        lake.write_bytes(refined_key(item[0], prefix=prefix), space.read_bytes(item[1]))
+
+def publish(lake: Lake, prefix: str, files: dict[PartitionValues, bytes]) -> int:
+    """Put each partition's file in place under ``prefix``, then delete what its days no
+    longer have; return the files written."""
+
+    def put(item: tuple[PartitionValues, bytes]) -> None:
+        lake.write_bytes(refined_key(item[0], prefix=prefix), item[1])
 
     with ThreadPoolExecutor(WRITERS) as pool:  # S3 answers a PUT in tens of ms: overlap them
-        list(pool.map(put, sorted(written.items())))  # list(): the first failure is raised
-    kept = {refined_key(values, prefix=prefix) for values in written}
-    for day in sorted({(dt, index) for dt, index, _ in written}):
+        list(pool.map(put, sorted(files.items())))  # list(): the first failure is raised
+    kept = {refined_key(values, prefix=prefix) for values in files}
+    for day in sorted({(dt, index) for dt, index, _ in files}):
         for key in sorted(set(lake.list(day_prefix(day, prefix))) - kept):
             lake.delete(key)
-    return len(written)
+    return len(files)

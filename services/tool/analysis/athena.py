@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,12 @@ class Result:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
+@functools.cache
+def _client(endpoint: str | None) -> Any:
+    """One client per endpoint, shared by threads: clients are thread-safe, making them not."""
+    return boto3.client("athena")
+
+
 def run(
     sql: str, workgroup: str, database: str = settings.GLUE_DATABASE, timeout: float = 300.0
 ) -> Result:
@@ -33,11 +41,11 @@ def run(
     Views of :mod:`services.tool.analysis.views` that ``sql`` names are inlined first, so the
     same SQL runs where they do not exist (the local emulator).
     """
-    athena: Any = boto3.client("athena")
+    athena = _client(os.environ.get("AWS_ENDPOINT_URL"))
     query_id = athena.start_query_execution(
         QueryString=inline(sql), WorkGroup=workgroup, QueryExecutionContext={"Database": database}
     )["QueryExecutionId"]
-    deadline = time.monotonic() + timeout
+    deadline, pause = time.monotonic() + timeout, 0.02  # short queries end in milliseconds
     while True:
         status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
         if status["State"] == "SUCCEEDED":
@@ -47,7 +55,8 @@ def run(
             raise QueryFailed(f"Athena query {status['State']}: {reason}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"Athena query {query_id} still {status['State']}")
-        time.sleep(0.2)
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
     columns: list[str] = []
     rows: list[list[str | None]] = []
     for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):

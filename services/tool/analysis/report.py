@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -29,8 +30,17 @@ from services.tool.analysis.queries import bind, saved_queries
 #: Runs bound SQL and returns its rows (Athena in production, the emulator's locally).
 Runner = Callable[[str], Result]
 Rows = list[dict[str, str | None]]
-#: The tables the sections about the portfolio ahead read; a stack may not deploy them.
-SECTION_TABLES = (settings.REFINED_THEORETICAL_TABLE, settings.REFINED_PREVIEW_TABLE)
+#: The sections about the portfolio ahead: the table each reads (a stack may not deploy
+#: it), its saved query and its heading.
+SECTIONS = (
+    (
+        settings.REFINED_THEORETICAL_TABLE,
+        "theoretical_vs_day",
+        "The cycle's theoretical portfolio against the day's",
+    ),
+    (settings.REFINED_PREVIEW_TABLE, "next_rebalance", "Next rebalance (B3's preview)"),
+)
+SECTION_TABLES = tuple(table for table, _, _ in SECTIONS)
 #: Bars in a chart of changes.
 TOP_CHANGES = 15
 CHANGES = ("entering", "leaving", "weight change", "unchanged")
@@ -118,12 +128,16 @@ def build(
     """
     values = {"dt": dt, "index_code": index, "previous_dt": previous_dt or dt}
 
-    def ask(name: str) -> Rows:
+    def run(name: str) -> Rows:
         return runner(bind(saved_queries()[name], values)).as_dicts()
 
-    top = ask("top_weights")
+    top = run("top_weights")
     if not top:
         raise LookupError(f"no refined rows for {index} on {dt}: run the pipeline for that day")
+    wanted = ["weights_by_sector", *(["day_over_day", "entries_exits"] if previous_dt else [])]
+    wanted += [query for table, query, _ in SECTIONS if table in available]
+    with ThreadPoolExecutor() as pool:  # the rest at once: Athena runs queries concurrently
+        ask = dict(zip(wanted, pool.map(run, wanted), strict=True)).__getitem__
     out_dir.mkdir(parents=True, exist_ok=True)
     report = Report(out_dir, f"{index} {dt}")
     report.text(f"{index} — {portfolio_label(date.fromisoformat(dt))}", "h1")
@@ -141,11 +155,7 @@ def build(
         report.table(("movement", "ticker", "company"), moves, "None.")
     else:
         report.text("No earlier portfolio of this index is in the lake: no changes to show.")
-    sections = [
-        ("The cycle's theoretical portfolio against the day's", "theoretical_vs_day", _theoretical),
-        ("Next rebalance (B3's preview)", "next_rebalance", _rebalance),
-    ]
-    for table, (heading, query, section) in zip(SECTION_TABLES, sections, strict=True):
+    for (table, query, heading), section in zip(SECTIONS, (_theoretical, _rebalance), strict=True):
         report.text(heading, "h2")
         if table in available:
             section(report, ask(query), index, dt)

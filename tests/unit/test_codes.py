@@ -24,7 +24,7 @@ from services.pipeline.b3.codes import (
 from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.errors import BadArgument
 from services.pipeline.lake.raw import partition
-from services.pipeline.lake.refined import partition_of, refined_key
+from services.pipeline.lake.refined import refined_key
 from tests.recordings import SEGMENT2_2022_12_08, SEGMENT2_2025_07_10, load
 
 HIVE = ds.partitioning(pa.schema([("ticker", pa.string())]), flavor="hive")
@@ -73,8 +73,7 @@ def test_hostile_values_are_refused_in_one_short_line(value: str) -> None:
 
 @given(st.from_regex(TICKER, fullmatch=True))
 def test_any_ticker_round_trips_through_a_hive_partition_path(ticker: str) -> None:
-    values = ("2025-07-10", "IBOV", ticker)
-    assert partition_of(refined_key(values).removeprefix("refined/")) == values
+    assert f"/ticker={ticker}/" in refined_key(("2025-07-10", "IBOV", ticker))
     directory, _ = HIVE.format(ds.field("ticker") == ticker)
     assert directory == f"ticker={ticker}"  # pyarrow needs no escaping for it
 

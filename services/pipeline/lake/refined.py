@@ -7,7 +7,6 @@ Standard library only: the Glue job imports it.
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 from services.pipeline import settings
@@ -23,9 +22,6 @@ REFINED_FILE_NAME: Final = "part-00000.snappy.parquet"
 _DT, _INDEX, _TICKER = settings.REFINED_PARTITION_KEYS
 #: ``("dt", "index_code")``: the partition columns of a :data:`Day`.
 DAY_COLUMNS: Final = (_DT, _INDEX)
-_FILE = re.compile(
-    rf"{_DT}=(?P<dt>[^/]+)/{_INDEX}=(?P<index>[^/]+)/{_TICKER}=(?P<ticker>[^/]+)/[^/]*\.parquet"
-)
 
 
 def day_prefix(day: Day, prefix: str = settings.REFINED_PREFIX) -> str:
@@ -40,9 +36,3 @@ def refined_key(
     """The key of the file ``name`` of the partition ``values`` under ``prefix``."""
     dt, index, ticker = values
     return f"{day_prefix((dt, index), prefix)}{_TICKER}={ticker}/{name}"
-
-
-def partition_of(key: str) -> PartitionValues | None:
-    """The partition values in a refined file's key or path (any prefix), if it is one."""
-    match = _FILE.search(key)
-    return (match["dt"], match["index"], match["ticker"]) if match else None

@@ -239,8 +239,11 @@ class Etl(pulumi.ComponentResource):
                     "--custom-logGroup-prefix": self._job_log_prefix,
                 }
             ),
+            # One run at a time, the others queued (WAITING, which startJobRun.sync waits
+            # through: https://docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html):
+            # two runs publishing the same day would interleave their files.
             job_run_queuing_enabled=True,
-            execution_property={"max_concurrent_runs": len(deployment.indices)},
+            execution_property={"max_concurrent_runs": 1},
             opts=job_role.user(self, *logs),
         )
 

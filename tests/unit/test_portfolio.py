@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from services.pipeline.b3 import portfolio
 from services.pipeline.b3.errors import (
     DuplicateTickers,
     EmptyPortfolio,
@@ -85,6 +86,17 @@ def shifted_weight(by: str) -> Callable[[Any], None]:
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
+        (lambda d: d["header"].update(date="10/07/\u0662\u0665"), SchemaDrift, "not a dd/mm/yy"),
+        (lambda d: [r.update(part=f"{pt_br(r['part']) / 2:.3f}".replace(".", ",")) for r in d[
+            "results"]] and d["header"].update(part="50,000"), WeightTotalMismatch,  # sum 50
+         "header.part is 50.000: both must be 100"),
+        (lambda d: [r.update(part="0,000") for r in d["results"]] and d["header"].update(
+            part="0,000"), WeightTotalMismatch, "header.part is 0.000: both"),
+        (lambda d: d["header"].update(reductor="0,00000000"), SchemaDrift,
+         "'header.reductor': '0,00000000' is not positive"),
+        (lambda d: [r.update(partAcum="9.999,999") for r in d["results"]], SchemaDrift,
+         r"partAcum': '9.999,999' is more than 100"),
+        (lambda d: d["results"][0].update(theoricalQty="0"), SchemaDrift, "'0' is not positive"),
         (renamed("header", "theoricalQty"), SchemaDrift, "lacks 'theoricalQty'"),
         (renamed("header", "date"), SchemaDrift, "lacks 'date'"),
         (renamed("row", "cod"), SchemaDrift, "lacks 'cod'"),
@@ -114,6 +126,30 @@ def test_a_body_that_breaks_the_contract_is_refused_naming_why(
     change(document)
     with pytest.raises(error, match=message):
         portfolio_of(document)
+
+
+def test_rounding_cannot_excuse_more_than_a_tenth_of_a_percent() -> None:
+    totals = portfolio.RowTotals(10**5, (), 1, Decimal(60))
+    with pytest.raises(WeightTotalMismatch, match="tolerance 0.1 for 100000 rows"):
+        portfolio.check_totals(portfolio.Totals(Decimal(100), 1, Decimal(1)), 10**5, totals)
+
+
+@pytest.mark.parametrize("key", ['"part": "50,000"', '"cod": "VALE3"', '"has": 1'])
+def test_a_key_twice_in_one_object_is_ambiguous_and_refused(key: str) -> None:
+    with pytest.raises(SchemaDrift, match=f"{key.split(':')[0]} twice in one object"):
+        portfolio.decode_body(f'{{"x": [{{"a": 0, {key}, {key.replace("1", "0")}}}]}}'.encode())
+
+
+@pytest.mark.parametrize("field", ["asset", "type", "segment"])
+@pytest.mark.parametrize(
+    "text", ["PETRO\x00BRAS", "\x1b[31mPETRO", "<b>PETRO</b>", "$x^2$", "", "  ", "A" * 1_500_000]
+)
+def test_hostile_text_is_refused_naming_ticker_and_field(field: str, text: str) -> None:
+    document = copy.deepcopy(load(SEGMENT2_2025_07_10))
+    document["results"][5][field] = text
+    with pytest.raises(SchemaDrift, match=rf"field 'results\[RAIL3\]\.{field}'") as caught:
+        portfolio_of(document)
+    assert str(caught.value).splitlines() == [str(caught.value)[:300]]
 
 
 def test_the_rounding_tolerance_is_accepted() -> None:

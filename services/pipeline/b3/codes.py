@@ -44,7 +44,7 @@ def check_index_data(value: object, where: str) -> str:
 
 def _checked(value: object, where: str, ok: bool, kind: str) -> str:
     if not ok:
-        raise SchemaDrift(f"{where}: {_shown(value)} is not {kind}")
+        raise SchemaDrift(f"{where}: {shown(value)} is not {kind}")
     return str(value)
 
 
@@ -52,7 +52,7 @@ def index_argument(value: str) -> str:
     """An index code a person gave, upper-cased; :class:`BadArgument` if it is not one."""
     code = value.strip().upper()
     if not is_index_code(code):
-        raise BadArgument(f"index code {_shown(value)} is not {_INDEX_RULE}")
+        raise BadArgument(f"index code {shown(value)} is not {_INDEX_RULE}")
     return code
 
 
@@ -60,7 +60,7 @@ _TICKER_RULE = "4 capitals or digits starting with a letter, 1-2 digits, an opti
 _INDEX_RULE = "3-8 capitals or digits starting with a letter, e.g. IBOV"
 
 
-def _shown(value: object, limit: int = 40) -> str:
+def shown(value: object, limit: int = 40) -> str:
     """``repr`` of ``value``, cut to ``limit`` characters (a hostile value may be huge)."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(str(value))} chars)"

@@ -1,8 +1,8 @@
 """Exact parsing of B3's pt-BR number strings ("1.481.593.024", "2,728", "18.553.794,87445950").
 
-Never floats. Each kind is bounded by the type the raw layer stores it in (weights
-``decimal(7,3)``, the reductor ``decimal(24,8)``, quantities ``int64``) and none may be
-negative: a value outside is :class:`SchemaDrift` here, naming the field.
+Never floats. Each kind is bounded by its raw type (weights ``decimal(7,3)``, the reductor
+``decimal(24,8)``, quantities ``int64``) and by what it can be (a weight 0 to 100 percent, a
+reductor or quantity positive), in ASCII digits: else :class:`SchemaDrift`, naming the field.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ QUANTITY_MAX = 2**63 - 1
 WEIGHT_TYPE: Final = f"decimal({WEIGHT_PRECISION},{WEIGHT_SCALE})"
 REDUCTOR_TYPE: Final = f"decimal({REDUCTOR_PRECISION},{REDUCTOR_SCALE})"
 
-_PT_BR_NUMBER = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?")
+_PT_BR_NUMBER = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?", re.ASCII)
 
 
 def parse_decimal(text: object, *, field: str, max_scale: int) -> Decimal:
@@ -44,29 +44,34 @@ def parse_decimal(text: object, *, field: str, max_scale: int) -> Decimal:
 
 def parse_quantity(text: object, *, field: str) -> int:
     value = int(parse_decimal(text, field=field, max_scale=0))
-    _check_range(value, QUANTITY_MAX, text, field, "int64")
+    _check_range(value, QUANTITY_MAX, text, field, "int64", zero=False)
     return value
 
 
 def parse_weight(text: object, *, field: str) -> Decimal:
-    return _fixed(text, field, WEIGHT_PRECISION, WEIGHT_SCALE)
+    value = _fixed(text, field, WEIGHT_PRECISION, WEIGHT_SCALE, zero=True)
+    if value > 100:
+        raise SchemaDrift(f"field {field!r}: {text!r} is more than 100 (a weight in percent)")
+    return value
 
 
 def parse_reductor(text: object, *, field: str) -> Decimal:
-    return _fixed(text, field, REDUCTOR_PRECISION, REDUCTOR_SCALE)
+    return _fixed(text, field, REDUCTOR_PRECISION, REDUCTOR_SCALE, zero=False)
 
 
-def _fixed(text: object, field: str, precision: int, scale: int) -> Decimal:
+def _fixed(text: object, field: str, precision: int, scale: int, *, zero: bool) -> Decimal:
     value = parse_decimal(text, field=field, max_scale=scale).quantize(Decimal(1).scaleb(-scale))
     largest = Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
-    _check_range(value, largest, text, field, f"decimal({precision},{scale})")
+    _check_range(value, largest, text, field, f"decimal({precision},{scale})", zero=zero)
     return value
 
 
 def _check_range(
-    value: Decimal | int, largest: Decimal | int, text: object, field: str, kind: str
+    value: Decimal | int, largest: Decimal | int, text: object, field: str, kind: str, *, zero: bool
 ) -> None:
     if value < 0:
         raise SchemaDrift(f"field {field!r}: {text!r} is negative; B3 publishes none")
+    if value == 0 and not zero:
+        raise SchemaDrift(f"field {field!r}: {text!r} is not positive, as it must be")
     if value > largest:
         raise SchemaDrift(f"field {field!r}: {text!r} is larger than {kind} holds ({largest})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from services.pipeline.b3.codes import check_ticker
+from services.pipeline.b3.codes import check_ticker, shown
 from services.pipeline.b3.cycles import Cycle
 from services.pipeline.b3.errors import (
     DuplicateTickers,
@@ -30,16 +31,20 @@ from services.pipeline.b3.errors import (
 from services.pipeline.b3.numbers import parse_quantity, parse_reductor, parse_weight
 from services.pipeline.lake.datasets import DAILY, Dataset
 
-#: Each published weight is rounded to 3 decimals: ``n`` weights may sum to ``header.part``
-#: give or take ``n`` times half a unit in the last place.
-WEIGHT_ROUNDING_PER_ROW = Decimal("0.0005")
+#: Weights are rounded to 3 decimals: ``n`` of them sum to 100 give or take ``n`` half units
+#: in the last place, at most 0.1 (B3's broadest index has ~200; recorded sums miss by 0.001).
+WEIGHT_ROUNDING_PER_ROW, WEIGHT_TOLERANCE_MAX = Decimal("0.0005"), Decimal("0.1")
+#: Company (``asset``), share type and sector: their longest, and B3's characters (accents
+#: too; U+FFFD is an accent a recorder lost).
+TEXT_MAX, _TEXT = {"asset": 40, "type": 20, "segment": 100}, re.compile(r"[\w .,/&()'+\-\ufffd]+")
+TEXT_RULE = "a non-empty string of letters, digits, spaces or . , / & - ( ) ' +"
 
 
 @dataclass(frozen=True)
 class Contract:
     """The fields of one B3 call's ``header`` and ``results`` rows. A strict contract (the
-    four-month ones, written before any live answer was seen) refuses unknown fields and
-    blank text; the day's tolerates what B3 adds (``text``, ``textReductor``...)."""
+    four-month ones, written before any live answer was seen) refuses unknown fields; the
+    day's tolerates what B3 adds (``text``, ``textReductor``...)."""
 
     call: str
     header: tuple[str, ...]
@@ -146,8 +151,8 @@ class Portfolio:
 
 
 def decode_body(body: bytes) -> Any:
-    """A body as UTF-8 JSON: another encoding is :class:`SchemaDrift` (asking again would
-    not change it); not JSON (an HTML page, a cut body) is :class:`ValueError`, transient."""
+    """A body as UTF-8 JSON: another encoding or a key twice in an object is :class:`SchemaDrift`
+    (asking again changes nothing); not JSON (HTML, a cut body): a transient :class:`ValueError`."""
     if body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # RFC 8259
         name = "UTF-8" if body.startswith(codecs.BOM_UTF8) else "UTF-16"
         raise SchemaDrift(f"the body starts with a {name} byte-order mark; B3 sends none")
@@ -161,9 +166,17 @@ def decode_body(body: bytes) -> Any:
             f"(Latin-1?) in {body[max(0, error.start - 20) : error.start + 5]!r}"
         ) from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique)
     except RecursionError:
         raise SchemaDrift("the body is JSON nested too deeply to be a portfolio") from None
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len(obj := dict(pairs)) < len(pairs):  # json would keep the last of a key twice
+        twice = next(key for key, n in Counter(key for key, _ in pairs).items() if n > 1)
+        row = f" (cod {shown(obj['cod'])})" if "cod" in obj else ""
+        raise SchemaDrift(f'the body has "{twice}" twice in one object{row}: ambiguous')
+    return obj
 
 
 def parse_page(document: Any) -> Page[Header]:
@@ -208,8 +221,9 @@ def _parse(
 
 def _dated(header: Mapping[str, Any], totals: Totals) -> Header:
     date_raw = header["date"]
+    text = str(date_raw) if str(date_raw).isascii() else ""  # strptime takes any Unicode digit
     try:
-        trading_date = datetime.strptime(str(date_raw), "%d/%m/%y").date()
+        trading_date = datetime.strptime(text, "%d/%m/%y").date()
     except ValueError:
         raise SchemaDrift(f"field 'header.date': {date_raw!r} is not a dd/mm/yy date") from None
     return Header(**asdict(totals), trading_date=trading_date, date_raw=str(date_raw))
@@ -220,17 +234,18 @@ def _asset(raw: Any, page_number: int, position: int, contract: Contract) -> Ass
     cod = row["cod"].strip() if isinstance(row["cod"], str) else row["cod"]  # B3 pads some
     cod = check_ticker(cod, f"field 'results[{position}].cod'")
     where = f"results[{cod}]"
-    for key in ("asset", "type"):
-        if not isinstance(row[key], str) or (contract.strict and not row[key].strip()):
-            kind = "non-empty string" if contract.strict else "string"
-            raise SchemaDrift(f"field '{where}.{key}': {row[key]!r} is not a {kind}")
+    for key, most in TEXT_MAX.items():  # a day's segment is None in segment 1
+        text = row.get(key)
+        ok = isinstance(text, str) and text.strip() and len(text) <= most and _TEXT.fullmatch(text)
+        if not ok and (text is not None or key != "segment"):
+            raise SchemaDrift(
+                f"field '{where}.{key}': {shown(text)} is not {TEXT_RULE}, {most} at most"
+            )
     segment, part_acum, cont = row.get("segment"), row.get("partAcum"), row.get("cont")
-    if segment is not None and not isinstance(segment, str):
-        raise SchemaDrift(f"field '{where}.segment': {segment!r} is not a string")
     if "cont" in row and _int(cont, f"{where}.cont") < 1:
         raise SchemaDrift(f"field '{where}.cont': {cont!r} is not a positive rank")
     return Asset(
-        segment=(segment.strip() or None) if segment is not None else None,
+        segment=segment and segment.strip(),
         cod=cod,
         asset=row["asset"].strip(),
         type_raw=row["type"],
@@ -319,11 +334,11 @@ def check_totals(header: Totals, total_records: int, totals: RowTotals) -> None:
             f"header.theoricalQty is {header.theoretical_qty} "
             f"(off by {qty - header.theoretical_qty})"
         )
-    tolerance = WEIGHT_ROUNDING_PER_ROW * totals.rows
-    if abs(totals.weight - header.part) > tolerance:
+    tolerance = min(WEIGHT_ROUNDING_PER_ROW * totals.rows, WEIGHT_TOLERANCE_MAX)
+    if header.part != 100 or abs(totals.weight - 100) > tolerance:
         raise WeightTotalMismatch(
             f"check 'weight_total' failed: weights sum to {totals.weight}, header.part is "
-            f"{header.part} (tolerance {tolerance} for {totals.rows} rounded weights)"
+            f"{header.part}: both must be 100 (tolerance {tolerance} for {totals.rows} rows)"
         )
 
 

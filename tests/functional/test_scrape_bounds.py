@@ -21,6 +21,7 @@ from services.pipeline.b3.errors import (
     TooManyPages,
 )
 from services.pipeline.scraper.scrape import scrape
+from services.pipeline.validate.errors import TooManyRows
 from services.tool.local.replay import Fault, ReplayServer, page_of
 from tests.recordings import FAST, SEGMENT2_2025_07_10
 
@@ -68,8 +69,10 @@ def test_a_body_claiming_a_million_pages_stops_before_page_two(
         (gzip.compress(real_page()), "gzip"),
         (gzip.compress(real_page()[:5000]) + gzip.compress(real_page()[5000:]), "gzip"),
         (zlib.compress(real_page()), "deflate"),
+        # the first member ends where a 64 KiB inflation step does (urllib3 2.8 repeats the next)
+        (gzip.compress(b" " * 65536) + gzip.compress(real_page()), "gzip"),
     ],
-    ids=["gzip", "two-member-gzip", "deflate"],
+    ids=["gzip", "two-member-gzip", "deflate", "member-at-a-step"],
 )
 def test_a_compressed_answer_is_inflated(
     replay: ReplayServer, tmp_path: Path, body: bytes, encoding: str
@@ -77,6 +80,32 @@ def test_a_compressed_answer_is_inflated(
     replay.inject(Fault(body=body, headers={"Content-Encoding": encoding}))
     assert run(replay, tmp_path)["rows"] == 84
     assert len(replay.requests) == 1
+
+
+def test_rows_past_the_raw_cap_stop_paging_at_the_page_that_crosses_it(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    with pytest.raises(TooManyRows, match=r"84 rows \(page 1 at .*; at most 35 .*MAX_RAW_ROWS"):
+        run(replay, tmp_path, Limits(max_rows=35), page_size=10)
+    recorded = SEGMENT2_2025_07_10.read_bytes()  # pages claiming 10 rows in all, of 9 pages:
+    understated = [page_of(recorded, n, 10).replace(b": 84,", b": 10,") for n in (1, 2, 3, 4)]
+    replay.inject(*[Fault(body=page) for page in understated])
+    with pytest.raises(TooManyRows, match=r"40 rows \(page 4 at "):
+        run(replay, tmp_path, Limits(max_rows=35), page_size=10)
+    assert len(replay.requests) == 1 + 4
+    assert files_in(tmp_path) == []
+
+
+def test_an_empty_page_after_rows_is_a_paging_inconsistency(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    empty = json.loads(page_of(SEGMENT2_2025_07_10.read_bytes(), 3, 10))
+    empty["results"] = []
+    replay.inject(Fault(), Fault(), Fault(body=json.dumps(empty).encode()))
+    with pytest.raises(SchemaDrift, match=r"page 3 .* no assets after 20 rows .* inconsistent"):
+        run(replay, tmp_path, page_size=10)
+    assert len(replay.requests) == 3
+    assert files_in(tmp_path) == []
 
 
 def gzip_bomb(decoded: int) -> bytes:
@@ -175,8 +204,14 @@ def latin1_page() -> bytes:
         (Fault(body=b"\xff\xfe" + real_page().decode().encode("utf-16-le")), "UTF-16 byte-order"),
         (Fault(body=b"[" * 100_000 + b"]" * 100_000), "nested too deeply"),
         (Fault(headers={"Content-Encoding": "br"}), "Content-Encoding 'br'"),
+        (
+            Fault(
+                body=real_page().replace(b'"totalRecords": 84', b'"totalRecords": ' + b"9" * 5000)
+            ),
+            r"field 'totalRecords' .* 5000 digits",
+        ),
     ],
-    ids=["latin-1", "utf-8-bom", "utf-16", "deep-nesting", "brotli"],
+    ids=["latin-1", "utf-8-bom", "utf-16", "deep-nesting", "brotli", "5000-digits"],
 )
 def test_bodies_in_another_encoding_are_schema_drift_at_once(
     replay: ReplayServer, tmp_path: Path, fault: Fault, expected: str

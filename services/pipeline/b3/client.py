@@ -12,6 +12,7 @@ import base64
 import json
 import logging
 import os
+import re
 import time
 import zlib
 from collections.abc import Callable, Mapping
@@ -42,6 +43,7 @@ from services.pipeline.b3.errors import (
     B3Redirect,
     B3Unavailable,
     BodyTooLarge,
+    EmptyPortfolio,
     SchemaDrift,
     TooManyPages,
 )
@@ -58,11 +60,13 @@ from services.pipeline.b3.portfolio import (
     parse_totals_page,
 )
 from services.pipeline.lake.datasets import PREVIEW, Dataset
+from services.pipeline.validate.errors import TooManyRows
 
 log = logging.getLogger(__name__)
 
-#: Bytes per socket read, and per inflation step, while streaming a body.
-_CHUNK = 64 * 1024
+#: Bytes per socket read, and per inflation step (deflate inflates 1032:1 at most; not by
+#: ``max_length``: urllib3 2.8's GzipDecoder repeats a gzip member ending where a step does).
+_CHUNK, _STEP = 64 * 1024, 256
 #: urllib3's own decoders, for the Content-Encodings asked for (``Accept-Encoding``).
 _DECODERS: Mapping[str, Callable[[], ContentDecoder | None]] = {
     "identity": lambda: None,
@@ -70,6 +74,8 @@ _DECODERS: Mapping[str, Callable[[], ContentDecoder | None]] = {
     "x-gzip": GzipDecoder,
     "deflate": DeflateDecoder,
 }
+#: A JSON integer past Python's int limit (4,300 digits), after its key if it has one.
+_LONG_INT = re.compile(rb'(?:"((?:[^"\\]|\\.){0,200})"\s*:\s*)?-?(\d{4301,})')
 _RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 
 
@@ -92,6 +98,7 @@ class Limits:
     max_wire_bytes: int = settings.B3_MAX_WIRE_BYTES
     max_body_bytes: int = settings.B3_MAX_BODY_BYTES
     deadline_seconds: float = settings.B3_SCRAPE_DEADLINE_SECONDS
+    max_rows: int = settings.MAX_RAW_ROWS
 
 
 class _Transient(Exception):
@@ -168,14 +175,29 @@ class B3Client:
     def fetch_pages(
         self, call: str, index: str, page_size: int, parse: Callable[[Any], Page[H]], **extra: str
     ) -> tuple[list[Page[H]], list[PageSource]]:
-        """Fetch page 1, 2, ... until the ``totalPages`` B3 states, each parsed by ``parse``."""
+        """Fetch page 1, 2, ... of ``totalPages``, each parsed by ``parse``, up to each bound."""
         pages: list[Page[H]] = []
         sources: list[PageSource] = []
+        rows = 0
         while not pages or len(pages) < pages[-1].total_pages:
             number = len(pages) + 1
             url = self.page_url(call, index, number, page_size, **extra)
             source, document = self._fetch(url, number)
-            page = parse(document)
+            try:
+                page = parse(document)
+            except EmptyPortfolio:
+                if not pages:
+                    raise
+                raise SchemaDrift(
+                    f"page {number} at {url} has no assets after {rows} rows on pages 1-"
+                    f"{len(pages)} of {pages[-1].total_pages}: B3's paging is inconsistent"
+                ) from None
+            rows += len(page.assets)
+            if max(rows, page.total_records) > self.limits.max_rows:
+                raise TooManyRows(
+                    f"B3's answer has {max(rows, page.total_records)} rows (page {number} at "
+                    f"{url}); at most {self.limits.max_rows} are scraped (MAX_RAW_ROWS)"
+                )
             if page.number != number:
                 raise SchemaDrift(f"asked for page {number}, B3 answered page {page.number}")
             if page.total_pages > self.limits.max_pages:
@@ -243,13 +265,17 @@ class B3Client:
                     "redirects are not followed"
                 )
             if status in _RETRYABLE_STATUS:
-                raise _Transient(f"HTTP {status} ({kind})", _retry_after(response.headers))
+                wait = response.headers.get("Retry-After", "")
+                raise _Transient(f"HTTP {status} ({kind})", float(wait) if wait.isdigit() else None)
             if status != 200:
                 raise B3Unavailable(f"B3 answered HTTP {status} ({kind}) at {url}")
             body = self._read_body(response, url)
         try:
             document = decode_body(body)
         except ValueError as error:
+            if long := _LONG_INT.search(body):  # json's ValueError, but not "not JSON"
+                name, digits = (long[1] or b"?").decode(errors="replace"), len(long[2])
+                raise SchemaDrift(f"field {name!r} at {url}: a number of {digits} digits") from None
             raise _Transient(
                 f"HTTP 200 but the {len(body)}-byte body ({kind}) is not JSON"
             ) from error
@@ -288,11 +314,9 @@ class B3Client:
                         f"B3's body at {url} passed {limits.max_wire_bytes} bytes as received "
                         "(B3_MAX_WIRE_BYTES)"
                     )
-                # urllib3's decoder inflates at most _CHUNK bytes a call (the rest waits
-                # compressed), so a bomb is stopped at the cap without being inflated.
-                while chunk := (decoder.decompress(data, max_length=_CHUNK) if decoder else data):
-                    body += chunk
-                    data = b""
+                for start in range(0, len(data), _STEP):  # a bomb is cut before it inflates
+                    piece = data[start : start + _STEP]
+                    body += decoder.decompress(piece) if decoder else piece
                     if len(body) > limits.max_body_bytes:
                         raise BodyTooLarge(
                             f"B3's body at {url} passed {limits.max_body_bytes} bytes decoded "
@@ -314,8 +338,3 @@ class B3Client:
         if isinstance(error, _Transient) and error.retry_after is not None:
             return min(max(error.retry_after, backoff), self.policy.max_wait)
         return backoff
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,8 @@ from services.pipeline.b3.errors import (
     RowCountMismatch,
     SchemaDrift,
 )
-from services.pipeline.lake.layout import raw_key
+from services.pipeline.errors import BadArgument
+from services.pipeline.lake.layout import RawDay, raw_key
 from services.pipeline.lake.raw import to_parquet_bytes
 from services.pipeline.lake.storage import LocalLake
 from services.pipeline.validate import handler as validate_handler
@@ -30,9 +32,11 @@ from services.pipeline.validate.errors import (
     NotARawObject,
     NotATradingDay,
     SchemaMismatch,
+    TooLarge,
     TooManyRows,
     UnreadableParquet,
 )
+from services.pipeline.validate.ingest import MAX_FILE_BYTES, checked_file
 from tests.lakes import quantity_off, recorded_portfolio, write_days
 from tests.recordings import SEGMENT2_2025_07_10
 
@@ -210,6 +214,18 @@ def set_column(table: pa.Table, name: str, values: list[object]) -> pa.Table:
     return table.set_column(index, table.schema.field(index), pa.array(values, table[name].type))
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "why"),
+    [("body_sha256", "forged", "column body_sha256: 84 of 84 values are not SHA-256 digests"),
+     ("fetched_at", datetime.fromisoformat("2099-01-01T00:00Z"),
+      "^column fetched_at: 2099-01-01 00:00 UTC is after now$")],
+)  # fmt: skip
+def test_forged_lineage_is_refused(lake: LocalLake, column: str, value: object, why: str) -> None:
+    rewrite(lake, lambda t: set_column(t, column, [value] * t.num_rows))
+    with pytest.raises(SchemaDrift, match=why):
+        validate(uri(lake), now=TODAY)
+
+
 def test_a_ticker_that_is_not_b3s_is_schema_drift(lake: LocalLake) -> None:
     rewrite(lake, lambda t: set_column(t, "cod", ["A" * 300, *t["cod"].to_pylist()[1:]]))
     expected = "column cod: 1 of 84 values are not B3 tickers"
@@ -248,3 +264,26 @@ def test_bytes_that_are_not_a_whole_parquet_file_are_refused_in_one_line(
     with pytest.raises(UnreadableParquet, match="is not a readable Parquet file") as caught:
         validate(uri(lake), now=TODAY)
     assert "\n" not in str(caught.value)
+
+
+def test_ingest_takes_a_regular_bounded_file_of_a_b3_index_it_names(
+    lake: LocalLake, tmp_path: Path
+) -> None:
+    (file := tmp_path / "file").write_bytes(lake.read_bytes(raw_key("IBOV", JULY_10)))
+    assert checked_file(file, None, None)[0] == RawDay("IBOV", JULY_10)
+    for index, why in [("ZZZZ", "^unknown B3 index code 'ZZZZ'"), ("IBRX", "^index 'IBRX' is B3's"),
+                       ("SMLL", "^index SMLL, but the file's own data says 'IBOV'$")]:  # fmt: skip
+        with pytest.raises(BadArgument, match=why):
+            checked_file(file, index, None)
+    os.mkfifo(tmp_path / "fifo")  # opening it to read would wait for a writer
+    os.truncate(file, MAX_FILE_BYTES + 1)  # sparse: nothing to read, yet a bomb
+    for path, why in [(Path("/dev/zero"), "not a regular"), (tmp_path / "fifo", "not a regular"),
+                      (file, f"holds {MAX_FILE_BYTES + 1} bytes, over")]:  # fmt: skip
+        with pytest.raises(BadArgument, match=why):
+            checked_file(path, "IBOV", "2025-07-10")
+
+
+def test_strings_that_may_decode_too_far_are_refused(lake: LocalLake) -> None:
+    rewrite(lake, lambda t: set_column(t, "asset", ["x" * 900_000] * t.num_rows))  # 84 x 1 value
+    with pytest.raises(TooLarge, match=r"strings may decode to 7\d{7} bytes, over 67108864$"):
+        validate(uri(lake), now=TODAY)

@@ -5,6 +5,7 @@ bodies and anything dropped beside it are not). Standard library only: the Glue 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +26,8 @@ def partition_regex(prefix: str, index: str = "[^/]*", dt: str = "[^/]*") -> str
 
 
 _RAW_KEY = re.compile(
-    partition_regex(re.escape(settings.RAW_PREFIX)) + rf"/{re.escape(settings.RAW_OBJECT_NAME)}"
+    partition_regex(re.escape(settings.RAW_PREFIX), dt=DATE)
+    + rf"/{re.escape(settings.RAW_OBJECT_NAME)}"
 )
 
 
@@ -68,12 +70,13 @@ def archived_key(partition_path: str, name: str) -> str:
 def parse_raw_key(key: str) -> RawDay:
     """The day of a raw object's key; :class:`NotARawKey` for anything else."""
     match = _RAW_KEY.fullmatch(key)
-    if match is None:
-        raise NotARawKey(
-            f"{key!r} is not a raw object: only {settings.RAW_PREFIX}/index=<INDEX>/"
-            f"dt=<YYYY-MM-DD>/{settings.RAW_OBJECT_NAME} is data"
-        )
-    return _day(match["index"], match["dt"], key)
+    with contextlib.suppress(ValueError):  # a dt of the shape of a date that is none
+        if match and is_index_code(match["index"]):
+            return RawDay(match["index"], date.fromisoformat(match["dt"]))
+    raise NotARawKey(
+        f"{key!r} is not a raw object: only {settings.RAW_PREFIX}/index=<INDEX>/"
+        f"dt=<YYYY-MM-DD>/{settings.RAW_OBJECT_NAME} is data (a B3 code, a date)"
+    )
 
 
 def split_raw_uri(uri: str) -> tuple[str, str, RawDay]:
@@ -86,15 +89,3 @@ def split_raw_uri(uri: str) -> tuple[str, str, RawDay]:
         )
     key = start + rest
     return head.rstrip("/") or ("/" if head else "."), key, parse_raw_key(key)
-
-
-def _day(index: str, dt: str, where: str) -> RawDay:
-    if not is_index_code(index):
-        raise NotARawKey(f"{where}: index={index!r} is not a B3 index code")
-    try:
-        day = date.fromisoformat(dt)
-    except ValueError:
-        raise NotARawKey(f"{where}: dt={dt!r} is not a date (YYYY-MM-DD)") from None
-    if day.isoformat() != dt:
-        raise NotARawKey(f"{where}: dt={dt!r} is not written YYYY-MM-DD")
-    return RawDay(index, day)

@@ -3,14 +3,14 @@
 The object may be dropped by hand under ``inbox/`` (promoted to ``raw/`` once it passes), so
 nothing is taken on trust: its key, its schema (:data:`RAW_SCHEMA` exactly) and the
 scraper's own reconciliation checks. The rows never become Python objects: the footer
-bounds the row count (``MAX_RAW_ROWS``) and every check is an Arrow kernel.
+bounds the row count and what the strings decode to, and every check is an Arrow kernel.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ from services.pipeline.validate.errors import (
     NotARawObject,
     NotATradingDay,
     SchemaMismatch,
+    TooLarge,
     TooManyRows,
     UnreadableParquet,
 )
@@ -44,6 +45,10 @@ NUMBER_COLUMNS = tuple(
     for field in RAW_SCHEMA
     if pa.types.is_decimal(field.type) or pa.types.is_integer(field.type)
 )
+#: How far a scraper's clock may run ahead of Validate's (local clocks frozen per Lambda drift).
+CLOCK_SKEW = timedelta(hours=1)
+#: A bound on what a raw object's strings decode to, from its footer (a real day: < 1 MiB).
+MAX_DECODED = 64 * 1024 * 1024
 
 
 def validate(
@@ -73,8 +78,8 @@ def validate(
     table = read_checked(stored.data, uri, max_rows)
     check_values(table)
     header = check_header(table, dt)
-    check_trading_day(dt, now or calendar.now())
-    check_codes_and_signs(table)
+    check_trading_day(dt, now := now or calendar.now())
+    check_codes_and_signs(table, now)
     check_totals(header, table["page_totalRecords"][0].as_py(), totals_of(table))
     pin = lake.write_pinned(key, stored.data) if promote else stored
     return {
@@ -89,7 +94,7 @@ def validate(
 
 
 def read_checked(data: bytes, uri: str, max_rows: int = settings.MAX_RAW_ROWS) -> pa.Table:
-    """The object's table, once its footer shows the raw schema and at most ``max_rows``."""
+    """The object's table, once its footer shows the raw schema within its bounds."""
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
         check_schema(parquet.schema_arrow)
@@ -98,6 +103,14 @@ def read_checked(data: bytes, uri: str, max_rows: int = settings.MAX_RAW_ROWS) -
             raise TooManyRows(
                 f"{uri} holds {rows} rows; a raw object may hold {max_rows} (MAX_RAW_ROWS)"
             )
+        decoded = sum(  # a dictionary's value is at most its chunk, repeated on every row
+            c["total_uncompressed_size"] * (c["num_values"] if c["has_dictionary_page"] else 1)
+            for group in parquet.metadata.to_dict()["row_groups"]
+            for c in group["columns"]
+            if c["physical_type"] == "BYTE_ARRAY"
+        )
+        if decoded > MAX_DECODED:
+            raise TooLarge(f"{uri}: strings may decode to {decoded} bytes, over {MAX_DECODED}")
         table: pa.Table = parquet.read()
     except (pa.ArrowException, OSError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -146,15 +159,22 @@ def check_header(table: pa.Table, dt: date) -> Totals:
     return Totals(part, qty, reductor)
 
 
-def check_codes_and_signs(table: pa.Table) -> None:
-    """Every ``cod`` is a B3 ticker (it becomes a path) and no B3 number is negative."""
-    bad = table.filter(pc.invert(pc.match_substring_regex(table["cod"], TICKER_FULL)))
-    if bad.num_rows:
-        shown = ", ".join(repr(v)[:40] for v in bad["cod"].slice(0, 3).to_pylist())
-        raise SchemaDrift(
-            f"column cod: {bad.num_rows} of {table.num_rows} values are not B3 tickers "
-            f"(e.g. {shown}); a ticker is 4 capitals or digits, 1-2 digits, an optional letter"
-        )
+def check_codes_and_signs(table: pa.Table, now: datetime) -> None:
+    """Every ``cod`` is a B3 ticker (it becomes a path), every ``body_sha256`` a digest, no
+    B3 number is negative and no body was fetched after ``now`` (give or take CLOCK_SKEW)."""
+    for name, shape, what in (
+        ("cod", TICKER_FULL, "B3 tickers (4 capitals or digits, 1-2 digits, an optional letter)"),
+        ("body_sha256", "^[0-9a-f]{64}$", "SHA-256 digests (64 lower-case hex digits)"),
+    ):
+        bad = table.filter(pc.invert(pc.match_substring_regex(table[name], shape)))
+        if bad.num_rows:
+            shown = ", ".join(repr(v)[:40] for v in bad[name].slice(0, 3).to_pylist())
+            raise SchemaDrift(
+                f"column {name}: {bad.num_rows} of {table.num_rows} values are not {what} "
+                f"(e.g. {shown})"
+            )
+    if (latest := pc.max(table["fetched_at"]).as_py()) > now + CLOCK_SKEW:
+        raise SchemaDrift(f"column fetched_at: {latest:%Y-%m-%d %H:%M} UTC is after now")
     for name in NUMBER_COLUMNS:
         negative = pc.sum(pc.less(table[name], 0)).as_py() or 0
         if negative:

@@ -167,6 +167,7 @@ class Deployment:
             "ValidateFunctionArn": validate_arn,
             "RefineStateMachineArn": refine_arn,
             "AheadDatasets": ",".join(self.ahead_datasets),
+            "AllAheadDatasets": ",".join(dataset.name for dataset in DATASETS),
         }
 
     def refine_values(self) -> dict[str, str]:

@@ -6,17 +6,36 @@ with a note on stderr; an unknown one exits 2 (``BadArgument``).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from services.pipeline import settings
 from services.pipeline.b3.indices import canonical
 from services.pipeline.b3.indices import resolve as resolve_indices
+from services.pipeline.errors import EXIT_CODES
 from services.pipeline.lake.datasets import DAY, PREVIEW, THEORETICAL
 from services.tool.console import note
-from services.tool.exits import or_exit
+from services.tool.exits import fail, or_exit
+
+
+def day_option(param: typer.CallbackParam, value: str | None) -> str | None:
+    """A ``--dt``, checked before anything runs as the Glue job checks it: else exit 2."""
+    from glue.job import day_argument  # pyspark: load on use
+
+    return None if value is None else str(or_exit(lambda: day_argument(value, param.opts[0])))
+
+
+def http_url(param: typer.CallbackParam, value: str | None) -> str | None:
+    """``--base-url``: http(s)://host only (requests would read file:// or ftp://), else exit 2."""
+    if value is None or re.match(r"https?://[\w.-]+(:[0-9]+)?(/|$)", value):
+        return value
+    refused = f"BadArgument: {param.opts[0]} {value!r:.80} is not an http:// or https:// URL"
+    fail(escape(refused), EXIT_CODES["BadArgument"].code)
+
 
 IndexOption = Annotated[
     str,
@@ -42,7 +61,7 @@ LakeOption = Annotated[
 BaseUrlOption = Annotated[
     str | None,
     typer.Option(
-        "--base-url", envvar=settings.B3_BASE_URL_ENV, help="B3 endpoint (default: B3's own)."
+        "--base-url", envvar=settings.B3_BASE_URL_ENV, callback=http_url, help="B3 endpoint URL."
     ),
 ]
 
@@ -73,8 +92,4 @@ def index_codes(typed: str) -> tuple[str, ...]:
 
 def flags(**values: str | None) -> list[str]:
     """``--name value`` for each value given (``processing_date`` -> ``--processing-date``)."""
-    argv: list[str] = []
-    for name, value in values.items():
-        if value:
-            argv += [f"--{name.replace('_', '-')}", value]
-    return argv
+    return [arg for k, v in values.items() if v for arg in (f"--{k.replace('_', '-')}", v)]

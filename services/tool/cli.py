@@ -33,7 +33,7 @@ from services.pipeline.lake.storage import Lake, open_lake
 from services.pipeline.scraper.scrape import scrape as scrape_portfolio
 from services.pipeline.validate.contract import validate
 from services.pipeline.validate.errors import ContractViolation
-from services.pipeline.validate.ingest import file_day, validate_before_writing
+from services.pipeline.validate.ingest import checked_file
 from services.tool.analysis.athena import run as run_athena
 from services.tool.analysis.queries import bind, saved_queries
 from services.tool.analysis.readonly import check_read_only
@@ -43,6 +43,7 @@ from services.tool.arguments import (
     IndicesOption,
     LakeOption,
     ScrapedDataset,
+    day_option,
     flags,
     index_code,
     index_codes,
@@ -166,9 +167,7 @@ def scrape(
 
 
 @app.command()
-def run(
-    index: IndicesOption = settings.DEFAULT_INDEX,
-) -> None:
+def run(index: IndicesOption = settings.DEFAULT_INDEX) -> None:
     """The main job: today's portfolios from the live B3 site through the whole pipeline.
 
     Starts the local emulator if needed, deploys, starts the schedule-path execution (every
@@ -222,16 +221,16 @@ def finish(
 def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A raw Parquet file.")],
     index: Annotated[str | None, typer.Option(help="Index code (default: from the file).")] = None,
-    dt: Annotated[str | None, typer.Option(help="Trading day (default: from the file).")] = None,
+    dt: Annotated[
+        str | None, typer.Option(callback=day_option, help="Trading day (default: from the file).")
+    ] = None,
 ) -> None:
     """Drop a raw Parquet file into the local bucket and follow the S3-event path it starts.
 
     The file is checked against the data contract first: a file the contract refuses is
     never written, so it cannot replace the day's good raw object.
     """
-    day = or_exit(lambda: file_day(file, index, dt))  # bad values: refused now
-    data = file.read_bytes()
-    or_exit(lambda: validate_before_writing(data, day))
+    day, data = or_exit(lambda: checked_file(file, index, dt))  # refused before any AWS call
     run_pipeline(dropped(day, data))
 
 
@@ -323,7 +322,7 @@ def query_command(
     saved = saved_queries()
     values = dict(p.split("=", 1) for p in param or [] if "=" in p)
     sql = or_exit(lambda: bind(saved[query], values)) if query in saved else query
-    if query not in saved and " " not in query.strip():
+    if query not in saved and not any(c.isspace() for c in query.strip()):
         fail(f"no saved query {query!r}; saved: {', '.join(saved)}", EXIT_CODES["BadArgument"].code)
     or_exit(lambda: check_read_only(sql))
     _use_local_aws()
@@ -332,7 +331,7 @@ def query_command(
 
 @app.command()
 def report(
-    dt: Annotated[str, typer.Option("--dt", help="The portfolio day, YYYY-MM-DD.")],
+    dt: Annotated[str, typer.Option("--dt", callback=day_option, help="The day, YYYY-MM-DD.")],
     index: IndexOption = settings.DEFAULT_INDEX,
     out: Annotated[Path, typer.Option(help="Where to write the HTML and PNGs.")] = (
         settings.STATE_DIR / "reports"

@@ -81,7 +81,8 @@ def test_a_weight_too_large_for_its_column_is_schema_drift_exit_4(tmp_path: Path
     ("index", "dt", "refusal"),
     [
         ("IB/OV", "2025-07-10", "error BadArgument: index code 'IB/OV' is not"),
-        ("IBOV", "20250710", "error BadArgument: dt '20250710' is not a YYYY-MM-DD date"),
+        ("IBOV", "20250710", "error BadArgument: --dt '20250710' is not a YYYY-MM-DD day"),
+        ("IBOV", "2025-W28-4", "error BadArgument: --dt '2025-W28-4' is not a YYYY-MM-DD day"),
     ],
 )
 def test_ingest_refuses_a_bad_index_or_date_at_once(
@@ -105,6 +106,7 @@ def test_ingest_refuses_a_bad_index_or_date_at_once(
         ("SELECT * FROM read_text('/etc/passwd')", "table must be a plain name"),
         ("COPY (SELECT 1) TO '/tmp/x.csv'", "not COPY"),
         ("SELECT 1; SELECT 2", "one statement at a time"),
+        ("DROP\tTABLE\tx", "not DROP"),  # SQL, not a saved query's name
     ],
 )
 def test_query_refuses_anything_but_one_read_only_statement(sql: str, why: str) -> None:
@@ -116,6 +118,22 @@ def test_query_refuses_anything_but_one_read_only_statement(sql: str, why: str) 
     assert lines[0].startswith("error QueryRefused: ")
     assert why in lines[0]
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["report", "--dt", ".."], ["report", "--dt", "2025-02-30"],
+     ["scrape", "--base-url", "file:///etc/passwd"], ["scrape", "--base-url", "ftp://b3.example/x"]],
+)  # fmt: skip
+def test_a_bad_day_or_url_exits_2_in_one_line_before_anything_runs(
+    tmp_path: Path, args: list[str]
+) -> None:
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # never reached
+    done = bovespa(*args, *(["--lake", str(tmp_path)] if args[0] == "scrape" else []), env=env)
+    assert done.returncode == 2, done.stderr
+    (line,) = error_lines(done)
+    assert line.startswith(f"error BadArgument: {args[1]} {args[2]!r} is not ")
+    assert list(tmp_path.rglob("*")) == []
 
 
 def test_a_holiday_portfolio_exits_8_naming_the_holiday(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ TABLE = '"default"."b3_index_portfolio"'
         f"SELECT ticker FROM {TABLE} UNION ALL SELECT ticker FROM {TABLE}",
         f"-- a comment first\nSELECT * FROM {TABLE} CROSS JOIN UNNEST(ARRAY[1, 2]) AS u(x)",
         "SHOW TABLES",
+        "SELECT\t1",
+        "EXPLAIN\t(FORMAT\tJSON)\tSELECT\n1",
         "SHOW PARTITIONS default.b3_index_portfolio",
         "DESCRIBE default.b3_index_portfolio",
         f"EXPLAIN SELECT * FROM {TABLE}",

@@ -23,6 +23,7 @@ from services.deploy.asl import DIRECTORY, PIPELINE, REFINE, RenderError, render
 from services.deploy.deployment import Deployment, state_machine_arn
 from services.pipeline import settings
 from services.pipeline.b3.indices import INDICES
+from services.pipeline.lake.datasets import DATASETS
 from services.tool.local.sync import without_sync
 
 DEPLOYMENT = Deployment(prefix="bovespa-test", ahead_datasets=("theoretical",))
@@ -193,6 +194,13 @@ def test_route_sends_each_input_to_its_work() -> None:
     failed = [{"target": "IBXX", "mode": "index", "dataset": "day", "error": "B3Unavailable"}]
     assert route({"failed": failed}) == ("RetryFailed", {"failed": failed})
     assert route({"failed": []})[0] == route({"indices": "IBOV"})[0] == INPUT_FAULT
+    names = [dataset.name for dataset in DATASETS]
+    twice = route({"indices": ["IBOV", "IBRA", "IBOV"], "ahead": [*names, *names]})[1]
+    assert [(i["target"], i["ahead"]) for i in twice["items"]] == [("IBOV", names), ("IBRA", names)]
+    refused = [{"indices": []}, {"indices": ["IBOV", 5]}, {"index": ""}, {"uri": "/etc/passwd"},
+               {"index": "IBOV", "ahead": ["day"]}, {"index": "IBOV", "ahead": "theoretical"},
+               {"uri": 123, "index": "IBOV"}, {"uri": "s3://b/k", "version": 7}]  # fmt: skip
+    assert [route(bad)[0] for bad in refused] == [INPUT_FAULT] * len(refused)
 
 
 def test_the_check_refuses_any_count_that_differs_or_is_missing() -> None:

@@ -108,7 +108,13 @@ def test_keys_outside_the_raw_contract_are_ignored(key: str) -> None:
         {**s3_event(), "detail": {"bucket": "b", "object": []}},
         {**s3_event(), "detail-type": "Object Deleted"},
         {**s3_event(), "source": "someone.else"},
+        {**s3_event(), "detail": {**s3_event()["detail"], "bucket": {"name": 5}}},
+        {**s3_event(), "detail": {**s3_event()["detail"], "bucket": {"name": "a/b"}}},
+        s3_event(version_id=7),  # type: ignore[arg-type]
+        s3_event(sequencer=["x"]),  # type: ignore[arg-type]
     ],
 )
-def test_malformed_and_other_events_are_ignored(event: dict[str, Any]) -> None:
-    assert decide(event)["action"] == "ignore"
+def test_malformed_and_other_events_are_ignored(event: Any) -> None:
+    decision = decide(event)
+    assert decision["action"] == "ignore"
+    assert len(decision["reason"].splitlines()[0]) == len(decision["reason"]) < 400

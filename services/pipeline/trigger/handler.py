@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from typing import Any
 
 import boto3
@@ -30,8 +31,10 @@ def decide(event: dict[str, Any]) -> dict[str, Any]:
         detail = S3EventBridgeNotificationEvent(event).detail
         bucket, key, raw = detail.bucket.name, detail.object.key, detail.raw_event["object"]
         write = raw.get("version-id") or raw["sequencer"]
+        if not (re.fullmatch(r"[a-z0-9.-]{3,63}", bucket) and isinstance(write, str)):
+            raise TypeError(f"bucket {bucket!r:.80}, version-id or sequencer not as S3 writes them")
     except (KeyError, TypeError, AttributeError) as error:
-        return {"action": "ignore", "reason": f"not an S3 object event (no {error})"}
+        return {"action": "ignore", "reason": f"not an S3 object event ({error!r:.300})"}
     created = event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created"
     if not created or not key.startswith(INBOX):
         return {"action": "ignore", "reason": f"not an object created under {INBOX}: {key[:200]!r}"}

@@ -25,7 +25,7 @@ _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
 _SHOW = re.compile(r"(SHOW|DESCRIBE|DESC)\b", re.IGNORECASE)
 _NAMES_ONLY = re.compile(r"(SHOW|DESCRIBE|DESC)\s+[A-Za-z0-9_\s.\"`]+?;?\s*", re.IGNORECASE)
 _EXPLAIN = re.compile(
-    r"EXPLAIN(?:\s+ANALYZE)?(?:\s+VERBOSE)?(?:\s*\(\s*[A-Za-z_ ,]*\))?\s+", re.IGNORECASE
+    r"EXPLAIN(?:\s+ANALYZE)?(?:\s+VERBOSE)?(?:\s*\(\s*[A-Za-z_\s,]*\))?\s+", re.IGNORECASE
 )
 _NOT_READ_ONLY = "only read-only statements run (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); not "
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

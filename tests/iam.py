@@ -141,8 +141,7 @@ def arguments(state: Mapping[str, Any]) -> dict[str, Any]:
             return {k: literal(v) for k, v in value.items() if not str(v).startswith("{%")}
         return value
 
-    found: dict[str, Any] = literal(state.get("Arguments") or {})
-    return found
+    return dict(literal(state.get("Arguments") or {}))
 
 
 def integration_calls(resource: str) -> list[str]:
@@ -168,5 +167,4 @@ def decision(document: str, request: Request, account: str, region: str) -> str:
         region=region,
         service_context=dict(request.context),
     )
-    result: str = evaluate(context, [parse_policy_document(document)]).decision
-    return result
+    return str(evaluate(context, [parse_policy_document(document)]).decision)

@@ -25,14 +25,17 @@ def pinned(lake: Lake, days: Iterable[date], index: str = "IBOV") -> tuple[RawPa
 
 
 def without(portfolio: Portfolio, ticker: str) -> Portfolio:
-    """The portfolio with ``ticker`` gone and B3's totals adjusted (a ticker that left)."""
+    """The portfolio with ``ticker`` gone, as B3 would publish it: its weight goes to a
+    ticker of its sector (weights still sum to 100), the quantity total drops by its own."""
     gone = next(asset for asset in portfolio.assets if asset.cod == ticker)
     header = dataclasses.replace(
-        portfolio.header,
-        theoretical_qty=portfolio.header.theoretical_qty - gone.theoretical_qty,
-        part=portfolio.header.part - gone.part,
+        portfolio.header, theoretical_qty=portfolio.header.theoretical_qty - gone.theoretical_qty
     )
-    assets = tuple(asset for asset in portfolio.assets if asset.cod != ticker)
+    kept = [asset for asset in portfolio.assets if asset.cod != ticker]
+    heir = next((a for a in kept if a.segment == gone.segment), kept[0])
+    assets = tuple(
+        dataclasses.replace(a, part=a.part + gone.part) if a is heir else a for a in kept
+    )
     return dataclasses.replace(
         portfolio, header=header, assets=assets, total_records=portfolio.total_records - 1
     )

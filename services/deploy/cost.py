@@ -228,16 +228,14 @@ def estimate(
     codes = tuple(indices) if indices is not None else stack.indices
     lines = []
     for service, quantity in quantities(stack, month, codes, measured).items():
-        unit, per, price_unit, page, usd, sao_paulo = ITEMS[service]
+        unit, per, priced_in, page, usd, sao_paulo = ITEMS[service]
         region, source = BASE_REGION, f"https://aws.amazon.com/{page}/pricing/"
         if sao_paulo and stack.region == "sa-east-1":
             region, (usd, source) = stack.region, sao_paulo
         if flex and service == "Glue job":
             usd = str(FLEX_DPU_HOUR)
         assumed = region != stack.region
-        lines.append(
-            Line(service, quantity, unit, per, D(usd), price_unit, region, source, assumed)
-        )
+        lines.append(Line(service, quantity, unit, per, D(usd), priced_in, region, source, assumed))
     return Estimate(month, codes, stack.region, tuple(lines))
 
 
@@ -268,10 +266,9 @@ def render(estimates_: Sequence[Estimate], stack: Stack, measured: Measured = ME
             quantity = f"{item.quantity:,.4f}".rstrip("0").rstrip(".")
             cells += [quantity, usd(item.usd, "0.000001"), usd(item.usd * SESSIONS_PER_MONTH)]
         table.add_row(*cells)
-    totals = ["total", "", ""]
-    for e in estimates_:
-        totals += ["", usd(e.per_day), usd(e.per_day * SESSIONS_PER_MONTH)]
-    table.add_row(*totals, style="bold")
+    days = [e.per_day for e in estimates_]
+    totals = [c for day in days for c in ("", usd(day), usd(day * SESSIONS_PER_MONTH))]
+    table.add_row("total", "", "", *totals, style="bold")
     table.caption = f"durations: {measured.source}; prices: services/deploy/cost.py ITEMS"
     if any(line.assumed_price for e in estimates_ for line in e.lines):
         table.caption += f"; * no {stack.region} list price recorded: {BASE_REGION}'s is used"

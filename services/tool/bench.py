@@ -1,14 +1,6 @@
-"""``make bench``: performance figures for this machine, printed and recorded.
-
-* ``make demo`` cold: a fresh emulator with empty state (the functions' packages already
-  built), both executions and both reports;
-  the first execution's steps, the wall time and the peak memory of all its processes.
-* The scraper's and Validate's own work, warm, in this process: what an invocation bills.
-* The Glue job on 1, 20 and 250 days of IBOV (B3's 2025-07-10 answer, re-dated), run as
-  the local stack runs it: in a warm Spark runtime (:mod:`services.tool.local.glue_runtime`).
-
-What it measured goes to ``services/tool/measured.json``, which the cost model reads.
-"""
+"""``make bench``: this machine's figures (``make demo`` cold, the Lambdas' work warm, the
+Glue job on re-dated days of IBOV in a warm Spark runtime), printed and recorded in
+``services/tool/measured.json``, which the cost model reads."""
 
 from __future__ import annotations
 
@@ -45,10 +37,8 @@ PAGED = "IBRA"
 
 def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"{memory:.0f} GiB, Python {platform.python_version()}"
-    )
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
 
 
 def bench_glue(sizes: tuple[int, ...] = SIZES) -> list[dict[str, Any]]:
@@ -68,11 +58,8 @@ def bench_glue(sizes: tuple[int, ...] = SIZES) -> list[dict[str, Any]]:
             raise SystemExit(f"the Glue job failed on {days} day(s): {done['error']}")
         summary = json.loads(done["stdout"].strip().splitlines()[-1])
         figures.append({
-            "run": f"{days} day(s) of IBOV",
-            "wall_s": round(wall, 1),
-            "rows": summary["rows"],
-            "files": summary["files"],
-            "rows_per_s": round(summary["rows"] / wall),
+            "run": f"{days} day(s) of IBOV", "wall_s": round(wall, 1), "rows": summary["rows"],
+            "files": summary["files"], "rows_per_s": round(summary["rows"] / wall),
         })  # fmt: skip
     return figures[1:]  # not the warm-up
 
@@ -91,10 +78,8 @@ def bench_lambdas(repeat: int = 5) -> dict[str, float]:
             if attempt:  # the first is the warm-up (imports, connections)
                 scraped.append((middle - began) / summary["pages"])
                 validated.append(time.monotonic() - middle)
-    return {
-        "scrape_page_s": round(sorted(scraped)[repeat // 2], 2),
-        "validate_s": round(sorted(validated)[repeat // 2], 2),
-    }
+    median = {"scrape_page_s": scraped, "validate_s": validated}
+    return {key: round(sorted(seconds)[repeat // 2], 2) for key, seconds in median.items()}
 
 
 def tree_rss(root: int) -> int:

@@ -1,11 +1,6 @@
-"""``bovespa``: the command-line entry point for everything local.
-
-Each command parses its arguments, calls the code that does the work and shows the result
-(:mod:`services.tool.console`: human-readable output on stderr, the result as one JSON object on
-the last line of stdout, so scripts can ``| tail -1 | jq``). A failure is one line on stderr
-and the exit code of its error (:mod:`services.tool.exits`, codes from
-:mod:`services.pipeline.errors`).
-"""
+"""``bovespa``: the command-line entry point for everything local. Output:
+:mod:`services.tool.console`; a failure is one line on stderr and its exit code
+(:mod:`services.tool.exits`)."""
 
 from __future__ import annotations
 
@@ -71,18 +66,16 @@ from services.tool.local.run import Progress, executions, follow, start, summary
 from services.tool.local.run import finish as finish_execution
 
 app = typer.Typer(
-    help="B3 index portfolios to a partitioned, catalogued data lake.",
-    no_args_is_help=True,
+    help="B3 index portfolios to a partitioned, catalogued data lake.", no_args_is_help=True,
     add_completion=False,
-)
+)  # fmt: skip
 local_app = typer.Typer(
     help=f"The local AWS emulator (MiniStack on {settings.EMULATOR_HOST}:{settings.EMULATOR_PORT})."
 )
 app.add_typer(local_app, name="local")
 
 
-#: Starts the execution on the deployed stack and returns its ARN.
-Begin = Callable[[Deployed], str]
+Begin = Callable[[Deployed], str]  # starts the execution on the deployed stack: its ARN
 
 
 def run_pipeline(
@@ -198,11 +191,6 @@ def demo() -> None:
         written.append(reports.submit(_write_report, *_first_day(ahead), out))
         for report in written:
             report.result()
-
-
-def _first_day(result: dict[str, Any]) -> tuple[str, str]:
-    first = result["indices"][0]
-    return first["dt"], first["index"]
 
 
 @app.command()
@@ -360,8 +348,11 @@ def _write_report(dt: str, index: str, out: Path) -> Path:
     return written.html_path
 
 
+def _first_day(result: dict[str, Any]) -> tuple[str, str]:
+    return result["indices"][0]["dt"], result["indices"][0]["index"]
+
+
 def _use_local_aws() -> None:
-    """Talk to ``AWS_ENDPOINT_URL``, else to the local emulator, which must be up."""
     if use_endpoint() is None:
         fail("the local stack is not up: run `make demo` (or `make run`) first")
 

@@ -1,8 +1,5 @@
-"""What the ``bovespa`` command shows: tables and notes on stderr, its result on stdout.
-
-Human-readable output goes to stderr (:data:`err`); a command that produces a result
-writes it as one JSON object on the last line of stdout, so scripts can ``| tail -1 | jq``.
-"""
+"""What ``bovespa`` shows: tables and notes on stderr (:data:`err`), a command's result as
+one JSON object on the last line of stdout, so scripts can ``| tail -1 | jq``."""
 
 from __future__ import annotations
 
@@ -29,12 +26,10 @@ def note(text: str) -> None:
 
 
 def write_json(result: Any) -> None:
-    """``result`` as the last line of stdout."""
     sys.stdout.write(json.dumps(result) + "\n")
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]], right: int = 0) -> Table:
-    """A table; the last ``right`` columns right-aligned (counts)."""
     table = Table(title=title, title_justify="left")
     for n, column in enumerate(columns):
         table.add_column(column, justify="right" if n >= len(columns) - right else "left")
@@ -71,12 +66,9 @@ def print_result(result: dict[str, Any], endpoint: str) -> None:
     err.print(_table("Indices", ["index", "dt", "session", "status", *counts], rows, len(counts)))
     facts = _facts(result, ("glue_runs", "crawls", "table", "seconds"))
     for ahead in result.get("ahead", []):
-        landed = (
-            f", refined {ahead['refined_rows']} rows in {ahead['table']}"
-            if "table" in ahead
-            else ""
-        )
-        text = f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows{landed}"
+        text = f"{ahead['index']} {ahead['dt']}: {ahead['status']}, {ahead['rows']} rows"
+        if "table" in ahead:
+            text += f", refined {ahead['refined_rows']} rows in {ahead['table']}"
         facts.add_row(f"[bold]{escape(ahead['dataset'])}[/]", escape(text))
     err.print(facts)
     refined = [row["refined"] for row in result.get("indices", []) if "refined" in row]
@@ -88,12 +80,10 @@ def print_result(result: dict[str, Any], endpoint: str) -> None:
 
 
 def cell(value: object) -> str:
-    """A table cell: empty for ``None``, else the value as text (no markup)."""
     return "" if value is None else escape(str(value))
 
 
 def _facts(summary: dict[str, Any], keys: tuple[str, ...]) -> Table:
-    """A key-value table of the ``keys`` that ``summary`` has."""
     table = Table(show_header=False, box=None)
     for key in (key for key in keys if key in summary):
         table.add_row(f"[bold]{key}[/]", cell(summary[key]))

@@ -55,28 +55,24 @@ def files_in(lake: Path) -> list[str]:
     return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*") if p.is_file())
 
 
-def theoretical(replay: ReplayServer, lake: Path, **kwargs: Any) -> dict[str, Any]:
-    options = {"lake_uri": str(lake), "base_url": replay.base_url, "policy": FAST, **kwargs}
-    return scrape("IBOV", dataset="theoretical", **options)
+def theoretical(replay: ReplayServer, lake: Path, dataset: str = "theoretical") -> dict[str, Any]:
+    return scrape(
+        "IBOV", dataset=dataset, lake_uri=str(lake), base_url=replay.base_url, policy=FAST
+    )
 
 
-def preview(replay: ReplayServer, lake: Path, **kwargs: Any) -> dict[str, Any]:
-    options = {"lake_uri": str(lake), "base_url": replay.base_url, "policy": FAST, **kwargs}
-    return scrape("IBOV", dataset="preview", **options)
+def preview(replay: ReplayServer, lake: Path) -> dict[str, Any]:
+    return theoretical(replay, lake, "preview")
 
 
 def test_the_real_2022_theoretical_portfolio_lands_exactly(
     replay_theoretical_2022: ReplayServer, tmp_path: Path
 ) -> None:
     summary = theoretical(replay_theoretical_2022, tmp_path)
-    assert {k: summary[k] for k in ("dataset", "index", "dt", "cycle", "rows", "pages")} == {
-        "dataset": "theoretical",
-        "index": "IBOV",
-        "dt": "2022-12-08",  # the session B3's GetPortfolioDay served
-        "cycle": "2022-09",
-        "rows": 92,
-        "pages": 1,
-    }
+    # dt: the session B3's GetPortfolioDay served
+    expected = {"dataset": "theoretical", "index": "IBOV", "cycle": "2022-09", "rows": 92,
+                "pages": 1, "dt": "2022-12-08"}  # fmt: skip
+    assert {k: summary[k] for k in expected} == expected
     assert replay_theoretical_2022.called == ["GetPortfolioDay", "GetTheoricalPortfolio"]
     assert replay_theoretical_2022.requests[0]["pageSize"] == 1  # only the header is needed
     table = pq.read_table(tmp_path / THEORETICAL_2022_KEY)
@@ -93,16 +89,16 @@ def test_the_real_2022_theoretical_portfolio_lands_exactly(
     assert sum(r["part"] for r in rows) == Decimal("100.000")
     assert str(table.schema.field("part").type) == "decimal128(7, 3)"
     assert table.schema.metadata[b"bovespa.cycle"] == b"2022-09"
+    partition = "raw-theoretical/index=IBOV/dt=2022-12-08"
     assert files_in(tmp_path) == [
-        "raw-theoretical/index=IBOV/dt=2022-12-08/_b3-response-page-001.json",
-        "raw-theoretical/index=IBOV/dt=2022-12-08/_b3-response-session.json",
+        f"{partition}/_b3-response-page-001.json", f"{partition}/_b3-response-session.json",
         THEORETICAL_2022_KEY,
-    ]
-    archived = tmp_path / "raw-theoretical/index=IBOV/dt=2022-12-08/_b3-response-page-001.json"
+    ]  # fmt: skip
+    archived = tmp_path / partition / "_b3-response-page-001.json"
     assert json.loads(archived.read_bytes())["results"] == recorded["results"]
     assert {r["body_sha256"] for r in rows} == {hashlib.sha256(archived.read_bytes()).hexdigest()}
-    session = tmp_path / "raw-theoretical/index=IBOV/dt=2022-12-08/_b3-response-session.json"
-    assert json.loads(session.read_bytes())["header"]["date"] == "08/12/22"
+    session = json.loads((tmp_path / partition / "_b3-response-session.json").read_bytes())
+    assert session["header"]["date"] == "08/12/22"
 
 
 def test_retried_faults_and_refused_totals(
@@ -121,10 +117,8 @@ def test_retried_faults_and_refused_totals(
 
 
 def preview_server(has: tuple[int, ...], day: date = PREVIEW_DAY, **answers: bytes) -> ReplayServer:
-    defaults = {
-        "GetConfigurations": configuration(*has),
-        "GetQuartelyPreview": preview_body(THEORETICAL_2025_01),
-    }
+    defaults = {"GetConfigurations": configuration(*has),
+                "GetQuartelyPreview": preview_body(THEORETICAL_2025_01)}  # fmt: skip
     return server(day_body_dated(day), **{**defaults, **answers})
 
 
@@ -132,14 +126,9 @@ def test_a_current_preview_is_stored_for_the_next_cycle(tmp_path: Path) -> None:
     with preview_server((0, 1)) as replay:
         summary = preview(replay, tmp_path)
         assert replay.called == ["GetPortfolioDay", "GetConfigurations", "GetQuartelyPreview"]
-    assert {k: summary[k] for k in ("dataset", "dt", "status", "target_cycle", "rows")} == {
-        "dataset": "preview",
-        "dt": "2024-12-16",
-        "status": "stored",
-        "target_cycle": "2025-01",
-        "rows": 87,
-    }
-    assert summary["contract"] == UNVERIFIED
+    expected = {"dataset": "preview", "dt": "2024-12-16", "status": "stored",
+                "target_cycle": "2025-01", "rows": 87, "contract": UNVERIFIED}  # fmt: skip
+    assert {k: summary[k] for k in expected} == expected
     table = pq.read_table(tmp_path / PREVIEW_KEY)
     assert table.schema.metadata[b"bovespa.contract"] == UNVERIFIED.encode()
     rows = table.to_pylist()
@@ -148,9 +137,8 @@ def test_a_current_preview_is_stored_for_the_next_cycle(tmp_path: Path) -> None:
         (r["cod"], pt_br(r["part"]), pt_br(r["theoricalQty"]), None) for r in recorded
     ]
     assert {r["target_cycle"] for r in rows} == {"2025-01"}
-    assert "raw-preview/index=IBOV/dt=2024-12-16/_b3-response-configuration.json" in files_in(
-        tmp_path
-    )
+    configuration_key = "raw-preview/index=IBOV/dt=2024-12-16/_b3-response-configuration.json"
+    assert configuration_key in files_in(tmp_path)
 
 
 def test_no_preview_now_is_a_recorded_normal_outcome(tmp_path: Path) -> None:
@@ -170,9 +158,8 @@ def test_no_preview_now_is_a_recorded_normal_outcome(tmp_path: Path) -> None:
     assert (marker["status"], marker["dt"], marker["reason"]) == (
         "no-preview", day.isoformat(), summary["reason"],
     )  # fmt: skip
-    assert (tmp_path / partition / "_b3-response-configuration.json").read_bytes() == (
-        configuration(*has)
-    )
+    stored = (tmp_path / partition / "_b3-response-configuration.json").read_bytes()
+    assert stored == configuration(*has)
 
 
 def test_a_stored_preview_outlives_a_later_no_preview_answer(tmp_path: Path) -> None:

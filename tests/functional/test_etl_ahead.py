@@ -69,13 +69,24 @@ def refined(lake: Path, prefix: str) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for path in sorted((lake / prefix).rglob("*.parquet")):
         dt, index, ticker, name = path.relative_to(lake / prefix).parts
-        assert (dt, index, name) == (
-            "dt=2022-12-08",
-            "index_code=IBOV",
-            "part-00000.snappy.parquet",
-        )
+        assert f"{dt}/{index}/{name}" == "dt=2022-12-08/index_code=IBOV/part-00000.snappy.parquet"
         (rows[ticker.removeprefix("ticker=")],) = pq.read_table(path).to_pylist()
     return rows
+
+
+def assert_preview_refined(root: Path, preview: dict[str, Any], by_cod: dict[str, Any]) -> None:
+    """The preview, in its own table, as unverified."""
+    assert preview["table"] == "default.b3_index_preview"
+    rows = refined(root, "refined-preview")
+    assert rows.keys() == by_cod.keys()
+    assert list(next(iter(rows.values()))) == [c.name for c in PREVIEW_COLUMNS]
+    assert all(row["weight_pct"] == pt_br(by_cod[t]["part"]) for t, row in rows.items())
+    # no cont in the preview body; the cycle after the session's, 16 sessions ahead (Dec 9,
+    # 12-16, 19-23, 26-29: the 30th has none; Jan 2); unverified
+    placed = ("company_rank", "target_cycle", "target_cycle_start", "sessions_to_target")
+    expected = (None, "2023-01", date(2023, 1, 2), 16, "unverified")
+    assert {tuple(row[k] for k in (*placed, "contract")) for row in rows.values()} == {expected}
+    assert sum(r["theoretical_qty"] for r in rows.values()) == 99_273_271_525
 
 
 def test_the_day_and_the_datasets_ahead_are_refined_exactly_in_one_run_or_alone(
@@ -124,19 +135,7 @@ def test_the_day_and_the_datasets_ahead_are_refined_exactly_in_one_run_or_alone(
     assert sum(q for q, _ in sectors.values()) == 101_053_551_382
     assert sum(n for _, n in sectors.values()) == 92
 
-    # the preview, in its own table, as unverified
-    assert summary["ahead"]["preview"]["table"] == "default.b3_index_preview"
-    rows = refined(root, "refined-preview")
-    assert rows.keys() == by_cod.keys()
-    assert list(next(iter(rows.values()))) == [c.name for c in PREVIEW_COLUMNS]
-    assert all(row["weight_pct"] == pt_br(by_cod[t]["part"]) for t, row in rows.items())
-    # no cont in the preview body; the cycle after the session's, 16 sessions ahead (Dec 9,
-    # 12-16, 19-23, 26-29: the 30th has none; Jan 2); unverified
-    placed = ("company_rank", "target_cycle", "target_cycle_start", "sessions_to_target")
-    assert {tuple(row[k] for k in (*placed, "contract")) for row in rows.values()} == {
-        (None, "2023-01", date(2023, 1, 2), 16, "unverified")
-    }
-    assert sum(r["theoretical_qty"] for r in rows.values()) == 99_273_271_525
+    assert_preview_refined(root, summary["ahead"]["preview"], by_cod)
 
     # a redrive of the theoretical portfolio alone (on the AWS code path: the lake's staging/)
     # refines it alone: the other tables' files are the same files
@@ -146,7 +145,6 @@ def test_the_day_and_the_datasets_ahead_are_refined_exactly_in_one_run_or_alone(
     assert (again["rows"], again["days"], list(again["ahead"])) == (0, [], ["theoretical"])
     assert again["ahead"]["theoretical"]["files"] == 92
     after = {p: p.stat().st_ino for p in root.glob("refined*/**/*.parquet")}
-    assert {p for p in files if after[p] != files[p]} == set(
-        root.glob("refined-theo*/**/*.parquet")
-    )
+    changed = {p for p in files if after[p] != files[p]}
+    assert changed == set(root.glob("refined-theo*/**/*.parquet"))
     assert list((root / settings.STAGING_PREFIX).iterdir()) == []

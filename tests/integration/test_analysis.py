@@ -78,7 +78,11 @@ def later_document() -> dict[str, Any]:
     """The 2025-07-13 recording's rows (B3's strings) as a whole GetPortfolioDay body."""
     sectors = {r["cod"]: r["segment"] for r in load(SEGMENT2_2025_07_10)["results"]}
     rows = [dict(r, segment=sectors[r["cod"]]) for r in load(RESULTS_ONLY_2025_07_13)["results"]]
+    gone = next(r for r in rows if r["cod"] == "VIVA3")  # its weight goes to the first row
     rows = [r for r in rows if r["cod"] != "VIVA3"]
+    rows[0] = dict(
+        rows[0], part=f"{pt_br(rows[0]['part']) + pt_br(gone['part'])}".replace(".", ",")
+    )
     qty = sum(int(pt_br(r["theoricalQty"])) for r in rows)
     part = sum(pt_br(r["part"]) for r in rows)
     header = dict(load(SEGMENT2_2025_07_10)["header"], date="11/07/25")
@@ -87,10 +91,9 @@ def later_document() -> dict[str, Any]:
     return {"page": page, "header": header, "results": rows}
 
 
-def rows_of(day: str) -> list[dict[str, Any]]:
-    if day == LATER:
-        return later_document()["results"]
-    return [r for r in load(SEGMENT2_2025_07_10)["results"] if r["cod"] != "ALOS3"]
+def earlier_portfolio() -> Portfolio:
+    """The 2025-07-10 recording on 2025-07-09, without ALOS3 (its weight to its sector's)."""
+    return on_day(without(recorded_portfolio(SEGMENT2_2025_07_10), "ALOS3"), date(2025, 7, 9))
 
 
 def _ahead(dataset: Dataset, session: date, body: bytes) -> Portfolio:
@@ -119,7 +122,7 @@ def stack(aws_endpoint: str, spark: Any) -> Iterator[Deployed]:
     local = deploy(LOCAL)
     lake = S3Lake(local.bucket)
     body = json.dumps(later_document()).encode()
-    earlier = on_day(without(recorded_portfolio(SEGMENT2_2025_07_10), "ALOS3"), date(2025, 7, 9))
+    earlier = earlier_portfolio()
     later = assemble("IBOV", [parse_page(json.loads(body))],
                      [PageSource(1, "replay://later", body)], earlier.fetched_at)  # fmt: skip
     day = recorded_portfolio(SEGMENT2_2022_12_08)
@@ -185,7 +188,7 @@ def typed(row: dict[str, str | None]) -> Row:
 
 
 def test_top_weights(stack: Deployed) -> None:
-    expected = sorted(rows_of(LATER), key=lambda r: (-pt_br(r["part"]), r["cod"]))[:20]
+    expected = sorted(later_document()["results"], key=lambda r: (-pt_br(r["part"]), r["cod"]))[:20]
     assert [
         (r["ticker"], r["company"], Decimal(r["weight_pct"] or "")) for r in ask("top_weights")
     ] == [(r["cod"], r["asset"], pt_br(r["part"])) for r in expected]
@@ -198,7 +201,7 @@ def test_weights_by_sector_and_by_company(stack: Deployed, query: str, key: str)
     """Through the views ``b3_sector_weights`` and ``b3_company_weights``."""
     weights: dict[str, Decimal] = defaultdict(Decimal)
     tickers: dict[str, int] = defaultdict(int)
-    for row in rows_of(LATER):
+    for row in later_document()["results"]:
         weights[row[key]] += pt_br(row["part"])
         tickers[row[key]] += 1
     got = ask(query)
@@ -210,8 +213,8 @@ def test_weights_by_sector_and_by_company(stack: Deployed, query: str, key: str)
 
 
 def test_day_over_day_and_ticker_history(stack: Deployed) -> None:
-    before = {r["cod"]: pt_br(r["part"]) for r in rows_of(EARLIER)}
-    after = {r["cod"]: pt_br(r["part"]) for r in rows_of(LATER)}
+    before = {asset.cod: asset.part for asset in earlier_portfolio().assets}
+    after = {r["cod"]: pt_br(r["part"]) for r in later_document()["results"]}
     got = ask("day_over_day")
     rows = {r["ticker"]: r for r in got}
     assert rows.keys() == before.keys() | after.keys()
@@ -356,7 +359,9 @@ def test_bovespa_query_prints_csv_and_json(stack: Deployed) -> None:
         "VIVA3,VIVARA S.A.,left",
     ]
     sql = f'SELECT count(*) AS n FROM "default"."b3_index_portfolio" WHERE dt = \'{LATER}\''
-    assert json.loads(bovespa(sql, "--format", "json")) == [{"n": str(len(rows_of(LATER)))}]
+    assert json.loads(bovespa(sql, "--format", "json")) == [
+        {"n": str(len(later_document()["results"]))}
+    ]
 
 
 def test_the_local_athena_cannot_touch_host_files(stack: Deployed, tmp_path: Path) -> None:

@@ -31,8 +31,7 @@ def test_a_day_outside_the_table_is_refused() -> None:
 
 def test_the_glue_job_reads_the_table_from_its_zip(tmp_path: Path) -> None:
     """The job imports the calendar from its ``--extra-py-files`` zip: the table is in it."""
-    package = tmp_path / "bovespa.zip"
-    package.write_bytes(package_zip())
+    (package := tmp_path / "bovespa.zip").write_bytes(package_zip())
     script = (
         f"import sys; sys.path.insert(0, {str(package)!r}); from datetime import date; "
         "from services.pipeline.b3 import calendar, indices; "
@@ -59,26 +58,17 @@ def test_the_glue_job_reads_the_table_from_its_zip(tmp_path: Path) -> None:
         (date(2022, 12, 30), "Ano Novo"),  # ... a Friday, when December 31 is a Saturday
         (date(2021, 1, 25), "Aniversario de Sao Paulo"),  # São Paulo's holidays until 2021
         (date(2014, 6, 12), "exceptional closure"),  # the World Cup's opening match
+        # sessions, no holiday name:
+        (date(2025, 3, 5), None),  # Ash Wednesday: B3 opens at 13:00, a session
+        (date(2023, 1, 25), None),  # São Paulo's anniversary: B3 has opened since 2022
+        (date(2025, 7, 9), None),  # São Paulo's Constitutionalist Revolution: likewise
+        (date(2023, 11, 20), None),  # Black Awareness Day before it became national
+        (date(2025, 7, 10), None),
     ],
 )
-def test_b3_closes_on_its_holidays_and_names_them(day: date, name: str) -> None:
-    assert not calendar.is_session(day)
+def test_b3_closes_on_its_holidays_and_names_them(day: date, name: str | None) -> None:
+    assert calendar.is_session(day) == (name is None)
     assert calendar.holiday_name(day) == name
-
-
-@pytest.mark.parametrize(
-    "day",
-    [
-        date(2025, 3, 5),  # Ash Wednesday: B3 opens at 13:00, a session
-        date(2023, 1, 25),  # São Paulo's anniversary: B3 has opened since 2022
-        date(2025, 7, 9),  # São Paulo's Constitutionalist Revolution: likewise
-        date(2023, 11, 20),  # Black Awareness Day before it became national
-        date(2025, 7, 10),
-    ],
-)
-def test_sessions_are_sessions_and_have_no_holiday_name(day: date) -> None:
-    assert calendar.is_session(day)
-    assert calendar.holiday_name(day) is None
 
 
 def test_a_weekend_is_no_session_and_a_holiday_on_a_weekend_keeps_its_name() -> None:
@@ -114,11 +104,8 @@ def test_first_session_of_a_month(year: int, month: int, first: date) -> None:
 
 def test_sessions_between_and_counts() -> None:
     assert calendar.sessions_between(date(2019, 12, 27), date(2020, 1, 3)) == [
-        date(2019, 12, 27),
-        date(2019, 12, 30),
-        date(2020, 1, 2),
-        date(2020, 1, 3),
-    ]
+        date(2019, 12, 27), date(2019, 12, 30), date(2020, 1, 2), date(2020, 1, 3)
+    ]  # fmt: skip
     assert calendar.count_sessions(date(2024, 12, 30), date(2025, 1, 2)) == 1
     assert calendar.count_sessions(date(2025, 1, 2), date(2025, 3, 5)) == 42
     assert calendar.count_sessions(date(2025, 3, 6), date(2025, 3, 5)) == 0
@@ -150,6 +137,5 @@ def test_a_naive_now_is_refused() -> None:
 
 def test_labels_name_the_session_in_english_whatever_the_locale() -> None:
     assert calendar.session_label(date(2026, 11, 26)) == "Thu 2026-11-26"
-    assert (
-        calendar.portfolio_label(date(2025, 7, 7)) == "portfolio for the session of Mon 2025-07-07"
-    )
+    label = calendar.portfolio_label(date(2025, 7, 7))
+    assert label == "portfolio for the session of Mon 2025-07-07"

@@ -145,18 +145,11 @@ def test_every_log_group_keeps_logs_for_the_stacks_retention(stack: Mocks) -> No
     job = stack.one("aws:glue/job:Job").inputs["defaultArguments"]
     assert {f"{job['--custom-logGroup-prefix']}/{s}" for s in ("error", "output")} == job_logs
     for owner, written in ((LOCAL.glue_job, job_logs), (LOCAL.crawler, {CRAWLER_LOG_GROUP})):
-        logs = [
-            s for s in statements(stack, f"{owner}-policy") if "logs:PutLogEvents" in s["Action"]
-        ]
-        assert {
-            r.split(":log-group:")[1].removesuffix(":*") for s in logs for r in s["Resource"]
-        } == written
+        policy = statements(stack, f"{owner}-policy")
+        logs = [r for s in policy if "logs:PutLogEvents" in s["Action"] for r in s["Resource"]]
+        assert {r.split(":log-group:")[1].removesuffix(":*") for r in logs} == written
     # the account's crawlers all log there: kept on destroy
-    assert [
-        g.retain_on_delete
-        for g in stack.of_type(LOG_GROUP)
-        if g.inputs["name"] == CRAWLER_LOG_GROUP
-    ] == [True]
+    assert stack.one(LOG_GROUP, CRAWLER_LOG_GROUP).retain_on_delete is True
 
 
 def test_an_existing_crawler_log_group_is_left_alone() -> None:
@@ -184,10 +177,8 @@ def test_every_policy_passes_parliament_and_none_allows_a_whole_service(stack: M
 
 def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
     lake = f"arn:aws:s3:::{LAKE}"
-    scraper, job = (
-        statements(stack, "scraper-policy"),
-        statements(stack, f"{LOCAL.glue_job}-policy"),
-    )
+    scraper = statements(stack, "scraper-policy")
+    job = statements(stack, f"{LOCAL.glue_job}-policy")
     scraped = [f"{lake}/{p}/*" for p in ("raw", "raw-theoretical", "raw-preview")]
     assert [s for s in scraper if "s3:PutObject" in s["Action"]] == [
         {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": scraped}
@@ -315,15 +306,13 @@ def test_a_failed_database_lookup_stops_the_deployment() -> None:
 
 def test_everything_that_runs_as_a_role_waits_for_the_roles_policy(stack: Mocks) -> None:
     job, crawler = stack.one("aws:glue/job:Job"), stack.one("aws:glue/crawler:Crawler")
+    schedules = stack.of_type("aws:scheduler/schedule:Schedule")
     users = [
         *[(f, f.inputs["role"]) for f in stack.of_type(FUNCTION)],
         (job, job.inputs["roleArn"]),
         (crawler, crawler.inputs["role"]),
         *[(m, m.inputs["roleArn"]) for m in stack.of_type(SFN)],
-        *[
-            (s, s.inputs["target"]["roleArn"])
-            for s in stack.of_type("aws:scheduler/schedule:Schedule")
-        ],
+        *[(s, s.inputs["target"]["roleArn"]) for s in schedules],
     ]
     for user, used_role in users:
         (role,) = [r for r in stack.of_type(ROLE) if used_role.endswith(f":{r.name}")]
@@ -332,21 +321,17 @@ def test_everything_that_runs_as_a_role_waits_for_the_roles_policy(stack: Mocks)
 
 
 def test_trust_policies_name_the_account_where_the_service_supports_it(stack: Mocks) -> None:
+    def source(service: str, resource: str) -> dict[str, Any]:
+        arn = f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+        return {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": arn}}
+
     expected = {
         # Glue and Lambda document no such keys for the roles they assume: a condition the
         # service does not send would deny it the role.
         "glue.amazonaws.com": None,
         "lambda.amazonaws.com": None,
-        "states.amazonaws.com": {
-            "StringEquals": {"aws:SourceAccount": ACCOUNT},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:*"},
-        },
-        "scheduler.amazonaws.com": {
-            "StringEquals": {"aws:SourceAccount": ACCOUNT},
-            "ArnLike": {
-                "aws:SourceArn": f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/default"
-            },
-        },
+        "states.amazonaws.com": source("states", "stateMachine:*"),
+        "scheduler.amazonaws.com": source("scheduler", "schedule-group/default"),
     }
     for role in stack.of_type(ROLE):
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
@@ -354,9 +339,8 @@ def test_trust_policies_name_the_account_where_the_service_supports_it(stack: Mo
 
 
 def test_a_bad_setting_stops_pulumi_up_in_one_line() -> None:
-    with pytest.raises(
-        pulumi.RunError, match="^bovespa-pipeline:indices: unknown B3 index code 'XPTO'"
-    ):
+    message = "^bovespa-pipeline:indices: unknown B3 index code 'XPTO'"
+    with pytest.raises(pulumi.RunError, match=message):
         run_program({**CONFIG, "indices": "IBOV,XPTO"})
 
 
@@ -368,9 +352,8 @@ def test_glue_refusals_are_retried_past_a_run_and_the_pipeline_outlives_two_refi
     execution's timeout; the pipeline waits for a refine, minutes, then another."""
     refine = definition(stack, LOCAL.refine_state_machine)
     start = refine["States"]["GlueJob"]
-    (refused,) = [
-        r for r in start["Retry"] if "Glue.ConcurrentRunsExceededException" in r["ErrorEquals"]
-    ]
+    busy = "Glue.ConcurrentRunsExceededException"
+    (refused,) = [r for r in start["Retry"] if busy in r["ErrorEquals"]]
     delays = [
         min(refused["IntervalSeconds"] * refused["BackoffRate"] ** n, refused["MaxDelaySeconds"])
         for n in range(refused["MaxAttempts"])
@@ -405,9 +388,8 @@ def test_an_object_dropped_under_inbox_and_the_daily_schedule_start_the_pipeline
 def test_the_saved_queries_and_views_are_published(stack: Mocks) -> None:
     named = {q.inputs["name"]: q.inputs for q in stack.of_type("aws:athena/namedQuery:NamedQuery")}
     assert set(named) == set(saved_queries())
-    assert {(q["workgroup"], q["database"]) for q in named.values()} == {
-        (LOCAL.workgroup, "default")
-    }
+    where = {(q["workgroup"], q["database"]) for q in named.values()}
+    assert where == {(LOCAL.workgroup, "default")}
     tables = [t.inputs for t in stack.of_type(TABLE)]
     assert {t["name"] for t in tables if t.get("tableType") == "VIRTUAL_VIEW"} == set(views())
 

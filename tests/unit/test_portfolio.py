@@ -43,13 +43,10 @@ def test_real_segment2_recording_parses_exactly() -> None:
     assert portfolio.trading_date == date(2022, 12, 8)  # header.date, never the clock
     assert portfolio.header.theoretical_qty == 101_053_551_382
     assert portfolio.header.reductor == Decimal("18553794.87445950")
-    wege = next(a for a in portfolio.assets if a.cod == "WEGE3")
-    assert (wege.part, wege.part_acum, wege.theoretical_qty) == (
-        Decimal("2.728"),
-        Decimal("2.728"),
-        1_481_593_024,
-    )
-    assert (wege.type_raw, wege.type_normalized) == ("ON      NM", "ON NM")
+    w = next(a for a in portfolio.assets if a.cod == "WEGE3")
+    assert (w.part, w.part_acum, w.theoretical_qty, w.type_raw, w.type_normalized) == (
+        Decimal("2.728"), Decimal("2.728"), 1_481_593_024, "ON      NM", "ON NM"
+    )  # fmt: skip
     assert len(portfolio.assets) == len(document["results"]) == 92
     for raw, asset in zip(document["results"], portfolio.assets, strict=True):
         assert (asset.cod, asset.segment) == (raw["cod"], raw["segment"])
@@ -58,9 +55,8 @@ def test_real_segment2_recording_parses_exactly() -> None:
 
 
 def test_segment1_has_no_sector_and_is_refused() -> None:
-    document = load(SEGMENT1_2025_07_10)
     with pytest.raises(SchemaDrift, match="84 of 84 assets have no sector"):
-        portfolio_of(document)
+        portfolio_of(load(SEGMENT1_2025_07_10))
 
 
 def renamed(where: str, field: str) -> Callable[[Any], None]:
@@ -69,10 +65,6 @@ def renamed(where: str, field: str) -> Callable[[Any], None]:
         target[field + "_renamed"] = target.pop(field)
 
     return change
-
-
-def emptied(document: Any) -> None:
-    document["results"], document["page"]["totalRecords"] = [], 0
 
 
 def shifted_weight(by: str) -> Callable[[Any], None]:
@@ -100,20 +92,15 @@ def shifted_weight(by: str) -> Callable[[Any], None]:
         (renamed("header", "theoricalQty"), SchemaDrift, "lacks 'theoricalQty'"),
         (renamed("header", "date"), SchemaDrift, "lacks 'date'"),
         (renamed("row", "cod"), SchemaDrift, "lacks 'cod'"),
-        (emptied, EmptyPortfolio, "no assets"),
-        (
-            lambda d: d["results"][0].update(theoricalQty="734.631.702"),  # was ...701
-            QuantityTotalMismatch,
-            "'theoretical_qty_total'.*off by 1",
-        ),
+        (lambda d: d.update(results=[]) or d["page"].update(totalRecords=0), EmptyPortfolio,
+         "no assets"),
+        (lambda d: d["results"][0].update(theoricalQty="734.631.702"),  # was ...701
+         QuantityTotalMismatch, "'theoretical_qty_total'.*off by 1"),
         # 84 rows x 0.0005 = 0.042 is rounding; 0.043 is not
         (shifted_weight("0.043"), WeightTotalMismatch, "'weight_total'.*tolerance 0.0420"),
         (lambda d: d["results"].pop(), RowCountMismatch, "'row_count' failed: got 83 rows.* 84"),
-        (
-            lambda d: d["results"][1].update(cod=d["results"][0]["cod"]),
-            DuplicateTickers,
-            "'unique_tickers' failed: EMBR3",
-        ),
+        (lambda d: d["results"][1].update(cod=d["results"][0]["cod"]), DuplicateTickers,
+         "'unique_tickers' failed: EMBR3"),
         (lambda d: d["results"][2].update(part="-1,000"), SchemaDrift, "'-1,000' is negative"),
         (lambda d: d["results"][3].update(cod="PE/TR4"), SchemaDrift,
          r"results\[3\].cod': 'PE/TR4' is not a B3 ticker"),
@@ -153,8 +140,7 @@ def test_hostile_text_is_refused_naming_ticker_and_field(field: str, text: str) 
 
 
 def test_the_rounding_tolerance_is_accepted() -> None:
-    document = copy.deepcopy(load(SEGMENT2_2025_07_10))
-    shifted_weight("0.042")(document)
+    shifted_weight("0.042")(document := copy.deepcopy(load(SEGMENT2_2025_07_10)))
     assert portfolio_of(document).trading_date == date(2025, 7, 10)
 
 

@@ -7,6 +7,7 @@ ahead says so when its table is not catalogued or holds nothing for the day.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,13 +34,10 @@ Rows = list[dict[str, str | None]]
 #: The sections about the portfolio ahead: the table each reads (a stack may not deploy
 #: it), its saved query and its heading.
 SECTIONS = (
-    (
-        settings.REFINED_THEORETICAL_TABLE,
-        "theoretical_vs_day",
-        "The cycle's theoretical portfolio against the day's",
-    ),
+    (settings.REFINED_THEORETICAL_TABLE, "theoretical_vs_day",
+     "The cycle's theoretical portfolio against the day's"),
     (settings.REFINED_PREVIEW_TABLE, "next_rebalance", "Next rebalance (B3's preview)"),
-)
+)  # fmt: skip
 SECTION_TABLES = tuple(table for table, _, _ in SECTIONS)
 #: Bars in a chart of changes.
 TOP_CHANGES = 15
@@ -60,11 +58,9 @@ def catalogued(glue: Any, database: str, names: Iterable[str]) -> set[str]:
     """Which of the tables ``names`` the catalogue has."""
     found = set()
     for name in names:
-        try:
+        with contextlib.suppress(glue.exceptions.EntityNotFoundException):
             glue.get_table(DatabaseName=database, Name=name)
             found.add(name)
-        except glue.exceptions.EntityNotFoundException:
-            pass
     return found
 
 
@@ -99,9 +95,8 @@ class Report:
         figure, axes = plt.subplots(figsize=(9, max(3.0, 0.32 * len(bars) + 1.2)), dpi=110)
         positions = list(range(len(bars)))[::-1]
         colors = [GREEN if v >= 0 else RED for v in values] if signed else BLUE
-        axes.bar_label(
-            axes.barh(positions, values, color=colors), fmt="%.3f", fontsize=7, padding=3
-        )
+        bars_ = axes.barh(positions, values, color=colors)
+        axes.bar_label(bars_, fmt="%.3f", fontsize=7, padding=3)
         axes.set_yticks(positions, labels, fontsize=8)
         axes.set_title(f"{self.name}: {heading}", fontsize=10)
         axes.grid(axis="x", alpha=0.3)
@@ -185,9 +180,8 @@ def _theoretical(report: Report, rows: Rows, index: str, dt: str) -> None:
     both = [r for r in rows if r["present_in"] == "both"]
     moved = [
         (r, 100 * int(r["qty_change"] or 0) / int(r["cycle_qty"] or 1))
-        for r in both
-        if r["qty_change"] != "0"
-    ]
+        for r in both if r["qty_change"] != "0"
+    ]  # fmt: skip
     moved.sort(key=lambda pair: (-abs(pair[1]), str(pair[0]["ticker"])))
     drift = sum(abs(Decimal(r["weight_change_pct"] or 0)) for r in both)
     report.text(
@@ -196,18 +190,13 @@ def _theoretical(report: Report, rows: Rows, index: str, dt: str) -> None:
         "in total (sum of |day - theoretical|)."
     )
     bars = [(f"{r['ticker']}  {r['company']}", pct) for r, pct in moved]
-    report.chart(
-        "theoretical", "Quantities moved since the rebalance (% of the theoretical)", bars, True
-    )
+    heading = "Quantities moved since the rebalance (% of the theoretical)"
+    report.chart("theoretical", heading, bars, True)
     quantities = [
-        (
-            r["ticker"],
-            r["company"],
-            *(f"{int(r[k] or 0):,}" for k in ("cycle_qty", "day_qty")),
-            f"{int(r['qty_change'] or 0):+,}",
-        )
+        (r["ticker"], r["company"], *(f"{int(r[k] or 0):,}" for k in ("cycle_qty", "day_qty")),
+         f"{int(r['qty_change'] or 0):+,}")
         for r, _ in moved
-    ]
+    ]  # fmt: skip
     head = ("ticker", "company", "theoretical qty", "day qty", "change")
     report.table(head, quantities, "No quantity moved since the rebalance.")
     one_side = [
@@ -240,15 +229,10 @@ def _rebalance(report: Report, rows: Rows, index: str, dt: str) -> None:
     )
     changed = [
         (f"{r['ticker']}  {r['company']}", r["weight_change_pct"])
-        for r in rows
-        if r["change"] == "weight change"
-    ]
-    report.chart(
-        "rebalance",
-        "Largest weight changes at the next rebalance, preview - day (percentage points)",
-        changed[:TOP_CHANGES],
-        True,
-    )
+        for r in rows if r["change"] == "weight change"
+    ]  # fmt: skip
+    heading = "Largest weight changes at the next rebalance, preview - day (percentage points)"
+    report.chart("rebalance", heading, changed[:TOP_CHANGES], True)
     keys = ("change", "ticker", "company", "day_weight_pct", "preview_weight_pct")
     moves = [tuple(r[k] for k in keys) for r in rows if r["change"] in CHANGES[:2]]
     report.table(

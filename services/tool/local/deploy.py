@@ -63,27 +63,19 @@ class Deployed:
 
 def deployed(deployment: Deployment = LOCAL) -> Deployed:
     """The names and ARNs of what :func:`deploy` makes."""
-    functions = (deployment.scraper_function, deployment.validate_function)
+    d = deployment
+    functions = (d.scraper_function, d.validate_function, d.trigger_function)
+    arns = (d.function_arn(f, REGION, ACCOUNT) for f in functions)
     return Deployed(
-        deployment,
-        deployment.lake_bucket,
-        deployment.artifacts_bucket,
-        deployment.state_machine_arn(REGION, ACCOUNT),
-        *(
-            deployment.function_arn(f, REGION, ACCOUNT)
-            for f in (*functions, deployment.trigger_function)
-        ),
+        d, d.lake_bucket, d.artifacts_bucket, d.state_machine_arn(REGION, ACCOUNT), *arns
     )
 
 
 def deploy(
     deployment: Deployment = LOCAL, *, b3_base_url: str | None = None, now: datetime | None = None
 ) -> Deployed:
-    """Create or update every resource of the pipeline in the emulator.
-
-    ``now`` freezes the clock of this deployment; deploying again without it puts the real
-    clock back.
-    """
+    """Create or update every resource of the pipeline in the emulator; ``now`` freezes the
+    clock of this deployment (deploying again without it puts the real clock back)."""
     stack = deployed(deployment)
     bucket, artifacts = stack.bucket, deployment.artifacts_bucket
     _buckets(bucket, artifacts)
@@ -100,8 +92,7 @@ def deploy(
     validate = _function(deployment, deployment.validate_function, VALIDATE_HANDLER, validate_env)
     trigger_env = deployment.trigger_environment(stack.state_machine_arn)
     trigger = _function(deployment, deployment.trigger_function, TRIGGER_HANDLER, trigger_env)
-    events = _client("events")
-    rule = deployment.inbox_rule
+    events, rule = _client("events"), deployment.inbox_rule
     pattern = json.dumps(deployment.inbox_event_pattern(bucket))
     events.put_rule(Name=rule, EventPattern=pattern, State="ENABLED")
     events.put_targets(Rule=rule, Targets=[{"Id": "trigger", "Arn": trigger}])
@@ -131,10 +122,9 @@ def _upsert(create: Callable[[], Any], exists: type[Exception], update: Callable
 
 def _buckets(bucket: str, artifacts: str) -> None:
     s3 = _client("s3")
+    exists = (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists)
     for name in (bucket, artifacts):
-        with contextlib.suppress(
-            s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists
-        ):
+        with contextlib.suppress(*exists):
             s3.create_bucket(Bucket=name)
     # As on AWS (infra/storage.py): versioned, so the job reads the version Validate passed.
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -145,8 +135,7 @@ def _buckets(bucket: str, artifacts: str) -> None:
 
 def _function(deployment: Deployment, name: str, handler: str, environment: dict[str, str]) -> str:
     aws_lambda, s3 = _client("lambda"), _client("s3")
-    limits = deployment.function_limits(name)
-    package = function_zip(handler)
+    limits, package = deployment.function_limits(name), function_zip(handler)
     digest = hashlib.sha256(package)
     # Through S3, as AWS needs for a zip over 50 MB; named by content, uploaded once.
     code = {"S3Bucket": deployment.artifacts_bucket, "S3Key": f"lambda/{digest.hexdigest()}.zip"}
@@ -168,10 +157,8 @@ def _function(deployment: Deployment, name: str, handler: str, environment: dict
             aws_lambda.update_function_code(FunctionName=name, **code)
         if any(current.get(key) != value for key, value in config.items()):
             aws_lambda.update_function_configuration(FunctionName=name, **config)
-        arn: str = current["FunctionArn"]
-        return arn
-    created: str = aws_lambda.create_function(FunctionName=name, Code=code, **config)["FunctionArn"]
-    return created
+        return str(current["FunctionArn"])
+    return str(aws_lambda.create_function(FunctionName=name, Code=code, **config)["FunctionArn"])
 
 
 def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[str, str]) -> None:
@@ -197,9 +184,8 @@ def _glue(deployment: Deployment, bucket: str, artifacts: str, arguments: dict[s
     )
     catalog.ensure_database(glue, deployment.database)
     for name, table in zip(deployment.tables, TABLES, strict=True):  # the day's, then ahead's
-        catalog.upsert_table(
-            glue, deployment.database, name, f"s3://{bucket}/{table.prefix}/", table
-        )
+        location = f"s3://{bucket}/{table.prefix}/"
+        catalog.upsert_table(glue, deployment.database, name, location, table)
     crawler = {
         "Name": deployment.crawler,
         "Role": role_arn(deployment.crawler, ACCOUNT),

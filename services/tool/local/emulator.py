@@ -51,7 +51,6 @@ class Emulator:
         return self.state_dir / "ministack.pid", self.glue_runtime.with_suffix(".pid")
 
     def is_up(self) -> bool:
-        """True when something answers the LocalStack health route at :attr:`endpoint`."""
         try:
             return requests.get(f"{self.endpoint}/_localstack/health", timeout=1).ok
         except requests.RequestException:
@@ -95,15 +94,11 @@ class Emulator:
         processes = []
         for command, pid_file in zip(commands, self.pid_files(), strict=True):
             with pid_file.with_suffix(".log").open("ab") as log:
-                processes.append(
-                    subprocess.Popen(
-                        [sys.executable, *command],
-                        env=self.environment(),
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,  # a process group: the JVM goes with it
-                    )
-                )
+                processes.append(subprocess.Popen(
+                    [sys.executable, *command], env=self.environment(), stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a process group: the JVM goes with it
+                ))  # fmt: skip
             pid_file.write_text(str(processes[-1].pid))
         deadline = time.monotonic() + timeout
         while not self.is_up():
@@ -165,8 +160,7 @@ def free_port(host: str = settings.EMULATOR_HOST) -> int:
     """A TCP port nothing listens on now."""
     with socket.socket() as probe:
         probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
+        return int(probe.getsockname()[1])
 
 
 def port_taken(host: str, port: int) -> bool:

@@ -1,10 +1,5 @@
-"""A local HTTP server answering like B3's ``indexCall`` endpoints, from recorded bodies.
-
-A body is picked by ``(index, segment)`` for ``GetPortfolioDay``, by ``(call, index)`` for
-the other calls, and paged as B3 pages it. Scripted faults answer one request each, in
-order; an index's outage answers all of its requests until lifted. The server counts the
-requests and the body bytes it sent. Used by the tests and by ``bovespa demo``.
-"""
+"""A local HTTP server answering like B3's ``indexCall`` endpoints, from recorded bodies
+(paged as B3 pages them), with scripted faults and outages: for the tests and ``bovespa demo``."""
 
 from __future__ import annotations
 
@@ -56,19 +51,10 @@ class Fault:
 #: bodies of segments 1 and 2 built from B3's recorded CSV of the day
 #: (``services/tool/recordings/b3/README.md``). IBRA's 179 assets are two B3 pages.
 DEMO_RECORDINGS: dict[str, tuple[str, str]] = {
-    "IBOV": (
-        "GetPortfolioDay_IBOV_segment1_2025-07-10_derived-from-csv.json",
-        "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json",
-    ),
-    "IBRA": (
-        "GetPortfolioDay_IBRA_segment1_2021-06-22_derived-from-csv.json",
-        "GetPortfolioDay_IBRA_segment2_2021-06-22_derived.json",
-    ),
-    "IBXX": (
-        "GetPortfolioDay_IBXX_segment1_2024-11-12_derived-from-csv.json",
-        "GetPortfolioDay_IBXX_segment2_2024-11-12_derived.json",
-    ),
-}
+    index: (f"GetPortfolioDay_{index}_segment1_{day}_derived-from-csv.json",
+            f"GetPortfolioDay_{index}_segment2_{day}_derived.json")
+    for index, day in {"IBOV": "2025-07-10", "IBRA": "2021-06-22", "IBXX": "2024-11-12"}.items()
+}  # fmt: skip
 DEMO_INDICES = tuple(DEMO_RECORDINGS)
 
 #: The demo's portfolio ahead: no recording of it matches the days above, so a second
@@ -154,9 +140,8 @@ class ReplayServer:
     def outage(self, index: str, fault: Fault | None) -> None:
         """Answer every request for ``index`` with ``fault`` from now on (``None`` lifts it)."""
         with self._lock:
-            if fault is None:
-                self.outages.pop(index, None)
-            else:
+            self.outages.pop(index, None)
+            if fault is not None:
                 self.outages[index] = fault
 
     def __enter__(self) -> ReplayServer:
@@ -202,10 +187,7 @@ class ReplayServer:
 
 
 def _read(bodies: Mapping[tuple[str, str], Path | bytes]) -> dict[tuple[str, str], bytes]:
-    return {
-        key: value if isinstance(value, bytes) else Path(value).read_bytes()
-        for key, value in bodies.items()
-    }
+    return {k: v if isinstance(v, bytes) else Path(v).read_bytes() for k, v in bodies.items()}
 
 
 def page_of(recorded: bytes, number: int, size: int) -> bytes:
@@ -213,12 +195,9 @@ def page_of(recorded: bytes, number: int, size: int) -> bytes:
     if "page" not in document or not isinstance(document.get("results"), list):
         return recorded  # not a portfolio body (a look-alike): replay it as recorded
     results = document["results"]
-    document["page"] = {
-        "pageNumber": number,
-        "pageSize": size,
-        "totalRecords": len(results),
-        "totalPages": max(1, math.ceil(len(results) / size)),
-    }
+    pages = max(1, math.ceil(len(results) / size))
+    document["page"] = {"pageNumber": number, "pageSize": size, "totalRecords": len(results)}
+    document["page"]["totalPages"] = pages
     document["results"] = results[(number - 1) * size : number * size]
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 

@@ -31,18 +31,11 @@ from services.tool.local.deploy import Deployed
 #: The steps a run shows, by the state names that make them (the local ``.sync`` stand-in's
 #: ``GlueJobPoll``… belong to ``GlueJob``).
 STEPS = {
-    "ScrapeIndices": "Scrape and validate",
-    "WaitBeforeRetry": "Wait before retry",
-    "RetryFailed": "Retry failed",
-    "GlueJob": "Glue job",
-    "Crawl": "Crawler",
-    "WaitForCrawl": "Crawler",
-    "GetCrawler": "Crawler",
-    "SmokeQuery": "Athena smoke query",
-    "SmokeResult": "Athena smoke query",
-    "Check": "Check",
-    "CountMismatch": "Check",
-}
+    "ScrapeIndices": "Scrape and validate", "WaitBeforeRetry": "Wait before retry",
+    "RetryFailed": "Retry failed", "GlueJob": "Glue job", "Crawl": "Crawler",
+    "WaitForCrawl": "Crawler", "GetCrawler": "Crawler", "SmokeQuery": "Athena smoke query",
+    "SmokeResult": "Athena smoke query", "Check": "Check", "CountMismatch": "Check",
+}  # fmt: skip
 #: The pipeline's refine states: each starts one refine execution.
 REFINES = ("Refine", "RefineRetried")
 #: Error codes of an endpoint without RedriveExecution (MiniStack answers InvalidAction).
@@ -79,7 +72,6 @@ class Progress:
 
 
 def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
-    """Fold execution history events into steps."""
     progress, by_name = Progress(), dict[str, Step]()
     current: Step | None = None
     for event in events:
@@ -130,16 +122,13 @@ class Outcome:
 
 
 def start(stack: Deployed, execution_input: Mapping[str, Any]) -> str:
-    """Start an execution of the deployed state machine; return its ARN."""
     started = boto3.client("stepfunctions").start_execution(
         stateMachineArn=stack.state_machine_arn, input=json.dumps(dict(execution_input))
     )
-    arn: str = started["executionArn"]
-    return arn
+    return str(started["executionArn"])
 
 
 def executions(stack: Deployed) -> dict[str, dict[str, Any]]:
-    """Every execution of the deployed state machine so far, by ARN."""
     sfn = boto3.client("stepfunctions")
     pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.state_machine_arn)
     return {e["executionArn"]: e for page in pages for e in page["executions"]}
@@ -194,14 +183,9 @@ def refine_executions(sfn: Any, arn: str) -> list[str]:
         (e["startDate"], e["executionArn"]) for page in pages for e in page["executions"]
         if e["startDate"] >= began
     )  # fmt: skip
-    return [
-        child
-        for _, child in children
-        if json.loads(sfn.describe_execution(executionArn=child)["input"]).get(
-            "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
-        )
-        == arn
-    ]
+    parent = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
+    inputs = ((c, json.loads(sfn.describe_execution(executionArn=c)["input"])) for _, c in children)
+    return [child for child, given in inputs if given.get(parent) == arn]
 
 
 def follow(
@@ -247,9 +231,8 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
     redone = {key for day in validated for key in (day["index"], day["uri"])}
     rows += [
         {"index": f["target"], "status": "failed", "error": f["error"]}
-        for f in failed
-        if f.get("dataset") == DAY and f["target"] not in redone
-    ]
+        for f in failed if f.get("dataset") == DAY and f["target"] not in redone
+    ]  # fmt: skip
     runs = sum(1 for phase in refined if "glue_run" in phase)
     result: dict[str, Any] = {
         "status": outcome.status,
@@ -267,9 +250,8 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
         "table": f"{stack.deployment.database}.{stack.deployment.table}",
     }
     if outcome.status != "SUCCEEDED":
-        result.update(
-            failed_state=progress.failed_state, error=progress.error, cause=_cause(progress)
-        )
+        failure = {"failed_state": progress.failed_state, "error": progress.error}
+        result.update(failure, cause=_cause(progress))
     return result
 
 
@@ -284,7 +266,6 @@ def _ahead(stack: Deployed, lake: S3Lake, scraped: dict[str, Any]) -> dict[str, 
 
 
 def _refined(lake: S3Lake, prefix: str) -> dict[str, Any]:
-    """The rows and files under a refined prefix, read back from the lake."""
     keys = lake.list(prefix)
 
     def count(key: str) -> int:

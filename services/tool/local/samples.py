@@ -30,12 +30,8 @@ def recorded_portfolio(path: Path = DEMO_BODY, index: str = "IBOV") -> Portfolio
 
 
 def redate_body(body: bytes, day: date) -> bytes:
-    """A derived ``GetPortfolioDay`` body: ``body`` with ``header.date`` set to ``day``.
-
-    Only the date changes (``dd/mm/yy``, as B3 writes it); rows, totals and the page
-    envelope stay the recording's. The recorded file itself is never touched: the derived
-    body lives in memory (serve it with :class:`services.tool.local.replay.ReplayServer`).
-    """
+    """A derived ``GetPortfolioDay`` body, in memory: ``body`` with ``header.date`` set to
+    ``day`` (``dd/mm/yy``, as B3 writes it), all else the recording's."""
     document = json.loads(body)
     if not isinstance(document, dict) or not isinstance(document.get("header"), dict):
         raise ValueError("not a GetPortfolioDay body: it has no header to re-date")

@@ -58,6 +58,11 @@ def _polled(name: str, task: dict[str, Any], poll: Poll) -> dict[str, Any]:
     kept = {key: task[key] for key in ("Output", "Assign") if key in task}
     done = json.loads(json.dumps(kept).replace("$states.result", f"${run}"))
     running = " or ".join(f"${run}.{poll.state} = '{state}'" for state in poll.running)
+    started = {
+        k: v.replace("$states.result", f"${run}Start") for k, v in poll.get_arguments.items()
+    }
+    succeeded = f"{{% ${run}.{poll.state} = 'SUCCEEDED' %}}"
+    failed = {"Type": "Fail", "Error": "States.TaskFailed", "Cause": f"{{% $string(${run}) %}}"}
     return {
         name: {
             **{key: copy.deepcopy(value) for key, value in task.items() if key not in kept},
@@ -71,13 +76,7 @@ def _polled(name: str, task: dict[str, Any], poll: Poll) -> dict[str, Any]:
         f"{name}Poll": {
             "Type": "Task",
             "Resource": poll.get,
-            "Arguments": {
-                **arguments,
-                **{
-                    key: value.replace("$states.result", f"${run}Start")
-                    for key, value in poll.get_arguments.items()
-                },
-            },
+            "Arguments": {**arguments, **started},
             "Output": "{% $states.input %}",
             "Assign": {run: "{% " + poll.run + " %}"},
             "Next": f"{name}Done?",
@@ -86,17 +85,10 @@ def _polled(name: str, task: dict[str, Any], poll: Poll) -> dict[str, Any]:
             "Type": "Choice",
             "Choices": [
                 {"Condition": "{% " + running + " %}", "Next": f"{name}Wait"},
-                {
-                    "Condition": f"{{% ${run}.{poll.state} = 'SUCCEEDED' %}}",
-                    "Next": f"{name}Result",
-                },
+                {"Condition": succeeded, "Next": f"{name}Result"},
             ],
             "Default": f"{name}Failed",
         },
-        f"{name}Failed": {
-            "Type": "Fail",
-            "Error": "States.TaskFailed",
-            "Cause": f"{{% $string(${run}) %}}",
-        },
+        f"{name}Failed": failed,
         f"{name}Result": {"Type": "Pass", **done, "Next": task["Next"]},
     }

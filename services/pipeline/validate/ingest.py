@@ -21,6 +21,14 @@ from services.pipeline.validate.contract import read_checked, validate
 MAX_FILE_BYTES = 16 * 1024 * 1024  # what ``bovespa ingest`` reads at most (a day: ~10 KB)
 
 
+def b3_code(code: str) -> str:
+    """B3's own code of a published index, else :class:`UnknownIndex` (an alias names it)."""
+    found, alias = canonical(index_argument(code))
+    if alias:
+        raise UnknownIndex(f"{alias}: pass --index {found}")
+    return found
+
+
 def raw_day(index: str | None, dt: str | None, metadata: Mapping[bytes, bytes]) -> RawDay:
     """Index (B3's code, the one the file's footer names) and trading day of a raw file: the
     options, else its footer's ``metadata`` (:func:`~services.pipeline.lake.raw.to_table`)."""
@@ -32,9 +40,7 @@ def raw_day(index: str | None, dt: str | None, metadata: Mapping[bytes, bytes]) 
         trading_day = date.fromisoformat(day if len(day) == len("YYYY-MM-DD") else "")
     except ValueError:
         raise BadArgument(f"dt {day[:40]!r} is not a YYYY-MM-DD date") from None
-    found, alias = canonical(index_argument(code))  # UnknownIndex: no index B3 publishes
-    if alias:
-        raise UnknownIndex(f"{alias}: pass --index {found}")
+    found = b3_code(code)
     if own and own != found:
         raise BadArgument(f"index {found}, but the file's own data says {own[:40]!r}")
     return RawDay(found, trading_day)
@@ -43,6 +49,7 @@ def raw_day(index: str | None, dt: str | None, metadata: Mapping[bytes, bytes]) 
 def checked_file(file: Path, index: str | None, dt: str | None) -> tuple[RawDay, bytes]:
     """The day and bytes of ``file`` once the data contract passes them as that day's raw
     object: only a regular file (a FIFO is opened without waiting) of ``MAX_FILE_BYTES``."""
+    index = b3_code(index) if index else None  # refused before the file is read
     with open(os.open(file, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
         status = os.fstat(stream.fileno())
         if not stat.S_ISREG(status.st_mode):

@@ -43,6 +43,8 @@ WORK = (
 )
 #: The one Fail state of the pipeline: the input itself is wrong, so there is nothing to redo.
 INPUT_FAULT = "InputInvalid"
+#: Fail states a bad input ends in: a redrive re-enters them, as nothing could succeed.
+BAD_INPUT = (INPUT_FAULT, "UnknownIndices")
 
 
 def machines() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -113,7 +115,7 @@ def test_a_redrive_of_every_failed_state_of_the_pipeline_redoes_the_work() -> No
         if not where.startswith(PIPELINE):
             continue
         for failed in failure_points(states):
-            if failed == INPUT_FAULT:
+            if failed in BAD_INPUT:
                 continue
             rerun = redriven(states, failed)
             work = [states[name].get("Resource", "") for name in rerun]
@@ -191,6 +193,28 @@ def test_route_sends_each_input_to_its_work() -> None:
                {"index": "IBOV", "ahead": ["day"]}, {"index": "IBOV", "ahead": "theoretical"},
                {"uri": 123, "index": "IBOV"}, {"uri": "s3://b/k", "version": 7}]  # fmt: skip
     assert [route(bad)[0] for bad in refused] == [INPUT_FAULT] * len(refused)
+
+
+def test_codes_b3_does_not_publish_fail_at_once_and_the_others_are_retried() -> None:
+    states = RENDERED[PIPELINE]["States"]
+
+    def after(*errors: str) -> tuple[str, Any]:
+        failed = [{"target": f"X{n}", "error": error} for n, error in enumerate(errors)]
+        data = {"failed": failed, "validated": []}
+        choice = states["AnyFailed?"]
+        chosen = [c["Next"] for c in choice["Choices"] if evaluate(c["Condition"], input=data)]
+        nxt = (chosen or [choice["Default"]])[0]
+        return nxt, evaluate(states[nxt]["Cause"], input=data) if nxt == "UnknownIndices" else None
+
+    assert after("UnknownIndex", "UnknownIndex") == (
+        "UnknownIndices",
+        "B3 publishes no index by X0, X1: not retried",
+    )
+    assert after("UnknownIndex")[0] == "UnknownIndices"
+    assert (
+        after("UnknownIndex", "B3Unavailable")[0] == after("B3Unavailable")[0] == "WaitBeforeRetry"
+    )
+    assert after()[0] == "Done"
 
 
 def test_the_check_refuses_any_count_that_differs_or_is_missing() -> None:

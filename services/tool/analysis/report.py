@@ -32,13 +32,17 @@ from services.tool.analysis.queries import bind, saved_queries
 Runner = Callable[[str], Result]
 Rows = list[dict[str, str | None]]
 #: The sections about the portfolio ahead: the table each reads (a stack may not deploy
-#: it), its saved query and its heading.
+#: it), its saved query, its heading and what it says when the lake holds nothing for it.
 SECTIONS = (
     (settings.REFINED_THEORETICAL_TABLE, "theoretical_vs_day",
-     "The cycle's theoretical portfolio against the day's"),
-    (settings.REFINED_PREVIEW_TABLE, "next_rebalance", "Next rebalance (B3's preview)"),
+     "The cycle's theoretical portfolio against the day's",
+     "No theoretical portfolio of {index} for {dt} is in the lake: nothing to compare the "
+     "day's with."),
+    (settings.REFINED_PREVIEW_TABLE, "next_rebalance", "Next rebalance (B3's preview)",
+     "No preview of {index} is in the lake: B3 publishes one only in the weeks before a "
+     "rebalance (January, May, September)."),
 )  # fmt: skip
-SECTION_TABLES = tuple(table for table, _, _ in SECTIONS)
+SECTION_TABLES = tuple(section[0] for section in SECTIONS)
 #: Bars in a chart of changes.
 TOP_CHANGES = 15
 CHANGES = ("entering", "leaving", "weight change", "unchanged")
@@ -130,7 +134,7 @@ def build(
     if not top:
         raise LookupError(f"no refined rows for {index} on {dt}: run the pipeline for that day")
     wanted = ["weights_by_sector", *(["day_over_day", "entries_exits"] if previous_dt else [])]
-    wanted += [query for table, query, _ in SECTIONS if table in available]
+    wanted += [query for table, query, *_ in SECTIONS if table in available]
     with ThreadPoolExecutor() as pool:  # the rest at once: Athena runs queries concurrently
         ask = dict(zip(wanted, pool.map(run, wanted), strict=True)).__getitem__
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -150,12 +154,7 @@ def build(
         report.table(("movement", "ticker", "company"), moves, "None.")
     else:
         report.text("No earlier portfolio of this index is in the lake: no changes to show.")
-    for (table, query, heading), section in zip(SECTIONS, (_theoretical, _rebalance), strict=True):
-        report.text(heading, "h2")
-        if table in available:
-            section(report, ask(query), index, dt)
-        else:
-            report.text(f"The table {table} is not catalogued in this lake.")
+    _ahead(report, ask, available, index, dt)
     report.html_path = out_dir / f"report-{index}-{dt}.html"
     report.html_path.write_text(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -169,14 +168,24 @@ def build(
     return report
 
 
+def _ahead(
+    report: Report, ask: Callable[[str], Rows], available: Collection[str], index: str, dt: str
+) -> None:
+    """The sections about the portfolio ahead, each saying why when it has nothing."""
+    for (table, query, heading, none), section in zip(
+        SECTIONS, (_theoretical, _rebalance), strict=True
+    ):
+        report.text(heading, "h2")
+        if table not in available:
+            report.text(f"The table {table} is not catalogued in this lake.")
+        elif rows := ask(query):
+            section(report, rows, index, dt)
+        else:
+            report.text(none.format(index=index, dt=dt))
+
+
 def _theoretical(report: Report, rows: Rows, index: str, dt: str) -> None:
     """The quantities corporate actions moved since the rebalance, and the weights' drift."""
-    if not rows:
-        report.text(
-            f"No theoretical portfolio of {index} for {dt} is in the lake: nothing to compare "
-            "the day's with."
-        )
-        return
     both = [r for r in rows if r["present_in"] == "both"]
     moved = [
         (r, 100 * int(r["qty_change"] or 0) / int(r["cycle_qty"] or 1))
@@ -207,12 +216,6 @@ def _theoretical(report: Report, rows: Rows, index: str, dt: str) -> None:
 
 def _rebalance(report: Report, rows: Rows, index: str, dt: str) -> None:
     """B3's latest preview against the day's portfolio, in the saved query's order."""
-    if not rows:
-        report.text(
-            f"No preview of {index} is in the lake: B3 publishes one only in the weeks "
-            "before a rebalance (January, May, September)."
-        )
-        return
     preview, cycle = rows[0]["preview_dt"], str(rows[0]["target_cycle"])
     if cycle <= dt[:7]:
         report.text(

@@ -173,3 +173,29 @@ def test_finishing_refines_only_the_failed_index(
     assert_recorded(stack, DOWN)
     assert athena_counts(stack) == {"IBOV": 84, "IBRA": 179, DOWN: 100}
     assert {index: refined(stack, index) for index in others} == others
+
+
+def test_finishing_a_failed_refine_refines_every_day_it_had_validated(
+    stack: Deployed, replay_server: ReplayServer
+) -> None:
+    """Refine fails (the Glue job is gone) with IBOV validated and IBXX down: what a redrive
+    reruns -- Refine with its input, then the retry -- refines both."""
+    glue: Any = aws("glue")
+    glue.delete_job(JobName=stack.deployment.glue_job)
+    replay_server.outage(DOWN, Fault(status=503, body=b"busy"))
+    try:
+        failed = follow(start(stack, LOCAL.schedule_input(("IBOV", DOWN), ahead=[])))
+    finally:
+        replay_server.outage(DOWN, None)
+        deploy(LOCAL, b3_base_url=replay_server.base_url, now=NOW)  # the job is back
+    assert failed.status == "FAILED"
+    assert "Refine" in failed.progress.inputs and "Refine" not in failed.progress.outputs
+    before = glue_runs(stack)
+    done = follow(finish(stack, failed.execution_arn))
+    assert done.status == "SUCCEEDED", done.progress
+    runs = [objects for run, objects in glue_runs(stack).items() if run not in before]
+    assert runs == [[("IBOV", THURSDAY.isoformat()), (DOWN, THURSDAY.isoformat())]]
+    assert [(r["index"], r["status"]) for r in summary(stack, done)["indices"]] == [
+        ("IBOV", "refined"),
+        (DOWN, "refined"),
+    ]

@@ -183,9 +183,23 @@ def test_route_sends_each_input_to_its_work() -> None:
     assert route(dropped)[1]["items"] == [
         {"target": dropped["uri"], "mode": "object", "version": "v1", "ahead": []}
     ]
+    # what a failed execution left: retried, then refined with the pins it had validated
     failed = [{"target": "IBXX", "mode": "index", "dataset": "day", "error": "B3Unavailable"}]
-    assert route({"failed": failed}) == ("RetryFailed", {"failed": failed})
-    assert route({"failed": []})[0] == route({"indices": "IBOV"})[0] == INPUT_FAULT
+    left = {"failed": failed, "validated": [{"index": "IBOV"}], "ahead": []}
+    state, given = route(left)
+    assert (state, given["failed"]) == ("RetryFailed", failed)
+    retried = RENDERED[PIPELINE]["States"]["RetryFailed"]["Output"]
+    redone = [{"validated": {"index": "IBXX"}, "ahead": {"index": "IBXX", "dataset": "preview"}}]
+    assert evaluate(retried, input=given, result=redone) == {
+        "validated": [{"index": "IBOV"}, {"index": "IBXX"}],
+        "ahead": [{"index": "IBXX", "dataset": "preview"}],
+    }
+    assert evaluate(retried, input={**left, "failed": failed}, result=redone)["validated"] == [
+        {"index": "IBXX"}  # the first pass's pins were refined by then: not again
+    ]
+    nothing = {"failed": [], "validated": [], "ahead": []}
+    assert route(nothing)[0] == route({"failed": failed})[0] == INPUT_FAULT
+    assert route({"indices": "IBOV"})[0] == INPUT_FAULT
     names = [dataset.name for dataset in DATASETS]
     twice = route({"indices": ["IBOV", "IBRA", "IBOV"], "ahead": [*names, *names]})[1]
     assert [(i["target"], i["ahead"]) for i in twice["items"]] == [("IBOV", names), ("IBRA", names)]

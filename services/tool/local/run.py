@@ -38,6 +38,13 @@ STEPS = {
 }  # fmt: skip
 #: The pipeline's refine states: each starts one refine execution.
 REFINES = ("Refine", "RefineRetried")
+#: The states a failed execution may stop in with work in hand, and what of their input is
+#: left to do: failures to retry, pins validated but not refined.
+LEFT = {
+    "Refine": ("failed", "validated", "ahead"),
+    "RetryFailed": ("failed",),
+    "RefineRetried": ("validated", "ahead"),
+}
 #: Error codes of an endpoint without RedriveExecution (MiniStack answers InvalidAction).
 NO_REDRIVE = frozenset({"InvalidAction", "UnknownOperationException", "NotImplemented"})
 
@@ -150,7 +157,8 @@ def finish(stack: Deployed, arn: str) -> str:
     """Finish what a FAILED execution left; return the ARN to follow.
 
     Where the endpoint has RedriveExecution (AWS) the execution is redriven. Where it has
-    not (MiniStack), an execution is started with the failed records as input: it goes
+    not (MiniStack), an execution is started with what the failed state had in hand (its
+    input): the failures to retry and the pins it validated but did not refine. It goes
     straight to ``RetryFailed`` and ``RefineRetried``, the states a redrive reruns.
     """
     sfn = boto3.client("stepfunctions")
@@ -164,12 +172,19 @@ def finish(stack: Deployed, arn: str) -> str:
     if described["status"] != "FAILED":
         raise ValueError(f"{arn} is {described['status']}: nothing to finish")
     progress = fold(_history(sfn, arn))
-    failed = (progress.inputs.get("RetryFailed") or {}).get("failed")
-    if not failed:
+    given, keys = next(
+        ((progress.inputs[state] or {}, keys) for state, keys in LEFT.items()
+         if state in progress.inputs and state not in progress.outputs),
+        ({}, ()),
+    )  # fmt: skip
+    left = {
+        key: given.get(key, []) if key in keys else [] for key in ("failed", "validated", "ahead")
+    }
+    if not any(left.values()):
         raise ValueError(
-            f"{arn} failed in {progress.failed_state} with no index failed: start it again"
+            f"{arn} failed in {progress.failed_state}, before any work: start it again"
         )
-    return start(stack, {"source": "finish", "failed": failed})
+    return start(stack, {"source": "finish", **left})
 
 
 def refine_executions(sfn: Any, arn: str) -> list[str]:

@@ -13,7 +13,7 @@ from services.pipeline.b3.client import RetryPolicy
 
 FIXTURES = settings.FIXTURES_DIR
 SEGMENT2_2025_07_10 = FIXTURES / "GetPortfolioDay_IBOV_segment2_2025-07-10_derived.json"
-SEGMENT2_2022_12_08 = FIXTURES / "GetPortfolioDay_IBOV_segment2_2022-12-08.json"
+SEGMENT2_2022_12_08 = FIXTURES / "GetPortfolioDay_IBOV_segment2_2022-12-08_repaired.json"
 SEGMENT1_2025_07_10 = FIXTURES / "GetPortfolioDay_IBOV_segment1_2025-07-10_derived-from-csv.json"
 RESULTS_ONLY_2025_07_13 = FIXTURES / "GetPortfolioDay_IBOV_segment1_results-only_2025-07-13.json"
 LOOK_ALIKE = FIXTURES / "NOT-a-portfolio_indexStatisticsProxy_GetPortfolioDay_IBOV_year2022.json"

@@ -21,6 +21,7 @@ from services.pipeline.b3.errors import (
 )
 from services.pipeline.b3.portfolio import PageSource, Portfolio, assemble, parse_page
 from tests.recordings import (
+    FIXTURES,
     LOOK_ALIKE,
     RESULTS_ONLY_2025_07_13,
     SEGMENT1_2025_07_10,
@@ -57,6 +58,13 @@ def test_real_segment2_recording_parses_exactly() -> None:
 def test_segment1_has_no_sector_and_is_refused() -> None:
     with pytest.raises(SchemaDrift, match="84 of 84 assets have no sector"):
         portfolio_of(load(SEGMENT1_2025_07_10))
+
+
+def test_a_name_with_a_lost_character_is_refused_as_recorded() -> None:
+    """The recorder lost the accents (the repaired copy is what the tests read)."""
+    lost = r"^field 'results\[WEGE3\]\.segment': 'Bens Indls / M\ufffdqs e Equips' holds U\+FFFD"
+    with pytest.raises(SchemaDrift, match=lost):
+        portfolio_of(load(FIXTURES / "GetPortfolioDay_IBOV_segment2_2022-12-08.json"))
 
 
 def renamed(where: str, field: str) -> Callable[[Any], None]:

@@ -34,10 +34,12 @@ from services.pipeline.lake.datasets import DAILY, Dataset
 #: Weights are rounded to 3 decimals: ``n`` of them sum to 100 give or take ``n`` half units
 #: in the last place, at most 0.1 (B3's broadest index has ~200; recorded sums miss by 0.001).
 WEIGHT_ROUNDING_PER_ROW, WEIGHT_TOLERANCE_MAX = Decimal("0.0005"), Decimal("0.1")
-#: Company (``asset``), share type and sector: their longest, and B3's characters (accents
-#: too; U+FFFD is an accent a recorder lost).
-TEXT_MAX, _TEXT = {"asset": 40, "type": 20, "segment": 100}, re.compile(r"[\w .,/&()'+\-\ufffd]+")
+#: Company (``asset``), share type and sector: their longest, and B3's characters (accents too).
+TEXT_MAX, _TEXT = {"asset": 40, "type": 20, "segment": 100}, re.compile(r"[\w .,/&()'+\-]+")
 TEXT_RULE = "a non-empty string of letters, digits, spaces or . , / & - ( ) ' +"
+#: What is left of a character lost before the body reached us: refused, or one name would
+#: take two spellings (and a grouping by it would split).
+LOST, LOST_RULE = "\ufffd", "U+FFFD, a character lost before the body reached us"
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def _parse(
         total_records=total_records,
         total_pages=total_pages,
         header=header_of(header, totals),
-        assets=tuple(_asset(row, number, i, contract) for i, row in enumerate(results)),
+        assets=tuple(parse_asset(row, number, i, contract) for i, row in enumerate(results)),
     )
 
 
@@ -229,7 +231,7 @@ def _dated(header: Mapping[str, Any], totals: Totals) -> Header:
     return Header(**asdict(totals), trading_date=trading_date, date_raw=str(date_raw))
 
 
-def _asset(raw: Any, page_number: int, position: int, contract: Contract) -> Asset:
+def parse_asset(raw: Any, page_number: int, position: int, contract: Contract) -> Asset:
     row = _fields(raw, f"results[{position}]", contract.row, contract, contract.optional)
     cod = row["cod"].strip() if isinstance(row["cod"], str) else row["cod"]  # B3 pads some
     cod = check_ticker(cod, f"field 'results[{position}].cod'")
@@ -238,9 +240,10 @@ def _asset(raw: Any, page_number: int, position: int, contract: Contract) -> Ass
         text = row.get(key)
         ok = isinstance(text, str) and text.strip() and len(text) <= most and _TEXT.fullmatch(text)
         if not ok and (text is not None or key != "segment"):
-            raise SchemaDrift(
-                f"field '{where}.{key}': {shown(text)} is not {TEXT_RULE}, {most} at most"
+            rule = (
+                f"holds {LOST_RULE}" if LOST in str(text) else f"is not {TEXT_RULE}, {most} at most"
             )
+            raise SchemaDrift(f"field '{where}.{key}': {shown(text)} {rule}")
     segment, part_acum, cont = row.get("segment"), row.get("partAcum"), row.get("cont")
     if "cont" in row and _int(cont, f"{where}.cont") < 1:
         raise SchemaDrift(f"field '{where}.cont': {cont!r} is not a positive rank")

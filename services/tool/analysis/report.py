@@ -38,7 +38,7 @@ SECTIONS = (
      "The cycle's theoretical portfolio against the day's",
      "No theoretical portfolio of {index} for {dt} is in the lake: nothing to compare the "
      "day's with."),
-    (settings.REFINED_PREVIEW_TABLE, "next_rebalance", "Next rebalance (B3's preview)",
+    (settings.REFINED_PREVIEW_TABLE, "next_rebalance", "Next rebalance (the latest preview)",
      "No preview of {index} is in the lake: B3 publishes one only in the weeks before a "
      "rebalance (January, May, September)."),
 )  # fmt: skip
@@ -215,26 +215,27 @@ def _theoretical(report: Report, rows: Rows, index: str, dt: str) -> None:
 
 
 def _rebalance(report: Report, rows: Rows, index: str, dt: str) -> None:
-    """B3's latest preview against the day's portfolio, in the saved query's order."""
-    preview, cycle = rows[0]["preview_dt"], str(rows[0]["target_cycle"])
+    """The latest preview against the day's portfolio, in the saved query's order; the
+    query's ``contract`` says what the preview is (unverified, or synthetic and from what)."""
+    first = rows[0]
+    preview, cycle, contract = first["preview_dt"], str(first["target_cycle"]), first["contract"]
     if cycle <= dt[:7]:
         report.text(
-            f"No preview ahead of {dt}: B3's latest preview of {index} in the lake (fetched "
-            f"for the session of {preview}) is for the cycle {cycle}, which has begun."
+            f"No preview ahead of {dt}: the latest preview of {index} in the lake ({contract}; "
+            f"fetched for the session of {preview}) is for the cycle {cycle}, which has begun."
         )
         return
     counts = ", ".join(f"{sum(r['change'] == c for r in rows)} {c}" for c in CHANGES)
     report.text(
-        f"B3's latest preview of {index} for the cycle {cycle} (fetched for the session of "
-        f"{preview}) against the day's portfolio of {rows[0]['portfolio_dt']}: {counts}. The "
-        f"preview is {rows[0]['contract']}: no live GetQuartelyPreview answer has been "
-        "recorded to check its contract against."
+        f"The latest preview of {index} for the cycle {cycle} ({contract}; fetched for the "
+        f"session of {preview}) against the day's portfolio of {first['portfolio_dt']}: "
+        f"{counts}. No live GetQuartelyPreview answer is recorded to check a preview against."
     )
     changed = [
         (f"{r['ticker']}  {r['company']}", r["weight_change_pct"])
         for r in rows if r["change"] == "weight change"
     ]  # fmt: skip
-    heading = "Largest weight changes at the next rebalance, preview - day (percentage points)"
+    heading = f"Largest weight changes, preview ({contract}) - day (percentage points)"
     report.chart("rebalance", heading, changed[:TOP_CHANGES], True)
     keys = ("change", "ticker", "company", "day_weight_pct", "preview_weight_pct")
     moves = [tuple(r[k] for k in keys) for r in rows if r["change"] in CHANGES[:2]]

@@ -58,28 +58,25 @@ DEMO_RECORDINGS: dict[str, tuple[str, str]] = {
 DEMO_INDICES = tuple(DEMO_RECORDINGS)
 
 #: The demo's portfolio ahead: no recording of it matches the days above, so a second
-#: execution scrapes IBOV on session 2022-12-08 (B3's body), its theoretical portfolio
-#: (B3's answer recorded on 2022-12-10, the session's cycle) and a preview **made here**
-#: (no preview answer is recorded anywhere): the theoretical recording without its
-#: ``cont``, B3 saying it has one. It is refined as ``contract = 'unverified'``.
+#: execution scrapes IBOV on session 2022-12-08 (B3's body, its accents repaired), its
+#: theoretical portfolio (B3's answer recorded on 2022-12-10, the session's cycle) and a
+#: **synthetic** preview (no preview answer is recorded anywhere): that same theoretical
+#: body, B3 saying it has one. Its rows keep the body's SHA-256, so the view
+#: ``b3_next_rebalance`` calls it synthetic and names the portfolio it was made from.
 DEMO_AHEAD_INDEX = "IBOV"
 
 
-def demo_ahead() -> tuple[dict[tuple[str, str], Path], dict[tuple[str, str], bytes]]:
+def demo_ahead() -> tuple[dict[tuple[str, str], Path], dict[tuple[str, str], Path | bytes]]:
     """The replay server's ``(cases, answers)`` for the demo's portfolio ahead."""
     recorded = settings.FIXTURES_DIR / "GetTheoricalPortfolio_IBOV_2022-12-10.json"
-    made = json.loads(recorded.read_bytes())
-    for row in made["results"]:
-        del row["cont"]  # a preview need not rank the companies: the one part made up here
     index = DEMO_AHEAD_INDEX
-    day = settings.FIXTURES_DIR / "GetPortfolioDay_IBOV_segment2_2022-12-08.json"
-    cases = {(index, settings.B3_SEGMENT): day}
-    answers = {
-        (theoretical.CALL, index): recorded.read_bytes(),
-        (preview.CALL, index): json.dumps(made, ensure_ascii=False).encode("utf-8"),
+    day = settings.FIXTURES_DIR / "GetPortfolioDay_IBOV_segment2_2022-12-08_repaired.json"
+    answers: dict[tuple[str, str], Path | bytes] = {
+        (theoretical.CALL, index): recorded,
+        (preview.CALL, index): recorded,
         (preview.CONFIGURATION_CALL, index): json.dumps({"preview": [{"has": 1}]}).encode(),
     }
-    return cases, answers
+    return {(index, settings.B3_SEGMENT): day}, answers
 
 
 def demo_cases(indices: tuple[str, ...] = DEMO_INDICES) -> dict[tuple[str, str], Path]:

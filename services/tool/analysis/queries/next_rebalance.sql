@@ -1,6 +1,6 @@
--- The next rebalance of one index, from B3's latest preview (unverified against a live
--- answer) against the day's portfolio: the tickers entering, then leaving, then the weight
--- changes, largest first (unchanged tickers last).
+-- The next rebalance of one index, from the latest preview (contract: unverified, or
+-- synthetic and what it was made from) against the day's portfolio: the tickers entering,
+-- then leaving, then the weight changes, largest first (unchanged tickers last).
 -- Parameters: index_code
 SELECT preview_dt, portfolio_dt, target_cycle, contract, ticker, company, change,
        day_weight_pct, preview_weight_pct, weight_change_pct

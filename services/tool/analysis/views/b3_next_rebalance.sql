@@ -1,12 +1,24 @@
--- The next rebalance, per index: B3's latest preview (the greatest dt in b3_index_preview)
+-- The next rebalance, per index: the latest preview (the greatest dt in b3_index_preview)
 -- against the day's portfolio of the latest dt on or before it in the same month (the same
 -- session when the daily execution scraped both; portfolio_dt says which; none older, so
 -- a preview is never set against a stale portfolio). One row per ticker of either:
 -- change = entering (preview only), leaving (day's only), weight change, unchanged.
 -- company is the preview's name for the company (the newer), else the day's.
--- The preview is unverified against a live B3 answer: its contract column says so.
+-- contract: 'unverified' (no live B3 answer is recorded to check a preview against), or
+-- 'synthetic, made from …' when every row came in the very body (same SHA-256) of the
+-- session's theoretical portfolio: that portfolio relabelled, not B3's preview (the demo's).
 -- Columns: index_code varchar, preview_dt varchar, portfolio_dt varchar, target_cycle varchar, contract varchar, ticker varchar, company varchar, change varchar, day_weight_pct decimal(7,3), preview_weight_pct decimal(7,3), weight_change_pct decimal(8,3), day_qty bigint, preview_qty bigint
-WITH latest_preview AS (
+WITH made_from AS (
+    SELECT p.index_code, p.dt,
+           'synthetic, made from the theoretical portfolio of ' || max(t.cycle) AS contract
+    FROM "default"."b3_index_preview" AS p
+    LEFT JOIN "default"."b3_index_theoretical" AS t
+      ON t.index_code = p.index_code AND t.dt = p.dt AND t.ticker = p.ticker
+     AND t.source_sha256 = p.source_sha256
+    GROUP BY p.index_code, p.dt
+    HAVING count(t.ticker) = count(*)
+),
+latest_preview AS (
     SELECT index_code, max(dt) AS preview_dt
     FROM "default"."b3_index_preview"
     GROUP BY index_code
@@ -21,10 +33,12 @@ compared AS (
 ),
 sides AS (
     SELECT c.index_code, c.preview_dt, c.portfolio_dt, 'preview' AS side, p.ticker, p.company,
-           p.weight_pct, p.theoretical_qty AS qty, p.target_cycle, p.contract
+           p.weight_pct, p.theoretical_qty AS qty, p.target_cycle,
+           coalesce(m.contract, p.contract) AS contract
     FROM compared AS c
     JOIN "default"."b3_index_preview" AS p
       ON p.index_code = c.index_code AND p.dt = c.preview_dt
+    LEFT JOIN made_from AS m ON m.index_code = p.index_code AND m.dt = p.dt
     UNION ALL
     SELECT c.index_code, c.preview_dt, c.portfolio_dt, 'day' AS side, d.ticker, d.company,
            d.weight_pct, d.theoretical_qty AS qty, CAST(NULL AS varchar), CAST(NULL AS varchar)

@@ -25,6 +25,7 @@ from services.pipeline.lake.layout import raw_key
 from services.pipeline.lake.storage import LocalLake
 from services.pipeline.scraper.scrape import scrape
 from services.pipeline.validate.contract import validate
+from services.tool.local.deploy import served_at
 from services.tool.local.emulator import Emulator, port_taken
 from services.tool.local.glue_runtime import run_job
 from services.tool.local.replay import ReplayServer, demo_cases
@@ -72,7 +73,8 @@ def bench_lambdas(repeat: int = 5) -> dict[str, float]:
     with ReplayServer(demo_cases((PAGED,))) as server, tempfile.TemporaryDirectory() as lake:
         for attempt in range(repeat + 1):
             began = time.monotonic()
-            summary = scrape(PAGED, lake_uri=lake, base_url=server.base_url, policy=fast)
+            now = served_at(server.cases[PAGED, settings.B3_SEGMENT])
+            summary = scrape(PAGED, lake_uri=lake, base_url=server.base_url, policy=fast, now=now)
             middle = time.monotonic()
             validate(summary["uri"], lake=LocalLake(lake))
             if attempt:  # the first is the warm-up (imports, connections)

@@ -20,7 +20,7 @@ import pytest
 from services.pipeline.b3.errors import QuantityTotalMismatch
 from services.pipeline.b3.preview import UNVERIFIED
 from services.pipeline.scraper.scrape import scrape
-from services.pipeline.validate.errors import NotATradingDay
+from services.tool.local.deploy import served_at
 from services.tool.local.replay import Fault, ReplayServer
 from tests.ahead import (
     SEGMENT2_2022_12_08,
@@ -56,8 +56,9 @@ def files_in(lake: Path) -> list[str]:
 
 
 def theoretical(replay: ReplayServer, lake: Path, dataset: str = "theoretical") -> dict[str, Any]:
+    now = served_at(replay.cases["IBOV", "2"])
     return scrape(
-        "IBOV", dataset=dataset, lake_uri=str(lake), base_url=replay.base_url, policy=FAST
+        "IBOV", dataset=dataset, lake_uri=str(lake), base_url=replay.base_url, policy=FAST, now=now
     )
 
 
@@ -180,19 +181,9 @@ def test_a_stored_preview_outlives_a_later_no_preview_answer(tmp_path: Path) -> 
 
 def test_bovespa_scrape_dataset(replay_theoretical_2022: ReplayServer, tmp_path: Path) -> None:
     url = replay_theoretical_2022.base_url
-    done = bovespa("scrape", "--dataset", "theoretical", "--lake", str(tmp_path), "--base-url", url)
+    done = bovespa("scrape", "--dataset", "theoretical", "--lake", str(tmp_path), "--base-url", url,
+                   "--as-of", "2022-12-08T20:00")  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert (summary["dt"], summary["cycle"], summary["rows"]) == ("2022-12-08", "2022-09", 92)
     assert summary["uri"] == str(tmp_path / THEORETICAL_2022_KEY)
-
-
-def test_a_session_b3_serves_on_a_holiday_is_refused_before_any_write(tmp_path: Path) -> None:
-    """The day's date rule applies to the datasets ahead: the session decides their cycle."""
-    christmas = day_body_dated(date(2025, 12, 25))
-    with (
-        server(christmas, GetTheoricalPortfolio=THEORETICAL_2022) as replay,
-        pytest.raises(NotATradingDay, match="dt=2025-12-25 is not a B3 session: Natal"),
-    ):
-        theoretical(replay, tmp_path)
-    assert files_in(tmp_path) == []

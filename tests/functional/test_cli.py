@@ -33,8 +33,9 @@ def test_scrape_prints_the_summary_as_the_last_stdout_line(
     replay: ReplayServer, tmp_path: Path
 ) -> None:
     done = bovespa(
-        "scrape", "--index", "IBOV", "--lake", str(tmp_path), "--base-url", replay.base_url
-    )
+        "scrape", "--index", "IBOV", "--lake", str(tmp_path), "--base-url", replay.base_url,
+        "--as-of", "2025-07-10T08:00",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert {k: summary[k] for k in ("index", "dt", "rows")} == {

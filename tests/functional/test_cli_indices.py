@@ -13,8 +13,9 @@ def test_an_index_typed_in_lower_case_is_resolved_with_a_note(
     replay: ReplayServer, tmp_path: Path
 ) -> None:
     done = bovespa(
-        "scrape", "--index", "ibov", "--lake", str(tmp_path), "--base-url", replay.base_url
-    )
+        "scrape", "--index", "ibov", "--lake", str(tmp_path), "--base-url", replay.base_url,
+        "--as-of", "2025-07-10T08:00",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "note index 'ibov' is B3's IBOV (Índice Bovespa (Ibovespa B3))" in done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["index"] == "IBOV"

@@ -23,6 +23,7 @@ from services.pipeline import settings
 from services.pipeline.lake.raw import raw_key
 from services.pipeline.lake.storage import LocalLake
 from services.pipeline.scraper.scrape import scrape
+from services.tool.local.deploy import served_at
 from services.tool.local.replay import ReplayServer
 from tests.ahead import SEGMENT2_2022_12_08, THEORETICAL_2022, configuration, preview_body
 from tests.lakes import recorded_portfolio, write_days
@@ -46,7 +47,8 @@ def lake(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
         ("GetConfigurations", "IBOV"): configuration(1),
     }
     with ReplayServer({("IBOV", "2"): SEGMENT2_2022_12_08}, answers=answers) as replay:
-        options: dict[str, Any] = {"lake_uri": str(tmp_path), "base_url": replay.base_url}
+        options: dict[str, Any] = {"lake_uri": str(tmp_path), "base_url": replay.base_url,
+                                   "now": served_at(SEGMENT2_2022_12_08.read_bytes())}  # fmt: skip
         theoretical = scrape("IBOV", dataset="theoretical", policy=FAST, **options)
         preview = scrape("IBOV", dataset="preview", policy=FAST, **options)
     day = hashlib.sha256((tmp_path / raw_key("IBOV", DEC_8)).read_bytes()).hexdigest()

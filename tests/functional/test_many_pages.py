@@ -17,6 +17,7 @@ import pytest
 
 from services.pipeline import settings
 from services.pipeline.scraper.scrape import scrape
+from services.tool.local.deploy import served_at
 from services.tool.local.replay import ReplayServer
 from tests.ibra import CASES, from_csv
 from tests.recordings import FAST
@@ -29,7 +30,8 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
     """One scrape of IBRA from the replay server: (lake, summary, the requests B3 got)."""
     lake = tmp_path_factory.mktemp("ibra-lake")
     with ReplayServer(CASES) as server:
-        summary = scrape("IBRA", lake_uri=str(lake), base_url=server.base_url, policy=FAST)
+        now = served_at(server.cases["IBRA", "2"])
+        summary = scrape("IBRA", lake_uri=str(lake), base_url=server.base_url, policy=FAST, now=now)
         yield lake, summary, list(server.requests)
 
 

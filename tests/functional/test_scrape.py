@@ -18,14 +18,17 @@ from services.pipeline import settings
 from services.pipeline.b3.errors import B3Unavailable
 from services.pipeline.scraper.scrape import scrape
 from services.pipeline.validate.errors import NotATradingDay
+from services.tool.local.deploy import served_at
 from services.tool.local.replay import Fault, ReplayServer
 from services.tool.local.samples import redate_body
+from tests.ahead import THEORETICAL_2022
 from tests.recordings import CLOUDFLARE_520, FAST, SEGMENT2_2025_07_10, load, pt_br
 
 RAW_2025_07_10 = Path("raw/index=IBOV/dt=2025-07-10/portfolio.parquet")
 
 
 def run(server: ReplayServer, lake: Path, **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("now", served_at(server.cases["IBOV", settings.B3_SEGMENT]))
     return scrape("IBOV", lake_uri=str(lake), base_url=server.base_url, policy=FAST, **kwargs)
 
 
@@ -166,7 +169,9 @@ WEDNESDAY_EVENING = datetime.fromisoformat("2026-11-25T20:30:00-03:00")
 
 def serving(day: date) -> ReplayServer:
     """A replay server answering with the 2025-07-10 recording re-dated to ``day``."""
-    return ReplayServer({("IBOV", "2"): redate_body(SEGMENT2_2025_07_10.read_bytes(), day)})
+    body = redate_body(SEGMENT2_2025_07_10.read_bytes(), day)
+    theoretical = {("GetTheoricalPortfolio", "IBOV"): THEORETICAL_2022}
+    return ReplayServer({("IBOV", "2"): body}, answers=theoretical)
 
 
 def test_tonights_scrape_of_tomorrows_portfolio_is_written_under_its_date(tmp_path: Path) -> None:
@@ -183,9 +188,20 @@ def test_tonights_scrape_of_tomorrows_portfolio_is_written_under_its_date(tmp_pa
     assert sum(r["theoricalQty"] for r in rows) == 91_922_324_640
 
 
-def test_a_refused_answer_writes_nothing_and_is_not_retried(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("day", "dataset", "message"),
+    [
+        (date(2025, 12, 25), "theoretical", "Natal"),
+        # two years old: it would overwrite that day, or file a theoretical under its cycle
+        (date(2024, 11, 26), "day", "^dt=2024-11-26 is before Wed 2026-11-25"),
+        (date(2024, 11, 26), "theoretical", "^dt=2024-11-26 is before Wed 2026-11-25"),
+    ],
+)
+def test_a_refused_answer_writes_nothing_and_is_not_retried(
+    day: date, dataset: str, message: str, tmp_path: Path
+) -> None:
     """The checks (here the calendar's) run before any write; they are unit-tested."""
-    with serving(date(2025, 12, 25)) as server, pytest.raises(NotATradingDay, match="Natal"):
-        run(server, tmp_path, now=WEDNESDAY_EVENING)
+    with serving(day) as server, pytest.raises(NotATradingDay, match=message):
+        run(server, tmp_path, dataset=dataset, now=WEDNESDAY_EVENING)
     assert files_in(tmp_path) == []
-    assert len(server.requests) == 1
+    assert server.called == ["GetPortfolioDay"] + ["GetTheoricalPortfolio"] * (dataset != "day")

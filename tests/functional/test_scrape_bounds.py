@@ -22,6 +22,7 @@ from services.pipeline.b3.errors import (
 )
 from services.pipeline.scraper.scrape import scrape
 from services.pipeline.validate.errors import TooManyRows
+from services.tool.local.deploy import served_at
 from services.tool.local.replay import Fault, ReplayServer, page_of
 from tests.recordings import FAST, SEGMENT2_2025_07_10
 
@@ -36,8 +37,9 @@ def run(
     **kw: Any,
 ) -> Any:
     return scrape(
-        "IBOV", lake_uri=str(lake), base_url=server.base_url, policy=policy, limits=limits, **kw
-    )
+        "IBOV", lake_uri=str(lake), base_url=server.base_url, policy=policy, limits=limits,
+        now=served_at(SEGMENT2_2025_07_10.read_bytes()), **kw,
+    )  # fmt: skip
 
 
 def files_in(lake: Path) -> list[str]:

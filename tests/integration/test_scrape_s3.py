@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -11,11 +12,13 @@ import pytest
 from services.pipeline import settings
 from services.pipeline.lake.storage import NO_VERSION, S3Lake
 from services.pipeline.scraper.scrape import scrape
+from services.tool.local.deploy import served_at
 from services.tool.local.replay import ReplayServer
 from tests.aws_clients import aws
 from tests.recordings import FAST, SEGMENT2_2025_07_10, load, pt_br
 
 KEY = "raw/index=IBOV/dt=2025-07-10/portfolio.parquet"
+scrape_ibov = partial(scrape, "IBOV", policy=FAST, now=served_at(SEGMENT2_2025_07_10.read_bytes()))
 
 
 def keys(bucket: str) -> list[str]:
@@ -24,7 +27,7 @@ def keys(bucket: str) -> list[str]:
 
 
 def test_scrape_to_s3_writes_exact_raw_parquet(replay: ReplayServer, bucket: str) -> None:
-    summary = scrape("IBOV", lake_uri=f"s3://{bucket}", base_url=replay.base_url, policy=FAST)
+    summary = scrape_ibov(lake_uri=f"s3://{bucket}", base_url=replay.base_url)
     assert summary["uri"] == f"s3://{bucket}/{KEY}"
     assert keys(bucket) == [
         "raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json",
@@ -47,7 +50,7 @@ def test_scrape_under_a_prefix_and_rescrape_keeps_one_object(
     replay: ReplayServer, bucket: str
 ) -> None:
     for _ in range(2):
-        scrape("IBOV", lake_uri=f"s3://{bucket}/lake", base_url=replay.base_url, policy=FAST)
+        scrape_ibov(lake_uri=f"s3://{bucket}/lake", base_url=replay.base_url)
     assert keys(bucket) == [
         "lake/raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json",
         f"lake/{KEY}",
@@ -59,10 +62,7 @@ def test_on_a_versioned_bucket_each_scrape_names_the_version_it_wrote(
 ) -> None:
     s3: Any = aws("s3")
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    summaries = [
-        scrape("IBOV", lake_uri=f"s3://{bucket}", base_url=replay.base_url, policy=FAST)
-        for _ in range(2)
-    ]
+    summaries = [scrape_ibov(lake_uri=f"s3://{bucket}", base_url=replay.base_url) for _ in range(2)]
     listed = s3.list_object_versions(Bucket=bucket, Prefix=KEY)["Versions"]
     written = {v["VersionId"]: v["ETag"].strip('"') for v in listed if v["Key"] == KEY}
     assert len(written) == 2

@@ -112,27 +112,27 @@ def test_sessions_between_and_counts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("now", "latest"),
+    ("now", "oldest", "latest"),
     [
-        # Wednesday evening, after the close: Thursday's portfolio may be out
-        ("2026-11-25T20:30:00-03:00", date(2026, 11, 26)),
+        # Wednesday evening, after the close: Thursday's portfolio may be out, or not yet
+        ("2026-11-25T20:30:00-03:00", date(2026, 11, 25), date(2026, 11, 26)),
         # the same instant in UTC is still Wednesday in São Paulo
-        ("2026-11-25T23:30:00+00:00", date(2026, 11, 26)),
+        ("2026-11-25T23:30:00+00:00", date(2026, 11, 25), date(2026, 11, 26)),
         # recordings: Monday's body fetched on a Saturday; Friday's on a holiday evening
-        ("2025-07-05T12:00:00-03:00", date(2025, 7, 7)),
-        ("2025-06-19T20:00:00-03:00", date(2025, 6, 20)),
+        ("2025-07-05T12:00:00-03:00", date(2025, 7, 7), date(2025, 7, 7)),
+        ("2025-06-19T20:00:00-03:00", date(2025, 6, 20), date(2025, 6, 20)),
         # Christmas Eve and New Year's Eve are closed
-        ("2025-12-23T20:00:00-03:00", date(2025, 12, 26)),
-        ("2025-12-30T20:00:00-03:00", date(2026, 1, 2)),
+        ("2025-12-23T20:00:00-03:00", date(2025, 12, 23), date(2025, 12, 26)),
+        ("2025-12-30T20:00:00-03:00", date(2025, 12, 30), date(2026, 1, 2)),
     ],
 )
-def test_latest_publishable_session(now: str, latest: date) -> None:
-    assert calendar.latest_publishable_session(datetime.fromisoformat(now)) == latest
+def test_served_sessions(now: str, oldest: date, latest: date) -> None:
+    assert calendar.served_sessions(datetime.fromisoformat(now)) == (oldest, latest)
 
 
 def test_a_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="has no time zone"):
-        calendar.latest_publishable_session(datetime(2026, 11, 25, 20, 30))
+        calendar.served_sessions(datetime(2026, 11, 25, 20, 30))
 
 
 def test_labels_name_the_session_in_english_whatever_the_locale() -> None:

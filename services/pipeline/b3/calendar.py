@@ -2,8 +2,8 @@
 
 The closures are ``data/bvmf.json``, generated from the exchange_calendars library (``BVMF``)
 by ``scripts/make_calendar.py``, so the functions and the Glue job need neither it nor pandas.
-B3 publishes a session's portfolio once the previous session has closed, so the
-furthest-ahead portfolio that may exist is the next session after São Paulo's today.
+B3 serves a session's portfolio from the previous session's close until its own close
+(:func:`served_sessions`).
 """
 
 from __future__ import annotations
@@ -86,12 +86,14 @@ def to_sao_paulo(moment: datetime) -> datetime:
     return moment.astimezone(SAO_PAULO)
 
 
-def latest_publishable_session(now: datetime) -> date:
-    """The next session after São Paulo's today: the furthest-ahead portfolio B3 may serve.
-
-    Wednesday evening: Thursday. Saturday, or a holiday evening: the next session.
+def served_sessions(now: datetime) -> tuple[date, date]:
+    """The oldest and latest session whose portfolio B3 may serve at ``now``: São Paulo's
+    today until its close, the next session after it from then (B3 switches at an hour of
+    its own, so a session day accepts both). Saturday, or a holiday: the next session only.
     """
-    return next_session(to_sao_paulo(now).date())
+    today = to_sao_paulo(now).date()
+    latest = next_session(today)
+    return (today if is_session(today) else latest), latest
 
 
 def now() -> datetime:

@@ -37,7 +37,7 @@ def scrape(
         outcome = client.fetch_portfolio(index, page_size=page_size)
     else:
         outcome = client.fetch_ahead(BY_NAME[dataset], index, page_size=page_size)
-    check_trading_day(outcome.trading_date, now or calendar.now())
+    check_trading_day(outcome.trading_date, now or calendar.now(), scraped=True)
     written = write_raw(open_lake(lake_uri), outcome, writer=writer)
     if isinstance(outcome, NoPreview):
         sha256, pages = outcome.answers["configuration"].sha256, 0

@@ -30,7 +30,7 @@ from services.deploy.deployment import (
     state_machine_arn,
 )
 from services.pipeline import settings
-from services.pipeline.b3.calendar import to_sao_paulo
+from services.pipeline.b3.calendar import SAO_PAULO, to_sao_paulo
 from services.tool.local.packages import CLOCK_ENV, RUNTIME, function_zip
 from services.tool.local.recorder import APP_ID_ENV
 from services.tool.local.sync import without_sync
@@ -107,6 +107,13 @@ def deploy(
             state["MaxConcurrency"] = 1
     _state_machine(deployment.state_machine, pipeline)
     return stack
+
+
+def served_at(body: bytes) -> datetime:
+    """When a replay of B3's ``body`` pretends to run (the local functions' clock): 08:00
+    in São Paulo, the schedule's hour, on the session its header names."""
+    served = datetime.strptime(json.loads(body)["header"]["date"], "%d/%m/%y")
+    return served.replace(hour=8, tzinfo=SAO_PAULO)
 
 
 def _client(service: str) -> Any:

@@ -35,7 +35,6 @@ class Analytics(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # The saved queries (services/tool/analysis/queries/*.sql), in the workgroup's list.
         self.named_queries = [
             aws.athena.NamedQuery(
                 f"{deployment.prefix}-{saved.name}", name=saved.name, query=saved.sql,
@@ -44,7 +43,6 @@ class Analytics(pulumi.ComponentResource):
             )
             for saved in saved_queries().values()
         ]  # fmt: skip
-        # The views (services/tool/analysis/views/*.sql): Athena (Presto) views in the catalogue.
         self.views = [
             aws.glue.CatalogTable(
                 f"{deployment.prefix}-{view.name}",

@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -31,6 +32,7 @@ from typing import Any
 
 import duckdb
 import nbformat
+import psutil
 import pytest
 from nbclient import NotebookClient
 
@@ -376,6 +378,32 @@ def test_the_local_athena_cannot_touch_host_files(stack: Deployed, tmp_path: Pat
             athena(sql, LOCAL.workgroup)
     assert list(tmp_path.iterdir()) == []
     assert len(ask("top_weights")) == 20  # the table's own files are still read
+
+
+def test_a_query_given_up_on_is_stopped(
+    stack: Deployed, aws_endpoint: str
+) -> None:
+    five = " CROSS JOIN ".join(f'"default"."b3_index_portfolio" {alias}' for alias in "abcde")
+    with pytest.raises(TimeoutError, match="stopped after 2 s") as gave_up:
+        athena(f"SELECT count(*) FROM {five}", LOCAL.workgroup, timeout=2)
+    query_id = str(gave_up.value).split()[2]
+    state = aws("athena").get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+    assert state["Status"]["State"] == "CANCELLED"
+    port = int(aws_endpoint.rsplit(":", 1)[1])
+    emulator = next(psutil.Process(c.pid) for c in psutil.net_connections("tcp")
+                    if c.laddr and c.laddr.port == port and c.status == "LISTEN")  # fmt: skip
+    before = sum(emulator.cpu_times()[:2])
+    time.sleep(1)
+    assert sum(emulator.cpu_times()[:2]) - before < 0.2  # no DuckDB thread runs it on
+    assert len(ask("top_weights")) == 20  # and it goes on
+
+
+def test_the_catalogue_is_listed_and_a_missing_table_named(stack: Deployed) -> None:
+    assert "b3_index_preview" in [r["tab_name"] for r in select("SHOW TABLES")]
+    columns = {r["col_name"]: r["data_type"] for r in select("DESCRIBE b3_index_portfolio")}
+    assert (columns["ticker"], columns["weight_pct"]) == ("string", "decimal(7,3)")
+    with pytest.raises(QueryFailed, match="TABLE_NOT_FOUND: Table 'default.b3_index_portfolo'"):
+        select('SELECT * FROM "default"."b3_index_portfolo"')
 
 
 def test_a_statement_without_rows_is_an_empty_result(stack: Deployed) -> None:

@@ -36,33 +36,33 @@ def _client(endpoint: str | None) -> Any:
 def run(
     sql: str, workgroup: str, database: str = settings.GLUE_DATABASE, timeout: float = 300.0
 ) -> Result:
-    """Start ``sql`` in ``workgroup``, wait for it, and read every result page.
-
-    Views of :mod:`services.tool.analysis.views` that ``sql`` names are inlined first, so the
-    same SQL runs where they do not exist (the local emulator).
-    """
+    """Start ``sql`` (its views inlined, for the local emulator) in ``workgroup``, wait for it
+    (stopping it after ``timeout`` seconds) and read every result page."""
     athena = _client(os.environ.get("AWS_ENDPOINT_URL"))
     query_id = athena.start_query_execution(
         QueryString=inline(sql), WorkGroup=workgroup, QueryExecutionContext={"Database": database}
     )["QueryExecutionId"]
     deadline, pause = time.monotonic() + timeout, 0.02  # short queries end in milliseconds
     while True:
-        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+        execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        status = execution["Status"]
         if status["State"] == "SUCCEEDED":
             break
         if status["State"] in {"FAILED", "CANCELLED"}:
             reason = status.get("StateChangeReason", "")
             raise QueryFailed(f"Athena query {status['State']}: {reason}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Athena query {query_id} still {status['State']}")
+        if time.monotonic() > deadline:  # stopped, so it neither runs on nor bills
+            athena.stop_query_execution(QueryExecutionId=query_id)
+            raise TimeoutError(f"Athena query {query_id} stopped after {timeout:g} s")
         time.sleep(pause)
         pause = min(pause * 2, 1.0)
     columns: list[str] = []
     rows: list[list[str | None]] = []
-    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
-        result_rows = page["ResultSet"]["Rows"]
-        if not columns and result_rows:  # a statement without rows has no header row either
-            columns = [c.get("VarCharValue", "") for c in result_rows[0]["Data"]]
-            result_rows = result_rows[1:]
-        rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in result_rows)
+    pages = athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id)
+    for number, page in enumerate(pages):
+        result = page["ResultSet"]
+        columns = columns or [c["Name"] for c in result["ResultSetMetadata"]["ColumnInfo"]]
+        # Only a DML result's first row is a header (SHOW's and DESCRIBE's are data).
+        header = number == 0 and execution.get("StatementType") == "DML"
+        rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in result["Rows"][header:])
     return Result(columns, rows)

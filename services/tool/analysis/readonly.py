@@ -1,11 +1,9 @@
 """Which SQL ``bovespa query`` runs: one read-only statement that touches no file.
 
-Parsed with sqlglot in both dialects that run it: Athena's (Trino) and DuckDB's (the local
-emulator's Athena), which can also read and write host files (``read_text``, ``FROM
-'file.csv'``, ``COPY … TO``, ``ATTACH``, ``INSTALL``). Both readings must hold exactly one
-query (or ``EXPLAIN`` of one) whose tables are plain names and whose functions read no
-file, setting or SQL string; ``SHOW``/``DESCRIBE`` may only name things (DuckDB's
-``DESCRIBE 'x.csv'`` reads a file).
+Parsed with sqlglot as Athena (Trino) and as DuckDB (the local emulator's Athena, which
+can read and write host files): each reading must be one query (or ``EXPLAIN`` of one)
+over plain table names calling no function that reads files, settings or SQL strings;
+``SHOW``/``DESCRIBE`` may only name things (DuckDB's ``DESCRIBE 'x.csv'`` reads a file).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Views over the refined tables (``views/*.sql``), so the common questions are one line.
 
-On AWS the Pulumi program creates them as Athena (Presto) views in the Glue catalogue.
-The local emulator's Athena has no views, so :func:`inline` turns a query's references
-to them into common table expressions; the SQL is the same.
+On AWS they are Athena views in the Glue catalogue (the Pulumi program); for the local
+emulator's Athena, which has none, :func:`inline` turns them into common table expressions.
 """
 
 from __future__ import annotations
@@ -58,13 +57,17 @@ def views() -> dict[str, View]:
 
 
 def inline(sql: str) -> str:
-    """``sql`` with every view it names defined in a ``WITH`` clause (for engines without views)."""
-    qualified = {f'"{settings.GLUE_DATABASE}"."{name}"': view for name, view in views().items()}
-    used = [view for reference, view in qualified.items() if reference in sql]
+    """``sql`` with each view it names (``v``, ``default.v``, ``"default"."v"``) as a CTE."""
+    if re.match(r"\s*(SHOW|DESC)", sql, re.IGNORECASE):  # names a view: it must exist
+        return sql
+    used = []
+    for name, view in views().items():
+        database = settings.GLUE_DATABASE  # unquoted names fold case: IGNORECASE
+        reference = rf"(?<![\w.\"'])(?:\"?{database}\"?\s*\.\s*)?\"?{name}\"?(?![\w\"'])"
+        sql, count = re.subn(reference, f'"{name}"', sql, flags=re.IGNORECASE)
+        used += [view] if count else []
     if not used:
         return sql
-    for reference, view in qualified.items():
-        sql = sql.replace(reference, f'"{view.name}"')
     ctes = ",\n".join(f'"{view.name}" AS (\n{view.select}\n)' for view in used)
     head = re.match(r"\s*WITH\s", sql, re.IGNORECASE)
     return f"WITH {ctes},\n{sql[head.end() :]}" if head else f"WITH {ctes}\n{sql}"

@@ -68,5 +68,6 @@ local-up: $(STAMP) ## start the local AWS emulator on 127.0.0.1:4566
 local-down: $(STAMP) ## stop the local AWS emulator
 	$(BIN)/bovespa local down
 
-clean: ## remove .venv and .state
+clean: ## stop the local AWS emulator, remove .venv and .state
+	if [ -x $(BIN)/bovespa ]; then $(BIN)/bovespa local down; fi
 	rm -rf $(VENV) .state

@@ -3,10 +3,12 @@
 ``bovespa local up`` starts it in the background with its data under ``.state/ministack``,
 beside the warm Spark runtime of the local Glue job (:mod:`services.tool.local.glue_runtime`);
 the test suite starts its own. With ``AWS_ENDPOINT_URL`` set, that endpoint is used instead.
+Its processes are found by their command lines, not by a file under ``.state`` (deleted, maybe).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -22,6 +24,8 @@ import requests
 from services.pipeline import settings
 from services.tool.local.glue_runtime import ADDRESS_ENV
 from services.tool.local.recorder import CALL_LOG_ENV
+
+_APP, _RUNTIME = "services.tool.local.ministack_app:app", "services.tool.local.glue_runtime"
 
 
 @dataclass(frozen=True)
@@ -47,14 +51,39 @@ class Emulator:
         """The socket of the warm Glue runtime."""
         return self.state_dir / "glue-runtime.sock"
 
-    def pid_files(self) -> tuple[Path, Path]:
-        return self.state_dir / "ministack.pid", self.glue_runtime.with_suffix(".pid")
+    def pids(self) -> list[int]:
+        """Its two processes (each its process group's leader)."""
+        marks = ({_APP, f"{self.host}:{self.port}"}, {_RUNTIME, str(self.glue_runtime)})
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            with contextlib.suppress(OSError):
+                argv = set(cmdline.read_bytes().decode(errors="replace").split("\0"))
+                found += [int(cmdline.parent.name)] if any(m <= argv for m in marks) else []
+        return found
 
     def is_up(self) -> bool:
+        """It answers, and is not ours with its .state deleted (it would fail every Lambda call)."""
         try:
-            return requests.get(f"{self.endpoint}/_localstack/health", timeout=1).ok
+            answers = requests.get(f"{self.endpoint}/_localstack/health", timeout=1).ok
         except requests.RequestException:
             return False
+        return answers and ((self.state_dir / "tmp").is_dir() or not self.pids())
+
+    def status(self) -> str:
+        if self.is_up():
+            return "up"
+        if self.pids():
+            return "running without its .state: `local up` restarts it, `local down` stops it"
+        if port_taken(self.host, self.port):
+            return (
+                f"{self.host}:{self.port} is taken by another process: free it, or point "
+                "AWS_ENDPOINT_URL at the emulator that listens there"
+            )
+        return "down"
+
+    def path_of(self, uri: str) -> Path:
+        """Where this emulator keeps an S3 object or prefix on disk (MiniStack's account)."""
+        return self.state_dir / "s3" / "000000000000" / uri.removeprefix("s3://")
 
     def environment(self) -> dict[str, str]:
         """The processes' environment: loopback only, files in :attr:`state_dir`, ``python3``
@@ -71,9 +100,13 @@ class Emulator:
             "MINISTACK_REGION": settings.EMULATOR_REGION,
             "S3_PERSIST": "1",
             "S3_DATA_DIR": str(self.state_dir / "s3"),
+            # The catalogue and the workgroup outlive a restart, as the lake does.
+            "PERSIST_STATE": "1",
             "STATE_DIR": str(self.state_dir / "state"),
             "TMPDIR": str(self.state_dir / "tmp"),
             "LOG_LEVEL": "WARNING",
+            # A function's extra warm workers go after a minute idle (MiniStack: 5 minutes).
+            "LAMBDA_WARM_TTL_SECONDS": "60",
             # Every Wait and retry interval at 1/200: a 300 s wait takes 1.5 s.
             "SFN_WAIT_SCALE": "0.005",
             ADDRESS_ENV: str(self.glue_runtime),  # where the Glue job's launcher finds it
@@ -82,24 +115,25 @@ class Emulator:
 
     def start(self, timeout: float = 30.0) -> subprocess.Popen[bytes]:
         """Start the emulator and the Glue runtime in the background; wait for the emulator."""
+        self.stop()  # one of ours left running (its .state deleted, or hung): start afresh
         if port_taken(self.host, self.port):
-            raise RuntimeError(f"{self.host}:{self.port} is already in use")
+            raise RuntimeError(self.status())  # taken by another process
         for sub in ("s3", "state", "tmp"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
-        hypercorn = ["hypercorn", "services.tool.local.ministack_app:app", "--log-level", "WARNING"]
-        commands = (
-            ["-m", *hypercorn, "--bind", f"{self.host}:{self.port}"],
-            ["-m", "services.tool.local.glue_runtime", str(self.glue_runtime)],
-        )
+        # No worker process: SIGTERM reaches the app, which saves its state (PERSIST_STATE).
+        hypercorn = ["hypercorn", _APP, "--log-level", "WARNING", "--workers", "0"]
+        commands = {
+            self.log_file: [*hypercorn, "--bind", f"{self.host}:{self.port}"],
+            self.glue_runtime.with_suffix(".log"): [_RUNTIME, str(self.glue_runtime)],
+        }
         processes = []
-        for command, pid_file in zip(commands, self.pid_files(), strict=True):
-            with pid_file.with_suffix(".log").open("ab") as log:
+        for log_file, command in commands.items():
+            with log_file.open("ab") as log:
                 processes.append(subprocess.Popen(
-                    [sys.executable, *command], env=self.environment(), stdout=log,
+                    [sys.executable, "-m", *command], env=self.environment(), stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # a process group: the JVM goes with it
                 ))  # fmt: skip
-            pid_file.write_text(str(processes[-1].pid))
         deadline = time.monotonic() + timeout
         while not self.is_up():
             if processes[0].poll() is not None or time.monotonic() > deadline:
@@ -110,26 +144,18 @@ class Emulator:
 
     def stop(self) -> bool:
         """Stop the emulator and the Glue runtime (process groups); False if none ran."""
-        pids = [int(file.read_text()) for file in self.pid_files() if file.exists()]
-        for file in self.pid_files():
-            file.unlink(missing_ok=True)
-        stopped = alive = [pid for pid in pids if _signal(pid, signal.SIGTERM)]
+        stopped = alive = [pid for pid in self.pids() if _signal(pid, signal.SIGTERM)]
         deadline = time.monotonic() + 5
         while alive and time.monotonic() < deadline:
             time.sleep(0.05)
-            alive = [pid for pid in alive if _signal(pid, 0)]
+            alive = [pid for pid in alive if pid in self.pids()]  # a zombie has no command line
         for pid in alive:
             _signal(pid, signal.SIGKILL)
         return bool(stopped)
 
 
 def _signal(pid: int, number: int) -> bool:
-    """Signal the process group of ``pid`` (0: probe it, reaping our own child); False if none."""
-    try:
-        if number == 0 and os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass  # not our child
+    """Signal the process group of ``pid``; False if there is none."""
     try:
         os.killpg(pid, number)
     except ProcessLookupError:

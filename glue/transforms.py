@@ -54,13 +54,18 @@ def date_features(day: date, processing_date: date) -> tuple[object, ...]:
 
 def _totals(rows: DataFrame, level: str) -> DataFrame:
     """A: per day and index, the total weight and quantity of each ``level`` (company,
-    sector), with its ticker count, joined to ``rows``."""
-    totals = rows.groupBy(*DAY_COLUMNS, level).agg(
-        F.sum("weight_pct").cast(WEIGHT_TYPE).alias(f"{level}_weight_pct"),
-        F.sum("theoretical_qty").alias(f"{level}_theoretical_qty"),
-        F.count("*").cast("int").alias(f"{level}_ticker_count"),
+    sector), with its ticker count, joined to ``rows`` (null for a row without one: B3's CSV
+    download has no sector)."""
+    totals = (
+        rows.where(F.col(level).isNotNull())
+        .groupBy(*DAY_COLUMNS, level)
+        .agg(
+            F.sum("weight_pct").cast(WEIGHT_TYPE).alias(f"{level}_weight_pct"),
+            F.sum("theoretical_qty").alias(f"{level}_theoretical_qty"),
+            F.count("*").cast("int").alias(f"{level}_ticker_count"),
+        )
     )
-    return rows.join(totals, [*DAY_COLUMNS, level])
+    return rows.join(totals, [*DAY_COLUMNS, level], "left")
 
 
 def add_aggregates(rows: DataFrame, sectors: bool = True) -> DataFrame:

@@ -44,7 +44,8 @@ class Functions(pulumi.ComponentResource):
             allow(["s3:GetObject"], [sub(lake, f"/{PREVIEW.prefix}/*")]),
             allow(["s3:ListBucket"], [lake], Condition={"StringLike": {"s3:prefix": written}}),
         )
-        # Read a pinned version under inbox/ or raw/, promote a dropped object to raw/.
+        # Read a pinned version under inbox/ or raw/, promote a dropped object to raw/ (a CSV
+        # download as a raw day: its archived file replaced, a failed write's removed).
         # s3:ListBucket makes a missing key NoSuchKey, not AccessDenied
         # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
         self.validate = self._function(
@@ -55,7 +56,7 @@ class Functions(pulumi.ComponentResource):
                 ["s3:GetObject", "s3:GetObjectVersion"],
                 [sub(lake, f"/{p}/*") for p in (INBOX, RAW)],
             ),
-            allow(["s3:PutObject"], [sub(lake, f"/{RAW}/*")]),
+            allow(["s3:PutObject", "s3:DeleteObject"], [sub(lake, f"/{RAW}/*")]),
             allow(["s3:ListBucket"], [lake]),
         )
         # The trigger only starts the pipeline (it reads no object).

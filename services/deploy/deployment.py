@@ -168,6 +168,7 @@ class Deployment:
             "RefineStateMachineArn": refine_arn,
             "AheadDatasets": ",".join(self.ahead_datasets),
             "AllAheadDatasets": ",".join(dataset.name for dataset in DATASETS),
+            "MaxObjects": str(settings.MAX_OBJECTS),
         }
 
     def refine_values(self) -> dict[str, str]:

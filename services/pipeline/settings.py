@@ -33,6 +33,8 @@ B3_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 B3_SCRAPE_DEADLINE_SECONDS: Final = 240.0
 #: Rows a raw object may hold before Validate refuses it without reading its columns.
 MAX_RAW_ROWS: Final = 100_000
+#: Objects one execution may name (``bovespa backfill``): their pins stay far below 256 KB.
+MAX_OBJECTS: Final = 250
 
 #: Lake layout: ``<lake>/raw/index=IBOV/dt=2025-07-10/portfolio.parquet``.
 RAW_PREFIX: Final = "raw"
@@ -60,6 +62,7 @@ STATE_MACHINE_ARN_ENV: Final = "STATE_MACHINE_ARN"
 WRITER_METADATA_KEY: Final = "pipeline-writer"
 WRITER_SCRAPER: Final = "scraper"
 WRITER_CLI: Final = "cli"
+WRITER_VALIDATE: Final = "validate"
 
 #: Local AWS emulator (MiniStack, LocalStack-compatible edge port).
 EMULATOR_HOST: Final = "127.0.0.1"

@@ -10,7 +10,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,14 +22,21 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from services.pipeline import settings
+from services.pipeline.b3 import calendar
+from services.pipeline.b3.calendar import SAO_PAULO
 from services.pipeline.b3.errors import B3Error
-from services.pipeline.errors import EXIT_CODES, one_line
-from services.pipeline.lake.layout import NotARawKey, RawDay, parse_raw_key, partition
-from services.pipeline.lake.storage import Lake, open_lake
+from services.pipeline.errors import EXIT_CODES, BadArgument, one_line
+from services.pipeline.lake.layout import NotARawKey, RawDay, parse_raw_key
+from services.pipeline.lake.storage import Lake, S3Lake, open_lake
 from services.pipeline.scraper.scrape import scrape as scrape_portfolio
 from services.pipeline.validate.contract import validate
 from services.pipeline.validate.errors import ContractViolation
-from services.pipeline.validate.ingest import checked_file
+from services.pipeline.validate.ingest import (
+    checked_file,
+    land_download,
+    read_day_download,
+    read_file,
+)
 from services.tool.analysis.athena import run as run_athena
 from services.tool.analysis.queries import bind, saved_queries
 from services.tool.analysis.readonly import check_read_only
@@ -53,7 +61,7 @@ from services.tool.console import (
     write_json,
 )
 from services.tool.exits import fail, or_exit
-from services.tool.local.deploy import LOCAL, Deployed, deploy, deployed
+from services.tool.local.deploy import LOCAL, Deployed, deploy, deployed, served_at
 from services.tool.local.emulator import Emulator, use_endpoint
 from services.tool.local.replay import (
     DEMO_AHEAD_INDEX,
@@ -79,17 +87,22 @@ Begin = Callable[[Deployed], str]  # starts the execution on the deployed stack:
 
 
 def run_pipeline(
-    begin: Begin, b3_base_url: str | None = None, *, redeploy: bool = True
+    begin: Begin,
+    b3_base_url: str | None = None,
+    *,
+    redeploy: bool = True,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """Emulator up, deploy (unless ``redeploy`` is false: the stack as deployed, its B3
-    address kept), start (``begin``), follow live, summarise; exit 1 on failure."""
+    address kept; the functions' clock at ``as_of`` if given), start (``begin``), follow
+    live, summarise; exit 1 on failure."""
     clock = time.monotonic()
     endpoint = or_exit(lambda: use_endpoint(start=True))
     timings = {"emulator_start_s": round(time.monotonic() - clock, 2)}
     stack = deployed(LOCAL)
     if redeploy:
         clock = time.monotonic()
-        stack = or_exit(lambda: deploy(LOCAL, b3_base_url=b3_base_url))
+        stack = or_exit(lambda: deploy(LOCAL, b3_base_url=b3_base_url, now=as_of))
         timings["deploy_s"] = round(time.monotonic() - clock, 2)
         err.print(f"[bold]Deployed[/] to {endpoint} in {timings['deploy_s']} s")
     execution = or_exit(lambda: begin(stack))
@@ -109,12 +122,11 @@ def run_pipeline(
     return result
 
 
-def dropped(day: RawDay, data: bytes) -> Begin:
-    """A ``begin`` that puts ``data`` as ``day``'s inbox object: the execution it starts."""
+def dropped(key: str, data: bytes) -> Begin:
+    """A ``begin`` that puts ``data`` as the inbox object ``key``: the execution it starts."""
 
     def drop(stack: Deployed) -> str:
         known = executions(stack)
-        key = f"{partition(day.index, day.dt, settings.INBOX_PREFIX)}/{settings.RAW_OBJECT_NAME}"
         boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data)
         err.print(f"[bold]Dropped[/] s3://{stack.bucket}/{key}; waiting for the trigger")
         return wait_for_execution(stack, f"s3://{stack.bucket}/{key}", known)
@@ -147,16 +159,20 @@ def scrape(
             "preview: the preview of the next one, if B3 has a current one."
         ),
     ] = ScrapedDataset.day,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M"],
+            help="The São Paulo moment a replay pretends to run at (default: now): B3's "
+            "answer must be of the session it served then.",
+        ),
+    ] = None,
 ) -> None:
     """Fetch a portfolio of INDEX from B3, check it and write its raw partition."""
     index = index_code(index)
-    print_summary(
-        or_exit(
-            lambda: scrape_portfolio(
-                index, lake_uri=lake, dataset=dataset.value, base_url=base_url, page_size=page_size
-            )
-        )
-    )
+    now = as_of and as_of.replace(tzinfo=SAO_PAULO)
+    fetch = partial(scrape_portfolio, index, lake_uri=lake, base_url=base_url, now=now)
+    print_summary(or_exit(lambda: fetch(dataset=dataset.value, page_size=page_size)))
 
 
 @app.command()
@@ -172,22 +188,30 @@ def run(index: IndicesOption = settings.DEFAULT_INDEX) -> None:
 
 @app.command()
 def demo() -> None:
-    """The main job, offline: a day of three indices from B3's recordings, in one execution;
-    then IBOV on 2022-12-08 with its portfolio ahead (:mod:`services.tool.local.replay`)."""
+    """The main job, offline: three indices from B3's recordings, each in an execution whose
+    clock is the morning of its recorded session; then IBOV on 2022-12-08 with its portfolio
+    ahead (:mod:`services.tool.local.replay`)."""
     out = settings.STATE_DIR / "reports"
     # The reports are written one at a time, beside the executions (pyplot is not thread-safe).
     with ReplayServer(demo_cases()) as server, ThreadPoolExecutor(1) as reports:
         err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
-        indices = LOCAL.schedule_input(DEMO_INDICES, ahead=())
-        day = run_pipeline(lambda stack: start(stack, indices), server.base_url)
-        written = [reports.submit(_write_report, *_first_day(day), out)]
+        days = [
+            run_pipeline(
+                partial(start, execution_input=LOCAL.schedule_input(index, ahead=())),
+                server.base_url,
+                as_of=served_at(server.cases[index, settings.B3_SEGMENT]),
+            )
+            for index in DEMO_INDICES
+        ]
+        written = [reports.submit(_write_report, *_first_day(days[0]), out)]
         server.serve(*demo_ahead())
         err.print(
             f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
-            "portfolio (recorded) and a preview made from it (unverified)"
+            "portfolio (recorded) and a synthetic preview made from it"
         )
         ahead_input = LOCAL.schedule_input(DEMO_AHEAD_INDEX)  # the deployment's datasets ahead
-        ahead = run_pipeline(lambda stack: start(stack, ahead_input), redeploy=False)
+        as_of = served_at(server.cases[DEMO_AHEAD_INDEX, settings.B3_SEGMENT])
+        ahead = run_pipeline(lambda stack: start(stack, ahead_input), server.base_url, as_of=as_of)
         written.append(reports.submit(_write_report, *_first_day(ahead), out))
         for report in written:
             report.result()
@@ -207,19 +231,77 @@ def finish(
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A raw Parquet file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="A raw Parquet file, or B3's CSV download (*.csv)."
+        ),
+    ],
     index: Annotated[str | None, typer.Option(help="Index code (default: from the file).")] = None,
     dt: Annotated[
         str | None, typer.Option(callback=day_option, help="Trading day (default: from the file).")
     ] = None,
 ) -> None:
-    """Drop a raw Parquet file into the local bucket and follow the S3-event path it starts.
+    """Drop a raw Parquet file (or B3's CSV download of a day) into the local bucket's inbox
+    and follow the S3-event path it starts.
 
     The file is checked against the data contract first: a file the contract refuses is
     never written, so it cannot replace the day's good raw object.
     """
-    day, data = or_exit(lambda: checked_file(file, index, dt))  # refused before any AWS call
-    run_pipeline(dropped(day, data))
+    key, data = or_exit(lambda: checked_file(file, index, dt))  # refused before any AWS call
+    run_pipeline(dropped(key, data))
+
+
+@app.command()
+def backfill(
+    folder: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="A folder of B3's CSV downloads.")
+    ],
+) -> None:
+    """Land each of B3's CSV downloads of a day in FOLDER (*.csv) as its raw day, then refine
+    them all in one execution (one Glue run).
+
+    A file the contract refuses, or a second file of a day, is listed with its reason and
+    written nowhere; the others go on (exit 12 if any was refused). A day whose raw object
+    is B3's API answer keeps it (docs/raw-layer.md).
+    """
+    files = sorted(folder.glob("*.csv"), key=lambda f: f.name)
+    if not 0 < len(files) <= settings.MAX_OBJECTS:
+        fail(f"{folder} holds {len(files)} *.csv files: 1 to {settings.MAX_OBJECTS} a backfill", 2)
+    refused: list[str] = []
+    run_pipeline(landed(files, refused))
+    if refused:
+        fail(f"{len(refused)} of {len(files)} files refused (listed above)", 12)
+
+
+def landed(files: Sequence[Path], refused: list[str]) -> Begin:
+    """A ``begin`` that lands each file of ``files`` as its raw day (each refusal one line
+    in ``refused``) and starts one execution for them all."""
+
+    def land(stack: Deployed) -> str:
+        lake, days, now = S3Lake(stack.bucket), dict[RawDay, str](), calendar.now()
+        objects = []
+        for file in files:
+            try:
+                data = read_file(file)
+                day, _ = read_day_download(data, file.name, now)
+                if day in days:
+                    raise BadArgument(f"{day} is also {days[day]}'s day: one file a day")
+                day, version, kept = land_download(lake, data, file.name, now, settings.WRITER_CLI)
+            except (B3Error, ContractViolation, BadArgument) as error:
+                refused.append(f"refused {file.name}: {one_line(error)}")
+                err.print(escape(refused[-1]), soft_wrap=True)
+                continue
+            days[day] = file.name
+            objects.append({"uri": lake.uri_of(day.key), "version": version})
+            if kept:
+                err.print(f"kept {day}: {kept}")
+        if not objects:
+            raise NoRawData(f"no file of the {len(files)} passed the contract")
+        err.print(f"[bold]Landed[/] {len(objects)} days; one execution refines them")
+        return start(stack, {"source": "backfill", "objects": objects})
+
+    return land
 
 
 class NoRawData(Exception):
@@ -300,12 +382,12 @@ def query_command(
         list[str] | None, typer.Option("--param", "-p", help="name=value, for a saved query.")
     ] = None,
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    timeout: Annotated[float, typer.Option(help="Seconds before the query is stopped.")] = 20,
 ) -> None:
     """Run a saved query (``services/tool/analysis/queries``) or SQL on the local stack's Athena.
 
-    Only one read-only statement runs (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN), and it may
-    not touch files (see :mod:`services.tool.analysis.readonly`); anything else is refused
-    before it reaches Athena.
+    One read-only statement that touches no file runs (:mod:`services.tool.analysis.readonly`);
+    anything else is refused. ``SHOW TABLES`` and ``DESCRIBE <table>`` list the catalogue.
     """
     saved = saved_queries()
     values = dict(p.split("=", 1) for p in param or [] if "=" in p)
@@ -314,7 +396,7 @@ def query_command(
         fail(f"no saved query {query!r}; saved: {', '.join(saved)}", EXIT_CODES["BadArgument"].code)
     or_exit(lambda: check_read_only(sql))
     _use_local_aws()
-    print_rows(or_exit(lambda: run_athena(sql, LOCAL.workgroup)), output)
+    print_rows(or_exit(lambda: run_athena(sql, LOCAL.workgroup, timeout=timeout)), output)
 
 
 @app.command()
@@ -390,17 +472,17 @@ def local_up() -> None:
 
 @local_app.command("down")
 def local_down() -> None:
-    """Stop the emulator started by ``bovespa local up``."""
+    """Stop the emulator started by ``bovespa local up`` (found even with .state deleted)."""
     err.print("stopped" if Emulator().stop() else "nothing was running")
 
 
 @local_app.command("status")
 def local_status() -> None:
-    """Say whether the emulator answers."""
+    """Say whether the emulator answers, and if not what holds its port."""
     emulator = Emulator()
-    up = emulator.is_up()
-    err.print(f"{emulator.endpoint}: {'[green]up[/]' if up else '[red]down[/]'}")
-    raise typer.Exit(0 if up else 1)
+    status = emulator.status()
+    err.print(f"{emulator.endpoint}: {escape(status)}")
+    raise typer.Exit(0 if status == "up" else 1)
 
 
 if __name__ == "__main__":

@@ -189,7 +189,8 @@ def test_finishing_a_failed_refine_refines_every_day_it_had_validated(
         replay_server.outage(DOWN, None)
         deploy(LOCAL, b3_base_url=replay_server.base_url, now=NOW)  # the job is back
     assert failed.status == "FAILED"
-    assert "Refine" in failed.progress.inputs and "Refine" not in failed.progress.outputs
+    assert "Refine" in failed.progress.inputs
+    assert "Refine" not in failed.progress.outputs
     before = glue_runs(stack)
     done = follow(finish(stack, failed.execution_arn))
     assert done.status == "SUCCEEDED", done.progress

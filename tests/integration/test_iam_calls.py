@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +25,18 @@ import pytest
 
 from glue import catalog
 from services.pipeline import settings
-from services.pipeline.lake.layout import RawDay
-from services.pipeline.lake.raw import to_parquet_bytes, to_table
 from services.pipeline.lake.refined import refined_key
 from services.tool.cli import dropped
 from services.tool.local.deploy import ACCOUNT as LOCAL_ACCOUNT
-from services.tool.local.deploy import LOCAL, REGION, deploy
+from services.tool.local.deploy import LOCAL, REGION, deploy, served_at
 from services.tool.local.recorder import CALL_LOG_ENV, read_calls
 from services.tool.local.replay import ReplayServer, demo_ahead
 from services.tool.local.run import Outcome, follow, start
 from tests.ahead import configuration
 from tests.aws_clients import aws
 from tests.iam import Request, decision, requests_of_call
-from tests.lakes import on_day, recorded_portfolio
 from tests.pulumi_mocks import ACCOUNT, bucket, run_program
-from tests.recordings import SEGMENT2_2025_07_10, load
+from tests.recordings import FIXTURES, SEGMENT2_2025_07_10, load
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -71,7 +69,8 @@ def exercise(aws_endpoint: str) -> list[Request]:
     # B3 has no current preview (a test-made GetConfigurations answer): the scraper checks
     # and leaves its marker under raw-preview/.
     with ReplayServer(answers={("GetConfigurations", "IBOV"): configuration(0)}) as server:
-        stack = deploy(LOCAL, b3_base_url=server.base_url)
+        frozen = partial(deploy, LOCAL, b3_base_url=server.base_url)  # at the body's session
+        stack = frozen(now=served_at(server.cases["IBOV", "2"]))
         arrange_july_10(stack.bucket)
         before = len(read_calls(Path(log)))
         scheduled = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=["preview"])))
@@ -83,15 +82,17 @@ def exercise(aws_endpoint: str) -> list[Request]:
         # The datasets ahead refined into their own tables: IBOV on 2022-12-08 with its
         # recorded theoretical portfolio and a preview made from it (the demo's answers).
         server.serve(*demo_ahead())
+        frozen(now=served_at(server.cases["IBOV", "2"]))
         ahead = follow(start(stack, LOCAL.schedule_input("IBOV")))
         assert ahead.status == "SUCCEEDED", ahead.progress
         statuses = [a["status"] for a in ahead.progress.outputs["ScrapeIndices"]["ahead"]]
         assert statuses == ["stored", "stored"]
-        # A day dropped by hand under inbox/: the trigger starts the execution, Validate
-        # promotes the file to raw/, and it is refined.
+        # B3's CSV download of a day dropped by hand under inbox/: the trigger starts the
+        # execution, Validate lands the file as its raw day, and it is refined.
+        frozen(now=None)
         day = date(2025, 7, 17)
-        table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), day))
-        inbox = follow(dropped(RawDay("IBOV", day), to_parquet_bytes(table))(stack))
+        csv = (FIXTURES / "IBOVDia_10-07-25.csv").read_bytes().replace(b"10/07/25", b"17/07/25")
+        inbox = follow(dropped("inbox/IBOVDia_17-07-25.csv", csv)(stack))
         assert refined(inbox) == {f"IBOV/{day}": 84}, inbox.progress
     requests = [
         r

@@ -22,7 +22,10 @@ def every_key() -> list[str]:
     for dataset in (THEORETICAL, PREVIEW):
         partition = datasets.partition(dataset, "IBOV", DAY)
         keys.append(datasets.object_key(dataset, "IBOV", DAY))
-        keys += [archived_key(partition, name) for name in ("page-001", "session", "configuration")]
+        keys += [
+            archived_key(partition, f"{name}.json")
+            for name in ("page-001", "session", "configuration")
+        ]
     return keys
 
 

@@ -180,9 +180,12 @@ def test_route_sends_each_input_to_its_work() -> None:
         "items": [{"target": "IBOV", "mode": "index", "ahead": []}]
     }
     dropped = {"uri": "s3://lake/inbox/index=IBOV/dt=2025-07-10/portfolio.parquet", "version": "v1"}
-    assert route(dropped)[1]["items"] == [
-        {"target": dropped["uri"], "mode": "object", "version": "v1", "ahead": []}
+    backfilled = {"uri": "s3://lake/raw/index=IBOV/dt=2025-07-11/portfolio.parquet"}
+    assert route({"objects": [dropped, backfilled, dropped]})[1]["items"] == [
+        {"target": dropped["uri"], "mode": "object", "version": "v1", "ahead": []},
+        {"target": backfilled["uri"], "mode": "object", "ahead": []},
     ]
+    assert route({"objects": [{"uri": f"s3://lake/k{n}"} for n in range(251)]})[0] == INPUT_FAULT
     # what a failed execution left: retried, then refined with the pins it had validated
     failed = [{"target": "IBXX", "mode": "index", "dataset": "day", "error": "B3Unavailable"}]
     left = {"failed": failed, "validated": [{"index": "IBOV"}], "ahead": []}
@@ -205,7 +208,9 @@ def test_route_sends_each_input_to_its_work() -> None:
     assert [(i["target"], i["ahead"]) for i in twice["items"]] == [("IBOV", names), ("IBRA", names)]
     refused = [{"indices": []}, {"indices": ["IBOV", 5]}, {"index": ""}, {"uri": "/etc/passwd"},
                {"index": "IBOV", "ahead": ["day"]}, {"index": "IBOV", "ahead": "theoretical"},
-               {"uri": 123, "index": "IBOV"}, {"uri": "s3://b/k", "version": 7}]  # fmt: skip
+               {"objects": [{"uri": 123}]}, {"objects": [{"uri": "s3://b/k", "version": 7}]},
+               {"objects": ["s3://b/k"]}, {"objects": {"uri": "s3://b/k"}}, {"objects": []},
+               {"uri": "s3://b/k"}]  # fmt: skip
     assert [route(bad)[0] for bad in refused] == [INPUT_FAULT] * len(refused)
 
 

@@ -49,21 +49,27 @@ def test_an_inbox_object_starts_an_execution_with_its_uri_and_version() -> None:
     assert decision["action"] == "start"
     assert decision["input"] == {
         "source": "s3",
-        "uri": f"s3://bovespa-lake/{KEY}",
-        "version": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+        "objects": [
+            {"uri": f"s3://bovespa-lake/{KEY}", "version": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"}
+        ],
     }
     assert re.fullmatch(r"inbox-IBOV-2025-07-10-[0-9a-f]{16}", decision["name"])
+    download = decide(s3_event("inbox/IBOVDia_10-07-25.csv"))  # B3's CSV download, any name
+    assert download["input"]["objects"] == [
+        {"uri": "s3://bovespa-lake/inbox/IBOVDia_10-07-25.csv", "version": None}
+    ]
+    assert re.fullmatch(r"inbox-download-[0-9a-f]{16}", download["name"])
 
 
 def test_on_an_unversioned_bucket_the_version_is_null_and_the_sequencer_names_it() -> None:
     first, second = decide(s3_event(sequencer="0001")), decide(s3_event(sequencer="0002"))
-    assert first["input"]["version"] is None
+    assert first["input"]["objects"][0]["version"] is None
     assert first["name"] != second["name"]
 
 
 def test_the_key_is_read_decoded_as_s3_encodes_it_in_events() -> None:
     decision = decide(s3_event("inbox/index%3DIBOV/dt%3D2025-07-10/portfolio.parquet"))
-    assert decision["input"]["uri"] == f"s3://bovespa-lake/{KEY}"
+    assert decision["input"]["objects"][0]["uri"] == f"s3://bovespa-lake/{KEY}"
 
 
 def test_a_revert_to_earlier_bytes_is_a_new_write_with_its_own_execution() -> None:

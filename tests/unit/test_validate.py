@@ -123,23 +123,28 @@ JANUARY = "2026-01-05T12:00:00-03:00"
          r"^dt=2026-11-27 is after Thu 2026-11-26, the next B3 session after now "
          r"\(2026-11-25 20:30 in São Paulo\): B3 cannot have published it yet$"),
         (date(2025, 7, 10), "2025-07-08T20:00:00-03:00", "^dt=2025-07-10 is after Wed 2025-07-09"),
+        (date(2020, 12, 8), "2022-12-08T20:00:00-03:00", r"^dt=2020-12-08 is before Thu "
+         r"2022-12-08, the oldest session B3 may serve now \(2022-12-08 20:00 in São Paulo\): "
+         r"not today's answer \(a replay says when it runs: --as-of\)$"),
+        (date(2025, 7, 4), "2025-07-05T10:00:00-03:00", "^dt=2025-07-04 is before Mon 2025-07-07"),
     ],
 )  # fmt: skip
 def test_a_day_that_is_no_publishable_session_is_refused(day: date, now: str, message: str) -> None:
     with pytest.raises(NotATradingDay, match=message):
-        check_trading_day(day, datetime.fromisoformat(now))
+        check_trading_day(day, datetime.fromisoformat(now), scraped=True)
 
 
 @pytest.mark.parametrize(
-    ("now", "day"),
+    ("now", "day", "scraped"),
     [
-        (WEDNESDAY_EVENING, date(2026, 11, 26)),  # tonight's scrape of tomorrow's portfolio
-        ("2026-11-26T01:30:00+00:00", date(2026, 11, 26)),  # still Wednesday in São Paulo
-        ("2025-07-14T12:00:00-03:00", date(2025, 7, 10)),  # an old one
+        (WEDNESDAY_EVENING, date(2026, 11, 26), True),  # tonight's scrape of tomorrow's
+        (WEDNESDAY_EVENING, date(2026, 11, 25), True),  # B3 has not switched yet
+        ("2026-11-26T01:30:00+00:00", date(2026, 11, 26), True),  # still Wednesday in São Paulo
+        ("2025-07-14T12:00:00-03:00", date(2025, 7, 10), False),  # history, validated later
     ],
 )
-def test_the_next_session_after_now_is_accepted(now: str, day: date) -> None:
-    check_trading_day(day, datetime.fromisoformat(now))
+def test_the_sessions_b3_may_serve_are_accepted(now: str, day: date, scraped: bool) -> None:
+    check_trading_day(day, datetime.fromisoformat(now), scraped=scraped)
 
 
 def set_column(table: pa.Table, name: str, values: list[object]) -> pa.Table:
@@ -181,6 +186,8 @@ def negative_first(column: str, unit: object) -> Callable[[pa.Table], pa.Table]:
          "column part is negative in 1 of 84 rows"),
         (negative_first("theoricalQty", 1), SchemaDrift,
          "column theoricalQty is negative in 1 of 84 rows"),
+        (lambda t: set_column(t, "segment", ["Minera\ufffd\ufffdo"] * t.num_rows), SchemaDrift,
+         r"^column segment holds U\+FFFD, a character lost .* in 84 of 84 rows$"),
         (lambda t: set_column(t, "asset", ["x" * 900_000] * t.num_rows),  # 84 x 1 value
          TooLarge, r"strings may decode to 7\d{7} bytes, over 67108864$"),
     ],
@@ -242,7 +249,10 @@ def test_ingest_takes_a_regular_bounded_file_of_a_b3_index_it_names(
     lake: LocalLake, tmp_path: Path
 ) -> None:
     (file := tmp_path / "file").write_bytes(lake.read_bytes(raw_key("IBOV", JULY_10)))
-    assert checked_file(file, None, None)[0] == RawDay("IBOV", JULY_10)
+    assert (
+        checked_file(file, None, None)[0]
+        == f"inbox/{RawDay('IBOV', JULY_10).key.partition('/')[2]}"
+    )
     for index, why in [("ZZZZ", "^unknown B3 index code 'ZZZZ'"), ("IBRX", "^index 'IBRX' is B3's"),
                        ("SMLL", "^index SMLL, but the file's own data says 'IBOV'$")]:  # fmt: skip
         with pytest.raises(BadArgument, match=why):

@@ -63,8 +63,8 @@ def raw_key(index: str, dt: date) -> str:
 
 
 def archived_key(partition_path: str, name: str) -> str:
-    """``<partition>/_b3-response-<name>.json``: an archived B3 body (``_`` hides it)."""
-    return f"{partition_path}/{settings.RAW_RESPONSE_PREFIX}-{name}.json"
+    """``<partition>/_b3-response-<name>``: an archived B3 body (``_`` hides it)."""
+    return f"{partition_path}/{settings.RAW_RESPONSE_PREFIX}-{name}"
 
 
 def parse_raw_key(key: str) -> RawDay:

@@ -22,13 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from services.pipeline import settings
+from services.pipeline.b3.download import PROVENANCE
 from services.pipeline.b3.numbers import (
     REDUCTOR_PRECISION,
     REDUCTOR_SCALE,
     WEIGHT_PRECISION,
     WEIGHT_SCALE,
 )
-from services.pipeline.b3.portfolio import Portfolio
+from services.pipeline.b3.portfolio import PageSource, Portfolio
 from services.pipeline.b3.preview import UNVERIFIED, NoPreview
 from services.pipeline.lake import datasets
 from services.pipeline.lake.datasets import DAILY, PREVIEW, THEORETICAL, Dataset
@@ -157,9 +158,12 @@ def write_raw(lake: Lake, outcome: Portfolio | NoPreview, *, writer: str) -> Wri
     index, dt = outcome.index, outcome.trading_date
     dataset = outcome.dataset if isinstance(outcome, Portfolio) else PREVIEW
     where = datasets.partition(dataset, index, dt)
-    answers = [(archived_key(where, name), answer.body) for name, answer in outcome.answers.items()]
+    answers = [
+        (archived_key(where, f"{name}.json"), answer.body)
+        for name, answer in outcome.answers.items()
+    ]
     if isinstance(outcome, Portfolio):
-        pages = [(archived_key(where, f"page-{s.number:03d}"), s.body) for s in outcome.sources]
+        pages = [(archived_key(where, _archived_name(s)), s.body) for s in outcome.sources]
         key, data = datasets.object_key(dataset, index, dt), to_parquet_bytes(to_table(outcome))
         return _write(lake, outcome, pages + answers, key, data, len(outcome.assets), writer)
     stored = datasets.object_key(PREVIEW, index, dt)
@@ -204,6 +208,11 @@ def _write(
         outcome.index, outcome.trading_date, key, uri, rows, tuple(uris), stored.version,
         stored.etag, sha256,
     )  # fmt: skip
+
+
+def _archived_name(source: PageSource) -> str:
+    """A page as B3's API sent it, or a CSV download as the file was."""
+    return "download.csv" if source.url.startswith(PROVENANCE) else f"page-{source.number:03d}.json"
 
 
 def _scraped(key: str) -> bool:

@@ -1,8 +1,9 @@
-"""The S3-event trigger: each write of a day's inbox object (the raw layout under ``inbox/``)
-starts one execution, named from the write (its version id, else the event's sequencer), so
-an event delivered twice finds its execution (``ExecutionAlreadyExists``) and every new
-write, a revert to earlier bytes included, starts its own. Nothing a writer controls
-(metadata, tags, bytes) keeps an object from being processed; anything else is ignored."""
+"""The S3-event trigger: each write of a day's inbox object (the raw layout under ``inbox/``,
+or B3's CSV download: any ``inbox/…csv``) starts one execution, named from the write (its
+version id, else the event's sequencer), so an event delivered twice finds its execution
+(``ExecutionAlreadyExists``) and every new write, a revert to earlier bytes included,
+starts its own. Nothing a writer controls (metadata, tags, bytes) keeps an object from
+being processed; anything else is ignored."""
 
 from __future__ import annotations
 
@@ -40,14 +41,21 @@ def decide(event: dict[str, Any]) -> dict[str, Any]:
         return {"action": "ignore", "reason": f"not an object created under {INBOX}: {key[:200]!r}"}
     try:
         day = parse_raw_key(f"{settings.RAW_PREFIX}/{key.removeprefix(INBOX)}")
+        what = f"{day.index}-{day.dt.isoformat()}"
     except NotARawKey:
-        layout = f"{INBOX}index=<INDEX>/dt=<YYYY-MM-DD>/{settings.RAW_OBJECT_NAME}"
-        return {"action": "ignore", "reason": f"{key[:200]!r} is not an inbox object ({layout})"}
+        if not key.lower().endswith(".csv"):
+            layout = f"{INBOX}index=<INDEX>/dt=<YYYY-MM-DD>/{settings.RAW_OBJECT_NAME} or *.csv"
+            return {
+                "action": "ignore",
+                "reason": f"{key[:200]!r} is not an inbox object ({layout})",
+            }
+        what = "download"
     digest = hashlib.sha256(f"{bucket}/{key}/{write}".encode()).hexdigest()[:16]
+    dropped = {"uri": f"s3://{bucket}/{key}", "version": raw.get("version-id")}
     return {
         "action": "start",
-        "name": f"inbox-{day.index}-{day.dt.isoformat()}-{digest}",
-        "input": {"source": "s3", "uri": f"s3://{bucket}/{key}", "version": raw.get("version-id")},
+        "name": f"inbox-{what}-{digest}",
+        "input": {"source": "s3", "objects": [dropped]},
     }
 
 

@@ -19,8 +19,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from services.pipeline import settings
-from services.pipeline.b3 import calendar
+from services.pipeline.b3 import calendar, portfolio
 from services.pipeline.b3.codes import TICKER_FULL
+from services.pipeline.b3.download import PROVENANCE
 from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.b3.portfolio import RowTotals, Totals, check_totals
 from services.pipeline.lake.layout import NotARawKey, split_raw_uri
@@ -75,12 +76,7 @@ def validate(
     lake = lake or open_lake(root)
     source = f"{settings.INBOX_PREFIX}/{key.partition('/')[2]}" if promote else key
     stored = lake.read_object(source, version or NO_VERSION)
-    table = read_checked(stored.data, uri, max_rows)
-    check_values(table)
-    header = check_header(table, dt)
-    check_trading_day(dt, now := now or calendar.now())
-    check_codes_and_signs(table, now)
-    check_totals(header, table["page_totalRecords"][0].as_py(), totals_of(table))
+    table = check_raw(stored.data, uri, dt, now or calendar.now(), max_rows)
     pin = lake.write_pinned(key, stored.data) if promote else stored
     return {
         "dt": dt.isoformat(),
@@ -91,6 +87,19 @@ def validate(
         "version": pin.version,
         "etag": pin.etag,
     }
+
+
+def check_raw(
+    data: bytes, uri: str, dt: date, now: datetime, max_rows: int = settings.MAX_RAW_ROWS
+) -> pa.Table:
+    """The table of raw bytes for the day ``dt`` once the whole contract passes them."""
+    table = read_checked(data, uri, max_rows)
+    check_values(table)
+    header = check_header(table, dt)
+    check_trading_day(dt, now)
+    check_codes_and_signs(table, now)
+    check_totals(header, table["page_totalRecords"][0].as_py(), totals_of(table))
+    return table
 
 
 def read_checked(data: bytes, uri: str, max_rows: int = settings.MAX_RAW_ROWS) -> pa.Table:
@@ -134,10 +143,12 @@ def check_schema(schema: pa.Schema) -> None:
 
 
 def check_values(table: pa.Table) -> None:
-    """At least one row, and no nulls in a column the contract requires."""
+    """At least one row, and no nulls in a column the contract requires (the sector, but in
+    B3's CSV download, which has none)."""
     if table.num_rows == 0:
         raise MissingValues("the raw object has no rows")
-    required = [f.name for f in RAW_SCHEMA if not f.nullable] + ["segment"]
+    download = pc.all(pc.starts_with(table["source_url"], PROVENANCE)).as_py()
+    required = [f.name for f in RAW_SCHEMA if not f.nullable] + ([] if download else ["segment"])
     for name in required:
         empty = table[name].null_count
         if empty:
@@ -179,6 +190,11 @@ def check_codes_and_signs(table: pa.Table, now: datetime) -> None:
         negative = pc.sum(pc.less(table[name], 0)).as_py() or 0
         if negative:
             raise SchemaDrift(f"column {name} is negative in {negative} of {table.num_rows} rows")
+    for name in portfolio.TEXT_MAX:  # as the scraper: a file dropped by hand may not bring it
+        lost = pc.sum(pc.match_substring(table[name], portfolio.LOST)).as_py() or 0
+        if lost:
+            rule = portfolio.LOST_RULE
+            raise SchemaDrift(f"column {name} holds {rule} in {lost} of {table.num_rows} rows")
 
 
 def totals_of(table: pa.Table) -> RowTotals:
@@ -195,9 +211,10 @@ def totals_of(table: pa.Table) -> RowTotals:
     )
 
 
-def check_trading_day(dt: date, now: datetime) -> None:
+def check_trading_day(dt: date, now: datetime, *, scraped: bool = False) -> None:
     """``dt`` must be a B3 session no later than the next session after ``now`` (B3 serves
-    it once a session has closed): a weekend, a holiday (named) or a later day fails."""
+    it once a session has closed): a weekend, a holiday (named) or a later day fails. A
+    ``scraped`` day must be one B3 may be serving at ``now``: an older body is history."""
     try:
         session = calendar.is_session(dt)
     except calendar.OutsideCalendar as outside:
@@ -208,10 +225,15 @@ def check_trading_day(dt: date, now: datetime) -> None:
         if dt.weekday() >= 5:
             why = calendar.WEEKDAYS[dt.weekday()] + (f" ({holiday})" if holiday else "")
         raise NotATradingDay(f"dt={dt} is not a B3 session: {why}")
-    latest = calendar.latest_publishable_session(now)
+    oldest, latest = calendar.served_sessions(now)
+    local = f"now ({calendar.to_sao_paulo(now):%Y-%m-%d %H:%M} in São Paulo)"
     if dt > latest:
-        local = calendar.to_sao_paulo(now)
         raise NotATradingDay(
             f"dt={dt} is after {calendar.session_label(latest)}, the next B3 session after "
-            f"now ({local:%Y-%m-%d %H:%M} in São Paulo): B3 cannot have published it yet"
+            f"{local}: B3 cannot have published it yet"
+        )
+    if scraped and dt < oldest:
+        raise NotATradingDay(
+            f"dt={dt} is before {calendar.session_label(oldest)}, the oldest session B3 may "
+            f"serve {local}: not today's answer (a replay says when it runs: --as-of)"
         )

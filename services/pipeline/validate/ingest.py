@@ -1,24 +1,35 @@
-"""A raw Parquet file handed in by a person (``bovespa ingest``): its day, and the contract,
-both before the file goes anywhere (a refused file cannot replace a day's good raw object).
+"""A file handed in by a person -- a raw Parquet file (``bovespa ingest``) or B3's CSV
+download (``ingest``, ``backfill``, or dropped under ``inbox/``): its day and the contract,
+both before it goes anywhere (a refused file cannot replace a day's good raw object).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
-from services.pipeline.b3.codes import index_argument
-from services.pipeline.b3.indices import UnknownIndex, canonical
-from services.pipeline.errors import BadArgument
-from services.pipeline.lake.layout import RawDay
-from services.pipeline.lake.storage import LocalLake
-from services.pipeline.validate.contract import read_checked, validate
+import pyarrow.parquet as pq
 
-MAX_FILE_BYTES = 16 * 1024 * 1024  # what ``bovespa ingest`` reads at most (a day: ~10 KB)
+from services.pipeline import settings
+from services.pipeline.b3 import calendar
+from services.pipeline.b3.codes import index_argument
+from services.pipeline.b3.download import PROVENANCE, read_download
+from services.pipeline.b3.indices import UnknownIndex, canonical
+from services.pipeline.b3.portfolio import Portfolio
+from services.pipeline.errors import BadArgument
+from services.pipeline.lake.datasets import DAILY
+from services.pipeline.lake.layout import RawDay
+from services.pipeline.lake.raw import to_parquet_bytes, to_table, write_raw
+from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
+from services.pipeline.validate.contract import check_raw, read_checked
+from services.pipeline.validate.errors import NotARawObject
+
+MAX_FILE_BYTES = 16 * 1024 * 1024  # what is read of a handed-in file at most (a day: ~10 KB)
 
 
 def b3_code(code: str) -> str:
@@ -27,6 +38,50 @@ def b3_code(code: str) -> str:
     if alias:
         raise UnknownIndex(f"{alias}: pass --index {found}")
     return found
+
+
+def is_download(uri: str) -> bool:
+    """A file dropped under ``inbox/`` as B3's CSV download (any name ending ``.csv``)."""
+    return f"/{settings.INBOX_PREFIX}/" in uri and uri.lower().endswith(".csv")
+
+
+def read_day_download(data: bytes, name: str, now: datetime) -> tuple[RawDay, Portfolio]:
+    """B3's CSV download of a day (the file ``name``), once the contract passes it."""
+    portfolio = read_download(data, name, fetched_at=now)
+    if portfolio.dataset is not DAILY:
+        raise NotARawObject(f"{name}: a four-month portfolio; only a day's download is taken")
+    day = RawDay(b3_code(portfolio.index), portfolio.trading_date)
+    check_raw(to_parquet_bytes(to_table(portfolio)), name, day.dt, now)
+    return day, portfolio
+
+
+def land_download(
+    lake: Lake, data: bytes, name: str, now: datetime, writer: str
+) -> tuple[RawDay, str, str | None]:
+    """Write B3's CSV download ``data`` (the file ``name``) as its day's raw object once the
+    contract passes it; return the day, the raw object's version and, where the day's raw
+    object stays as it was, why: B3's API answer wins over a download (it has the sectors),
+    and the same download again writes nothing (docs/raw-layer.md)."""
+    day, portfolio = read_day_download(data, name, now)
+    if lake.list(day.key) == [day.key]:
+        current = lake.read_object(day.key)
+        source = pq.ParquetFile(io.BytesIO(current.data)).read_row_group(0).slice(0, 1)
+        if not source["source_url"][0].as_py().startswith(PROVENANCE):
+            return day, current.version, f"raw/ holds B3's API answer for {day}: it stays"
+        if source["body_sha256"][0].as_py() == hashlib.sha256(data).hexdigest():
+            return day, current.version, f"raw/ holds this download of {day} already"
+    return day, write_raw(lake, portfolio, writer=writer).version, None
+
+
+def land_inbox_download(uri: str, version: str | None) -> tuple[str, str, str | None]:
+    """:func:`land_download` for the download at ``uri`` under ``inbox/`` (Validate)."""
+    root, _, name = uri.rpartition(f"/{settings.INBOX_PREFIX}/")
+    lake = open_lake(root)
+    stored = lake.read_object(f"{settings.INBOX_PREFIX}/{name}", version or NO_VERSION)
+    day, landed, kept = land_download(
+        lake, stored.data, name, calendar.now(), settings.WRITER_VALIDATE
+    )
+    return lake.uri_of(day.key), landed, kept
 
 
 def raw_day(index: str | None, dt: str | None, metadata: Mapping[bytes, bytes]) -> RawDay:
@@ -46,19 +101,26 @@ def raw_day(index: str | None, dt: str | None, metadata: Mapping[bytes, bytes]) 
     return RawDay(found, trading_day)
 
 
-def checked_file(file: Path, index: str | None, dt: str | None) -> tuple[RawDay, bytes]:
-    """The day and bytes of ``file`` once the data contract passes them as that day's raw
-    object: only a regular file (a FIFO is opened without waiting) of ``MAX_FILE_BYTES``."""
-    index = b3_code(index) if index else None  # refused before the file is read
+def read_file(file: Path) -> bytes:
+    """The bytes of ``file``: only a regular file (a FIFO is opened without waiting) of at
+    most ``MAX_FILE_BYTES``."""
     with open(os.open(file, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
         status = os.fstat(stream.fileno())
         if not stat.S_ISREG(status.st_mode):
             raise BadArgument(f"{file} is not a regular file")
         if status.st_size > MAX_FILE_BYTES:
             raise BadArgument(f"{file} holds {status.st_size} bytes, over {MAX_FILE_BYTES}")
-        data = stream.read(MAX_FILE_BYTES)  # a file grown since is cut: the contract refuses it
+        return stream.read(MAX_FILE_BYTES)  # a file grown since is cut: the contract refuses it
+
+
+def checked_file(file: Path, index: str | None, dt: str | None) -> tuple[str, bytes]:
+    """The inbox key and bytes of ``file`` once the data contract passes it: a raw Parquet
+    file as its day's raw object, a CSV download (``*.csv``) as B3's portfolio of its day."""
+    index = b3_code(index) if index else None  # refused before the file is read
+    data, now = read_file(file), calendar.now()
+    if file.suffix.lower() == ".csv":
+        read_day_download(data, file.name, now)
+        return f"{settings.INBOX_PREFIX}/{file.name}", data
     day = raw_day(index, dt, read_checked(data, str(file)).schema.metadata or {})
-    with tempfile.TemporaryDirectory(prefix="bovespa-ingest-") as scratch:
-        (lake := LocalLake(scratch)).write_bytes(day.key, data)
-        validate(lake.uri_of(day.key), lake=lake)
-    return day, data
+    check_raw(data, str(file), day.dt, now)
+    return f"{settings.INBOX_PREFIX}/{day.key.partition('/')[2]}", data

@@ -147,7 +147,8 @@ def wait_for_execution(stack: Deployed, uri: str, known: Iterable[str], timeout:
     sfn, deadline = boto3.client("stepfunctions"), time.monotonic() + timeout
     while time.monotonic() < deadline:
         for arn in executions(stack).keys() - set(known):
-            if json.loads(sfn.describe_execution(executionArn=arn)["input"]).get("uri") == uri:
+            given = json.loads(sfn.describe_execution(executionArn=arn)["input"])
+            if uri in [dropped.get("uri") for dropped in given.get("objects", [])]:
                 return arn
         time.sleep(0.2)
     raise TimeoutError(f"no execution started for {uri} within {timeout:.0f} s")
@@ -241,6 +242,7 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
             "status": "refined" if athena == day["rows"] else "validated",
             "raw_rows": day["rows"], **_refined(lake, day_prefix((day["dt"], day["index"]))),
             "athena_count": athena, "raw": day["uri"],
+            **({"kept": day["kept"]} if "kept" in day else {}),
         })  # fmt: skip
     failed = passes[0].get("failed", [])
     redone = {key for day in validated for key in (day["index"], day["uri"])}

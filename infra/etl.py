@@ -72,8 +72,7 @@ def package_zip() -> bytes:
             for path in sorted((settings.REPO_ROOT / package).rglob("*")):
                 if path.is_file() and (path.suffix == ".py" or path.parent.name == "data"):
                     info = zipfile.ZipInfo(path.relative_to(settings.REPO_ROOT).as_posix())
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    archive.writestr(info, path.read_bytes())
+                    archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
@@ -121,8 +120,7 @@ class Etl(pulumi.ComponentResource):
             )
         database = self._database()
         described = zip(deployment.tables, TABLES, strict=True)
-        tables = [self._table(table, about, database) for table, about in described]
-        self.table = tables[0]
+        self.table = [self._table(table, about, database) for table, about in described][0]
         job_logs = [
             stack.log_group(f"{name}-job-{stream}-logs", f"{self._job_log_prefix}/{stream}", self)
             for stream in JOB_LOG_STREAMS
@@ -164,7 +162,6 @@ class Etl(pulumi.ComponentResource):
     def _table(
         self, name: str, about: TableDescription, after: list[pulumi.Resource]
     ) -> aws.glue.CatalogTable:
-        """A refined table (its partitions are the job's), as the local deployment has it."""
         described = self._storage.lake.bucket.apply(
             lambda b: snake(catalog.table_input(name, f"s3://{b}/{about.prefix}/", about))
         )

@@ -380,9 +380,7 @@ def test_the_local_athena_cannot_touch_host_files(stack: Deployed, tmp_path: Pat
     assert len(ask("top_weights")) == 20  # the table's own files are still read
 
 
-def test_a_query_given_up_on_is_stopped(
-    stack: Deployed, aws_endpoint: str
-) -> None:
+def test_a_query_given_up_on_is_stopped(stack: Deployed, aws_endpoint: str) -> None:
     five = " CROSS JOIN ".join(f'"default"."b3_index_portfolio" {alias}' for alias in "abcde")
     with pytest.raises(TimeoutError, match="stopped after 2 s") as gave_up:
         athena(f"SELECT count(*) FROM {five}", LOCAL.workgroup, timeout=2)

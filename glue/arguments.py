@@ -19,7 +19,6 @@ JOB_ARGUMENTS: Final = (LAKE, OBJECTS, AHEAD, DATABASE, TABLE, PROCESSING_DATE, 
 
 
 def flag(name: str) -> str:
-    """``--<name>``, the key of the job argument ``name``."""
     if name not in JOB_ARGUMENTS:
         raise ValueError(f"--{name} is not an argument of the Glue job")
     return f"--{name}"

@@ -29,7 +29,7 @@ from glue.spark import glue_session, local_session
 from glue.transforms import refine
 from services.pipeline import settings
 from services.pipeline.b3 import calendar
-from services.pipeline.b3.codes import check_index_data, check_ticker, index_argument
+from services.pipeline.b3.codes import check_index_data, check_ticker, index_argument, shown
 from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.errors import BadArgument
 from services.pipeline.lake.datasets import BY_NAME, DAY
@@ -77,17 +77,12 @@ def spark_failure(text: str) -> Exception:
     return SparkFailed(reason)
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
 def day_argument(value: object, where: str) -> date:
     """A ``YYYY-MM-DD`` day (it becomes a partition: nothing else passes)."""
     if isinstance(value, str) and RAW_DT.fullmatch(value):
         with contextlib.suppress(ValueError):
             return date.fromisoformat(value)
-    raise BadArgument(f"{where} {_shown(value)} is not a YYYY-MM-DD day")
+    raise BadArgument(f"{where} {shown(value)} is not a YYYY-MM-DD day")
 
 
 def parse_pins(text: str, name: str, *, empty: bool = False) -> tuple[RawPartition, ...]:
@@ -114,22 +109,22 @@ def _stored(item: Any) -> bool:
         and item.get("status") in AHEAD_STATUSES
     ):
         known = f"{' or '.join(sorted(AHEAD_TABLES))}, {', '.join(AHEAD_STATUSES)}"
-        raise BadArgument(f"--ahead: {_shown(item)} is not a summary ({known})")
+        raise BadArgument(f"--ahead: {shown(item)} is not a summary ({known})")
     return bool(item["status"] != "none")
 
 
 def _pinned(item: Any, name: str) -> RawPartition:
     if not isinstance(item, dict) or not isinstance(item.get("index"), str):
-        raise BadArgument(f"--{name}: {_shown(item)} is not an object with an index and a dt")
+        raise BadArgument(f"--{name}: {shown(item)} is not an object with an index and a dt")
     index = index_argument(item["index"])
     dt = day_argument(item.get("dt"), f"--{name}: {index} dt")
     where = f"--{name}: {index} {dt}:"
     digest = item.get("sha256" if name == arg.OBJECTS else "object_sha256")
     version = item.get("version") or NO_VERSION
     if not (isinstance(digest, str) and _SHA256.fullmatch(digest.lower())):
-        raise BadArgument(f"{where} sha256 {_shown(digest)} is not a SHA-256 in hex")
+        raise BadArgument(f"{where} sha256 {shown(digest)} is not a SHA-256 in hex")
     if not (isinstance(version, str) and len(version) <= 1024):
-        raise BadArgument(f"{where} version {_shown(version)} is not a version id")
+        raise BadArgument(f"{where} version {shown(version)} is not a version id")
     dataset = DAY if name == arg.OBJECTS else item["dataset"]
     return RawPartition(index, dt, Pin(digest.lower(), version), dataset)
 
@@ -283,7 +278,6 @@ def check_partition_values(dt: Any, index: Any, ticker: Any) -> PartitionValues:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point for AWS Glue and ``python -m glue.job``: run, print the JSON summary."""
     print(json.dumps(run(parse_args(sys.argv[1:] if argv is None else argv))))
 
 

@@ -120,7 +120,8 @@ class Etl(pulumi.ComponentResource):
             )
         database = self._database()
         described = zip(deployment.tables, TABLES, strict=True)
-        self.table = [self._table(table, about, database) for table, about in described][0]
+        tables = [self._table(table, about, database) for table, about in described]
+        self.table = tables[0]
         job_logs = [
             stack.log_group(f"{name}-job-{stream}-logs", f"{self._job_log_prefix}/{stream}", self)
             for stream in JOB_LOG_STREAMS

@@ -17,6 +17,7 @@ from services.deploy.deployment import (
     SCRAPER_HANDLER,
     TRIGGER_HANDLER,
     VALIDATE_HANDLER,
+    state_machine_arn,
 )
 from services.pipeline import settings
 from services.pipeline.lake.datasets import PREVIEW, RAW_PREFIXES
@@ -32,7 +33,7 @@ class Functions(pulumi.ComponentResource):
         images = sorted(set(IMAGE_OF_HANDLER.values()))
         self.image_uris = {image: self._image(name, prefix, image) for image in images}
         deployment, lake, bucket = stack.deployment, storage.lake.arn, storage.lake.bucket
-        machine = deployment.state_machine_arn(stack.region, stack.account)
+        machine = state_machine_arn(deployment.state_machine, stack.region, stack.account)
         written = [f"{prefix}/*" for prefix in RAW_PREFIXES]
         # Write (and, when a later write fails, delete) under raw/ and the datasets ahead's
         # prefixes; read a stored preview ("no preview now" keeps it).
@@ -59,7 +60,6 @@ class Functions(pulumi.ComponentResource):
             allow(["s3:PutObject", "s3:DeleteObject"], [sub(lake, f"/{RAW}/*")]),
             allow(["s3:ListBucket"], [lake]),
         )
-        # The trigger only starts the pipeline (it reads no object).
         self.trigger = self._function(
             deployment.trigger_function,
             TRIGGER_HANDLER,

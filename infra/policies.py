@@ -25,7 +25,6 @@ def allow(
 
 
 def sub(arn: pulumi.Input[str], suffix: str) -> pulumi.Output[str]:
-    """What lies under ``arn``: ``sub(bucket, "/raw/*")``, ``sub(log_group, ":*")``."""
     return pulumi.Output.concat(arn, suffix)
 
 

@@ -17,7 +17,6 @@ from infra.storage import Storage
 
 
 def build(stack: Stack) -> None:
-    """Declare every resource of the stack, and its outputs."""
     prefix, region = stack.config.prefix, stack.region
     storage = Storage(f"{prefix}-storage", stack)
     functions = Functions(f"{prefix}-functions", stack, storage)

@@ -6,9 +6,7 @@ them). Everything else here is made by the tests, in memory, and says so:
 * no ``GetQuartelyPreview`` answer is recorded anywhere: a preview body is a theoretical
   portfolio's recording served as a preview, with or without its ``cont`` field;
 * no ``GetConfigurations`` answer is recorded: :func:`configuration` builds the one part
-  public callers read (``{"preview": [{"has": 0 or 1}]}``);
-* the session B3 serves is read from ``GetPortfolioDay``'s ``header.date``; a day body for
-  a session no recording has is the recorded 2025-07-10 body with only that date changed.
+  public callers read (``{"preview": [{"has": 0 or 1}]}``).
 """
 
 from __future__ import annotations
@@ -16,11 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from tests.recordings import FIXTURES, SEGMENT2_2025_07_10, load
+from tests.recordings import FIXTURES, load
 from tests.recordings import SEGMENT2_2022_12_08 as SEGMENT2_2022_12_08
 
 #: Real ``GetTheoricalPortfolio`` body (Sep.-Dec. 2022), recorded on 2022-12-10.
@@ -29,13 +26,6 @@ THEORETICAL_2022 = FIXTURES / "GetTheoricalPortfolio_IBOV_2022-12-10.json"
 QUAD_CSV_2025_01 = FIXTURES / "IBOVQuad_1-2025.csv"
 #: The same as a JSON body, by ``derive_theoretical_2025-01.py``.
 THEORETICAL_2025_01 = FIXTURES / "GetTheoricalPortfolio_IBOV_2025-01_derived-from-csv.json"
-
-
-def day_body_dated(day: date) -> bytes:
-    """The recorded 2025-07-10 day body with ``header.date`` set to ``day`` (test-made)."""
-    document = load(SEGMENT2_2025_07_10)
-    document["header"]["date"] = day.strftime("%d/%m/%y")
-    return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
 def preview_body(theoretical: Path, *, cont: bool = False) -> bytes:

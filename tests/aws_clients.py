@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any
 
-import pyarrow.parquet as pq
 from localstack_client.session import Session
 
 from services.pipeline import settings
 from services.pipeline.lake.storage import S3Lake
 from services.tool.local.run import refine_executions
+from tests import lakes
 
 
 def aws(service: str) -> Any:
-    """A client from ``localstack-client``: it honours ``AWS_ENDPOINT_URL`` (which the
-    ``aws_endpoint`` fixture sets) and otherwise talks to LocalStack's edge port, 4566."""
+    """A client that honours ``AWS_ENDPOINT_URL`` (the ``aws_endpoint`` fixture's), else 4566."""
     return Session(region_name=settings.EMULATOR_REGION).client(service)
 
 
-#: How long a test waits for one Athena query (the emulator answers in well under a second
-#: on a quiet machine; the margin is for a loaded one).
+#: How long a test waits for one Athena query (under a second, unless the machine is loaded).
 ATHENA_TIMEOUT_S = 60.0
 
 
 def athena_rows(workgroup: str, sql: str) -> list[list[str]]:
-    """The rows of ``sql`` (header dropped, NULL as ``""``), run by Athena in ``workgroup``.
-
-    Fails the test when the query does not succeed within :data:`ATHENA_TIMEOUT_S`.
-    """
+    """The rows of ``sql`` (header dropped, NULL as ``""``), run by Athena in ``workgroup``."""
     client = aws("athena")
     query_id = client.start_query_execution(QueryString=sql, WorkGroup=workgroup)[
         "QueryExecutionId"
@@ -48,13 +42,7 @@ def athena_rows(workgroup: str, sql: str) -> list[list[str]]:
 
 def refined_rows(bucket: str, index: str, dt: str, table: str = "refined") -> dict[str, Any]:
     """Every refined row of ``index`` on ``dt``, by ticker (a partition: in the path only)."""
-    lake = S3Lake(bucket)
-    return {
-        key.split("ticker=")[1].split("/")[0]: pq.read_table(
-            io.BytesIO(lake.read_bytes(key))
-        ).to_pylist()[0]
-        for key in lake.list(f"{table}/dt={dt}/index_code={index}/")
-    }
+    return lakes.refined_rows(S3Lake(bucket), f"{table}/dt={dt}/index_code={index}/")
 
 
 def crawls(pipeline_execution: str) -> int:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from glue.lakeio import Pin, RawPartition
 from services.pipeline.b3.portfolio import Portfolio
@@ -15,7 +19,22 @@ from services.pipeline.lake.layout import RawDay
 from services.pipeline.lake.storage import Lake
 from services.tool.local.samples import on_day, recorded_portfolio, write_days
 
-__all__ = ["on_day", "pinned", "quantity_off", "recorded_portfolio", "without", "write_days"]
+__all__ = ["on_day", "recorded_portfolio", "write_days"]  # re-exported
+
+
+def files_in(lake: Path) -> list[str]:
+    return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*") if p.is_file())
+
+
+def refined_rows(lake: Lake, prefix: str) -> dict[str, dict[str, Any]]:
+    """Every refined row under ``prefix``, by ticker, each from its partition's one file."""
+    rows: dict[str, dict[str, Any]] = {}
+    for key in lake.list(prefix):
+        ticker = key.split("ticker=")[1].split("/")[0]
+        assert key.endswith(f"ticker={ticker}/part-00000.snappy.parquet"), key
+        assert ticker not in rows, f"two files for {ticker}"
+        (rows[ticker],) = pq.read_table(io.BytesIO(lake.read_bytes(key))).to_pylist()
+    return rows
 
 
 def pinned(lake: Lake, days: Iterable[date], index: str = "IBOV") -> tuple[RawPartition, ...]:

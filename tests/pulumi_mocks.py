@@ -52,8 +52,6 @@ class ProviderError(grpc.RpcError):  # type: ignore[misc]
 
 @dataclass
 class Declared:
-    """A resource the program declared."""
-
     type: str
     name: str
     inputs: dict[str, Any]

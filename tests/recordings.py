@@ -24,7 +24,6 @@ FAST = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05, read_timeout=1.
 
 
 def load(path: Path) -> Any:
-    """A recorded JSON body, parsed."""
     return json.loads(path.read_bytes())
 
 

@@ -25,13 +25,11 @@ class RenderError(ValueError):
 
 
 def template(name: str) -> str:
-    """The committed text of ``statemachine/<name>``."""
     return (DIRECTORY / name).read_text(encoding="utf-8")
 
 
 def render_json(name: str, values: Mapping[str, str]) -> str:
-    """``statemachine/<name>`` with every ``${Name}`` replaced; :class:`RenderError` if a
-    placeholder has no value or a value no placeholder."""
+    """``statemachine/<name>`` with every ``${Name}`` replaced, or :class:`RenderError`."""
     text = template(name)
     wanted = set(PLACEHOLDER.findall(text))
     missing, unused = wanted - values.keys(), values.keys() - wanted
@@ -41,7 +39,6 @@ def render_json(name: str, values: Mapping[str, str]) -> str:
 
 
 def render(name: str, values: Mapping[str, str]) -> dict[str, Any]:
-    """:func:`render_json`, parsed."""
     definition: dict[str, Any] = json.loads(render_json(name, values))
     return definition
 

@@ -71,7 +71,6 @@ def execution_arn(machine_arn: str, name: str = "*") -> str:
 
 
 def _named(suffix: str) -> Any:
-    """A resource's name: the prefix, then ``suffix``."""
     return field(init=False, metadata={"suffix": suffix})
 
 
@@ -109,9 +108,6 @@ class Deployment:
         for name in fields(self):
             if "suffix" in name.metadata:
                 object.__setattr__(self, name.name, f"{self.prefix}-{name.metadata['suffix']}")
-
-    def state_machine_arn(self, region: str, account: str) -> str:
-        return state_machine_arn(self.state_machine, region, account)
 
     def function_arn(self, function: str, region: str, account: str) -> str:
         return regional_arn("lambda", region, account, f"function:{function}")

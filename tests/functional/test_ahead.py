@@ -22,16 +22,17 @@ from services.pipeline.b3.preview import UNVERIFIED
 from services.pipeline.scraper.scrape import scrape
 from services.tool.local.deploy import served_at
 from services.tool.local.replay import Fault, ReplayServer
+from services.tool.local.samples import redate_body
 from tests.ahead import (
     SEGMENT2_2022_12_08,
     THEORETICAL_2022,
     THEORETICAL_2025_01,
     configuration,
-    day_body_dated,
     preview_body,
 )
 from tests.functional.test_cli import bovespa
-from tests.recordings import FAST, load, pt_br
+from tests.lakes import files_in
+from tests.recordings import FAST, SEGMENT2_2025_07_10, load, pt_br
 
 THEORETICAL_2022_KEY = "raw-theoretical/index=IBOV/dt=2022-12-08/theoretical.parquet"
 PREVIEW_DAY = date(2024, 12, 16)  # in December: the preview weeks of Jan.-Apr. 2025
@@ -49,10 +50,6 @@ def replay_theoretical_2022() -> Iterator[ReplayServer]:
     """Every answer real: the day of 2022-12-08 and the theoretical portfolio of Sep.-Dec."""
     with server(SEGMENT2_2022_12_08, GetTheoricalPortfolio=THEORETICAL_2022) as replay:
         yield replay
-
-
-def files_in(lake: Path) -> list[str]:
-    return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*") if p.is_file())
 
 
 def theoretical(replay: ReplayServer, lake: Path, dataset: str = "theoretical") -> dict[str, Any]:
@@ -120,7 +117,7 @@ def test_retried_faults_and_refused_totals(
 def preview_server(has: tuple[int, ...], day: date = PREVIEW_DAY, **answers: bytes) -> ReplayServer:
     defaults = {"GetConfigurations": configuration(*has),
                 "GetQuartelyPreview": preview_body(THEORETICAL_2025_01)}  # fmt: skip
-    return server(day_body_dated(day), **{**defaults, **answers})
+    return server(redate_body(SEGMENT2_2025_07_10.read_bytes(), day), **{**defaults, **answers})
 
 
 def test_a_current_preview_is_stored_for_the_next_cycle(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ partition, re-runs that replace a day, and what it refuses before writing anythi
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -22,7 +21,7 @@ from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.lake.raw import raw_key, to_parquet_bytes, to_table
 from services.pipeline.lake.storage import LocalLake
 from services.pipeline.validate.errors import UnreadableParquet
-from tests.lakes import on_day, pinned, recorded_portfolio, without, write_days
+from tests.lakes import on_day, pinned, recorded_portfolio, refined_rows, without, write_days
 from tests.recordings import SEGMENT2_2025_07_10, load, pt_br
 
 pytestmark = pytest.mark.spark
@@ -35,17 +34,6 @@ DAY_PREFIX = "refined/dt=2025-07-10/index_code=IBOV/"
 def job(lake: LocalLake, days: Iterable[date], processed: date = PROCESSED, **kw: Any) -> Any:
     pins = pinned(lake, days)
     return run(JobArgs(str(lake.root), pins, processing_date=processed, catalog=False, **kw))
-
-
-def day_rows(lake: LocalLake, prefix: str = DAY_PREFIX) -> dict[str, dict[str, Any]]:
-    """The day as a reader sees it: one row per ticker, from the one file of each partition."""
-    rows: dict[str, dict[str, Any]] = {}
-    for key in lake.list(prefix):
-        ticker = key.split("ticker=")[1].split("/")[0]
-        assert key.endswith(f"ticker={ticker}/part-00000.snappy.parquet")
-        assert ticker not in rows, f"two files for {ticker}"
-        (rows[ticker],) = pq.read_table(io.BytesIO(lake.read_bytes(key))).to_pylist()
-    return rows
 
 
 @pytest.fixture
@@ -65,7 +53,7 @@ def test_one_day_exact_values_in_one_file_per_partition(spark: Any, july_10: Loc
     facts = [summary[k] for k in ("dt", "rows", "partitions", "files", "table")]
     assert facts == ["2025-07-10", 84, 84, 84, "default.b3_index_portfolio"]
     assert list((july_10.root / "staging").iterdir()) == []
-    rows = day_rows(july_10)
+    rows = refined_rows(july_10, DAY_PREFIX)
     assert list(next(iter(rows.values()))) == [c.name for c in COLUMNS]  # partitions: the path
     recorded = {r["cod"]: r for r in load(SEGMENT2_2025_07_10)["results"]}
     assert rows.keys() == recorded.keys()
@@ -115,13 +103,13 @@ def test_a_rerun_replaces_its_day_alone_and_repairs_a_publish_that_failed_half_w
     with pytest.raises(FileExistsError):
         job(lake, [JULY_10], LATER)
     blocker.unlink()
-    stopped = {ticker: row["processing_date"] for ticker, row in day_rows(lake).items()}
+    stopped = {t: r["processing_date"] for t, r in refined_rows(lake, DAY_PREFIX).items()}
     assert set(stopped) == {r["cod"] for r in load(SEGMENT2_2025_07_10)["results"]} - {"PETR3"}
     # each partition whole, old or new; the ticker that left stays until a publish completes
     assert (set(stopped.values()) <= {PROCESSED, LATER}, stopped["VALE3"]) == (True, PROCESSED)
     summary = job(lake, [JULY_10], LATER)
     assert (summary["rows"], summary["partitions"]) == (83, 83)
-    rows = day_rows(lake)
+    rows = refined_rows(lake, DAY_PREFIX)
     assert ("PETR3" in rows, "VALE3" in rows, len(rows)) == (True, False, 83)
     assert not (tmp_path / DAY_PREFIX / "ticker=VALE3").exists()
     assert {r["processing_date"] for r in rows.values()} == {LATER}

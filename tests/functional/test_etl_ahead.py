@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 from glue.job import parse_args, run
@@ -26,7 +25,7 @@ from services.pipeline.scraper.scrape import scrape
 from services.tool.local.deploy import served_at
 from services.tool.local.replay import ReplayServer
 from tests.ahead import SEGMENT2_2022_12_08, THEORETICAL_2022, configuration, preview_body
-from tests.lakes import recorded_portfolio, write_days
+from tests.lakes import recorded_portfolio, refined_rows, write_days
 from tests.recordings import FAST, load, pt_br
 
 pytestmark = pytest.mark.spark
@@ -66,14 +65,8 @@ def job(lake: Path, objects: Any, ahead: Any, *more: str) -> dict[str, Any]:
     return run(parse_args(argv))
 
 
-def refined(lake: Path, prefix: str) -> dict[str, dict[str, Any]]:
-    """A refined table's rows by ticker, read file by file (one file per partition)."""
-    rows: dict[str, dict[str, Any]] = {}
-    for path in sorted((lake / prefix).rglob("*.parquet")):
-        dt, index, ticker, name = path.relative_to(lake / prefix).parts
-        assert f"{dt}/{index}/{name}" == "dt=2022-12-08/index_code=IBOV/part-00000.snappy.parquet"
-        (rows[ticker.removeprefix("ticker=")],) = pq.read_table(path).to_pylist()
-    return rows
+def refined(lake: Path, table: str) -> dict[str, dict[str, Any]]:
+    return refined_rows(LocalLake(lake), f"{table}/dt=2022-12-08/index_code=IBOV/")
 
 
 def assert_preview_refined(root: Path, preview: dict[str, Any], by_cod: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from services.tool.local.deploy import served_at
 from services.tool.local.replay import Fault, ReplayServer
 from services.tool.local.samples import redate_body
 from tests.ahead import THEORETICAL_2022
+from tests.lakes import files_in
 from tests.recordings import CLOUDFLARE_520, FAST, SEGMENT2_2025_07_10, load, pt_br
 
 RAW_2025_07_10 = Path("raw/index=IBOV/dt=2025-07-10/portfolio.parquet")
@@ -29,11 +30,8 @@ RAW_2025_07_10 = Path("raw/index=IBOV/dt=2025-07-10/portfolio.parquet")
 
 def run(server: ReplayServer, lake: Path, **kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("now", served_at(server.cases["IBOV", settings.B3_SEGMENT]))
-    return scrape("IBOV", lake_uri=str(lake), base_url=server.base_url, policy=FAST, **kwargs)
-
-
-def files_in(lake: Path) -> list[str]:
-    return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*") if p.is_file())
+    kwargs.setdefault("policy", FAST)
+    return scrape("IBOV", lake_uri=str(lake), base_url=server.base_url, **kwargs)
 
 
 def test_raw_values_equal_the_recorded_strings(replay: ReplayServer, tmp_path: Path) -> None:
@@ -114,10 +112,6 @@ def test_transient_answers_are_retried(
     assert len(replay.requests) == len(faults) + 1
 
 
-def fail_every_attempt(server: ReplayServer, fault: Fault) -> None:
-    server.inject(*[fault] * FAST.attempts)
-
-
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
@@ -135,7 +129,7 @@ def fail_every_attempt(server: ReplayServer, fault: Fault) -> None:
 def test_persistent_failures_end_in_b3_unavailable_and_write_nothing(
     replay: ReplayServer, tmp_path: Path, fault: Fault, expected: str
 ) -> None:
-    fail_every_attempt(replay, fault)
+    replay.inject(*[fault] * FAST.attempts)
     with pytest.raises(B3Unavailable, match=expected) as caught:
         run(replay, tmp_path)
     assert "\n" not in str(caught.value)

@@ -8,7 +8,6 @@ import json
 import tracemalloc
 import zlib
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,30 +19,13 @@ from services.pipeline.b3.errors import (
     SchemaDrift,
     TooManyPages,
 )
-from services.pipeline.scraper.scrape import scrape
 from services.pipeline.validate.errors import TooManyRows
-from services.tool.local.deploy import served_at
 from services.tool.local.replay import Fault, ReplayServer, page_of
-from tests.recordings import FAST, SEGMENT2_2025_07_10
+from tests.functional.test_scrape import run
+from tests.lakes import files_in
+from tests.recordings import SEGMENT2_2025_07_10
 
 MiB = 1024 * 1024
-
-
-def run(
-    server: ReplayServer,
-    lake: Path,
-    limits: Limits | None = None,
-    policy: RetryPolicy = FAST,
-    **kw: Any,
-) -> Any:
-    return scrape(
-        "IBOV", lake_uri=str(lake), base_url=server.base_url, policy=policy, limits=limits,
-        now=served_at(SEGMENT2_2025_07_10.read_bytes()), **kw,
-    )  # fmt: skip
-
-
-def files_in(lake: Path) -> list[str]:
-    return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*") if p.is_file())
 
 
 def real_page() -> bytes:
@@ -60,7 +42,7 @@ def test_a_body_claiming_a_million_pages_stops_before_page_two(
     with pytest.raises(TooManyPages, match=r"there are 1000000 pages .* at most 100 are fetched"):
         run(replay, tmp_path)
     with pytest.raises(TooManyPages, match=r"there are 9 pages .* at most 3 are fetched"):
-        run(replay, tmp_path, Limits(max_pages=3), page_size=10)
+        run(replay, tmp_path, limits=Limits(max_pages=3), page_size=10)
     assert len(replay.requests) == 2
     assert files_in(tmp_path) == []
 
@@ -88,12 +70,12 @@ def test_rows_past_the_raw_cap_stop_paging_at_the_page_that_crosses_it(
     replay: ReplayServer, tmp_path: Path
 ) -> None:
     with pytest.raises(TooManyRows, match=r"84 rows \(page 1 at .*; at most 35 .*MAX_RAW_ROWS"):
-        run(replay, tmp_path, Limits(max_rows=35), page_size=10)
+        run(replay, tmp_path, limits=Limits(max_rows=35), page_size=10)
     recorded = SEGMENT2_2025_07_10.read_bytes()  # pages claiming 10 rows in all, of 9 pages:
     understated = [page_of(recorded, n, 10).replace(b": 84,", b": 10,") for n in (1, 2, 3, 4)]
     replay.inject(*[Fault(body=page) for page in understated])
     with pytest.raises(TooManyRows, match=r"40 rows \(page 4 at "):
-        run(replay, tmp_path, Limits(max_rows=35), page_size=10)
+        run(replay, tmp_path, limits=Limits(max_rows=35), page_size=10)
     assert len(replay.requests) == 1 + 4
     assert files_in(tmp_path) == []
 
@@ -127,7 +109,7 @@ def test_a_gzip_bomb_is_stopped_at_the_decoded_limit_without_inflating_it(
     tracemalloc.start()
     try:
         with pytest.raises(BodyTooLarge, match=r"passed 1048576 bytes decoded \(gzip"):
-            run(replay, tmp_path, Limits(max_body_bytes=MiB))
+            run(replay, tmp_path, limits=Limits(max_body_bytes=MiB))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -140,11 +122,11 @@ def test_a_body_past_the_wire_limit_is_stopped(replay: ReplayServer, tmp_path: P
     limits = Limits(max_wire_bytes=4096)
     replay.inject(Fault(chunked=True))  # no Content-Length to refuse it by
     with pytest.raises(BodyTooLarge, match="passed 4096 bytes as received"):
-        run(replay, tmp_path, limits)
+        run(replay, tmp_path, limits=limits)
     replay.inject(Fault())  # with Content-Length: refused before reading
     sent = replay.bytes_sent
     with pytest.raises(BodyTooLarge, match=r"declares \d+ bytes; at most 4096"):
-        run(replay, tmp_path, limits)
+        run(replay, tmp_path, limits=limits)
     assert len(replay.requests) == 2
     assert files_in(tmp_path) == []
     assert sent > 0
@@ -156,7 +138,7 @@ def test_a_compressed_body_that_inflates_to_nothing_is_cut_at_the_wire_limit(
     endless_comment = b"\x1f\x8b\x08\x10" + bytes(6) + b"A" * MiB  # a gzip header, no output
     replay.inject(Fault(body=endless_comment, headers={"Content-Encoding": "gzip"}, chunked=True))
     with pytest.raises(BodyTooLarge, match="passed 4096 bytes as received"):
-        run(replay, tmp_path, Limits(max_wire_bytes=4096))
+        run(replay, tmp_path, limits=Limits(max_wire_bytes=4096))
     assert len(replay.requests) == 1
 
 
@@ -166,7 +148,7 @@ def test_a_dripping_server_is_cut_at_the_scrape_deadline(
     body = real_page()
     replay.inject(Fault(drip=0.05))  # 20 bytes a second: the page would take ~15 minutes
     with pytest.raises(B3Unavailable, match=r"within the scrape's deadline of 1 s"):
-        run(replay, tmp_path, Limits(deadline_seconds=1.0))
+        run(replay, tmp_path, limits=Limits(deadline_seconds=1.0))
     assert 0 < replay.bytes_sent < len(body)
     assert len(replay.requests) == 1  # no attempt is started after the deadline
     assert files_in(tmp_path) == []
@@ -176,7 +158,7 @@ def test_the_deadline_covers_retries_and_their_waits(replay: ReplayServer, tmp_p
     patient = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=60)
     replay.inject(*[Fault(status=503, headers={"Retry-After": "30"})] * 4)
     with pytest.raises(B3Unavailable, match=r"deadline of 0.5 s .*\(1 attempts\): HTTP 503"):
-        run(replay, tmp_path, Limits(deadline_seconds=0.5), patient)
+        run(replay, tmp_path, limits=Limits(deadline_seconds=0.5), policy=patient)
     assert len(replay.requests) == 1
 
 
@@ -193,15 +175,14 @@ def test_redirects_are_refused_and_name_the_location(
     assert files_in(tmp_path) == []
 
 
-def latin1_page() -> bytes:
-    """The real page as B3's CSV downloads are encoded: Latin-1 ("Teórica" in the header)."""
-    return real_page().decode("utf-8").encode("latin-1")
-
-
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
-        (Fault(body=latin1_page()), r"not UTF-8: byte 0xf3 at offset \d+ \(Latin-1\?\)"),
+        # the real page as B3's CSV downloads are encoded: Latin-1 ("Teórica" in the header)
+        (
+            Fault(body=real_page().decode().encode("latin-1")),
+            r"not UTF-8: byte 0xf3 at offset \d+ \(Latin-1\?\)",
+        ),
         (Fault(body=b"\xef\xbb\xbf" + real_page()), "starts with a UTF-8 byte-order mark"),
         (Fault(body=b"\xff\xfe" + real_page().decode().encode("utf-16-le")), "UTF-16 byte-order"),
         (Fault(body=b"[" * 100_000 + b"]" * 100_000), "nested too deeply"),

@@ -45,8 +45,8 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
     return handler(event, Context())
 
 
-def test_the_day_is_the_default_dataset(lambda_env: Path) -> None:
-    summary = invoke({"index": "IBOV"})
+def test_the_day_is_the_default_dataset_and_an_alias_b3s_code(lambda_env: Path) -> None:
+    summary = invoke({"index": "ibovespa"})
     assert (summary["index"], summary["dt"], summary["rows"]) == ("IBOV", "2022-12-08", 92)
     assert (lambda_env / "raw/index=IBOV/dt=2022-12-08/portfolio.parquet").is_file()
 
@@ -68,10 +68,6 @@ def test_each_dataset_ahead_lands_under_its_own_prefix_with_a_status(lambda_env:
     assert (preview["dataset"], preview["status"], preview["rows"]) == ("preview", "none", 0)
     assert (lambda_env / "raw-preview/index=IBOV/dt=2022-12-08/_no-preview.json").is_file()
     assert not (lambda_env / "raw/index=IBOV").exists()  # the day's raw/ is not touched
-
-
-def test_an_alias_is_scraped_as_b3s_code(lambda_env: Path) -> None:
-    assert invoke({"index": "ibovespa"})["index"] == "IBOV"
 
 
 @pytest.mark.parametrize(

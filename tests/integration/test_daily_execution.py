@@ -36,17 +36,11 @@ DOWN = "IBXX"
 #: Thursday's place in B3's calendar: its cycle began on Tuesday 2026-09-01, the next on
 #: Monday 2027-01-04; processed on Wednesday, before its session.
 THURSDAY_FEATURES = {
-    "trading_date": THURSDAY,
-    "trading_weekday": 4,
-    "rebalance_cycle_start": date(2026, 9, 1),
-    "next_rebalance_date": date(2027, 1, 4),
-    "days_since_rebalance": 86,
-    "days_to_next_rebalance": 39,
-    "sessions_since_rebalance": 58,
-    "sessions_to_next_rebalance": 23,
-    "processing_date": date(2026, 11, 25),
-    "days_since_trading": -1,
-}
+    "trading_date": THURSDAY, "trading_weekday": 4, "rebalance_cycle_start": date(2026, 9, 1),
+    "next_rebalance_date": date(2027, 1, 4), "days_since_rebalance": 86,
+    "days_to_next_rebalance": 39, "sessions_since_rebalance": 58, "sessions_to_next_rebalance": 23,
+    "processing_date": date(2026, 11, 25), "days_since_trading": -1,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,6 @@ class OutsideCalendar(ValueError):
 
 @cache
 def _table() -> tuple[date, date, dict[date, str]]:
-    """The first and last day of ``data/bvmf.json`` and its closures by day."""
     text = (files("services.pipeline.b3") / "data" / "bvmf.json").read_text(encoding="utf-8")
     table = json.loads(text)
     closures = {date.fromisoformat(day): name for day, name in table["closures"].items()}

@@ -138,7 +138,6 @@ class B3Client:
         *,
         page_size: int = settings.B3_PAGE_SIZE,
     ) -> Portfolio:
-        """Fetch every page of ``index``'s portfolio of the day and check it."""
         index, fetched_at = index_argument(index), datetime.now(UTC)
         call = "GetPortfolioDay"
         segment = settings.B3_SEGMENT

@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-#: The first month of each cycle.
-FIRST_MONTHS = (1, 5, 9)
-#: Months per cycle.
-LENGTH = 4
+FIRST_MONTHS, LENGTH = (1, 5, 9), 4  # of each cycle, and its months
 _ABBREVIATIONS = (
     "jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez",
 )  # fmt: skip
@@ -45,5 +42,4 @@ class Cycle:
 
 
 def cycle_of(day: date) -> Cycle:
-    """The cycle whose months contain ``day``."""
     return Cycle(day.year, FIRST_MONTHS[(day.month - 1) // LENGTH])

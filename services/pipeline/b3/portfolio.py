@@ -56,9 +56,7 @@ class Contract:
     strict: bool = True
 
 
-#: B3's totals, in every header.
 TOTALS = ("part", "theoricalQty", "reductor")
-#: What every row holds.
 ROW = ("cod", "asset", "type", "part", "theoricalQty")
 PAGE = ("pageNumber", "pageSize", "totalRecords", "totalPages")
 #: The day's portfolio: the totals with the session's date, rows with their sector.

@@ -22,8 +22,6 @@ from services.pipeline.lake import layout
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset: its name, top-level prefix, data object's name and cycle column."""
-
     name: str
     prefix: str
     object_name: str
@@ -36,7 +34,6 @@ DAY: Final = "day"
 DAILY = Dataset(DAY, settings.RAW_PREFIX, settings.RAW_OBJECT_NAME)
 THEORETICAL = Dataset("theoretical", "raw-theoretical", "theoretical.parquet", "cycle")
 PREVIEW = Dataset("preview", "raw-preview", "preview.parquet", "target_cycle")
-#: The datasets ahead.
 DATASETS = (THEORETICAL, PREVIEW)
 #: Every dataset the scraper writes, by name: the day's first.
 BY_NAME: Final = {dataset.name: dataset for dataset in (DAILY, *DATASETS)}

@@ -20,7 +20,6 @@ PartitionValues = tuple[str, str, str]
 REFINED_FILE_NAME: Final = "part-00000.snappy.parquet"
 
 _DT, _INDEX, _TICKER = settings.REFINED_PARTITION_KEYS
-#: ``("dt", "index_code")``: the partition columns of a :data:`Day`.
 DAY_COLUMNS: Final = (_DT, _INDEX)
 
 
@@ -30,9 +29,6 @@ def day_prefix(day: Day, prefix: str = settings.REFINED_PREFIX) -> str:
     return f"{prefix}/{_DT}={dt}/{_INDEX}={index}/"
 
 
-def refined_key(
-    values: PartitionValues, name: str = REFINED_FILE_NAME, prefix: str = settings.REFINED_PREFIX
-) -> str:
-    """The key of the file ``name`` of the partition ``values`` under ``prefix``."""
+def refined_key(values: PartitionValues, prefix: str = settings.REFINED_PREFIX) -> str:
     dt, index, ticker = values
-    return f"{day_prefix((dt, index), prefix)}{_TICKER}={ticker}/{name}"
+    return f"{day_prefix((dt, index), prefix)}{_TICKER}={ticker}/{REFINED_FILE_NAME}"

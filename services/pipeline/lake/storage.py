@@ -159,7 +159,6 @@ def _hidden(relative_key: str) -> bool:
     return any(part.startswith(".") for part in relative_key.split("/"))
 
 
-#: A lake: a directory or a bucket (and prefix).
 Lake = LocalLake | S3Lake
 
 

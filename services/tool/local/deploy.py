@@ -62,13 +62,11 @@ class Deployed:
 
 
 def deployed(deployment: Deployment = LOCAL) -> Deployed:
-    """The names and ARNs of what :func:`deploy` makes."""
     d = deployment
     functions = (d.scraper_function, d.validate_function, d.trigger_function)
     arns = (d.function_arn(f, REGION, ACCOUNT) for f in functions)
-    return Deployed(
-        d, d.lake_bucket, d.artifacts_bucket, d.state_machine_arn(REGION, ACCOUNT), *arns
-    )
+    machine = state_machine_arn(d.state_machine, REGION, ACCOUNT)
+    return Deployed(d, d.lake_bucket, d.artifacts_bucket, machine, *arns)
 
 
 def deploy(

@@ -48,7 +48,6 @@ class Emulator:
 
     @property
     def glue_runtime(self) -> Path:
-        """The socket of the warm Glue runtime."""
         return self.state_dir / "glue-runtime.sock"
 
     def pids(self) -> list[int]:
@@ -183,7 +182,6 @@ def use_endpoint(*, start: bool = False) -> str | None:
 
 
 def free_port(host: str = settings.EMULATOR_HOST) -> int:
-    """A TCP port nothing listens on now."""
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])

@@ -36,13 +36,11 @@ class Call:
     body: str | None
 
     def json_body(self) -> dict[str, Any]:
-        """The request's JSON parameters ({} when it had none)."""
         loaded: dict[str, Any] = json.loads(self.body) if self.body else {}
         return loaded
 
 
 def read_calls(log: Path) -> list[Call]:
-    """Every call recorded in ``log``, in order."""
     if not log.exists():
         return []
     return [Call(**json.loads(line)) for line in log.read_text("utf-8").splitlines() if line]

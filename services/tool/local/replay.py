@@ -80,7 +80,6 @@ def demo_ahead() -> tuple[dict[tuple[str, str], Path], dict[tuple[str, str], Pat
 
 
 def demo_cases(indices: tuple[str, ...] = DEMO_INDICES) -> dict[tuple[str, str], Path]:
-    """The replay server's cases for the demo's recordings of ``indices``."""
     return {
         (index, segment): settings.FIXTURES_DIR / name
         for index in indices
@@ -114,7 +113,6 @@ class ReplayServer:
 
     @property
     def base_url(self) -> str:
-        """What to pass as ``--base-url`` / ``B3_BASE_URL``."""
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/indexProxy/indexCall"
 

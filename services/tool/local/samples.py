@@ -40,7 +40,6 @@ def redate_body(body: bytes, day: date) -> bytes:
 
 
 def on_day(portfolio: Portfolio, day: date) -> Portfolio:
-    """The same portfolio, dated ``day``."""
     header = dataclasses.replace(
         portfolio.header, trading_date=day, date_raw=day.strftime("%d/%m/%y")
     )
@@ -58,6 +57,5 @@ def business_days(last: date, count: int) -> list[date]:
 
 
 def write_days(lake: Lake, portfolio: Portfolio, days: Iterable[date]) -> None:
-    """Write ``portfolio`` as the raw partition of each of ``days``."""
     for day in days:
         write_raw(lake, on_day(portfolio, day), writer=settings.WRITER_CLI)

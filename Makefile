@@ -1,5 +1,5 @@
-# The two commands a user needs: `make test` and `make run` (see README.md); `make help`
-# lists every target, from the `## ` note on its line.
+# Two commands: `make demo` shows the pipeline, offline; `make test` checks it (README.md,
+# "Quick start"). `make help` lists every target, from the `## ` note on its line.
 # Everything installs into .venv inside the repository; nothing goes to the user's home.
 PYTHON ?= python3.11
 VENV := .venv
@@ -53,10 +53,10 @@ functional-test: $(STAMP) ## tests/functional: real Spark, the B3 replay server,
 integration-test: $(STAMP) ## tests/integration: the whole stack on the local AWS emulator
 	$(PYTEST) tests/integration
 
-run: $(STAMP) ## bovespa run: today's IBOV portfolio from B3's site through the local pipeline
+run: $(STAMP) ## bovespa run: today's IBOV portfolio from B3's live site through the local pipeline
 	$(BIN)/bovespa run
 
-demo: $(STAMP) ## bovespa demo: the same, offline, against B3's recorded answers
+demo: $(STAMP) ## bovespa demo: the local pipeline, offline, on B3's recorded answers
 	$(BIN)/bovespa demo
 
 bench: $(STAMP) ## performance figures for this machine, recorded in services/tool/measured.json

@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any, Final
 
 from rich.table import Table
@@ -100,8 +99,8 @@ class Stack:
         return self.config.indices
 
 
-def read_stack(name: str, root: Path = settings.REPO_ROOT) -> Stack:
-    return Stack(name, *read_stack_file(name, root))
+def read_stack(name: str) -> Stack:
+    return Stack(name, *read_stack_file(name))
 
 
 #: Where each Choice of a successful scheduled day goes (a sequence: on each visit).
@@ -252,7 +251,8 @@ def render(estimates_: Sequence[Estimate], stack: Stack, measured: Measured = ME
         "item", "unit", "list price",
         *(f"{name}" for e in estimates_ for name in (f"month {e.month}", "a day", "a month")),
         title=f"Modelled AWS cost, stack {stack.name} ({stack.region}, {stack.config.dpus} DPU "
-        f"{stack.config.glue_worker_type}), {len(estimates_[0].indices)} indices: a day (its run "
+        f"{stack.config.glue_worker_type}), {(n := len(estimates_[0].indices))} "
+        f"{'index' if n == 1 else 'indices'}: a day (its run "
         f"and its share of the month's storage) and a month of {SESSIONS_PER_MONTH} sessions",
         title_justify="left",
     )  # fmt: skip

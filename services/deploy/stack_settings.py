@@ -18,6 +18,9 @@ from services.pipeline.errors import BadArgument
 
 #: The Pulumi project (``Pulumi.yaml``): its settings are ``bovespa-pipeline:<key>``.
 PROJECT: Final = "bovespa-pipeline"
+#: The example stacks the cost model reads: not beside Pulumi.yaml, where ``pulumi config
+#: set`` writes a user's own stack.
+EXAMPLES: Final = settings.REPO_ROOT / "infra" / "stacks"
 #: DPUs per worker of each Glue worker type (G.1X: 4 vCPU, 16 GB = 1 DPU).
 DPU_PER_WORKER: Final[Mapping[str, int]] = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
 
@@ -101,7 +104,7 @@ def datasets(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-def read_stack_file(name: str, root: Path = settings.REPO_ROOT) -> tuple[str, StackConfig]:
+def read_stack_file(name: str, root: Path = EXAMPLES) -> tuple[str, StackConfig]:
     """The region (``aws:region``) and the settings of ``Pulumi.<name>.yaml``."""
     path = root / f"Pulumi.{name}.yaml"
     if not path.is_file():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+import yaml
 
 from services.deploy.asl import PIPELINE, REFINE, all_states
 from services.deploy.cost import (
@@ -22,7 +23,8 @@ from services.deploy.cost import (
     read_stack,
     transitions,
 )
-from services.deploy.stack_settings import StackConfig
+from services.deploy.stack_settings import EXAMPLES, StackConfig
+from services.pipeline import settings
 from services.pipeline.b3.indices import INDICES
 
 US = Stack("test", "us-east-1", StackConfig(indices=("IBOV",)))
@@ -73,6 +75,12 @@ def test_a_successful_day_enters_these_states() -> None:
     wrong = {**PIPELINE_ROUTE, "AnyFailed?": "Refine"}
     with pytest.raises(ValueError, match="AnyFailed\\? does not go to Refine"):
         entered(definition(PIPELINE), wrong, {"ScrapeIndices": 1, "ScrapeAhead": 0})
+
+
+def test_the_example_stacks_are_not_where_pulumi_config_set_writes() -> None:
+    """Else a user's ``pulumi config set`` would change what ``bovespa cost`` prints."""
+    project = yaml.safe_load((settings.REPO_ROOT / "Pulumi.yaml").read_text("utf-8"))
+    assert (settings.REPO_ROOT / project.get("stackConfigDir", "")).resolve() != EXAMPLES.resolve()
 
 
 def test_month_12_costs_what_month_1_does_but_the_storage() -> None:

@@ -1,15 +1,18 @@
 """B3's CSV downloads into the lake: one dropped under ``inbox/`` (the S3-event path), and a
 folder backfilled in one execution and one Glue run. Days are re-dated copies of B3's
-download of 2025-07-10 (its title line and name; every number is B3's)."""
+download of 2025-07-10, four-month portfolios of B3's of Jan.-Apr. 2025 (their title line
+and name; every number is B3's)."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from services.pipeline import settings
 from services.pipeline.lake.storage import S3Lake
 from services.tool.cli import landed
 from services.tool.local.deploy import LOCAL, Deployed, deploy
@@ -19,15 +22,22 @@ from tests.aws_clients import aws, refined_rows
 from tests.recordings import FIXTURES, pt_br
 
 pytestmark = pytest.mark.spark
+THEORETICAL = settings.REFINED_THEORETICAL_PREFIX
 
 RECORDED = (FIXTURES / "IBOVDia_10-07-25.csv").read_bytes()
-#: Each asset's (weight, quantity), from the download's own strings.
-EXPECTED = {
-    cod: (pt_br(part), pt_br(qty))
-    for cod, _, _, qty, part, _ in (
-        line.split(";") for line in RECORDED.decode("latin-1").splitlines()[2:-2]
-    )
-}
+QUAD = (FIXTURES / "IBOVQuad_1-2025.csv").read_bytes()
+
+
+def expected(data: bytes) -> dict[str, tuple[Decimal, Decimal]]:
+    """Each asset's (weight, quantity), from the download's own strings."""
+    lines = data.decode("latin-1").splitlines()[2:-2]
+    fields = (line.split(";") for line in lines)
+    return {cod: (pt_br(part), pt_br(qty)) for cod, _, _, qty, part, _ in fields}
+
+
+def weights(bucket: str, dt: date, table: str = "refined") -> dict[str, tuple[Any, Any]]:
+    rows = refined_rows(bucket, "IBOV", str(dt), table)
+    return {ticker: (r["weight_pct"], r["theoretical_qty"]) for ticker, r in rows.items()}
 
 
 def download(day: date, data: bytes = RECORDED) -> tuple[str, bytes]:
@@ -64,8 +74,8 @@ def test_a_download_dropped_in_the_inbox_is_refined_exactly_and_once(stack: Depl
     day, lake = date(2024, 12, 2), S3Lake(stack.bucket)
     name, data = download(day)
     assert drop(stack, name, data).status == "SUCCEEDED"
+    assert weights(stack.bucket, day) == expected(RECORDED)
     rows = refined_rows(stack.bucket, "IBOV", str(day))
-    assert {t: (r["weight_pct"], r["theoretical_qty"]) for t, r in rows.items()} == EXPECTED
     assert {r["sector"] for r in rows.values()} == {None}  # the download has none
     files = {key: lake.read_bytes(key) for key in lake.list(f"refined/dt={day}/")}
     again = drop(stack, name, data)  # the same file once more: the same lake
@@ -84,6 +94,16 @@ def test_a_download_dropped_in_the_inbox_is_refined_exactly_and_once(stack: Depl
     assert versions(stack) == before
 
 
+def test_a_four_month_download_dropped_in_the_inbox_is_its_cycles_theoretical_portfolio(
+    stack: Deployed,
+) -> None:
+    outcome = drop(stack, "IBOVQuad_1-2025.csv", QUAD)
+    assert outcome.status == "SUCCEEDED", summary(stack, outcome).get("cause")
+    assert weights(stack.bucket, date(2025, 1, 2), THEORETICAL) == expected(QUAD)
+    rows = refined_rows(stack.bucket, "IBOV", "2025-01-02", THEORETICAL)
+    assert {(r["cycle"], r["company_rank"]) for r in rows.values()} == {("2025-01", None)}
+
+
 def test_a_folder_is_backfilled_in_one_execution_and_one_glue_run(
     stack: Deployed, tmp_path: Path
 ) -> None:
@@ -92,6 +112,9 @@ def test_a_folder_is_backfilled_in_one_execution_and_one_glue_run(
         name, data = download(day)
         (tmp_path / name).write_bytes(data)
     (tmp_path / "carteira (1).csv").write_bytes(download(days[0])[1])  # a day twice
+    (tmp_path / "IBOVQuad_3-2024.csv").write_bytes(
+        QUAD.replace(b"Jan. a Abr. 2025", b"Set. a Dez. 2024")
+    )
     name, broken = download(date(2024, 11, 1), RECORDED.replace(b"476.976.044", b"476.976.045"))
     (tmp_path / name).write_bytes(broken)
     glue: Any = aws("glue")
@@ -110,5 +133,7 @@ def test_a_folder_is_backfilled_in_one_execution_and_one_glue_run(
         (str(day), "refined", 84) for day in days
     ]
     for day in (days[0], days[-1]):
-        rows = refined_rows(stack.bucket, "IBOV", str(day))
-        assert {t: (r["weight_pct"], r["theoretical_qty"]) for t, r in rows.items()} == EXPECTED
+        assert weights(stack.bucket, day) == expected(RECORDED)
+    (ahead,) = result["ahead"]  # the four-month portfolio, in the same run
+    assert (ahead["dt"], ahead["refined_rows"]) == ("2024-09-02", 87)
+    assert weights(stack.bucket, date(2024, 9, 2), THEORETICAL) == expected(QUAD)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import codecs
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
 from services.pipeline.b3.download import read_download
 from services.pipeline.b3.errors import B3Error
-from services.pipeline.validate.errors import ContractViolation
+from services.pipeline.lake.storage import open_lake
+from services.pipeline.validate.errors import ContractViolation, NotATradingDay
+from services.pipeline.validate.ingest import land_download
 from tests.recordings import FIXTURES, pt_br
 
 AT = datetime(2026, 12, 7, tzinfo=UTC)
@@ -115,3 +118,12 @@ def test_a_broken_download_is_refused_in_one_line_naming_the_file_and_field(
     assert message.startswith(f"{name}: ")
     assert refusal in message
     assert "\n" not in message
+
+
+def test_a_four_month_download_of_a_cycle_not_begun_is_refused_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    lake, before = open_lake(str(tmp_path)), datetime(2024, 12, 20, 15, tzinfo=UTC)
+    with pytest.raises(NotATradingDay, match="dt=2025-01-02 is after Mon 2024-12-23"):
+        land_download(lake, QUAD, "IBOVQuad_1-2025.csv", before, "cli")
+    assert lake.list("") == []

@@ -214,6 +214,27 @@ def test_route_sends_each_input_to_its_work() -> None:
     assert [route(bad)[0] for bad in refused] == [INPUT_FAULT] * len(refused)
 
 
+def test_a_landed_four_month_download_is_refined_as_a_dataset_ahead_not_a_day() -> None:
+    states = RENDERED[PIPELINE]["States"]
+    item = states["ScrapeIndices"]["ItemProcessor"]["States"]
+    redo = states["RetryFailed"]["ItemProcessor"]["States"]["RedoValidate"]["Output"]
+    day = {"index": "IBOV", "dt": "2025-07-10", "sha256": "a" * 64}
+    quad = {"index": "IBOV", "dt": "2025-01-02", "dataset": "theoretical", "status": "stored"}
+    given = {"target": "s3://lake/inbox/IBOVQuad_1-2025.csv", "mode": "object", "ahead": []}
+    for pin, split in (
+        (day, {"validated": [day], "ahead": []}),
+        (quad, {"validated": [], "ahead": [quad]}),
+    ):
+        validated = evaluate(item["Validate"]["Output"], input=given, result={"Payload": pin})
+        done = evaluate(item["ScrapeAhead"]["Output"], input=validated, result=[])
+        assert done == {**split, "failed": []}
+        assert evaluate(redo, result={"Payload": pin}) == split
+    refine = states["AnyValidated?"]["Choices"][0]["Condition"]
+    assert evaluate(refine, input={"validated": [], "ahead": [quad]}) is True
+    none = {"dataset": "preview", "status": "none"}
+    assert evaluate(refine, input={"validated": [], "ahead": [none]}) is False
+
+
 def test_codes_b3_does_not_publish_fail_at_once_and_the_others_are_retried() -> None:
     states = RENDERED[PIPELINE]["States"]
 

@@ -65,15 +65,13 @@ RAW_SCHEMA = pa.schema(
 
 
 def _ahead_schema(dataset: Dataset, meaning: str) -> pa.Schema:
-    """The day's columns where B3's fields coincide, no sector, B3's ``cont`` (null in a
-    preview that does not send it) and the cycle."""
+    """The day's columns where B3's fields coincide, no sector, B3's ``cont`` (null where
+    B3 does not send it: a preview, a CSV download) and the cycle."""
     day = RAW_SCHEMA.field
     return pa.schema(
         [
             *map(day, ("cod", "asset", "type", "type_normalized", "part", "theoricalQty")),
-            pa.field(
-                "cont", pa.int64(), nullable=dataset is PREVIEW, metadata={"b3": "rank by company"}
-            ),
+            pa.field("cont", pa.int64(), metadata={"b3": "rank by company"}),
             *map(day, ("header_part", "header_theoricalQty", "header_reductor")),
             day("page_totalRecords"),
             pa.field(dataset.period, pa.string(), nullable=False, metadata={"bovespa": meaning}),

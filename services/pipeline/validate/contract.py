@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,8 +25,9 @@ from services.pipeline.b3.codes import TICKER_FULL
 from services.pipeline.b3.download import PROVENANCE
 from services.pipeline.b3.errors import SchemaDrift
 from services.pipeline.b3.portfolio import RowTotals, Totals, check_totals
-from services.pipeline.lake.layout import NotARawKey, split_raw_uri
-from services.pipeline.lake.raw import RAW_SCHEMA
+from services.pipeline.lake.datasets import THEORETICAL
+from services.pipeline.lake.layout import DATE, NotARawKey, partition_regex, split_raw_uri
+from services.pipeline.lake.raw import RAW_SCHEMA, SCHEMAS
 from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
 from services.pipeline.validate.errors import (
     HeaderMismatch,
@@ -50,6 +52,11 @@ NUMBER_COLUMNS = tuple(
 CLOCK_SKEW = timedelta(hours=1)
 #: A bound on what a raw object's strings decode to, from its footer (a real day: < 1 MiB).
 MAX_DECODED = 64 * 1024 * 1024
+#: A theoretical portfolio's raw object: its lake root, then its key.
+_THEORETICAL = re.compile(
+    rf"(?P<root>.*)/(?P<key>{partition_regex(THEORETICAL.prefix, dt=DATE)}/"
+    rf"{re.escape(THEORETICAL.object_name)})"
+)
 
 
 def validate(
@@ -63,7 +70,9 @@ def validate(
     """Check ``version`` (default: the latest) of the raw object, or the inbox object to
     promote, at ``uri``; return ``{dt, index, rows, uri}`` and the pin of the raw bytes
     that passed (``sha256``, the store's ``version`` and ``etag``): what the Glue job
-    refines. A failure writes nothing."""
+    refines (a theoretical portfolio's: :func:`pin_theoretical`). A failure writes nothing."""
+    if theoretical := _THEORETICAL.fullmatch(uri):
+        return pin_theoretical(theoretical, version, lake)
     head, inbox, rest = uri.rpartition(f"{settings.INBOX_PREFIX}/index=")
     promote = bool(inbox) and head[-1:] in {"", "/"}
     try:
@@ -89,6 +98,28 @@ def validate(
     }
 
 
+def pin_theoretical(
+    found: re.Match[str], version: str | None, lake: Lake | None = None
+) -> dict[str, Any]:
+    """A theoretical portfolio's raw object (B3's four-month download, landed) once its
+    schema and totals pass; its pin in the scraper's words (what the Glue job's ``--ahead``
+    takes)."""
+    key, lake = found["key"], lake or open_lake(found["root"] or "/")
+    stored = lake.read_object(key, version or NO_VERSION)
+    table = read_checked(stored.data, found[0], schema=SCHEMAS[THEORETICAL])
+    if table.num_rows == 0:
+        raise MissingValues("the raw object has no rows")
+    first = table.slice(0, 1).to_pylist()[0]
+    header = Totals(first["header_part"], first["header_theoricalQty"], first["header_reductor"])
+    check_totals(header, first["page_totalRecords"], totals_of(table))
+    return {
+        "index": found["index"], "dt": found["dt"], "dataset": THEORETICAL.name,
+        "status": "stored", THEORETICAL.period: first[THEORETICAL.period],
+        "rows": table.num_rows, "uri": lake.uri_of(key), "version": stored.version,
+        "object_sha256": hashlib.sha256(stored.data).hexdigest(),
+    }  # fmt: skip
+
+
 def check_raw(
     data: bytes, uri: str, dt: date, now: datetime, max_rows: int = settings.MAX_RAW_ROWS
 ) -> pa.Table:
@@ -102,11 +133,13 @@ def check_raw(
     return table
 
 
-def read_checked(data: bytes, uri: str, max_rows: int = settings.MAX_RAW_ROWS) -> pa.Table:
-    """The object's table, once its footer shows the raw schema within its bounds."""
+def read_checked(
+    data: bytes, uri: str, max_rows: int = settings.MAX_RAW_ROWS, schema: pa.Schema = RAW_SCHEMA
+) -> pa.Table:
+    """The object's table, once its footer shows ``schema`` within its bounds."""
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
-        check_schema(parquet.schema_arrow)
+        check_schema(parquet.schema_arrow, schema)
         rows = parquet.metadata.num_rows
         if rows > max_rows:
             raise TooManyRows(
@@ -127,9 +160,9 @@ def read_checked(data: bytes, uri: str, max_rows: int = settings.MAX_RAW_ROWS) -
     return table
 
 
-def check_schema(schema: pa.Schema) -> None:
-    """Same column names, in any order, with exactly the raw schema's types."""
-    expected = {field.name: field.type for field in RAW_SCHEMA}
+def check_schema(schema: pa.Schema, raw: pa.Schema = RAW_SCHEMA) -> None:
+    """Same column names, in any order, with exactly the ``raw`` schema's types."""
+    expected = {field.name: field.type for field in raw}
     actual = {field.name: field.type for field in schema}
     problems = [f"missing {name}" for name in expected if name not in actual]
     problems += [f"unexpected {name}" for name in actual if name not in expected]

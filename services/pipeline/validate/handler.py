@@ -1,6 +1,6 @@
 """Lambda handler of the validate step: ``{"uri", "version"?}`` in (a raw object, or one
-under ``inbox/`` to promote: a raw Parquet file or B3's CSV download), the pin out; a broken
-check raises the error named for it."""
+under ``inbox/`` to promote: a raw Parquet file or B3's CSV download, a day's or a four-month
+portfolio's), the pin out; a broken check raises the error named for it."""
 
 from __future__ import annotations
 

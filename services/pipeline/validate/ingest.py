@@ -22,12 +22,12 @@ from services.pipeline.b3.download import PROVENANCE, read_download
 from services.pipeline.b3.indices import UnknownIndex, canonical
 from services.pipeline.b3.portfolio import Portfolio
 from services.pipeline.errors import BadArgument
+from services.pipeline.lake import datasets
 from services.pipeline.lake.datasets import DAILY
 from services.pipeline.lake.layout import RawDay
 from services.pipeline.lake.raw import to_parquet_bytes, to_table, write_raw
 from services.pipeline.lake.storage import NO_VERSION, Lake, open_lake
-from services.pipeline.validate.contract import check_raw, read_checked
-from services.pipeline.validate.errors import NotARawObject
+from services.pipeline.validate.contract import check_raw, check_trading_day, read_checked
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # what is read of a handed-in file at most (a day: ~10 KB)
 
@@ -45,32 +45,37 @@ def is_download(uri: str) -> bool:
     return f"/{settings.INBOX_PREFIX}/" in uri and uri.lower().endswith(".csv")
 
 
-def read_day_download(data: bytes, name: str, now: datetime) -> tuple[RawDay, Portfolio]:
-    """B3's CSV download of a day (the file ``name``), once the contract passes it."""
+def read_checked_download(data: bytes, name: str, now: datetime) -> tuple[str, Portfolio]:
+    """B3's CSV download (the file ``name``) once the contract passes it, and its raw
+    object's key: a day's under ``raw/``, a four-month portfolio's as its cycle's
+    theoretical portfolio, dated to the cycle's first session (docs/raw-layer.md)."""
     portfolio = read_download(data, name, fetched_at=now)
-    if portfolio.dataset is not DAILY:
-        raise NotARawObject(f"{name}: a four-month portfolio; only a day's download is taken")
-    day = RawDay(b3_code(portfolio.index), portfolio.trading_date)
-    check_raw(to_parquet_bytes(to_table(portfolio)), name, day.dt, now)
-    return day, portfolio
+    index, dt = b3_code(portfolio.index), portfolio.trading_date
+    if portfolio.dataset is DAILY:
+        check_raw(to_parquet_bytes(to_table(portfolio)), name, dt, now)
+    else:
+        check_trading_day(dt, now)
+    return datasets.object_key(portfolio.dataset, index, dt), portfolio
 
 
 def land_download(
     lake: Lake, data: bytes, name: str, now: datetime, writer: str
-) -> tuple[RawDay, str, str | None]:
-    """Write B3's CSV download ``data`` (the file ``name``) as its day's raw object once the
-    contract passes it; return the day, the raw object's version and, where the day's raw
-    object stays as it was, why: B3's API answer wins over a download (it has the sectors),
-    and the same download again writes nothing (docs/raw-layer.md)."""
-    day, portfolio = read_day_download(data, name, now)
-    if lake.list(day.key) == [day.key]:
-        current = lake.read_object(day.key)
+) -> tuple[str, str, str | None]:
+    """Write B3's CSV download ``data`` (the file ``name``) as its raw object once the
+    contract passes it; return the object's key, version and, where it stays as it was,
+    why: B3's API answer wins over a download (it has the sectors and ranks), and the same
+    download again writes nothing (docs/raw-layer.md)."""
+    key, portfolio = read_checked_download(data, name, now)
+    held = f"{portfolio.dataset.prefix}/ holds"
+    what = f"{portfolio.index} {portfolio.trading_date}"
+    if lake.list(key) == [key]:
+        current = lake.read_object(key)
         source = pq.ParquetFile(io.BytesIO(current.data)).read_row_group(0).slice(0, 1)
         if not source["source_url"][0].as_py().startswith(PROVENANCE):
-            return day, current.version, f"raw/ holds B3's API answer for {day}: it stays"
+            return key, current.version, f"{held} B3's API answer for {what}: it stays"
         if source["body_sha256"][0].as_py() == hashlib.sha256(data).hexdigest():
-            return day, current.version, f"raw/ holds this download of {day} already"
-    return day, write_raw(lake, portfolio, writer=writer).version, None
+            return key, current.version, f"{held} this download of {what} already"
+    return key, write_raw(lake, portfolio, writer=writer).version, None
 
 
 def land_inbox_download(uri: str, version: str | None) -> tuple[str, str, str | None]:
@@ -78,10 +83,10 @@ def land_inbox_download(uri: str, version: str | None) -> tuple[str, str, str | 
     root, _, name = uri.rpartition(f"/{settings.INBOX_PREFIX}/")
     lake = open_lake(root)
     stored = lake.read_object(f"{settings.INBOX_PREFIX}/{name}", version or NO_VERSION)
-    day, landed, kept = land_download(
+    key, landed, kept = land_download(
         lake, stored.data, name, calendar.now(), settings.WRITER_VALIDATE
     )
-    return lake.uri_of(day.key), landed, kept
+    return lake.uri_of(key), landed, kept
 
 
 def raw_day(index: str | None, dt: str | None, metadata: Mapping[bytes, bytes]) -> RawDay:
@@ -115,11 +120,11 @@ def read_file(file: Path) -> bytes:
 
 def checked_file(file: Path, index: str | None, dt: str | None) -> tuple[str, bytes]:
     """The inbox key and bytes of ``file`` once the data contract passes it: a raw Parquet
-    file as its day's raw object, a CSV download (``*.csv``) as B3's portfolio of its day."""
+    file as its day's raw object, a CSV download (``*.csv``) as B3's portfolio it holds."""
     index = b3_code(index) if index else None  # refused before the file is read
     data, now = read_file(file), calendar.now()
     if file.suffix.lower() == ".csv":
-        read_day_download(data, file.name, now)
+        read_checked_download(data, file.name, now)
         return f"{settings.INBOX_PREFIX}/{file.name}", data
     day = raw_day(index, dt, read_checked(data, str(file)).schema.metadata or {})
     check_raw(data, str(file), day.dt, now)

@@ -1,6 +1,6 @@
-"""``make bench``: this machine's figures (``make demo`` cold, the Lambdas' work warm, the
-Glue job on re-dated days of IBOV in a warm Spark runtime), printed and recorded in
-``services/tool/measured.json``, which the cost model reads."""
+"""``make bench``: this machine's figures (``make demo`` and a 60-day ``bovespa backfill``
+cold, the Lambdas' work warm, the Glue job on re-dated days of IBOV in a warm Spark
+runtime), printed and recorded in ``services/tool/measured.json``, which the cost model reads."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from services.pipeline.lake.storage import LocalLake
 from services.pipeline.scraper.scrape import scrape
 from services.pipeline.validate.contract import validate
 from services.tool.local.deploy import served_at
-from services.tool.local.emulator import Emulator, port_taken
+from services.tool.local.emulator import Emulator, free_port, port_taken
 from services.tool.local.glue_runtime import run_job
 from services.tool.local.replay import ReplayServer, demo_cases
 from services.tool.local.samples import business_days, recorded_portfolio, write_days
@@ -34,6 +34,8 @@ from services.tool.local.samples import business_days, recorded_portfolio, write
 SIZES = (1, 20, 250)
 #: The index scraped for the per-page figure: two B3 pages.
 PAGED = "IBRA"
+#: B3's download of a day, re-dated for the backfill figure (every number B3's).
+DOWNLOAD = settings.FIXTURES_DIR / "IBOVDia_10-07-25.csv"
 
 
 def machine() -> str:
@@ -104,19 +106,25 @@ def tree_rss(root: int) -> int:
     return sum(rss.get(pid, 0) for pid in family)
 
 
-def bench_demo() -> dict[str, Any]:
-    """``bovespa demo`` on a cold emulator with empty state: its first summary, the wall
-    time and peak memory of the whole command."""
-    if port_taken(settings.EMULATOR_HOST, settings.EMULATOR_PORT):
+def download_on(day: date) -> tuple[str, bytes]:
+    """B3's download of 2025-07-10 re-dated to ``day`` (its title line): its name and bytes."""
+    data = DOWNLOAD.read_bytes().replace(b"Dia 10/07/25", f"Dia {day:%d/%m/%y}".encode())
+    return f"IBOVDia_{day:%d-%m-%y}.csv", data
+
+
+def bench_command(*args: str, emulator: Emulator | None = None) -> dict[str, Any]:
+    """``bovespa <args>`` with empty state on a cold emulator it starts (or on ``emulator``,
+    up already): its first summary, the wall time and peak memory of the whole command."""
+    if emulator is None and port_taken(settings.EMULATOR_HOST, settings.EMULATOR_PORT):
         raise SystemExit(f"port {settings.EMULATOR_PORT} is in use: `make local-down` first")
     with tempfile.TemporaryDirectory(prefix="bovespa-bench-state-") as state:
-        env = {**os.environ, "BOVESPA_STATE_DIR": state}
+        env = {**(emulator.environment() if emulator else os.environ), "BOVESPA_STATE_DIR": state}
         built = settings.STATE_DIR / "build"  # the functions' packages: built once, not cold
         if built.is_dir():
             (Path(state) / "build").symlink_to(built)
         began, peak = time.monotonic(), 0
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.tool.cli", "demo"],
+            [sys.executable, "-m", "services.tool.cli", *args],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         while process.poll() is None:
@@ -124,11 +132,27 @@ def bench_demo() -> dict[str, Any]:
             time.sleep(0.2)
         wall = time.monotonic() - began
         stdout = process.stdout.read() if process.stdout else ""
-        Emulator(state_dir=Path(state) / "ministack").stop()
+        (emulator or Emulator(state_dir=Path(state) / "ministack")).stop()
     if process.returncode != 0:
-        raise SystemExit(f"bovespa demo failed (exit {process.returncode})")
+        raise SystemExit(f"bovespa {args[0]} failed (exit {process.returncode})")
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[0])
     return {**result, "wall_s": round(wall, 1), "peak_memory_mib": round(peak / 2**20)}
+
+
+def bench_backfill(days: int = 60) -> dict[str, Any]:
+    """``bovespa backfill`` of ``days`` re-dated downloads (one execution, one Glue run) on
+    a fresh emulator on a port of its own: a stack may hold the default one."""
+    with tempfile.TemporaryDirectory(prefix="bovespa-bench-backfill-") as scratch:
+        folder = Path(scratch) / "downloads"
+        folder.mkdir()
+        for day in business_days(date(2024, 10, 31), days):
+            name, data = download_on(day)
+            (folder / name).write_bytes(data)
+        emulator = Emulator(port=free_port(), state_dir=Path(scratch) / "ministack")
+        emulator.start()
+        done = bench_command("backfill", str(folder), emulator=emulator)
+    keys = ("glue_runs", "seconds", "wall_s")
+    return {"files": days, **{key: done[key] for key in keys}}
 
 
 def record(
@@ -161,7 +185,7 @@ def table(title: str, rows: list[dict[str, Any]]) -> Table:
 def main() -> None:
     console = Console()
     console.print(f"[bold]Machine:[/] {machine()}")
-    demo = bench_demo()
+    demo = bench_command("demo")
     phases = {"emulator start (s)": demo["emulator_start_s"], "deployment (s)": demo["deploy_s"]}
     phases |= {f"state: {s['step']} (s)": round(s["seconds"], 1) for s in demo["steps"]}
     phases |= {"whole command (wall, s)": demo["wall_s"], "peak MiB": demo["peak_memory_mib"]}
@@ -171,7 +195,10 @@ def main() -> None:
     console.print(table("Lambda work, warm (median)", [lambdas]))
     glue = bench_glue()
     console.print(table("Glue job, local Spark, warm runtime", glue))
-    MEASURED_FILE.write_text(json.dumps(record(demo, lambdas, glue), indent=2) + "\n")
+    backfill = bench_backfill()
+    console.print(table("bovespa backfill, cold", [backfill]))
+    measured = record(demo, lambdas, glue) | {"backfill": backfill}
+    MEASURED_FILE.write_text(json.dumps(measured, indent=2) + "\n")
     console.print(f"[bold]Recorded[/] {MEASURED_FILE.relative_to(settings.REPO_ROOT)}")
 
 

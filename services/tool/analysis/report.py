@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import html
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,23 +43,22 @@ SECTIONS = (
      "rebalance (January, May, September)."),
 )  # fmt: skip
 SECTION_TABLES = tuple(section[0] for section in SECTIONS)
-#: Bars in a chart of changes.
-TOP_CHANGES = 15
+#: Bars in a chart of changes; lines in the chart of weights across the days.
+TOP_CHANGES, TOP_HISTORY = 15, 5
 CHANGES = ("entering", "leaving", "weight change", "unchanged")
 BLUE, GREEN, RED = "#1f4e79", "#2e7d32", "#c62828"
 
 
-def latest_dt_before(glue: Any, database: str, table: str, index: str, dt: str) -> str | None:
-    """The latest portfolio date of ``index`` before ``dt`` in the catalogue, if any."""
+def days_before(glue: Any, database: str, table: str, index: str, dt: str) -> list[str]:
+    """The portfolio dates of ``index`` before ``dt`` in the catalogue, oldest first."""
     pages = glue.get_paginator("get_partitions").paginate(
         DatabaseName=database, TableName=table, Expression=f"dt < '{dt}' AND index_code = '{index}'"
     )
-    days = (p["Values"][0] for page in pages for p in page["Partitions"] if p["Values"][1] == index)
-    return max((day for day in days if day < dt), default=None)  # whatever the emulator filters
+    days = {p["Values"][0] for page in pages for p in page["Partitions"] if p["Values"][1] == index}
+    return sorted(day for day in days if day < dt)  # whatever the emulator filters
 
 
 def catalogued(glue: Any, database: str, names: Iterable[str]) -> set[str]:
-    """Which of the tables ``names`` the catalogue has."""
     found = set()
     for name in names:
         with contextlib.suppress(glue.exceptions.EntityNotFoundException):
@@ -102,8 +101,21 @@ class Report:
         bars_ = axes.barh(positions, values, color=colors)
         axes.bar_label(bars_, fmt="%.3f", fontsize=7, padding=3)
         axes.set_yticks(positions, labels, fontsize=8)
+        self._show(figure, axes, key, heading)
+
+    def lines(self, key: str, heading: str, series: dict[str, Rows]) -> None:
+        """One line per ticker: its ``weight_pct`` on each ``dt`` of its rows."""
+        figure, axes = plt.subplots(figsize=(9, 4), dpi=110)
+        for ticker, rows in series.items():
+            days: Any = [date.fromisoformat(str(r["dt"])) for r in rows]  # matplotlib takes dates
+            axes.plot(days, [float(r["weight_pct"] or 0) for r in rows], marker=".", label=ticker)
+        axes.legend(fontsize=8)
+        figure.autofmt_xdate()
+        self._show(figure, axes, key, heading)
+
+    def _show(self, figure: Any, axes: Any, key: str, heading: str) -> None:
         axes.set_title(f"{self.name}: {heading}", fontsize=10)
-        axes.grid(axis="x", alpha=0.3)
+        axes.grid(alpha=0.3)
         figure.tight_layout()
         path = self.images[key] = self.out_dir / f"{key}-{self.name.replace(' ', '-')}.png"
         figure.savefig(path)
@@ -117,26 +129,35 @@ def build(
     runner: Runner,
     dt: str,
     index: str,
-    previous_dt: str | None,
+    earlier: Sequence[str],
     out_dir: Path,
     available: Collection[str] = frozenset(),
 ) -> Report:
     """Query, draw and write ``out_dir/report-<index>-<dt>.html``.
 
-    ``available``: the tables of :data:`SECTION_TABLES` in the catalogue (:func:`catalogued`).
+    ``earlier``: the index's days before ``dt`` (:func:`days_before`); ``available``: the
+    tables of :data:`SECTION_TABLES` in the catalogue (:func:`catalogued`).
     """
-    values = {"dt": dt, "index_code": index, "previous_dt": previous_dt or dt}
+    first, previous = (earlier[0], earlier[-1]) if earlier else (dt, dt)
+    values = {"dt": dt, "index_code": index, "previous_dt": previous}
 
-    def run(name: str) -> Rows:
-        return runner(bind(saved_queries()[name], values)).as_dicts()
+    def run(name: str, more: dict[str, str]) -> Rows:
+        return runner(bind(saved_queries()[name], values | more)).as_dicts()
 
-    top = run("top_weights")
+    top = run("top_weights", {})
     if not top:
         raise LookupError(f"no refined rows for {index} on {dt}: run the pipeline for that day")
-    wanted = ["weights_by_sector", *(["day_over_day", "entries_exits"] if previous_dt else [])]
-    wanted += [query for table, query, *_ in SECTIONS if table in available]
+    tickers = [str(r["ticker"]) for r in top[:TOP_HISTORY]]
+    asked: dict[str, tuple[str, dict[str, str]]] = {"weights_by_sector": ("weights_by_sector", {})}
+    if earlier:
+        asked["day_over_day"] = ("day_over_day", {})
+        asked |= {f"since {d}": ("entries_exits", {"previous_dt": d}) for d in (first, previous)}
+        span = {"start_dt": first, "end_dt": dt}
+        asked |= {t: ("ticker_history", {"ticker": t, **span}) for t in tickers}
+    asked |= {query: (query, {}) for table, query, *_ in SECTIONS if table in available}
     with ThreadPoolExecutor() as pool:  # the rest at once: Athena runs queries concurrently
-        ask = dict(zip(wanted, pool.map(run, wanted), strict=True)).__getitem__
+        answers = dict(zip(asked, pool.map(lambda job: run(*job), asked.values()), strict=True))
+    ask = answers.__getitem__
     out_dir.mkdir(parents=True, exist_ok=True)
     report = Report(out_dir, f"{index} {dt}")
     report.text(f"{index} — {portfolio_label(date.fromisoformat(dt))}", "h1")
@@ -144,14 +165,11 @@ def build(
     report.chart("top_weights", "The 20 heaviest tickers (% of the index)", tops, False)
     sectors = [(str(r["sector"]), r["weight_pct"]) for r in ask("weights_by_sector")]
     report.chart("sectors", "Weight by sector (%)", sectors, False)
-    if previous_dt:
-        changes = [(str(r["ticker"]), r["change_pct"]) for r in ask("day_over_day")]
-        changes = [(ticker, change) for ticker, change in changes if change is not None]
-        heading = f"Largest weight changes since {previous_dt} (percentage points)"
-        report.chart("changes", heading, changes[:TOP_CHANGES], True)
-        report.text(f"Entries and exits, {previous_dt} → {dt}", "h2")
-        moves = [(r["movement"], r["ticker"], r["company"]) for r in ask("entries_exits")]
-        report.table(("movement", "ticker", "company"), moves, "None.")
+    if not sectors:  # the day has rows, none with a sector
+        report.text("Weight by sector (%)", "h2")
+        report.text("B3's CSV download has no sector: this day's rows have none.")
+    if earlier:
+        _history(report, ask, tickers, earlier, dt)
     else:
         report.text("No earlier portfolio of this index is in the lake: no changes to show.")
     _ahead(report, ask, available, index, dt)
@@ -162,10 +180,33 @@ def build(
         "<style>body{font-family:sans-serif;max-width:960px;margin:2em auto}"
         "img{max-width:100%}td,th{padding:2px 8px;text-align:left}</style></head><body>"
         + "".join(report.parts)
-        + "<p>Source: B3 GetPortfolioDay, refined by bovespa-pipeline.</p></body></html>",
+        + "<p>Source: B3 (GetPortfolioDay, or its CSV download), refined by bovespa-pipeline."
+        "</p></body></html>",
         encoding="utf-8",
     )
     return report
+
+
+def _history(
+    report: Report, ask: Callable[[str], Rows], tickers: list[str], earlier: Sequence[str], dt: str
+) -> None:
+    """The changes since the day before, and the heaviest tickers' weights since the first."""
+    first, previous = earlier[0], earlier[-1]
+    changes = [(str(r["ticker"]), r["change_pct"]) for r in ask("day_over_day")]
+    changes = [(ticker, change) for ticker, change in changes if change is not None]
+    heading = f"Largest weight changes since {previous} (percentage points)"
+    report.chart("changes", heading, changes[:TOP_CHANGES], True)
+    _moves(report, ask(f"since {previous}"), previous, dt)
+    heading = f"The {len(tickers)} heaviest tickers' weights, {first} → {dt} (%)"
+    report.lines("history", heading, {ticker: ask(ticker) for ticker in tickers})
+    if first != previous:
+        _moves(report, ask(f"since {first}"), first, dt)
+
+
+def _moves(report: Report, rows: Rows, earlier: str, dt: str) -> None:
+    report.text(f"Entries and exits, {earlier} → {dt}", "h2")
+    moves = [(r["movement"], r["ticker"], r["company"]) for r in rows]
+    report.table(("movement", "ticker", "company"), moves, "None.")
 
 
 def _ahead(

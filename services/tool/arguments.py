@@ -40,7 +40,7 @@ def http_url(param: typer.CallbackParam, value: str | None) -> str | None:
 IndexOption = Annotated[
     str,
     typer.Option(
-        "--index", "-i", help="B3 index code: IBOV, IBXX, IBXL, SMLL, IDIV, IFIX... (IBRX works)"
+        "--index", "-i", metavar="CODE", help="B3 index code: IBOV, IBXX, IFIX... (IBRX works)"
     ),
 ]
 IndicesOption = Annotated[
@@ -49,20 +49,19 @@ IndicesOption = Annotated[
         "--index",
         "--indices",
         "-i",
+        metavar="CODES",
         help="B3 index codes, comma-separated, or all: every one in one execution.",
     ),
 ]
 LakeOption = Annotated[
     str,
     typer.Option(
-        "--lake", envvar=settings.LAKE_URI_ENV, help="A directory or s3://bucket\\[/prefix]."
+        "--lake", envvar=settings.LAKE_URI_ENV, metavar="URI", help="A directory or s3://…"
     ),
 ]
 BaseUrlOption = Annotated[
     str | None,
-    typer.Option(
-        "--base-url", envvar=settings.B3_BASE_URL_ENV, callback=http_url, help="B3 endpoint URL."
-    ),
+    typer.Option("--base-url", envvar=settings.B3_BASE_URL_ENV, callback=http_url, metavar="URL"),
 ]
 
 

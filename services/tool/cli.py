@@ -26,7 +26,7 @@ from services.pipeline.b3 import calendar
 from services.pipeline.b3.calendar import SAO_PAULO
 from services.pipeline.b3.errors import B3Error
 from services.pipeline.errors import EXIT_CODES, BadArgument, one_line
-from services.pipeline.lake.layout import NotARawKey, RawDay, parse_raw_key
+from services.pipeline.lake.layout import NotARawKey, parse_raw_key
 from services.pipeline.lake.storage import Lake, S3Lake, open_lake
 from services.pipeline.scraper.scrape import scrape as scrape_portfolio
 from services.pipeline.validate.contract import validate
@@ -34,9 +34,10 @@ from services.pipeline.validate.errors import ContractViolation
 from services.pipeline.validate.ingest import (
     checked_file,
     land_download,
-    read_day_download,
+    read_checked_download,
     read_file,
 )
+from services.tool.analysis.athena import catalogue
 from services.tool.analysis.athena import run as run_athena
 from services.tool.analysis.queries import bind, saved_queries
 from services.tool.analysis.readonly import check_read_only
@@ -75,7 +76,7 @@ from services.tool.local.run import finish as finish_execution
 
 app = typer.Typer(
     help="B3 index portfolios to a partitioned, catalogued data lake.", no_args_is_help=True,
-    add_completion=False,
+    add_completion=False, rich_markup_mode=None,
 )  # fmt: skip
 local_app = typer.Typer(
     help=f"The local AWS emulator (MiniStack on {settings.EMULATOR_HOST}:{settings.EMULATOR_PORT})."
@@ -115,10 +116,9 @@ def run_pipeline(
     print_result(result, endpoint)
     write_json(result)
     if outcome.status != "SUCCEEDED":
-        fail(
-            f"the pipeline failed in {result.get('failed_state')}: "
-            f"{result.get('error')}: {escape(str(result.get('cause')))}"
-        )
+        line = f"{result.get('error')}: {result.get('cause')} (in {result.get('failed_state')})"
+        offline = result.get("error") == "B3Unavailable"
+        fail(escape(line) + ("\nhint: make demo replays B3's recorded answers offline" * offline))
     return result
 
 
@@ -135,7 +135,9 @@ def dropped(key: str, data: bytes) -> Begin:
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks.")] = False,
+) -> None:
     """Configure logging (to stderr) for every command."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -149,7 +151,7 @@ def scrape(
     index: IndexOption = settings.DEFAULT_INDEX,
     lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
     base_url: BaseUrlOption = None,
-    page_size: Annotated[int, typer.Option(min=1, help="Rows per B3 page.")] = (
+    page_size: Annotated[int, typer.Option(min=1, metavar="ROWS", help="Rows per B3 page.")] = (
         settings.B3_PAGE_SIZE
     ),
     dataset: Annotated[
@@ -163,6 +165,7 @@ def scrape(
         datetime | None,
         typer.Option(
             formats=["%Y-%m-%dT%H:%M"],
+            metavar="YYYY-MM-DDTHH:MM",
             help="The São Paulo moment a replay pretends to run at (default: now): B3's "
             "answer must be of the session it served then.",
         ),
@@ -190,7 +193,7 @@ def run(index: IndicesOption = settings.DEFAULT_INDEX) -> None:
 def demo() -> None:
     """The main job, offline: three indices from B3's recordings, each in an execution whose
     clock is the morning of its recorded session; then IBOV on 2022-12-08 with its portfolio
-    ahead (:mod:`services.tool.local.replay`)."""
+    ahead."""
     out = settings.STATE_DIR / "reports"
     # The reports are written one at a time, beside the executions (pyplot is not thread-safe).
     with ReplayServer(demo_cases()) as server, ThreadPoolExecutor(1) as reports:
@@ -219,7 +222,7 @@ def demo() -> None:
 
 @app.command()
 def finish(
-    execution: Annotated[str, typer.Argument(help="The ARN of a FAILED execution.")],
+    execution: Annotated[str, typer.Argument(metavar="ARN", help="A FAILED execution.")],
 ) -> None:
     """Finish what a failed execution left: redrive it, or (no redrive locally) start one.
 
@@ -234,12 +237,17 @@ def ingest(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, help="A raw Parquet file, or B3's CSV download (*.csv)."
+            exists=True, dir_okay=False, metavar="FILE", help="Raw Parquet, or B3's CSV download."
         ),
     ],
-    index: Annotated[str | None, typer.Option(help="Index code (default: from the file).")] = None,
+    index: Annotated[
+        str | None, typer.Option(metavar="CODE", help="Index code (default: from the file).")
+    ] = None,
     dt: Annotated[
-        str | None, typer.Option(callback=day_option, help="Trading day (default: from the file).")
+        str | None,
+        typer.Option(
+            callback=day_option, metavar="YYYY-MM-DD", help="Trading day (default: from the file)."
+        ),
     ] = None,
 ) -> None:
     """Drop a raw Parquet file (or B3's CSV download of a day) into the local bucket's inbox
@@ -255,15 +263,16 @@ def ingest(
 @app.command()
 def backfill(
     folder: Annotated[
-        Path, typer.Argument(exists=True, file_okay=False, help="A folder of B3's CSV downloads.")
+        Path,
+        typer.Argument(exists=True, file_okay=False, metavar="FOLDER", help="B3's CSV downloads."),
     ],
 ) -> None:
-    """Land each of B3's CSV downloads of a day in FOLDER (*.csv) as its raw day, then refine
-    them all in one execution (one Glue run).
+    """Land each of B3's CSV downloads in FOLDER (*.csv) -- a day's, or a four-month
+    portfolio's -- as its raw object, then refine them all in one execution (one Glue run).
 
-    A file the contract refuses, or a second file of a day, is listed with its reason and
-    written nowhere; the others go on (exit 12 if any was refused). A day whose raw object
-    is B3's API answer keeps it (docs/raw-layer.md).
+    A file the contract refuses, or a second file of a raw object, is listed with its reason
+    and written nowhere; the others go on (exit 12 if any was refused). A raw object that is
+    B3's API answer is kept (docs/raw-layer.md).
     """
     files = sorted(folder.glob("*.csv"), key=lambda f: f.name)
     if not 0 < len(files) <= settings.MAX_OBJECTS:
@@ -275,30 +284,30 @@ def backfill(
 
 
 def landed(files: Sequence[Path], refused: list[str]) -> Begin:
-    """A ``begin`` that lands each file of ``files`` as its raw day (each refusal one line
-    in ``refused``) and starts one execution for them all."""
+    """A ``begin`` that lands each file of ``files`` as its raw object (each refusal one
+    line in ``refused``) and starts one execution for them all."""
 
     def land(stack: Deployed) -> str:
-        lake, days, now = S3Lake(stack.bucket), dict[RawDay, str](), calendar.now()
+        lake, keys, now = S3Lake(stack.bucket), dict[str, str](), calendar.now()
         objects = []
         for file in files:
             try:
                 data = read_file(file)
-                day, _ = read_day_download(data, file.name, now)
-                if day in days:
-                    raise BadArgument(f"{day} is also {days[day]}'s day: one file a day")
-                day, version, kept = land_download(lake, data, file.name, now, settings.WRITER_CLI)
+                key, _ = read_checked_download(data, file.name, now)
+                if key in keys:
+                    raise BadArgument(f"{key} is also {keys[key]}'s: one file an object")
+                key, version, kept = land_download(lake, data, file.name, now, settings.WRITER_CLI)
             except (B3Error, ContractViolation, BadArgument) as error:
                 refused.append(f"refused {file.name}: {one_line(error)}")
                 err.print(escape(refused[-1]), soft_wrap=True)
                 continue
-            days[day] = file.name
-            objects.append({"uri": lake.uri_of(day.key), "version": version})
+            keys[key] = file.name
+            objects.append({"uri": lake.uri_of(key), "version": version})
             if kept:
-                err.print(f"kept {day}: {kept}")
+                err.print(f"kept {key}: {kept}")
         if not objects:
             raise NoRawData(f"no file of the {len(files)} passed the contract")
-        err.print(f"[bold]Landed[/] {len(objects)} days; one execution refines them")
+        err.print(f"[bold]Landed[/] {len(objects)} files; one execution refines them")
         return start(stack, {"source": "backfill", "objects": objects})
 
     return land
@@ -336,17 +345,25 @@ def validated_objects(
 @app.command()
 def etl(
     lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
-    dt: Annotated[str | None, typer.Option("--dt", help="One trading day, YYYY-MM-DD.")] = None,
-    first: Annotated[str | None, typer.Option("--start", help="Backfill from this day…")] = None,
-    end: Annotated[str | None, typer.Option(help="…to this day (inclusive).")] = None,
-    index: Annotated[
-        str | None, typer.Option("--index", "-i", help="Index codes, comma-separated.")
+    dt: Annotated[
+        str | None, typer.Option("--dt", metavar="YYYY-MM-DD", help="One trading day.")
     ] = None,
-    table: Annotated[str, typer.Option(help="Table in the Glue catalogue.")] = (
+    first: Annotated[
+        str | None, typer.Option("--start", metavar="YYYY-MM-DD", help="From this day…")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM-DD", help="…to this day (inclusive).")
+    ] = None,
+    index: Annotated[
+        str | None,
+        typer.Option("--index", "-i", metavar="CODES", help="Index codes, comma-separated."),
+    ] = None,
+    table: Annotated[str, typer.Option(metavar="TABLE", help="Table in the Glue catalogue.")] = (
         settings.REFINED_TABLE
     ),
     processing_date: Annotated[
-        str | None, typer.Option(help="Processing date for the date features.")
+        str | None,
+        typer.Option(metavar="YYYY-MM-DD", help="Processing date for the date features."),
     ] = None,
     catalog: Annotated[
         bool, typer.Option(help="Register the partitions in the deployed Glue table.")
@@ -375,35 +392,51 @@ def etl(
     print_etl({**or_exit(lambda: run_job(args)), "skipped": refused})
 
 
-@app.command("query")
-def query_command(
-    query: Annotated[str, typer.Argument(help="A saved query's name, or SQL.")],
-    param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="name=value, for a saved query.")
-    ] = None,
-    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
-    timeout: Annotated[float, typer.Option(help="Seconds before the query is stopped.")] = 20,
-) -> None:
-    """Run a saved query (``services/tool/analysis/queries``) or SQL on the local stack's Athena.
+FormatOption = Annotated[str, typer.Option("--format", metavar="table|csv|json")]
+SAVED = saved_queries()
 
-    One read-only statement that touches no file runs (:mod:`services.tool.analysis.readonly`);
-    anything else is refused. ``SHOW TABLES`` and ``DESCRIBE <table>`` list the catalogue.
-    """
-    saved = saved_queries()
+
+@app.command(
+    "query",
+    help="Run a saved query or one read-only SQL statement (no file read or written) on the "
+    "local stack's Athena.\n\n\b\nSaved (-p name=value for each parameter):\n"
+    + "\n".join(f"  {q.name} ({', '.join(dict.fromkeys(q.parameters))})" for q in SAVED.values())
+    + "\n\nSHOW TABLES and DESCRIBE answer on AWS only: `bovespa tables` lists the columns.",
+)
+def query_command(
+    query: Annotated[str, typer.Argument(metavar="NAME|SQL", help="A saved query's name, or SQL.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", metavar="NAME=VALUE", help="For a saved query."),
+    ] = None,
+    output: FormatOption = "table",
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Before the query is stopped.")
+    ] = 20,
+) -> None:
     values = dict(p.split("=", 1) for p in param or [] if "=" in p)
-    sql = or_exit(lambda: bind(saved[query], values)) if query in saved else query
-    if query not in saved and not any(c.isspace() for c in query.strip()):
-        fail(f"no saved query {query!r}; saved: {', '.join(saved)}", EXIT_CODES["BadArgument"].code)
+    sql = or_exit(lambda: bind(SAVED[query], values)) if query in SAVED else query
+    if query not in SAVED and not any(c.isspace() for c in query.strip()):
+        fail(f"no saved query {query!r}; saved: {', '.join(SAVED)}", EXIT_CODES["BadArgument"].code)
     or_exit(lambda: check_read_only(sql))
     _use_local_aws()
     print_rows(or_exit(lambda: run_athena(sql, LOCAL.workgroup, timeout=timeout)), output)
 
 
 @app.command()
+def tables(output: FormatOption = "table") -> None:
+    """Every table of the local stack's catalogue: its columns, then its partition keys."""
+    _use_local_aws()
+    print_rows(or_exit(lambda: catalogue(LOCAL.database)), output)
+
+
+@app.command()
 def report(
-    dt: Annotated[str, typer.Option("--dt", callback=day_option, help="The day, YYYY-MM-DD.")],
+    dt: Annotated[
+        str, typer.Option("--dt", callback=day_option, metavar="YYYY-MM-DD", help="The day.")
+    ],
     index: IndexOption = settings.DEFAULT_INDEX,
-    out: Annotated[Path, typer.Option(help="Where to write the HTML and PNGs.")] = (
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Where to write the HTML and PNGs.")] = (
         settings.STATE_DIR / "reports"
     ),
 ) -> None:
@@ -414,11 +447,11 @@ def report(
 
 
 def _write_report(dt: str, index: str, out: Path) -> Path:
-    from services.tool.analysis.report import SECTION_TABLES, catalogued, latest_dt_before
+    from services.tool.analysis.report import SECTION_TABLES, catalogued, days_before
     from services.tool.analysis.report import build as build_report  # matplotlib: load on use
 
     glue = boto3.client("glue")
-    before = latest_dt_before(glue, LOCAL.database, LOCAL.table, index, dt)
+    before = days_before(glue, LOCAL.database, LOCAL.table, index, dt)
     ahead = catalogued(glue, LOCAL.database, SECTION_TABLES)
     written = or_exit(
         lambda: build_report(
@@ -441,9 +474,14 @@ def _use_local_aws() -> None:
 
 @app.command("cost")
 def cost_command(
-    stack: Annotated[str, typer.Option(help="The stack: reads Pulumi.<stack>.yaml.")] = "dev",
+    stack: Annotated[
+        str, typer.Option(metavar="STACK", help="An example stack in infra/stacks/.")
+    ] = "dev",
     indices: Annotated[
-        str | None, typer.Option(help="B3 codes, comma-separated, or all (default: the stack's).")
+        str | None,
+        typer.Option(
+            metavar="CODES", help="B3 codes, comma-separated, or all (default: the stack's)."
+        ),
     ] = None,
     flex: Annotated[bool, typer.Option(help="Price the Glue job as a Flex run.")] = False,
 ) -> None:
@@ -472,7 +510,7 @@ def local_up() -> None:
 
 @local_app.command("down")
 def local_down() -> None:
-    """Stop the emulator started by ``bovespa local up`` (found even with .state deleted)."""
+    """Stop the emulator started by `bovespa local up` (found even with .state deleted)."""
     err.print("stopped" if Emulator().stop() else "nothing was running")
 
 

@@ -6,14 +6,16 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from services.pipeline.lake.raw import raw_key
 from services.pipeline.lake.storage import LocalLake
 from services.tool.local.replay import Fault, ReplayServer
+from services.tool.local.run import fold
 from services.tool.local.samples import redate_body
 from tests.lakes import recorded_portfolio, write_days
 from tests.recordings import CLOUDFLARE_520, SEGMENT2_2025_07_10, load
@@ -123,7 +125,7 @@ def test_query_refuses_anything_but_one_read_only_statement(sql: str, why: str) 
 
 @pytest.mark.parametrize(
     "args",
-    [["report", "--dt", ".."], ["report", "--dt", "2025-02-30"],
+    [["report", "--dt", "notadate"], ["report", "--dt", "2025-13-01"],
      ["scrape", "--base-url", "file:///etc/passwd"], ["scrape", "--base-url", "ftp://b3.example/x"]],
 )  # fmt: skip
 def test_a_bad_day_or_url_exits_2_in_one_line_before_anything_runs(
@@ -146,3 +148,27 @@ def test_a_holiday_portfolio_exits_8_naming_the_holiday(tmp_path: Path) -> None:
     lines = [line for line in done.stderr.splitlines() if line.startswith("error ")]
     assert lines == ["error NotATradingDay: dt=2025-12-25 is not a B3 session: Natal"]
     assert list(tmp_path.rglob("*")) == []
+
+
+@pytest.mark.parametrize(
+    ("validated", "status", "retries"), [([], "failed", 3), ([{}], "succeeded", 4)]
+)
+def test_a_map_whose_every_iteration_failed_shows_failed(
+    validated: list[dict[str, str]], status: str, retries: int
+) -> None:
+    """``make run`` without B3 showed ``Scrape and validate`` succeeded, its one index failed."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def event(kind: str, **details: str) -> dict[str, Any]:
+        return {"type": kind, "timestamp": at, "stateEnteredEventDetails": details}
+
+    output = json.dumps({"validated": validated, "failed": [{"target": "IBOV"}], "ahead": []})
+    events = [event("MapStateEntered", name="ScrapeIndices"), *[event("TaskFailed")] * 4,
+              event("MapStateExited", name="ScrapeIndices", output=output),
+              event("WaitStateEntered", name="WaitBeforeRetry", input=output),
+              event("WaitStateExited", name="WaitBeforeRetry", output=output)]  # fmt: skip
+    steps = [(s.name, s.status, s.retries) for s in fold(events).steps]
+    assert steps == [
+        ("Scrape and validate", status, retries),
+        ("Wait before retry", "succeeded", 0),
+    ]

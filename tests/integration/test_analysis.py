@@ -6,9 +6,11 @@ Into the local stack's lake, through the raw writers and ONE pinned run of the G
   weights of the recording stored on 2025-07-13, B3's own strings, without VIVA3): ALOS3
   entered, VIVA3 left, every weight moved as B3 published;
 * IBOV 2022-12-08 (recorded) with its cycle's theoretical portfolio (recorded 2022-12-10),
-  and 2022-12-07 without ABEV3; two test-made previews (no ``GetQuartelyPreview`` answer
-  is recorded, ``tests.ahead.preview_body``): on 2022-12-08 the Jan.-Apr. 2025 theoretical
-  portfolio served as one, on 2022-12-07 (older: never picked) the 2022 recording.
+  2022-12-07 without ABEV3, and 2022-12-06 from B3's CSV download of 2025-07-10 (no
+  sectors), landed as ``bovespa backfill`` lands it; two test-made previews (no
+  ``GetQuartelyPreview`` answer is recorded, ``tests.ahead.preview_body``): on 2022-12-08
+  the Jan.-Apr. 2025 theoretical portfolio served as one, on 2022-12-07 (older: never
+  picked) the 2022 recording.
 
 Expected rows are computed from the recordings' strings (``tests.ahead_expected``).
 """
@@ -21,7 +23,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -32,7 +33,6 @@ from typing import Any
 
 import duckdb
 import nbformat
-import psutil
 import pytest
 from nbclient import NotebookClient
 
@@ -40,6 +40,7 @@ from glue.job import parse_args, run
 from services.pipeline import settings
 from services.pipeline.b3 import preview, theoretical
 from services.pipeline.b3.cycles import cycle_of
+from services.pipeline.b3.download import read_download
 from services.pipeline.b3.portfolio import (
     Header,
     PageSource,
@@ -52,10 +53,12 @@ from services.pipeline.b3.portfolio import (
 from services.pipeline.lake.datasets import PREVIEW, THEORETICAL, Dataset
 from services.pipeline.lake.raw import write_raw
 from services.pipeline.lake.storage import S3Lake
+from services.pipeline.validate.ingest import land_download
 from services.tool.analysis.athena import QueryFailed
 from services.tool.analysis.athena import run as athena
 from services.tool.analysis.queries import bind, saved_queries
-from services.tool.analysis.report import SECTION_TABLES, build, catalogued, latest_dt_before
+from services.tool.analysis.report import SECTION_TABLES, build, catalogued, days_before
+from services.tool.bench import download_on
 from services.tool.local.deploy import LOCAL, Deployed, deploy
 from tests.ahead import THEORETICAL_2022, THEORETICAL_2025_01, configuration, preview_body
 from tests.ahead_expected import Row, next_rebalance, theoretical_vs_day
@@ -72,7 +75,7 @@ from tests.recordings import (
 pytestmark = pytest.mark.spark
 
 EARLIER, LATER = "2025-07-09", "2025-07-11"
-DAY, BEFORE = date(2022, 12, 8), date(2022, 12, 7)
+DAY, BEFORE, DOWNLOADED = date(2022, 12, 8), date(2022, 12, 7), date(2022, 12, 6)
 NOTEBOOK = settings.REPO_ROOT / "services" / "tool" / "analysis" / "b3_index_portfolio.ipynb"
 
 
@@ -132,6 +135,9 @@ def stack(aws_endpoint: str, spark: Any) -> Iterator[Deployed]:
     for portfolio in (earlier, later, day, on_day(without(day, "ABEV3"), BEFORE)):
         raw = write_raw(lake, portfolio, writer=settings.WRITER_SCRAPER)  # the trigger ignores
         objects.append({"index": "IBOV", "dt": raw.dt.isoformat(), **_pin(lake, raw.key)})
+    name, data = download_on(DOWNLOADED)
+    key = land_download(lake, data, name, datetime.now(UTC), settings.WRITER_CLI)[0]
+    objects.append({"index": "IBOV", "dt": str(DOWNLOADED), **_pin(lake, key)})
     ahead = []
     for dataset, session, ahead_body in (
         (THEORETICAL, DAY, THEORETICAL_2022.read_bytes()),
@@ -275,18 +281,28 @@ def test_the_report(stack: Deployed, tmp_path: Path) -> None:
     glue = aws("glue")
     available = catalogued(glue, LOCAL.database, [*SECTION_TABLES, "no_such_table"])
     assert available == set(SECTION_TABLES)
-    assert latest_dt_before(glue, LOCAL.database, LOCAL.table, "IBOV", LATER) == EARLIER
+    earlier = days_before(glue, LOCAL.database, LOCAL.table, "IBOV", LATER)
+    assert earlier == [str(DOWNLOADED), str(BEFORE), str(DAY), EARLIER]
     runner = lambda sql: athena(sql, LOCAL.workgroup)  # noqa: E731
-    day = build(runner, LATER, "IBOV", EARLIER, tmp_path, available)
-    assert set(day.images) == {"top_weights", "sectors", "changes"}
+    day = build(runner, LATER, "IBOV", earlier, tmp_path, available)
+    assert set(day.images) == {"top_weights", "sectors", "changes", "history"}
     page = day.html_path.read_text() if day.html_path else ""
-    assert page.count("data:image/png;base64,") == 3
-    assert "<tr><td>entered</td><td>ALOS3</td><td>ALLOS</td></tr>" in page
-    assert "<tr><td>left</td><td>VIVA3</td><td>VIVARA S.A.</td></tr>" in page
+    assert page.count("data:image/png;base64,") == 4
+    since = {  # each entries-and-exits table's rows, as (movement, ticker)
+        start: re.findall(r"<tr><td>(\w+)</td><td>(\w+)</td>", page.split(
+            f"Entries and exits, {start} → {LATER}</h2>")[1].split("<h2>")[0])
+        for start in (EARLIER, str(DOWNLOADED))
+    }  # fmt: skip
+    assert since[EARLIER] == [("entered", "ALOS3"), ("left", "VIVA3")]
+    name, data = download_on(DOWNLOADED)
+    first = {asset.cod for asset in read_download(data, name).assets}
+    last = {r["cod"] for r in later_document()["results"]}
+    moves = [("entered", t) for t in sorted(last - first)]
+    assert since[str(DOWNLOADED)] == moves + [("left", t) for t in sorted(first - last)]
     assert f"No theoretical portfolio of IBOV for {LATER} is in the lake" in page
     assert "is for the cycle 2023-01, which has begun" in page  # the latest preview is old
-    ahead = build(runner, str(DAY), "IBOV", str(BEFORE), tmp_path, available)
-    assert set(ahead.images) == {"top_weights", "sectors", "changes", "theoretical", "rebalance"}
+    ahead = build(runner, str(DAY), "IBOV", earlier[:2], tmp_path, available)
+    assert set(ahead.images) == set(day.images) | {"theoretical", "rebalance"}
     page = ahead.html_path.read_text() if ahead.html_path else ""
     drift = sum(
         abs(r["weight_change_pct"])
@@ -298,10 +314,21 @@ def test_the_report(stack: Deployed, tmp_path: Path) -> None:
     assert moved == ["IRBR3", "FLRY3", "IGTI11", "ITSA4", "RENT3"]  # relative change first
     assert "<td>+1,200,000,000</td>" in page  # IRBR3
     assert "13 entering, 18 leaving, 74 weight change, 0 unchanged" in page
-    bare = build(runner, str(BEFORE), "IBOV", None, tmp_path, set())
+    bare = build(runner, str(DOWNLOADED), "IBOV", [], tmp_path, set())
+    assert set(bare.images) == {"top_weights"}
     page = bare.html_path.read_text() if bare.html_path else ""
+    assert "B3&#x27;s CSV download has no sector" in page
     for table in SECTION_TABLES:
         assert f"The table {table} is not catalogued in this lake." in page
+
+
+def test_a_download_of_a_day_b3s_api_filled_writes_nothing(stack: Deployed) -> None:
+    lake, day = S3Lake(stack.bucket), f"raw/index=IBOV/dt={LATER}/"
+    before = {key: lake.read_bytes(key) for key in lake.list(day)}
+    name, data = download_on(date.fromisoformat(LATER))
+    kept = land_download(lake, data, name, datetime.now(UTC), settings.WRITER_CLI)[2]
+    assert kept == f"raw/ holds B3's API answer for IBOV {LATER}: it stays"
+    assert {key: lake.read_bytes(key) for key in lake.list(day)} == before
 
 
 @pytest.fixture(scope="module")
@@ -345,25 +372,34 @@ def test_the_notebook_runs_headless_against_the_local_data(refined_copy: Path) -
     assert len(images) == 3  # top 20, sectors, changes since 2025-07-09
 
 
-def test_bovespa_query_prints_csv_and_json(stack: Deployed) -> None:
+def test_bovespa_query_prints_csv_and_json_and_tables_lists_the_columns(stack: Deployed) -> None:
     def bovespa(*args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "services.tool.cli", "query", *args], capture_output=True,
+            [sys.executable, "-m", "services.tool.cli", *args], capture_output=True,
             text=True, timeout=120, env=os.environ.copy(), check=True,
         )  # fmt: skip
         return done.stdout
 
-    csv_text = bovespa("entries_exits", "-p", f"dt={LATER}", "-p", f"previous_dt={EARLIER}",
-                       "-p", "index_code=IBOV", "--format", "csv")  # fmt: skip
+    csv_text = bovespa("query", "entries_exits", "-p", f"dt={LATER}", "-p",
+                       f"previous_dt={EARLIER}", "-p", "index_code=IBOV",
+                       "--format", "csv")  # fmt: skip
     assert csv_text.splitlines() == [
         "ticker,company,movement",
         "ALOS3,ALLOS,entered",
         "VIVA3,VIVARA S.A.,left",
     ]
     sql = f'SELECT count(*) AS n FROM "default"."b3_index_portfolio" WHERE dt = \'{LATER}\''
-    assert json.loads(bovespa(sql, "--format", "json")) == [
+    assert json.loads(bovespa("query", sql, "--format", "json")) == [
         {"n": str(len(later_document()["results"]))}
     ]
+    listed = {
+        (c["table"], c["column"]): c for c in json.loads(bovespa("tables", "--format", "json"))
+    }
+    assert [listed["b3_index_portfolio", name]["type"] for name in ("ticker", "weight_pct")] == [
+        "string",
+        "decimal(7,3)",
+    ]
+    assert listed["b3_index_preview", "dt"]["key"] == "partition"
 
 
 def test_the_local_athena_cannot_touch_host_files(stack: Deployed, tmp_path: Path) -> None:
@@ -380,28 +416,14 @@ def test_the_local_athena_cannot_touch_host_files(stack: Deployed, tmp_path: Pat
     assert len(ask("top_weights")) == 20  # the table's own files are still read
 
 
-def test_a_query_given_up_on_is_stopped(stack: Deployed, aws_endpoint: str) -> None:
+def test_a_query_given_up_on_is_stopped(stack: Deployed) -> None:
     five = " CROSS JOIN ".join(f'"default"."b3_index_portfolio" {alias}' for alias in "abcde")
     with pytest.raises(TimeoutError, match="stopped after 2 s") as gave_up:
         athena(f"SELECT count(*) FROM {five}", LOCAL.workgroup, timeout=2)
     query_id = str(gave_up.value).split()[2]
     state = aws("athena").get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
-    assert state["Status"]["State"] == "CANCELLED"
-    port = int(aws_endpoint.rsplit(":", 1)[1])
-    emulator = next(psutil.Process(c.pid) for c in psutil.net_connections("tcp")
-                    if c.laddr and c.laddr.port == port and c.status == "LISTEN")  # fmt: skip
-    before = sum(emulator.cpu_times()[:2])
-    time.sleep(1)
-    assert sum(emulator.cpu_times()[:2]) - before < 0.2  # no DuckDB thread runs it on
-    assert len(ask("top_weights")) == 20  # and it goes on
-
-
-def test_the_catalogue_is_listed_and_a_missing_table_named(stack: Deployed) -> None:
-    assert "b3_index_preview" in [r["tab_name"] for r in select("SHOW TABLES")]
-    columns = {r["col_name"]: r["data_type"] for r in select("DESCRIBE b3_index_portfolio")}
-    assert (columns["ticker"], columns["weight_pct"]) == ("string", "decimal(7,3)")
-    with pytest.raises(QueryFailed, match="TABLE_NOT_FOUND: Table 'default.b3_index_portfolo'"):
-        select('SELECT * FROM "default"."b3_index_portfolo"')
+    assert state["Status"]["State"] == "CANCELLED"  # stopped, not left running
+    assert len(ask("top_weights")) == 20  # and the next query is answered
 
 
 def test_a_statement_without_rows_is_an_empty_result(stack: Deployed) -> None:

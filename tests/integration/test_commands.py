@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -116,6 +117,20 @@ def test_demo_refines_three_indices_each_on_its_session_with_b3s_numbers(
     report = state / "reports" / "report-IBOV-2025-07-10.html"
     assert report.is_file()
     assert str(report) in done.stderr
+    # the README's sample is what the demo prints, numbers, paths and `…` (elided) aside;
+    # Files: is printed for the emulator on its usual port only
+    sample = settings.REPO_ROOT.joinpath("README.md").read_text(encoding="utf-8")
+    sample = sample.split("$ make demo\n.venv/bin/bovespa demo\n")[1].split("```")[0]
+    assert lines_of(sample) - lines_of(done.stderr + done.stdout) == set()
+
+
+def lines_of(text: str) -> set[str]:
+    skip = ("Files:", "(the emulator")
+    return {
+        re.sub(r"\s+", " ", re.sub(r"\S*/reports/|\d", "", line)).strip()
+        for line in text.splitlines()
+        if "…" not in line and not line.startswith(skip)
+    }
 
 
 def test_demo_refines_the_portfolio_ahead_into_its_tables(

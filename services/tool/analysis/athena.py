@@ -66,3 +66,17 @@ def run(
         header = number == 0 and execution.get("StatementType") == "DML"
         rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in result["Rows"][header:])
     return Result(columns, rows)
+
+
+def catalogue(database: str) -> Result:
+    """Each table's columns, then its partition keys, as the Glue Data Catalog holds them
+    (what Athena reads; MiniStack's Athena answers no SHOW TABLES or DESCRIBE)."""
+    pages = boto3.client("glue").get_paginator("get_tables").paginate(DatabaseName=database)
+    rows: list[list[str | None]] = [
+        [table["Name"], column["Name"], column["Type"], key]
+        for page in pages for table in page["TableList"]
+        for key, columns in (("", table.get("StorageDescriptor", {}).get("Columns", [])),
+                             ("partition", table.get("PartitionKeys", [])))
+        for column in columns
+    ]  # fmt: skip
+    return Result(["table", "column", "type", "key"], rows)

@@ -104,7 +104,10 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
             if kind == "FailStateEntered":  # CrawlFailed, CountMismatch…
                 current.status, current.ended = "failed", event["timestamp"]
         elif kind.endswith("StateExited") and label and current is not None:
-            current.status, current.ended = "succeeded", event["timestamp"]
+            output = progress.outputs[state] or {}  # a Map whose every iteration failed failed
+            lost = kind == "MapStateExited" and output.get("failed") and not output.get("validated")
+            current.status = "failed" if lost else "succeeded"
+            current.ended = event["timestamp"]
         elif kind in {"TaskFailed", "LambdaFunctionFailed", "TaskTimedOut"} and current:
             current.retries += 1
         elif kind == "ExecutionFailed" and progress.error is None:

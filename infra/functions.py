@@ -20,7 +20,7 @@ from services.deploy.deployment import (
     state_machine_arn,
 )
 from services.pipeline import settings
-from services.pipeline.lake.datasets import PREVIEW, RAW_PREFIXES
+from services.pipeline.lake.datasets import PREVIEW, RAW_PREFIXES, THEORETICAL
 
 INBOX, RAW = settings.INBOX_PREFIX, settings.RAW_PREFIX
 
@@ -55,9 +55,12 @@ class Functions(pulumi.ComponentResource):
             bucket.apply(deployment.validate_environment),
             allow(
                 ["s3:GetObject", "s3:GetObjectVersion"],
-                [sub(lake, f"/{p}/*") for p in (INBOX, RAW)],
+                [sub(lake, f"/{p}/*") for p in (INBOX, RAW, THEORETICAL.prefix)],
             ),
-            allow(["s3:PutObject", "s3:DeleteObject"], [sub(lake, f"/{RAW}/*")]),
+            allow(
+                ["s3:PutObject", "s3:DeleteObject"],
+                [sub(lake, f"/{p}/*") for p in (RAW, THEORETICAL.prefix)],
+            ),
             allow(["s3:ListBucket"], [lake]),
         )
         self.trigger = self._function(

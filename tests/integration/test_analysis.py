@@ -422,7 +422,7 @@ def test_a_query_given_up_on_is_stopped(stack: Deployed) -> None:
         athena(f"SELECT count(*) FROM {five}", LOCAL.workgroup, timeout=2)
     query_id = str(gave_up.value).split()[2]
     state = aws("athena").get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
-    assert state["Status"]["State"] == "CANCELLED"  # stopped, not left running
+    assert state["Status"]["State"] == "CANCELLED"  # the client stopped it
     assert len(ask("top_weights")) == 20  # and the next query is answered
 
 

@@ -194,8 +194,13 @@ def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
     }
     validate = statements(stack, "validate-policy")
     assert {tuple(s["Action"]): s["Resource"] for s in validate if "s3:" in s["Action"][0]} == {
-        ("s3:GetObject", "s3:GetObjectVersion"): [f"{lake}/inbox/*", f"{lake}/raw/*"],
-        ("s3:PutObject", "s3:DeleteObject"): [f"{lake}/raw/*"],  # a CSV download landed
+        ("s3:GetObject", "s3:GetObjectVersion"): [
+            f"{lake}/inbox/*",
+            f"{lake}/raw/*",
+            f"{lake}/raw-theoretical/*",
+        ],
+        # a CSV download landed: a day's, or a four-month portfolio's
+        ("s3:PutObject", "s3:DeleteObject"): [f"{lake}/raw/*", f"{lake}/raw-theoretical/*"],
         ("s3:ListBucket",): [lake],  # a missing object is NoSuchKey, not AccessDenied
     }
     trigger = [s for s in statements(stack, "trigger-policy") if s["Resource"] != ["*"]]

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from services.pipeline import settings
 from services.pipeline.b3.errors import (
     DuplicateTickers,
     QuantityTotalMismatch,
@@ -244,6 +245,12 @@ def test_ingest_takes_a_regular_bounded_file_of_a_b3_index_it_names(
                        ("SMLL", "^index SMLL, but the file's own data says 'IBOV'$")]:  # fmt: skip
         with pytest.raises(BadArgument, match=why):
             checked_file(file, index, None)
+    (download := tmp_path / "IBOVDia_10-07-25.csv").write_bytes(
+        (settings.FIXTURES_DIR / download.name).read_bytes()
+    )
+    assert checked_file(download, "IBOV", "2025-07-10")[0] == f"inbox/{download.name}"
+    with pytest.raises(BadArgument, match="the file's title line says"):
+        checked_file(download, "IBOV", "2025-07-11")  # a CSV's title line decides
     os.mkfifo(tmp_path / "fifo")  # opening it to read would wait for a writer
     os.truncate(file, MAX_FILE_BYTES + 1)  # sparse: nothing to read, yet a bomb
     for path, why in [(Path("/dev/zero"), "not a regular"), (tmp_path / "fifo", "not a regular"),

@@ -124,7 +124,10 @@ def checked_file(file: Path, index: str | None, dt: str | None) -> tuple[str, by
     index = b3_code(index) if index else None  # refused before the file is read
     data, now = read_file(file), calendar.now()
     if file.suffix.lower() == ".csv":
-        read_checked_download(data, file.name, now)
+        _, portfolio = read_checked_download(data, file.name, now)
+        own = (portfolio.index, portfolio.trading_date.isoformat())
+        if (index or own[0], dt or own[1]) != own:
+            raise BadArgument(f"--index/--dt say {index} {dt}; the file's title line says {own}")
         return f"{settings.INBOX_PREFIX}/{file.name}", data
     day = raw_day(index, dt, read_checked(data, str(file)).schema.metadata or {})
     check_raw(data, str(file), day.dt, now)

@@ -51,7 +51,7 @@ def run(
         if status["State"] in {"FAILED", "CANCELLED"}:
             reason = status.get("StateChangeReason", "")
             raise QueryFailed(f"Athena query {status['State']}: {reason}")
-        if time.monotonic() > deadline:  # stopped, so it neither runs on nor bills
+        if time.monotonic() > deadline:  # stopped: on AWS it neither runs on nor bills
             athena.stop_query_execution(QueryExecutionId=query_id)
             raise TimeoutError(f"Athena query {query_id} stopped after {timeout:g} s")
         time.sleep(pause)

@@ -105,7 +105,8 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
                 current.status, current.ended = "failed", event["timestamp"]
         elif kind.endswith("StateExited") and label and current is not None:
             output = progress.outputs[state] or {}  # a Map whose every iteration failed failed
-            lost = kind == "MapStateExited" and output.get("failed") and not output.get("validated")
+            done = output.get("validated") or output.get("ahead")
+            lost = kind == "MapStateExited" and output.get("failed") and not done
             current.status = "failed" if lost else "succeeded"
             current.ended = event["timestamp"]
         elif kind in {"TaskFailed", "LambdaFunctionFailed", "TaskTimedOut"} and current:
@@ -181,8 +182,10 @@ def finish(stack: Deployed, arn: str) -> str:
          if state in progress.inputs and state not in progress.outputs),
         ({}, ()),
     )  # fmt: skip
+    carried = given.get("unrefined") or {}  # an earlier finish's pins, not yet refined
     left = {
-        key: given.get(key, []) if key in keys else [] for key in ("failed", "validated", "ahead")
+        key: (given.get(key, []) if key in keys else []) + carried.get(key, [])
+        for key in ("failed", "validated", "ahead")
     }
     if not any(left.values()):
         raise ValueError(

@@ -107,7 +107,7 @@ def test_a_four_month_download_dropped_in_the_inbox_is_its_cycles_theoretical_po
 def test_a_folder_is_backfilled_in_one_execution_and_one_glue_run(
     stack: Deployed, tmp_path: Path
 ) -> None:
-    days = business_days(date(2024, 10, 31), 60)
+    days = business_days(date(2024, 10, 31), 20)
     for day in days:
         name, data = download(day)
         (tmp_path / name).write_bytes(data)

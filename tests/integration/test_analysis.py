@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 import nbformat
 import pytest
+from botocore.exceptions import ClientError
 from nbclient import NotebookClient
 
 from glue.job import parse_args, run
@@ -416,13 +417,15 @@ def test_the_local_athena_cannot_touch_host_files(stack: Deployed, tmp_path: Pat
     assert len(ask("top_weights")) == 20  # the table's own files are still read
 
 
-def test_a_query_given_up_on_is_stopped(stack: Deployed) -> None:
+def test_a_query_given_up_on_is_stopped_and_a_huge_answer_refused(stack: Deployed) -> None:
     five = " CROSS JOIN ".join(f'"default"."b3_index_portfolio" {alias}' for alias in "abcde")
     with pytest.raises(TimeoutError, match="stopped after 2 s") as gave_up:
         athena(f"SELECT count(*) FROM {five}", LOCAL.workgroup, timeout=2)
     query_id = str(gave_up.value).split()[2]
     state = aws("athena").get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
     assert state["Status"]["State"] == "CANCELLED"  # the client stopped it
+    with pytest.raises(ClientError, match="over 67108864 bytes, the local bound"):
+        select("SELECT repeat('x', 70000000) AS s")  # one cell: DuckDB does not bound it
     assert len(ask("top_weights")) == 20  # and the next query is answered
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from services.pipeline import settings
 from services.tool.analysis.views import inline
@@ -29,8 +30,10 @@ class Result:
 
 @functools.cache
 def _client(endpoint: str | None) -> Any:
-    """One client per endpoint, shared by threads: clients are thread-safe, making them not."""
-    return boto3.client("athena")
+    """One client per endpoint, shared by threads: clients are thread-safe, making them not.
+    A call unanswered for 8 s (an emulator busy building a huge answer) is tried once more,
+    then fails: the command never hangs on one call."""
+    return boto3.client("athena", config=Config(read_timeout=8, retries={"total_max_attempts": 2}))
 
 
 def run(

@@ -27,15 +27,9 @@ PARQUET_STORAGE: dict[str, Any] = {
 
 
 def publish(
-    database: str,
-    table: str,
-    location: str,
-    days: Iterable[Day],
-    partitions: Sequence[PartitionValues],
-    client: Any | None = None,
-    *,
-    schema: Table = DAY_TABLE,
-) -> None:
+    database: str, table: str, location: str, days: Iterable[Day],
+    partitions: Sequence[PartitionValues], client: Any | None = None, *, schema: Table = DAY_TABLE,
+) -> None:  # fmt: skip
     """The partitions of ``database.table`` on ``days`` become ``partitions``: created and
     updated first, the ones the days no longer have deleted last (after the files)."""
     glue = client or boto3.client("glue")
@@ -110,8 +104,7 @@ def _column(column: Column) -> dict[str, str]:
 
 
 def _raise_errors(response: dict[str, Any], action: str) -> None:
-    errors = response.get("Errors", [])
-    if errors:
+    if errors := response.get("Errors", []):
         first = errors[0]
         raise RuntimeError(
             f"Glue could not {action} {len(errors)} partition(s), first "

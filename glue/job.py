@@ -70,8 +70,7 @@ def spark_failure(text: str) -> Exception:
     cause = causes[-1] if causes else lines[0] if lines else "no message"
     reason = cause.rsplit("Exception: ", 1)[-1].strip() or cause
     reason = reason if len(reason) <= 300 else reason[:299] + "…"
-    raw = _RAW_FILE_IN_ERROR.search(text)
-    if raw:
+    if raw := _RAW_FILE_IN_ERROR.search(text):
         named = reason if raw[0] in reason else f"{raw[0]}: {reason}"
         return UnreadableParquet(f"Spark cannot read a raw object: {named}")
     return SparkFailed(reason)

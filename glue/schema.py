@@ -149,27 +149,18 @@ class Table:
 
 
 DAY_TABLE = Table(
-    DAY,
-    settings.REFINED_TABLE,
-    settings.REFINED_PREFIX,
-    "B3 index portfolios of the day, refined (bovespa-pipeline)",
-    COLUMNS,
-)
+    DAY, settings.REFINED_TABLE, settings.REFINED_PREFIX,
+    "B3 index portfolios of the day, refined (bovespa-pipeline)", COLUMNS,
+)  # fmt: skip
 THEORETICAL_TABLE = Table(
-    THEORETICAL.name,
-    settings.REFINED_THEORETICAL_TABLE,
-    settings.REFINED_THEORETICAL_PREFIX,
-    "B3 four-month theoretical portfolios, refined (bovespa-pipeline)",
-    THEORETICAL_COLUMNS,
-)
+    THEORETICAL.name, settings.REFINED_THEORETICAL_TABLE, settings.REFINED_THEORETICAL_PREFIX,
+    "B3 four-month theoretical portfolios, refined (bovespa-pipeline)", THEORETICAL_COLUMNS,
+)  # fmt: skip
 PREVIEW_TABLE = Table(
-    PREVIEW.name,
-    settings.REFINED_PREVIEW_TABLE,
-    settings.REFINED_PREVIEW_PREFIX,
+    PREVIEW.name, settings.REFINED_PREVIEW_TABLE, settings.REFINED_PREVIEW_PREFIX,
     "B3 previews of the next four-month portfolio, refined; UNVERIFIED against a live "
-    "answer (bovespa-pipeline)",
-    PREVIEW_COLUMNS,
-)
+    "answer (bovespa-pipeline)", PREVIEW_COLUMNS,
+)  # fmt: skip
 #: Every refined table, the day's first.
 TABLES = (DAY_TABLE, THEORETICAL_TABLE, PREVIEW_TABLE)
 #: The tables of the datasets ahead, by raw dataset name.

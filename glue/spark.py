@@ -36,18 +36,15 @@ def local_session(app_name: str = "bovespa-etl") -> SparkSession:
     builder: Any = SparkSession.builder.master("local[*]").appName(app_name)
     for key, value in {**LOCAL_CONF, **COMMON_CONF}.items():
         builder = builder.config(key, value)
-    session: SparkSession = builder.getOrCreate()
-    _apply(session)
-    return session
+    return _apply(builder.getOrCreate())
 
 
 def glue_session() -> SparkSession:
     """The session of the AWS Glue job (Glue 5.0 = Spark 3.5), with our settings applied."""
-    session: SparkSession = SparkSession.builder.getOrCreate()
-    _apply(session)
-    return session
+    return _apply(SparkSession.builder.getOrCreate())
 
 
-def _apply(session: SparkSession) -> None:
+def _apply(session: SparkSession) -> SparkSession:
     for key, value in COMMON_CONF.items():
         session.conf.set(key, value)
+    return session

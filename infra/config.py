@@ -21,8 +21,7 @@ class Stack:
 
     @property
     def deployment(self) -> Deployment:
-        config = self.config
-        return Deployment(config.prefix, config.indices, config.ahead_datasets)
+        return Deployment(self.config.prefix, self.config.indices, self.config.ahead_datasets)
 
     def log_group(
         self, resource: str, name: str, parent: pulumi.Resource, *, retain: bool = False

@@ -25,12 +25,9 @@ class Monitoring(pulumi.ComponentResource):
         self.topic = aws.sns.Topic(f"{prefix}-alarms", name=f"{prefix}-alarms", opts=child)
         if stack.config.alarm_email:
             aws.sns.TopicSubscription(
-                f"{prefix}-alarms-email",
-                topic=self.topic.arn,
-                protocol="email",
-                endpoint=stack.config.alarm_email,
-                opts=child,
-            )
+                f"{prefix}-alarms-email", topic=self.topic.arn, protocol="email",
+                endpoint=stack.config.alarm_email, opts=child,
+            )  # fmt: skip
         machine = {"StateMachineArn": orchestration.state_machine.arn}
         for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
             self._alarm(f"{prefix}-{metric}", f"{prefix}-{metric}", "AWS/States", metric, machine)

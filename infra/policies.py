@@ -64,13 +64,9 @@ class ServiceRole:
 
 
 def role(
-    name: str,
-    service: str,
-    statements: Sequence[pulumi.Input[Any]],
-    parent: pulumi.Resource,
-    *,
-    trust_conditions: dict[str, Any] | None = None,
-) -> ServiceRole:
+    name: str, service: str, statements: Sequence[pulumi.Input[Any]], parent: pulumi.Resource,
+    *, trust_conditions: dict[str, Any] | None = None,
+) -> ServiceRole:  # fmt: skip
     """A role that ``service`` assumes, with one inline policy of exactly ``statements``."""
     opts = pulumi.ResourceOptions(parent=parent)
     trust = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}

@@ -1,12 +1,7 @@
 """Recordings and test-made bodies for the four-month datasets (theoretical, preview).
 
-The theoretical portfolio's bodies are recordings (or derived from one by a script next to
-them). Everything else here is made by the tests, in memory, and says so:
-
-* no ``GetQuartelyPreview`` answer is recorded anywhere: a preview body is a theoretical
-  portfolio's recording served as a preview, with or without its ``cont`` field;
-* no ``GetConfigurations`` answer is recorded: :func:`configuration` builds the one part
-  public callers read (``{"preview": [{"has": 0 or 1}]}``).
+The theoretical bodies are recordings (or derived from one by a script next to them); no
+``GetQuartelyPreview`` or ``GetConfigurations`` answer is recorded: those are test-made.
 """
 
 from __future__ import annotations

@@ -46,12 +46,8 @@ def refined_rows(bucket: str, index: str, dt: str, table: str = "refined") -> di
 
 
 def crawls(pipeline_execution: str) -> int:
-    """The crawls the refine execution of ``pipeline_execution`` started."""
     sfn = aws("stepfunctions")
     (refine,) = refine_executions(sfn, pipeline_execution)
     events = sfn.get_execution_history(executionArn=refine, maxResults=1000)["events"]
-    return sum(
-        e["taskSucceededEventDetails"]["resource"].endswith("glue:startCrawler")
-        for e in events
-        if e["type"] == "TaskSucceeded"
-    )
+    succeeded = [e["taskSucceededEventDetails"] for e in events if e["type"] == "TaskSucceeded"]
+    return sum(task["resource"].endswith("glue:startCrawler") for task in succeeded)

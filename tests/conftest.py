@@ -13,14 +13,12 @@ from services.tool.local.replay import ReplayServer
 
 TESTS = Path(__file__).parent
 
-# Property tests assert values, never time (Hypothesis's 200 ms deadline failed on a loaded
-# machine).
+# Property tests assert values, never time (Hypothesis's deadline failed on a loaded machine).
 hypothesis_settings.register_profile("bovespa", deadline=None)
 hypothesis_settings.load_profile("bovespa")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with its kind, its directory (``-m integration`` and so on)."""
     for item in items:
         if item.path.is_relative_to(TESTS):
             kind = item.path.relative_to(TESTS).parts[0]

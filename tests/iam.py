@@ -1,8 +1,6 @@
-"""What AWS would authorise for each recorded call or state machine Task, and whether a
-policy allows it: actions, resources and condition keys as the Service Authorization
-Reference defines them (a Glue catalogue call is authorised on the catalog, the database and
-the table), an HTTP request's action read by MiniStack's own request mapping, and the
-decision made by MiniStack's IAM policy evaluator, never by comparing strings here."""
+"""What AWS would authorise for each recorded call or state machine Task (actions, resources
+and condition keys as the Service Authorization Reference defines them), and MiniStack's IAM
+policy evaluator's decision on it, never a comparison of strings here."""
 
 from __future__ import annotations
 
@@ -70,11 +68,7 @@ def requests_of_call(call: Call, region: str, account: str) -> list[Request]:
 
 
 def api_resources(
-    action: str,
-    params: Mapping[str, Any],
-    region: str,
-    account: str,
-    workgroup: str | None = None,
+    action: str, params: Mapping[str, Any], region: str, account: str, workgroup: str | None = None
 ) -> list[str]:
     """The resources an API action with ``params`` is authorised on."""
     service, name = action.split(":", 1)

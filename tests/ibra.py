@@ -23,8 +23,7 @@ Row = tuple[str, str, Decimal, int]
 
 
 def from_csv() -> tuple[dict[str, Row], tuple[int, Decimal, Decimal]]:
-    """B3's CSV of the day, as exact numbers: ticker -> row, and the footer's quantity,
-    weight and reductor."""
+    """B3's CSV of the day, exactly: ticker -> row, and the footer's quantity, weight, reductor."""
     lines = CSV.read_bytes().decode("latin-1").splitlines()
     assert lines[0] == "IBRA - Carteira do Dia 22/06/21"
     rows = {}

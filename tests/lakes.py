@@ -61,8 +61,7 @@ def without(portfolio: Portfolio, ticker: str) -> Portfolio:
 
 
 def quantity_off(table: pa.Table, by: int = 1_000) -> pa.Table:
-    """A raw table whose first row's quantity is ``by`` off B3's header total: the
-    quantities no longer reconcile (``QuantityTotalMismatch`` in Validate)."""
+    """A raw table whose first row's quantity is ``by`` off: ``QuantityTotalMismatch``."""
     qty = table["theoricalQty"].to_pylist()
     qty[0] += by
     column = table.schema.get_field_index("theoricalQty")

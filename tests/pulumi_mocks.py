@@ -55,8 +55,7 @@ class Declared:
     type: str
     name: str
     inputs: dict[str, Any]
-    #: The names of the resources it must wait for (``depends_on`` and the resources whose
-    #: outputs its inputs use), as the engine receives them.
+    #: What it waits for: ``depends_on`` and the resources whose outputs its inputs use.
     dependencies: set[str] = field(default_factory=set)
     retain_on_delete: bool = False
 
@@ -137,7 +136,6 @@ class Mocks(pulumi.runtime.Mocks):
 
 
 def bucket(label: str) -> str:
-    """The name of the stack's ``lake`` or ``artifacts`` bucket."""
     return f"{CONFIG['prefix']}-{label}-{BUCKET_SUFFIX}"
 
 

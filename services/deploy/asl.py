@@ -47,6 +47,5 @@ def all_states(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, A
     """Every state of ``definition``, those inside Map iterations included, by name."""
     for name, state in definition["States"].items():
         yield name, state
-        processor = state.get("ItemProcessor") or state.get("Iterator")
-        if processor:
+        if processor := state.get("ItemProcessor") or state.get("Iterator"):
             yield from all_states(processor)

@@ -83,7 +83,6 @@ class Measured:
 
 
 _bench = json.loads(MEASURED_FILE.read_text(encoding="utf-8"))
-#: What ``make bench`` measured last.
 MEASURED: Final = Measured(**{**{key: _bench[key] for key in Measured.__dataclass_fields__},
                               "glue_runs": tuple(map(tuple, _bench["glue_runs"]))})  # fmt: skip
 
@@ -216,13 +215,9 @@ class Estimate:
 
 
 def estimate(
-    stack: Stack,
-    month: int = 1,
-    indices: Sequence[str] | None = None,
-    *,
-    measured: Measured = MEASURED,
-    flex: bool = False,
-) -> Estimate:
+    stack: Stack, month: int = 1, indices: Sequence[str] | None = None, *,
+    measured: Measured = MEASURED, flex: bool = False,
+) -> Estimate:  # fmt: skip
     """A day of ``indices`` (default: the stack's) in month ``month`` of the lake."""
     codes = tuple(indices) if indices is not None else stack.indices
     lines = []

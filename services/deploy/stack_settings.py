@@ -98,8 +98,7 @@ def datasets(text: str) -> tuple[str, ...]:
         value = text
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("not a list of dataset names")
-    unknown = sorted(set(value) - set(AHEAD_DATASETS))
-    if unknown:
+    if unknown := sorted(set(value) - set(AHEAD_DATASETS)):
         raise ValueError(f"unknown {unknown}; the datasets ahead are {list(AHEAD_DATASETS)}")
     return tuple(dict.fromkeys(value))
 
@@ -112,8 +111,7 @@ def read_stack_file(name: str, root: Path = EXAMPLES) -> tuple[str, StackConfig]
         raise BadArgument(f"no stack {name!r}: {path.name} not found (stacks: {stacks})")
     config: dict[str, Any] = (yaml.safe_load(path.read_text("utf-8")) or {}).get("config") or {}
     own = [k.removeprefix(f"{PROJECT}:") for k in config if k.startswith(f"{PROJECT}:")]
-    unknown = sorted(set(own) - set(KEYS))
-    if unknown:
+    if unknown := sorted(set(own) - set(KEYS)):
         raise BadSetting(f"{path.name}: no such settings {unknown}")
 
     def get(setting: str) -> str | None:

@@ -7,11 +7,9 @@ import os
 from pathlib import Path
 from typing import Final
 
-#: The index scraped when none is given.
 DEFAULT_INDEX: Final = "IBOV"
 #: B3's public index endpoint; the scraper appends ``/GetPortfolioDay/<base64 JSON>``.
 B3_BASE_URL: Final = "https://sistemaswebb3-listados.b3.com.br/indexProxy/indexCall"
-#: Environment variable that overrides :data:`B3_BASE_URL` (tests, offline demo).
 B3_BASE_URL_ENV: Final = "B3_BASE_URL"
 #: Environment variable: attempts per B3 page before the scraper gives up.
 B3_ATTEMPTS_ENV: Final = "B3_ATTEMPTS"
@@ -55,7 +53,6 @@ STAGING_PREFIX: Final = "staging"
 
 #: Environment variable that names the lake (a directory or ``s3://bucket/prefix``).
 LAKE_URI_ENV: Final = "LAKE_URI"
-#: Environment variable of the trigger Lambda: the state machine it starts.
 STATE_MACHINE_ARN_ENV: Final = "STATE_MACHINE_ARN"
 #: S3 user metadata: which part of the pipeline wrote an object. Provenance only (anyone
 #: can set it), so no step decides anything from it.

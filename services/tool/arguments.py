@@ -1,14 +1,10 @@
-"""The ``bovespa`` command's shared options, and how its index arguments become B3's codes.
-
-An index typed the way people write it is read as B3 writes it (``IBRX`` is ``IBXX``),
-with a note on stderr; an unknown one exits 2 (``BadArgument``).
-"""
+"""The ``bovespa`` command's shared options, and how its index arguments become B3's codes."""
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -29,6 +25,15 @@ def day_option(param: typer.CallbackParam, value: str | None) -> str | None:
     return None if value is None else str(or_exit(lambda: day_argument(value, param.opts[0])))
 
 
+def option(metavar: str, text: str, *names: str, **options: Any) -> Any:
+    """A ``typer.Option`` shown as ``metavar``, saying ``text``."""
+    return typer.Option(*names, metavar=metavar, help=text, **options)
+
+
+def day(text: str, *names: str, **options: Any) -> Any:
+    return option("YYYY-MM-DD", text, *names, **options)
+
+
 def http_url(param: typer.CallbackParam, value: str | None) -> str | None:
     """``--base-url``: http(s)://host only (requests would read file:// or ftp://), else exit 2."""
     if value is None or re.match(r"https?://[\w.-]+(:[0-9]+)?(/|$)", value):
@@ -38,10 +43,7 @@ def http_url(param: typer.CallbackParam, value: str | None) -> str | None:
 
 
 IndexOption = Annotated[
-    str,
-    typer.Option(
-        "--index", "-i", metavar="CODE", help="B3 index code: IBOV, IBXX, IFIX... (IBRX works)"
-    ),
+    str, option("CODE", "B3 index code: IBOV, IBXX, IFIX... (IBRX works)", "--index", "-i")
 ]
 IndicesOption = Annotated[
     str,
@@ -54,10 +56,7 @@ IndicesOption = Annotated[
     ),
 ]
 LakeOption = Annotated[
-    str,
-    typer.Option(
-        "--lake", envvar=settings.LAKE_URI_ENV, metavar="URI", help="A directory or s3://…"
-    ),
+    str, option("URI", "A directory or s3://…", "--lake", envvar=settings.LAKE_URI_ENV)
 ]
 BaseUrlOption = Annotated[
     str | None,
@@ -66,8 +65,6 @@ BaseUrlOption = Annotated[
 
 
 class ScrapedDataset(StrEnum):
-    """What ``bovespa scrape`` fetches."""
-
     day = DAY
     theoretical = THEORETICAL.name
     preview = PREVIEW.name

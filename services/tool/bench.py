@@ -70,8 +70,7 @@ def bench_glue(sizes: tuple[int, ...] = SIZES) -> list[dict[str, Any]]:
 def bench_lambdas(repeat: int = 5) -> dict[str, float]:
     """The scraper's work per B3 page and Validate's per object, warm (medians)."""
     fast = RetryPolicy(attempts=1, initial_wait=0.01, max_wait=0.01)
-    scraped: list[float] = []
-    validated: list[float] = []
+    seconds: dict[str, list[float]] = {"scrape_page_s": [], "validate_s": []}
     with ReplayServer(demo_cases((PAGED,))) as server, tempfile.TemporaryDirectory() as lake:
         for attempt in range(repeat + 1):
             began = time.monotonic()
@@ -80,10 +79,9 @@ def bench_lambdas(repeat: int = 5) -> dict[str, float]:
             middle = time.monotonic()
             validate(summary["uri"], lake=LocalLake(lake))
             if attempt:  # the first is the warm-up (imports, connections)
-                scraped.append((middle - began) / summary["pages"])
-                validated.append(time.monotonic() - middle)
-    median = {"scrape_page_s": scraped, "validate_s": validated}
-    return {key: round(sorted(seconds)[repeat // 2], 2) for key, seconds in median.items()}
+                seconds["scrape_page_s"].append((middle - began) / summary["pages"])
+                seconds["validate_s"].append(time.monotonic() - middle)
+    return {key: round(sorted(times)[repeat // 2], 2) for key, times in seconds.items()}
 
 
 def tree_rss(root: int) -> int:
@@ -151,8 +149,7 @@ def bench_backfill(days: int = 60) -> dict[str, Any]:
         emulator = Emulator(port=free_port(), state_dir=Path(scratch) / "ministack")
         emulator.start()
         done = bench_command("backfill", str(folder), emulator=emulator)
-    keys = ("glue_runs", "seconds", "wall_s")
-    return {"files": days, **{key: done[key] for key in keys}}
+    return {"files": days, **{key: done[key] for key in ("glue_runs", "seconds", "wall_s")}}
 
 
 def record(

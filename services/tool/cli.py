@@ -47,10 +47,12 @@ from services.tool.arguments import (
     IndicesOption,
     LakeOption,
     ScrapedDataset,
+    day,
     day_option,
     flags,
     index_code,
     index_codes,
+    option,
 )
 from services.tool.console import (
     err,
@@ -123,8 +125,6 @@ def run_pipeline(
 
 
 def dropped(key: str, data: bytes) -> Begin:
-    """A ``begin`` that puts ``data`` as the inbox object ``key``: the execution it starts."""
-
     def drop(stack: Deployed) -> str:
         known = executions(stack)
         boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data)
@@ -138,7 +138,6 @@ def dropped(key: str, data: bytes) -> Begin:
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks.")] = False,
 ) -> None:
-    """Configure logging (to stderr) for every command."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
@@ -151,9 +150,7 @@ def scrape(
     index: IndexOption = settings.DEFAULT_INDEX,
     lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
     base_url: BaseUrlOption = None,
-    page_size: Annotated[int, typer.Option(min=1, metavar="ROWS", help="Rows per B3 page.")] = (
-        settings.B3_PAGE_SIZE
-    ),
+    page_size: Annotated[int, option("ROWS", "Rows per B3 page.", min=1)] = settings.B3_PAGE_SIZE,
     dataset: Annotated[
         ScrapedDataset,
         typer.Option(
@@ -197,24 +194,21 @@ def demo() -> None:
     out = settings.STATE_DIR / "reports"
     # The reports are written one at a time, beside the executions (pyplot is not thread-safe).
     with ReplayServer(demo_cases()) as server, ThreadPoolExecutor(1) as reports:
+
+        def replay(index: str, ahead: Sequence[str] | None = None) -> dict[str, Any]:
+            begin = partial(start, execution_input=LOCAL.schedule_input(index, ahead=ahead))
+            as_of = served_at(server.cases[index, settings.B3_SEGMENT])
+            return run_pipeline(begin, server.base_url, as_of=as_of)
+
         err.print(f"[bold]Replaying B3's recorded answers at[/] {server.base_url}")
-        days = [
-            run_pipeline(
-                partial(start, execution_input=LOCAL.schedule_input(index, ahead=())),
-                server.base_url,
-                as_of=served_at(server.cases[index, settings.B3_SEGMENT]),
-            )
-            for index in DEMO_INDICES
-        ]
+        days = [replay(index, ()) for index in DEMO_INDICES]
         written = [reports.submit(_write_report, *_first_day(days[0]), out)]
         server.serve(*demo_ahead())
         err.print(
             f"[bold]The portfolio ahead:[/] {DEMO_AHEAD_INDEX} on 2022-12-08, its theoretical "
             "portfolio (recorded) and a synthetic preview made from it"
         )
-        ahead_input = LOCAL.schedule_input(DEMO_AHEAD_INDEX)  # the deployment's datasets ahead
-        as_of = served_at(server.cases[DEMO_AHEAD_INDEX, settings.B3_SEGMENT])
-        ahead = run_pipeline(lambda stack: start(stack, ahead_input), server.base_url, as_of=as_of)
+        ahead = replay(DEMO_AHEAD_INDEX)  # the deployment's datasets ahead
         written.append(reports.submit(_write_report, *_first_day(ahead), out))
         for report in written:
             report.result()
@@ -240,15 +234,10 @@ def ingest(
             exists=True, dir_okay=False, metavar="FILE", help="Raw Parquet, or B3's CSV download."
         ),
     ],
-    index: Annotated[
-        str | None, typer.Option(metavar="CODE", help="Index code (default: from the file).")
-    ] = None,
-    dt: Annotated[
-        str | None,
-        typer.Option(
-            callback=day_option, metavar="YYYY-MM-DD", help="Trading day (default: from the file)."
-        ),
-    ] = None,
+    index: Annotated[str | None, option("CODE", "Index code (default: from the file).")] = None,
+    dt: Annotated[str | None, day("Trading day (default: from the file).", callback=day_option)] = (
+        None
+    ),
 ) -> None:
     """Drop a raw Parquet file (or B3's CSV download of a day) into the local bucket's inbox
     and follow the S3-event path it starts.
@@ -284,8 +273,7 @@ def backfill(
 
 
 def landed(files: Sequence[Path], refused: list[str]) -> Begin:
-    """A ``begin`` that lands each file of ``files`` as its raw object (each refusal one
-    line in ``refused``) and starts one execution for them all."""
+    """A ``begin`` landing each file as its raw object (refusals in ``refused``): one execution."""
 
     def land(stack: Deployed) -> str:
         lake, keys, now = S3Lake(stack.bucket), dict[str, str](), calendar.now()
@@ -320,8 +308,7 @@ class NoRawData(Exception):
 def validated_objects(
     lake: Lake, start: date, end: date, indices: Sequence[str] = ()
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Validate's result for each raw day of the span the contract passes (the job's
-    ``--objects``), and one line for each day it refuses."""
+    """The job's ``--objects``: the span's raw days the contract passes; a line per refused day."""
     days = []
     for key in lake.list(settings.RAW_PREFIX + "/"):
         with contextlib.suppress(NotARawKey):  # only portfolio.parquet is a day's data
@@ -345,26 +332,14 @@ def validated_objects(
 @app.command()
 def etl(
     lake: LakeOption = str(settings.LOCAL_LAKE_DIR),
-    dt: Annotated[
-        str | None, typer.Option("--dt", metavar="YYYY-MM-DD", help="One trading day.")
-    ] = None,
-    first: Annotated[
-        str | None, typer.Option("--start", metavar="YYYY-MM-DD", help="From this day…")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option(metavar="YYYY-MM-DD", help="…to this day (inclusive).")
-    ] = None,
+    dt: Annotated[str | None, day("One trading day.", "--dt")] = None,
+    first: Annotated[str | None, day("From this day…", "--start")] = None,
+    end: Annotated[str | None, day("…to this day (inclusive).")] = None,
     index: Annotated[
-        str | None,
-        typer.Option("--index", "-i", metavar="CODES", help="Index codes, comma-separated."),
+        str | None, option("CODES", "Index codes, comma-separated.", "--index", "-i")
     ] = None,
-    table: Annotated[str, typer.Option(metavar="TABLE", help="Table in the Glue catalogue.")] = (
-        settings.REFINED_TABLE
-    ),
-    processing_date: Annotated[
-        str | None,
-        typer.Option(metavar="YYYY-MM-DD", help="Processing date for the date features."),
-    ] = None,
+    table: Annotated[str, option("TABLE", "Table in the Glue catalogue.")] = settings.REFINED_TABLE,
+    processing_date: Annotated[str | None, day("Processing date for the date features.")] = None,
     catalog: Annotated[
         bool, typer.Option(help="Register the partitions in the deployed Glue table.")
     ] = True,
@@ -406,13 +381,10 @@ SAVED = saved_queries()
 def query_command(
     query: Annotated[str, typer.Argument(metavar="NAME|SQL", help="A saved query's name, or SQL.")],
     param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", metavar="NAME=VALUE", help="For a saved query."),
+        list[str] | None, option("NAME=VALUE", "For a saved query.", "--param", "-p")
     ] = None,
     output: FormatOption = "table",
-    timeout: Annotated[
-        float, typer.Option(metavar="SECONDS", help="Before the query is stopped.")
-    ] = 20,
+    timeout: Annotated[float, option("SECONDS", "Before the query is stopped.")] = 20,
 ) -> None:
     values = dict(p.split("=", 1) for p in param or [] if "=" in p)
     sql = or_exit(lambda: bind(SAVED[query], values)) if query in SAVED else query
@@ -432,11 +404,9 @@ def tables(output: FormatOption = "table") -> None:
 
 @app.command()
 def report(
-    dt: Annotated[
-        str, typer.Option("--dt", callback=day_option, metavar="YYYY-MM-DD", help="The day.")
-    ],
+    dt: Annotated[str, day("The day.", "--dt", callback=day_option)],
     index: IndexOption = settings.DEFAULT_INDEX,
-    out: Annotated[Path, typer.Option(metavar="DIR", help="Where to write the HTML and PNGs.")] = (
+    out: Annotated[Path, option("DIR", "Where to write the HTML and PNGs.")] = (
         settings.STATE_DIR / "reports"
     ),
 ) -> None:
@@ -453,11 +423,8 @@ def _write_report(dt: str, index: str, out: Path) -> Path:
     glue = boto3.client("glue")
     before = days_before(glue, LOCAL.database, LOCAL.table, index, dt)
     ahead = catalogued(glue, LOCAL.database, SECTION_TABLES)
-    written = or_exit(
-        lambda: build_report(
-            lambda sql: run_athena(sql, LOCAL.workgroup), dt, index, before, out, ahead
-        )
-    )
+    athena = partial(run_athena, workgroup=LOCAL.workgroup)
+    written = or_exit(lambda: build_report(athena, dt, index, before, out, ahead))
     assert written.html_path is not None
     err.print(f"[bold]Report[/] {written.html_path}")
     return written.html_path
@@ -474,14 +441,9 @@ def _use_local_aws() -> None:
 
 @app.command("cost")
 def cost_command(
-    stack: Annotated[
-        str, typer.Option(metavar="STACK", help="An example stack in infra/stacks/.")
-    ] = "dev",
+    stack: Annotated[str, option("STACK", "An example stack in infra/stacks/.")] = "dev",
     indices: Annotated[
-        str | None,
-        typer.Option(
-            metavar="CODES", help="B3 codes, comma-separated, or all (default: the stack's)."
-        ),
+        str | None, option("CODES", "B3 codes, comma-separated, or all (default: the stack's).")
     ] = None,
     flex: Annotated[bool, typer.Option(help="Price the Glue job as a Flex run.")] = False,
 ) -> None:

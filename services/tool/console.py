@@ -24,7 +24,6 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 
 def note(text: str) -> None:
-    """One yellow ``note`` line (``IBRX`` is read as ``IBXX``...)."""
     err.print(f"[yellow]note[/] {escape(text)}", soft_wrap=True)
 
 
@@ -45,7 +44,6 @@ COLOURS = {"succeeded": "green", "refined": "green", "failed": "red"}
 
 
 def steps_table(progress: Progress) -> Table:
-    """The execution's steps so far: status, seconds, status checks and retries of each."""
     rows = [
         [step.name, f"[{COLOURS.get(step.status, 'yellow')}]{step.status}[/]",
          "…" if step.seconds is None else f"{step.seconds:.1f}",
@@ -95,14 +93,12 @@ def _facts(summary: dict[str, Any], keys: tuple[str, ...]) -> Table:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    """``bovespa scrape``'s summary: its facts as a table, then as JSON on stdout."""
     err.print(_facts(summary, ("dataset", "index", "dt", "session", "cycle", "target_cycle",
                                "status", "reason", "rows", "uri", "sha256")))  # fmt: skip
     write_json(summary)
 
 
 def print_etl(summary: dict[str, Any]) -> None:
-    """``bovespa etl``'s summary: its facts, the days it skipped, then JSON on stdout."""
     err.print(_facts(summary, ("dt", "rows", "partitions", "files", "table", "seconds")))
     for skipped in summary["skipped"]:
         err.print(f"[yellow]{escape(skipped)}[/]", soft_wrap=True)
@@ -110,7 +106,6 @@ def print_etl(summary: dict[str, Any]) -> None:
 
 
 def print_rows(result: Result, output: str) -> None:
-    """A query's rows on stdout: ``json`` (one line), ``csv``, else a table."""
     if output == "json":
         sys.stdout.write(json.dumps(result.as_dicts(), ensure_ascii=False) + "\n")
     elif output == "csv":
@@ -120,5 +115,5 @@ def print_rows(result: Result, output: str) -> None:
     else:
         table = Table(*result.columns)
         for row in result.rows:
-            table.add_row(*(escape("" if v is None else v) for v in row))
+            table.add_row(*map(cell, row))
         Console().print(table)

@@ -1,8 +1,5 @@
-"""How a ``bovespa`` command ends when something fails: one line on stderr, then its code.
-
-The codes are :data:`services.pipeline.errors.EXIT_CODES` (also in the README); this module only
-applies them. ``--verbose`` adds the traceback.
-"""
+"""How a ``bovespa`` command ends when something fails: one line on stderr, then its code
+(:data:`services.pipeline.errors.EXIT_CODES`, also in the README); ``--verbose``: the traceback."""
 
 from __future__ import annotations
 

@@ -41,7 +41,6 @@ MARKER_KEY = "raw-preview/index=IBOV/dt=2024-12-16/_no-preview.json"
 
 
 def server(day: Path | bytes, **answers: Path | bytes) -> ReplayServer:
-    """Replay ``day`` as GetPortfolioDay (segment 2) and ``answers`` by call name."""
     return ReplayServer({("IBOV", "2"): day}, answers={(c, "IBOV"): b for c, b in answers.items()})
 
 
@@ -110,7 +109,6 @@ def test_retried_faults_and_refused_totals(
     replay_theoretical_2022.answers[("GetTheoricalPortfolio", "IBOV")] = json.dumps(broken).encode()
     with pytest.raises(QuantityTotalMismatch, match="off by 1"):
         theoretical(replay_theoretical_2022, tmp_path)
-    # the valid partition of the earlier scrape is untouched
     assert {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)} == before
 
 

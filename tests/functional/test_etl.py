@@ -44,8 +44,7 @@ def july_10(tmp_path: Path) -> LocalLake:
 
 
 def test_one_day_exact_values_in_one_file_per_partition(spark: Any, july_10: LocalLake) -> None:
-    """On the AWS code path (scratch under the lake's staging/), with local Spark; a Parquet
-    file beside the pinned object is not read."""
+    """The AWS code path (scratch under staging/), local Spark; a file beside the pin is unread."""
     table = to_table(on_day(recorded_portfolio(SEGMENT2_2025_07_10), JULY_10)).slice(0, 1)
     table = table.set_column(table.schema.get_field_index("cod"), "cod", pa.array(["FAKE3"]))
     july_10.write_bytes("raw/index=IBOV/dt=2025-07-10/extra.parquet", to_parquet_bytes(table))
@@ -116,11 +115,8 @@ def test_a_rerun_replaces_its_day_alone_and_repairs_a_publish_that_failed_half_w
     assert {k: lake.read_bytes(k) for k in lake.list("refined/dt=2025-07-11/")} == other_day
 
 
-def test_a_changed_or_hostile_raw_object_fails_in_one_line_before_any_write(
-    tmp_path: Path,
-) -> None:
-    """A raw object that changed after Validate, or bytes an older or faulty Validate
-    passed: the job's own checks stop them."""
+def test_a_changed_or_hostile_raw_object_fails_in_one_line_before_any_write(tmp_path: Path) -> None:
+    """Changed after Validate, or passed by an older or faulty Validate: the job stops it."""
     lake, portfolio = LocalLake(tmp_path), recorded_portfolio(SEGMENT2_2025_07_10)
     write_days(lake, portfolio, [JULY_10, JULY_11])
     job(lake, [JULY_11])

@@ -37,8 +37,7 @@ THEORETICAL = "raw-theoretical/index=IBOV/dt=2022-12-08"
 
 @pytest.fixture
 def lake(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
-    """A lake with the day of 2022-12-08 (raw), its theoretical portfolio and a preview,
-    scraped from a real local HTTP server; yields the lake and the job's pins."""
+    """The day of 2022-12-08, its theoretical portfolio and a preview, scraped; and the pins."""
     write_days(LocalLake(tmp_path), recorded_portfolio(SEGMENT2_2022_12_08), [DEC_8])
     answers: dict[tuple[str, str], Path | bytes] = {
         ("GetTheoricalPortfolio", "IBOV"): THEORETICAL_2022,
@@ -76,8 +75,7 @@ def assert_preview_refined(root: Path, preview: dict[str, Any], by_cod: dict[str
     assert rows.keys() == by_cod.keys()
     assert list(next(iter(rows.values()))) == [c.name for c in PREVIEW_COLUMNS]
     assert all(row["weight_pct"] == pt_br(by_cod[t]["part"]) for t, row in rows.items())
-    # no cont in the preview body; the cycle after the session's, 16 sessions ahead (Dec 9,
-    # 12-16, 19-23, 26-29: the 30th has none; Jan 2); unverified
+    # no cont; the next cycle, 16 sessions ahead (Dec 9, 12-16, 19-23, 26-29: not 30; Jan 2)
     placed = ("company_rank", "target_cycle", "target_cycle_start", "sessions_to_target")
     expected = (None, "2023-01", date(2023, 1, 2), 16, "unverified")
     assert {tuple(row[k] for k in (*placed, "contract")) for row in rows.values()} == {expected}
@@ -132,8 +130,7 @@ def test_the_day_and_the_datasets_ahead_are_refined_exactly_in_one_run_or_alone(
 
     assert_preview_refined(root, summary["ahead"]["preview"], by_cod)
 
-    # a redrive of the theoretical portfolio alone (on the AWS code path: the lake's staging/)
-    # refines it alone: the other tables' files are the same files
+    # a redrive of the theoretical portfolio alone (AWS code path) leaves the others' files
     files = {p: p.stat().st_ino for p in root.glob("refined*/**/*.parquet")}
     theoretical = [a for a in pins["ahead"] if a["dataset"] == "theoretical"]
     again = job(root, [], theoretical, "--engine", "glue")

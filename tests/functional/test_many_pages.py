@@ -1,8 +1,5 @@
-"""An index of more than one B3 page (IBRA, 179 assets), scraped.
-
-B3 serves 120 assets a page; IBRA of 2021-06-22 comes in two. Every value is compared with
-B3's own CSV of that day, read independently (tests/ibra.py).
-"""
+"""IBRA of 2021-06-22 (179 assets, two B3 pages of 120), scraped; every value is compared
+with B3's own CSV of that day, read independently (tests/ibra.py)."""
 
 from __future__ import annotations
 

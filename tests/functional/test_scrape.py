@@ -155,14 +155,11 @@ def test_bad_index_code_is_refused_before_any_request(replay: ReplayServer, tmp_
     assert replay.requests == []
 
 
-# --- B3's calendar: the header date must be a session B3 may already have published ------
-
 #: Wednesday 2026-11-25, after the close: B3 already serves Thursday's portfolio.
 WEDNESDAY_EVENING = datetime.fromisoformat("2026-11-25T20:30:00-03:00")
 
 
 def serving(day: date) -> ReplayServer:
-    """A replay server answering with the 2025-07-10 recording re-dated to ``day``."""
     body = redate_body(SEGMENT2_2025_07_10.read_bytes(), day)
     theoretical = {("GetTheoricalPortfolio", "IBOV"): THEORETICAL_2022}
     return ReplayServer({("IBOV", "2"): body}, answers=theoretical)

@@ -29,7 +29,6 @@ MiB = 1024 * 1024
 
 
 def real_page() -> bytes:
-    """The replay server's own answer to page 1 (pageSize 120)."""
     return page_of(SEGMENT2_2025_07_10.read_bytes(), 1, 120)
 
 

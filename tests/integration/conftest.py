@@ -42,7 +42,6 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def bucket(aws_endpoint: str) -> Iterator[str]:
-    """A fresh, empty bucket for one test (emptied and removed afterwards)."""
     name = f"bovespa-test-{uuid.uuid4().hex[:12]}"
     s3: Any = aws("s3")
     s3.create_bucket(Bucket=name)

@@ -1,17 +1,8 @@
 """Saved queries, views, the report and the notebook, on refined data built from recordings.
 
-Into the local stack's lake, through the raw writers and ONE pinned run of the Glue job:
-
-* IBOV 2025-07-09 (the recorded 2025-07-10 portfolio without ALOS3) and 2025-07-11 (the
-  weights of the recording stored on 2025-07-13, B3's own strings, without VIVA3): ALOS3
-  entered, VIVA3 left, every weight moved as B3 published;
-* IBOV 2022-12-08 (recorded) with its cycle's theoretical portfolio (recorded 2022-12-10),
-  2022-12-07 without ABEV3, and 2022-12-06 from B3's CSV download of 2025-07-10 (no
-  sectors), landed as ``bovespa backfill`` lands it; two test-made previews (no
-  ``GetQuartelyPreview`` answer is recorded, ``tests.ahead.preview_body``): on 2022-12-08
-  the Jan.-Apr. 2025 theoretical portfolio served as one, on 2022-12-07 (older: never
-  picked) the 2022 recording.
-
+IBOV 2025-07-09 and 2025-07-11 (ALOS3 entered, VIVA3 left), and 2022-12-06..08 with the
+cycle's theoretical portfolio and two test-made previews (``tests.ahead.preview_body``),
+written to the local lake by the raw writers and refined by ONE pinned run of the Glue job.
 Expected rows are computed from the recordings' strings (``tests.ahead_expected``).
 """
 
@@ -258,9 +249,7 @@ def test_the_theoretical_portfolio_against_the_days_is_exactly_the_recordings(
     assert ask("theoretical_vs_day", dt=str(BEFORE)) == []  # no theoretical portfolio that day
 
 
-def test_the_next_rebalance_is_the_latest_preview_against_the_day_exactly(
-    stack: Deployed,
-) -> None:
+def test_the_next_rebalance_is_the_latest_preview_against_the_day_exactly(stack: Deployed) -> None:
     expected = next_rebalance(load(SEGMENT2_2022_12_08), load(THEORETICAL_2025_01))
     got = select('SELECT * FROM "default"."b3_next_rebalance" WHERE index_code = \'IBOV\'')
     assert len(got) == len(expected) == 105
@@ -305,10 +294,8 @@ def test_the_report(stack: Deployed, tmp_path: Path) -> None:
     ahead = build(runner, str(DAY), "IBOV", earlier[:2], tmp_path, available)
     assert set(ahead.images) == set(day.images) | {"theoretical", "rebalance"}
     page = ahead.html_path.read_text() if ahead.html_path else ""
-    drift = sum(
-        abs(r["weight_change_pct"])
-        for r in theoretical_vs_day(load(SEGMENT2_2022_12_08), load(THEORETICAL_2022)).values()
-    )
+    rows = theoretical_vs_day(load(SEGMENT2_2022_12_08), load(THEORETICAL_2022)).values()
+    drift = sum(abs(r["weight_change_pct"]) for r in rows)
     assert "Cycle 2022-09: 92 tickers; 5 with a quantity moved since the rebalance " in page
     assert f"weights drifted {drift} percentage points" in page
     moved = re.findall(r"<tr><td>(\w+)</td><td>[^<]*</td><td>[\d,]+</td><td>[\d,]+</td>", page)
@@ -334,7 +321,6 @@ def test_a_download_of_a_day_b3s_api_filled_writes_nothing(stack: Deployed) -> N
 
 @pytest.fixture(scope="module")
 def refined_copy(stack: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The refined objects of both 2025 days, copied out of S3 into a directory."""
     lake, root = S3Lake(stack.bucket), tmp_path_factory.mktemp("refined")
     for day in (EARLIER, LATER):
         for key in lake.list(f"refined/dt={day}/"):
@@ -396,10 +382,8 @@ def test_bovespa_query_prints_csv_and_json_and_tables_lists_the_columns(stack: D
     listed = {
         (c["table"], c["column"]): c for c in json.loads(bovespa("tables", "--format", "json"))
     }
-    assert [listed["b3_index_portfolio", name]["type"] for name in ("ticker", "weight_pct")] == [
-        "string",
-        "decimal(7,3)",
-    ]
+    types = [listed["b3_index_portfolio", name]["type"] for name in ("ticker", "weight_pct")]
+    assert types == ["string", "decimal(7,3)"]
     assert listed["b3_index_preview", "dt"]["key"] == "partition"
 
 

@@ -34,6 +34,8 @@ pytestmark = pytest.mark.spark
 INGESTED = date(2025, 7, 16)
 DEMO_DAYS = {("IBOV", "2025-07-10"): 84, ("IBRA", "2021-06-22"): 179, ("IBXX", "2024-11-12"): 100}
 AHEAD_DT = "2022-12-08"
+Demo = tuple[subprocess.CompletedProcess[str], Path, list[dict[str, Any]]]
+Ingested = tuple[Path, Any, set[str], list[dict[str, Any]]]
 
 
 def bovespa(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
@@ -59,9 +61,7 @@ def refined_of(index: str, dt: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def demo(
-    aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[subprocess.CompletedProcess[str], Path, list[dict[str, Any]]]:
+def demo(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Demo:
     state = tmp_path_factory.mktemp("demo")
     before = glue_runs()
     done = bovespa("demo", state=state)
@@ -69,9 +69,7 @@ def demo(
     return done, state, [run for key, run in glue_runs().items() if key not in before]
 
 
-def test_demo_refines_three_indices_each_on_its_session_with_b3s_numbers(
-    demo: tuple[subprocess.CompletedProcess[str], Path, list[dict[str, Any]]],
-) -> None:
+def test_demo_refines_three_indices_each_on_its_session_with_b3s_numbers(demo: Demo) -> None:
     done, state, runs = demo
     *days, _ = map(json.loads, done.stdout.strip().splitlines())  # a summary per execution
     rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -87,7 +85,6 @@ def test_demo_refines_three_indices_each_on_its_session_with_b3s_numbers(
         row = rows[key]
         assert (row["status"], row["raw_rows"], row["refined_rows"]) == ("refined", n, n), key
         assert (row["refined_files"], row["athena_count"]) == (n, n), key
-    # one Glue run per execution
     asked = sorted(
         [(o["index"], o["dt"]) for o in json.loads(run["Arguments"]["--objects"])] for run in runs
     )
@@ -133,9 +130,7 @@ def lines_of(text: str) -> set[str]:
     }
 
 
-def test_demo_refines_the_portfolio_ahead_into_its_tables(
-    demo: tuple[subprocess.CompletedProcess[str], Path, list[dict[str, Any]]],
-) -> None:
+def test_demo_refines_the_portfolio_ahead_into_its_tables(demo: Demo) -> None:
     """IBOV on 2022-12-08: its recorded theoretical portfolio, a synthetic preview of it."""
     done, state, runs = demo
     ahead: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -207,9 +202,7 @@ def test_demo_refines_the_portfolio_ahead_into_its_tables(
 
 
 @pytest.fixture(scope="module")
-def ingested(
-    aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Any, set[str], list[dict[str, Any]]]:
+def ingested(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Ingested:
     """A good raw file for 2025-07-16 ingested: dropped under inbox/, promoted to raw/."""
     state = tmp_path_factory.mktemp("ingest")
     file = state / "portfolio.parquet"
@@ -223,9 +216,7 @@ def ingested(
     return file, summary, executions(deployed()).keys() - names, started
 
 
-def test_ingest_drops_a_file_and_follows_the_inbox_path(
-    ingested: tuple[Path, Any, set[str], list[dict[str, Any]]],
-) -> None:
+def test_ingest_drops_a_file_and_follows_the_inbox_path(ingested: Ingested) -> None:
     file, summary, started, runs = ingested
     (row,) = summary["indices"]
     assert (summary["status"], row["dt"], row["refined_rows"]) == ("SUCCEEDED", "2025-07-16", 84)
@@ -250,7 +241,7 @@ def test_ingest_drops_a_file_and_follows_the_inbox_path(
 
 
 def test_a_file_the_contract_refuses_never_replaces_the_good_day(
-    ingested: tuple[Path, Any, set[str], list[dict[str, Any]]], tmp_path: Path
+    ingested: Ingested, tmp_path: Path
 ) -> None:
     """A good day, then a float-weight file for the same day: refused before it is written."""
     good, *_ = ingested

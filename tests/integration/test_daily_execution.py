@@ -1,12 +1,9 @@
 """The day's execution on the emulator, its clock frozen: one index down, then finished.
 
-Wednesday 2026-11-25, 20:30 in São Paulo, after the close: B3 already serves Thursday's
-portfolios. The replay server answers for IBOV, IBRA (179 assets, two pages) and IBXX
-with B3's recorded bodies re-dated to that Thursday (``redate_body``), IBXX with HTTP 503
-to every request. The execution refines IBOV and IBRA in one Glue run, tries IBXX once
-more and ends FAILED in that try, naming it. Once IBXX answers, ``finish`` runs the states
-a console redrive runs (MiniStack has no RedriveExecution), refines IBXX alone and leaves
-the others' files as they were, byte for byte. Every check reads S3 or asks Athena.
+Wednesday 2026-11-25, 20:30 in São Paulo: B3 already serves Thursday's portfolios, replayed
+for IBOV, IBRA (two pages) and IBXX (``redate_body``), IBXX with HTTP 503. The execution
+refines IBOV and IBRA in one Glue run and ends FAILED retrying IBXX; ``finish`` runs the
+states a console redrive runs (MiniStack has none), refines IBXX alone, the rest untouched.
 """
 
 from __future__ import annotations
@@ -33,6 +30,7 @@ pytestmark = pytest.mark.spark
 NOW = datetime.fromisoformat("2026-11-25T20:30:00-03:00")
 THURSDAY = date(2026, 11, 26)
 DOWN = "IBXX"
+OneDown = tuple[Outcome, dict[str, list[tuple[str, str]]]]
 #: Thursday's place in B3's calendar: its cycle began on Tuesday 2026-09-01, the next on
 #: Monday 2027-01-04; processed on Wednesday, before its session.
 THURSDAY_FEATURES = {
@@ -58,7 +56,6 @@ def stack(aws_endpoint: str, replay_server: ReplayServer) -> Deployed:
 
 
 def glue_runs(stack: Deployed) -> dict[str, list[tuple[str, str]]]:
-    """Each Glue job run: the (index, dt) objects it was asked to refine."""
     glue: Any = aws("glue")
     runs = glue.get_job_runs(JobName=stack.deployment.glue_job)["JobRuns"]
     return {
@@ -68,11 +65,8 @@ def glue_runs(stack: Deployed) -> dict[str, list[tuple[str, str]]]:
 
 
 def refined(stack: Deployed, index: str) -> dict[str, bytes]:
-    """Every refined file of ``index`` on Thursday: key -> bytes."""
-    lake = S3Lake(stack.bucket)
-    return {
-        key: lake.read_bytes(key) for key in lake.list(f"refined/dt={THURSDAY}/index_code={index}/")
-    }
+    lake, prefix = S3Lake(stack.bucket), f"refined/dt={THURSDAY}/index_code={index}/"
+    return {key: lake.read_bytes(key) for key in lake.list(prefix)}
 
 
 def assert_recorded(stack: Deployed, index: str) -> None:
@@ -97,9 +91,7 @@ def athena_counts(stack: Deployed) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def one_down(
-    stack: Deployed, replay_server: ReplayServer
-) -> tuple[Outcome, dict[str, list[tuple[str, str]]]]:
+def one_down(stack: Deployed, replay_server: ReplayServer) -> OneDown:
     before = glue_runs(stack)
     replay_server.outage(DOWN, Fault(status=503, body=b"busy"))
     try:
@@ -111,14 +103,11 @@ def one_down(
 
 
 def test_one_index_down_ends_failed_in_its_retry_and_the_others_are_refined(
-    stack: Deployed, one_down: tuple[Outcome, dict[str, list[tuple[str, str]]]]
+    stack: Deployed, one_down: OneDown
 ) -> None:
     outcome, runs = one_down
-    assert (outcome.status, outcome.progress.failed_state, outcome.progress.error) == (
-        "FAILED",
-        "RetryFailed",
-        "B3Unavailable",
-    )
+    ended = ("FAILED", "RetryFailed", "B3Unavailable")
+    assert (outcome.status, outcome.progress.failed_state, outcome.progress.error) == ended
     (failure,) = outcome.progress.inputs["RetryFailed"]["failed"]
     assert (failure["target"], failure["dataset"]) == (DOWN, "day")
     assert "HTTP 503 (application/json)" in failure["cause"]
@@ -150,9 +139,7 @@ def test_one_index_down_ends_failed_in_its_retry_and_the_others_are_refined(
     )
 
 
-def test_finishing_refines_only_the_failed_index(
-    stack: Deployed, one_down: tuple[Outcome, dict[str, list[tuple[str, str]]]]
-) -> None:
+def test_finishing_refines_only_the_failed_index(stack: Deployed, one_down: OneDown) -> None:
     outcome, _ = one_down
     others = {index: refined(stack, index) for index in ("IBOV", "IBRA")}
     before = glue_runs(stack)

@@ -1,7 +1,6 @@
 """B3's CSV downloads into the lake: one dropped under ``inbox/`` (the S3-event path), and a
-folder backfilled in one execution and one Glue run. Days are re-dated copies of B3's
-download of 2025-07-10, four-month portfolios of B3's of Jan.-Apr. 2025 (their title line
-and name; every number is B3's)."""
+folder backfilled in one execution and one Glue run, from re-dated copies of B3's downloads
+(of 2025-07-10, and of Jan.-Apr. 2025's four-month portfolio): every number is B3's."""
 
 from __future__ import annotations
 
@@ -29,7 +28,6 @@ QUAD = (FIXTURES / "IBOVQuad_1-2025.csv").read_bytes()
 
 
 def expected(data: bytes) -> dict[str, tuple[Decimal, Decimal]]:
-    """Each asset's (weight, quantity), from the download's own strings."""
     lines = data.decode("latin-1").splitlines()[2:-2]
     fields = (line.split(";") for line in lines)
     return {cod: (pt_br(part), pt_br(qty)) for cod, _, _, qty, part, _ in fields}

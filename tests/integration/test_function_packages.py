@@ -43,9 +43,8 @@ def test_each_function_runs_the_package_built_from_its_image(stack: Deployed) ->
 
 
 def test_a_handlers_exception_is_named_by_its_class_as_on_aws(stack: Deployed) -> None:
-    """What Step Functions' Retry and Catch match: ``NotARawObject``, not the
-    ``Runtime.HandlerError`` of MiniStack's own Python runtime. Twice, and with a
-    successful call between: the warm environment keeps serving."""
+    """What Step Functions' Retry and Catch match: ``NotARawObject``, not MiniStack runtime's
+    ``Runtime.HandlerError``. Twice, a successful call between: the warm one keeps serving."""
     client: Any = aws("lambda")
     for _ in range(2):
         answer = client.invoke(

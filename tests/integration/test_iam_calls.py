@@ -1,14 +1,10 @@
 """Sufficient IAM: the calls the components really make, against the Pulumi roles.
 
-The emulator enforces no IAM. Here the local deployment runs the pipeline — the schedule
-path end to end (creating, updating and deleting partitions), the datasets ahead, and a raw
-file dropped under inbox/ (the trigger, and Validate promoting it to raw/) — while the
-emulator records every AWS call a component makes (``services.tool.local.recorder``: the
-scraper, validate and trigger functions and the Glue job name themselves in their
-User-Agent). Each call must be allowed by the policy the Pulumi program gives that
-component's role (declared under ``pulumi.runtime.set_mocks``), as MiniStack's IAM
-evaluator decides it. The state machines' calls are read from their definitions
-(``tests/unit/test_infra.py``).
+The local deployment runs the pipeline (the schedule path, the datasets ahead, an inbox/
+drop) while the emulator records every AWS call a component makes
+(``services.tool.local.recorder``). Each must be allowed by the policy the Pulumi program
+gives that component's role, as MiniStack's IAM evaluator decides it. The state machines'
+calls are read from their definitions (``tests/unit/test_infra.py``).
 """
 
 from __future__ import annotations
@@ -66,8 +62,7 @@ def exercise(aws_endpoint: str) -> list[Request]:
     log = os.environ.get(CALL_LOG_ENV)
     if not log:
         pytest.skip("an external AWS endpoint: the calls are not recorded")
-    # B3 has no current preview (a test-made GetConfigurations answer): the scraper checks
-    # and leaves its marker under raw-preview/.
+    # B3 has no current preview (a test-made answer): the scraper leaves its marker instead.
     with ReplayServer(answers={("GetConfigurations", "IBOV"): configuration(0)}) as server:
         frozen = partial(deploy, LOCAL, b3_base_url=server.base_url)  # at the body's session
         stack = frozen(now=served_at(server.cases["IBOV", "2"]))
@@ -76,19 +71,16 @@ def exercise(aws_endpoint: str) -> list[Request]:
         scheduled = follow(start(stack, LOCAL.schedule_input("IBOV", ahead=["preview"])))
         assert scheduled.status == "SUCCEEDED", scheduled.progress
         assert refined(scheduled) == {f"IBOV/{JULY_10}": 84}
-        assert [a["status"] for a in scheduled.progress.outputs["ScrapeIndices"]["ahead"]] == [
-            "none"
-        ]
-        # The datasets ahead refined into their own tables: IBOV on 2022-12-08 with its
-        # recorded theoretical portfolio and a preview made from it (the demo's answers).
+        scraped = scheduled.progress.outputs["ScrapeIndices"]["ahead"]
+        assert [a["status"] for a in scraped] == ["none"]
+        # The datasets ahead, into their own tables: IBOV on 2022-12-08 (the demo's answers).
         server.serve(*demo_ahead())
         frozen(now=served_at(server.cases["IBOV", "2"]))
         ahead = follow(start(stack, LOCAL.schedule_input("IBOV")))
         assert ahead.status == "SUCCEEDED", ahead.progress
         statuses = [a["status"] for a in ahead.progress.outputs["ScrapeIndices"]["ahead"]]
         assert statuses == ["stored", "stored"]
-        # B3's CSV download of a day dropped by hand under inbox/: the trigger starts the
-        # execution, Validate lands the file as its raw day, and it is refined.
+        # B3's CSV download dropped under inbox/: the trigger starts it, Validate lands it.
         frozen(now=None)
         day = date(2025, 7, 17)
         csv = (FIXTURES / "IBOVDia_10-07-25.csv").read_bytes().replace(b"10/07/25", b"17/07/25")

@@ -25,10 +25,9 @@ pytestmark = pytest.mark.spark
 
 
 def test_two_runs_for_one_day_publish_one_validated_answer_whole(aws_endpoint: str) -> None:
-    """20 days, each validated twice -- a portfolio of B3's first six tickers (the others
-    dropped as B3 drops one), and the same without its first -- and refined by two runs of
-    the deployed job started 0 to 1 s apart, in a random order, among the other days' runs
-    (as two executions' refines would)."""
+    """20 days, each validated twice (B3's first six tickers, then without the first) and
+    refined by two runs of the deployed job started 0 to 1 s apart, in a random order, among
+    the other days' runs (as two executions' refines would)."""
     stack, rng = deploy(LOCAL), random.Random(22)
     lake, glue = S3Lake(stack.bucket), aws("glue")
     six = recorded_portfolio()

@@ -29,15 +29,11 @@ def keys(bucket: str) -> list[str]:
 def test_scrape_to_s3_writes_exact_raw_parquet(replay: ReplayServer, bucket: str) -> None:
     summary = scrape_ibov(lake_uri=f"s3://{bucket}", base_url=replay.base_url)
     assert summary["uri"] == f"s3://{bucket}/{KEY}"
-    assert keys(bucket) == [
-        "raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json",
-        KEY,
-    ]
+    assert keys(bucket) == ["raw/index=IBOV/dt=2025-07-10/_b3-response-page-001.json", KEY]
     s3: Any = aws("s3")
     obj = s3.get_object(Bucket=bucket, Key=KEY)
     assert obj["Metadata"] == {settings.WRITER_METADATA_KEY: settings.WRITER_CLI}
-    # The summary pins the object it wrote, from the PutObject answer (Validate reads that
-    # version).
+    # The summary pins the object it wrote, from the PutObject answer (Validate reads that).
     assert (summary["version"], summary["etag"]) == (NO_VERSION, obj["ETag"].strip('"'))
     rows = pq.read_table(io.BytesIO(obj["Body"].read())).to_pylist()
     recorded = load(SEGMENT2_2025_07_10)["results"]

@@ -106,11 +106,8 @@ def test_a_broken_download_is_refused_in_one_line_naming_the_file_and_field(
 ) -> None:
     if refusal is None:
         read, recorded = read_download(data, name, AT), read_download(IBRA, IBRA_NAME, AT)
-        assert (read.index, read.header, read.assets) == (
-            recorded.index,
-            recorded.header,
-            recorded.assets,
-        )
+        assert (read.index, read.header) == (recorded.index, recorded.header)
+        assert read.assets == recorded.assets
         return
     with pytest.raises((B3Error, ContractViolation)) as refused:
         read_download(data, name, AT)

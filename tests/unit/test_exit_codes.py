@@ -19,7 +19,6 @@ EMULATOR_PROCESS_ONLY = {"local_launcher", "ministack_app"}
 
 
 def project_errors() -> list[type[BaseException]]:
-    """Every public exception class defined in ``services`` and ``glue``."""
     found: dict[str, type[BaseException]] = {}
     for package in (services, glue):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):

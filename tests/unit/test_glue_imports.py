@@ -1,8 +1,6 @@
-"""The Glue job runs on what AWS Glue 5.0 provides and its own ``--extra-py-files`` zip
-(``glue/`` and ``services/``): the script is imported as Glue imports it (the zip first,
-this environment's packages standing in for Glue's), and the third-party modules its
-loaded modules import must be in AWS's list: the AWS Glue developer guide, "Python
-modules already provided in AWS Glue", version 5.0:
+"""The Glue job runs on what AWS Glue 5.0 provides and its own ``--extra-py-files`` zip: the
+script is imported as Glue imports it, and the third-party modules it loads must be in AWS's
+list, "Python modules already provided in AWS Glue", version 5.0:
 https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html#glue-modules-provided
 """
 

@@ -16,10 +16,9 @@ from services.pipeline.b3.indices import (
 
 #: The index codes in B3's GetStockIndex answer of 2025-04-07 (ropensci/rb3 fixture).
 GET_STOCK_INDEX_2025_04_07 = {
-    "AGFS", "BDRX", "GPTW", "IBBR", "IBEE", "IBEP", "IBEW", "IBHB", "IBLV", "IBOV", "IBRA",
-    "IBSD", "IBXL", "IBXX", "ICO2", "ICON", "IDIV", "IDVR", "IEEX", "IFIL", "IFIX", "IFNC",
-    "IGCT", "IGCX", "IGNM", "IMAT", "IMOB", "INDX", "ISEE", "ITAG", "IVBX", "MLCX", "SMLL",
-    "UTIL",
+    "AGFS", "BDRX", "GPTW", "IBBR", "IBEE", "IBEP", "IBEW", "IBHB", "IBLV", "IBOV", "IBRA", "IBSD",
+    "IBXL", "IBXX", "ICO2", "ICON", "IDIV", "IDVR", "IEEX", "IFIL", "IFIX", "IFNC", "IGCT", "IGCX",
+    "IGNM", "IMAT", "IMOB", "INDX", "ISEE", "ITAG", "IVBX", "MLCX", "SMLL", "UTIL",
 }  # fmt: skip
 #: The indices the issue names; every one must be in the registry.
 NAMED_IN_THE_ISSUE = (

@@ -54,7 +54,6 @@ def statements(stack: Mocks, role_fragment: str) -> Any:
 
 
 def waits_for(stack: Mocks, declared: Declared) -> set[str]:
-    """Every resource ``declared`` waits for, directly or through another."""
     by_name, found, pending = {d.name: d for d in stack.declared}, set(), set(declared.dependencies)
     while pending:
         found.add(name := pending.pop())
@@ -81,9 +80,7 @@ def test_buckets_are_private_encrypted_tls_only_and_the_lake_keeps_versions(stac
     assert notification.inputs["eventbridge"] is True
 
 
-def test_replaced_versions_expire_under_every_refined_table_and_no_raw_prefix(
-    stack: Mocks,
-) -> None:
+def test_replaced_versions_expire_under_every_refined_table_and_no_raw_prefix(stack: Mocks) -> None:
     """Raw versions are what B3 sent, kept on purpose; replaced refined files are noise."""
     (lake,) = [lc for lc in stack.of_type(LIFECYCLE) if lc.name.endswith("-lake-lifecycle")]
     rules = lake.inputs["rules"]
@@ -183,7 +180,6 @@ def test_each_function_may_do_only_its_job(stack: Mocks) -> None:
     assert [s for s in scraper if "s3:PutObject" in s["Action"]] == [
         {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": scraped}
     ]
-    # the raw prefixes the scraper writes are those the job reads
     assert [s["Resource"] for s in job if "s3:GetObjectVersion" in s["Action"]] == [scraped]
     assert [s["Resource"] for s in scraper if s["Action"] == ["s3:GetObject"]] == [
         [f"{lake}/raw-preview/*"]  # "no preview now" keeps a stored preview

@@ -134,10 +134,8 @@ def test_the_date_features_follow_b3s_calendar() -> None:
     for day, features in KNOWN_DAYS.items():
         row = dict(zip(names, date_features(day, PROCESSED), strict=True))
         assert (row.pop("dt"), row.pop("trading_date")) == (day.isoformat(), day)
-        assert (row.pop("processing_date"), row.pop("days_since_trading")) == (
-            PROCESSED,
-            (PROCESSED - day).days,
-        )
+        since = (PROCESSED - day).days
+        assert (row.pop("processing_date"), row.pop("days_since_trading")) == (PROCESSED, since)
         assert tuple(row.values()) == features, day
     # Monday's portfolio refined on the Saturday before: B3 serves it once Friday closed
     assert date_features(date(2025, 7, 14), date(2025, 7, 12))[-1] == -2

@@ -17,7 +17,6 @@ CITED = re.compile(r"`(tests/[\w/]+\.py|…|)(?:::(\w+))?(?:\[[^`]*\])?`")
 
 
 def pages() -> list[Path]:
-    """The README and every page under docs/."""
     return [settings.REPO_ROOT / "README.md", *sorted(settings.DOCS_DIR.glob("*.md"))]
 
 

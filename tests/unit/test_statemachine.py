@@ -1,11 +1,8 @@
-"""The two state machine definitions: valid ASL as committed and as rendered, small, and
-redrivable the way AWS documents redrive.
+"""The two state machine definitions: valid ASL as committed and as rendered, and redrivable.
 
-AWS reruns the *failed state* with its original input ("Redriving executions", Step
-Functions Developer Guide): a Task that failed after its retries, or, in an inline Map,
-only the failed iterations, each from its failed state. A Fail state reached through a
-Catch is itself the failed state, so a redrive re-enters it and fails again. No emulator
-implements RedriveExecution; :func:`redriven` encodes that rule and walks the definitions.
+AWS reruns the *failed state* with its original input ("Redriving executions"): a Task that
+failed after its retries, or only an inline Map's failed iterations; a Fail state reached
+through a Catch fails again. No emulator implements RedriveExecution: :func:`redriven` does.
 """
 
 from __future__ import annotations
@@ -68,8 +65,7 @@ def next_states(state: dict[str, Any]) -> list[str]:
 
 
 def redriven(states: dict[str, Any], failed: str) -> list[str]:
-    """The states a redrive runs from ``failed`` until it reaches work or a Fail state
-    (Choices and Passes in between, on every branch)."""
+    """The states a redrive runs from ``failed`` up to work or a Fail state, on every branch."""
     seen, todo, reached = set(), [failed], []
     while todo:
         name = todo.pop()
@@ -118,9 +114,8 @@ def test_a_redrive_of_every_failed_state_of_the_pipeline_redoes_the_work() -> No
             if failed in BAD_INPUT:
                 continue
             rerun = redriven(states, failed)
-            work = [states[name].get("Resource", "") for name in rerun]
             assert all(states[name]["Type"] != "Fail" for name in rerun), (where, rerun)
-            assert any(resource.startswith(WORK) for resource in work), (where, rerun)
+            assert any(states[n].get("Resource", "").startswith(WORK) for n in rerun), where
 
 
 def test_a_redrive_of_the_refine_state_starts_a_fresh_glue_run() -> None:
@@ -164,7 +159,6 @@ def evaluate(expression: str, **states: Any) -> Any:
 
 
 def route(execution_input: dict[str, Any]) -> tuple[str, Any]:
-    """Where ``Route`` sends ``execution_input``, and with what."""
     state = RENDERED[PIPELINE]["States"]["Route"]
     for rule in state["Choices"]:
         if evaluate(rule["Condition"], input=execution_input):
@@ -246,14 +240,11 @@ def test_codes_b3_does_not_publish_fail_at_once_and_the_others_are_retried() -> 
         nxt = (chosen or [choice["Default"]])[0]
         return nxt, evaluate(states[nxt]["Cause"], input=data) if nxt == "UnknownIndices" else None
 
-    assert after("UnknownIndex", "UnknownIndex") == (
-        "UnknownIndices",
-        "B3 publishes no index by X0, X1: not retried",
-    )
+    unknown = "B3 publishes no index by X0, X1: not retried"
+    assert after("UnknownIndex", "UnknownIndex") == ("UnknownIndices", unknown)
     assert after("UnknownIndex")[0] == "UnknownIndices"
-    assert (
-        after("UnknownIndex", "B3Unavailable")[0] == after("B3Unavailable")[0] == "WaitBeforeRetry"
-    )
+    assert after("UnknownIndex", "B3Unavailable")[0] == "WaitBeforeRetry"
+    assert after("B3Unavailable")[0] == "WaitBeforeRetry"
     assert after()[0] == "Done"
 
 

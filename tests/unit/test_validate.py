@@ -67,9 +67,7 @@ def inbox_key(day: date = JULY_10) -> str:
     return f"inbox/index=IBOV/dt={day.isoformat()}/portfolio.parquet"
 
 
-def test_a_valid_object_passes_and_an_inbox_one_is_promoted_byte_for_byte(
-    lake: LocalLake,
-) -> None:
+def test_a_valid_object_passes_and_an_inbox_one_is_promoted_byte_for_byte(lake: LocalLake) -> None:
     data = lake.read_bytes(raw_key("IBOV", JULY_10))
     passed = {
         "dt": "2025-07-10",
@@ -210,9 +208,8 @@ def test_objects_outside_the_raw_layout_are_refused(tmp_path: Path, name: str) -
 
 def test_a_ticker_that_is_not_b3s_is_schema_drift(lake: LocalLake) -> None:
     rewrite(lake, lambda t: set_column(t, "cod", ["A" * 300, *t["cod"].to_pylist()[1:]]))
-    with pytest.raises(
-        SchemaDrift, match="column cod: 1 of 84 values are not B3 tickers"
-    ) as caught:
+    drift = "column cod: 1 of 84 values are not B3 tickers"
+    with pytest.raises(SchemaDrift, match=drift) as caught:
         validate(uri(lake), now=TODAY)
     assert len(str(caught.value)) < 250
 
@@ -237,10 +234,8 @@ def test_ingest_takes_a_regular_bounded_file_of_a_b3_index_it_names(
     lake: LocalLake, tmp_path: Path
 ) -> None:
     (file := tmp_path / "file").write_bytes(lake.read_bytes(raw_key("IBOV", JULY_10)))
-    assert (
-        checked_file(file, None, None)[0]
-        == f"inbox/{RawDay('IBOV', JULY_10).key.partition('/')[2]}"
-    )
+    inbox = f"inbox/{RawDay('IBOV', JULY_10).key.partition('/')[2]}"
+    assert checked_file(file, None, None)[0] == inbox
     for index, why in [("ZZZZ", "^unknown B3 index code 'ZZZZ'"), ("IBRX", "^index 'IBRX' is B3's"),
                        ("SMLL", "^index SMLL, but the file's own data says 'IBOV'$")]:  # fmt: skip
         with pytest.raises(BadArgument, match=why):

@@ -88,8 +88,7 @@ def to_sao_paulo(moment: datetime) -> datetime:
 def served_sessions(now: datetime) -> tuple[date, date]:
     """The oldest and latest session whose portfolio B3 may serve at ``now``: São Paulo's
     today until its close, the next session after it from then (B3 switches at an hour of
-    its own, so a session day accepts both). Saturday, or a holiday: the next session only.
-    """
+    its own, so a session day accepts both). Saturday, or a holiday: the next session only."""
     today = to_sao_paulo(now).date()
     latest = next_session(today)
     return (today if is_session(today) else latest), latest

@@ -111,11 +111,9 @@ class _Transient(Exception):
 
 class B3Client:
     def __init__(
-        self,
-        base_url: str | None = None,
-        policy: RetryPolicy | None = None,
+        self, base_url: str | None = None, policy: RetryPolicy | None = None,
         limits: Limits | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         resolved = base_url or os.environ.get(settings.B3_BASE_URL_ENV) or settings.B3_BASE_URL
         self.base_url = resolved.rstrip("/")
         self.policy = policy or RetryPolicy()
@@ -133,10 +131,7 @@ class B3Client:
         return f"{self.base_url}/{call}/{base64.b64encode(text.encode()).decode()}"
 
     def fetch_portfolio(
-        self,
-        index: str = settings.DEFAULT_INDEX,
-        *,
-        page_size: int = settings.B3_PAGE_SIZE,
+        self, index: str = settings.DEFAULT_INDEX, *, page_size: int = settings.B3_PAGE_SIZE
     ) -> Portfolio:
         index, fetched_at = index_argument(index), datetime.now(UTC)
         call = "GetPortfolioDay"
@@ -158,8 +153,7 @@ class B3Client:
         if dataset is PREVIEW:
             url = self.page_url(preview.CONFIGURATION_CALL, index, 1, page_size)
             answers["configuration"], document = self._fetch(url, 1)
-            reason = preview.why_not_current(document, session.trading_date)
-            if reason is not None:
+            if (reason := preview.why_not_current(document, session.trading_date)) is not None:
                 return preview.NoPreview(index, session.trading_date, reason, answers, fetched_at)
             contract, cycle = preview.CONTRACT, cycle.next()
         parse = partial(parse_totals_page, contract=contract)

@@ -78,11 +78,7 @@ def canonical(code: str) -> tuple[str, str | None]:
 def resolve(spec: str | Sequence[object]) -> Selection:
     """The codes of ``all``, of a list, or of a comma-separated string, in order, once
     each; every unknown code is named in one :class:`UnknownIndex`."""
-    items = (
-        [part for part in re.split(r"[,\s]+", spec) if part]
-        if isinstance(spec, str)
-        else list(spec)
-    )
+    items = [p for p in re.split(r"[,\s]+", spec) if p] if isinstance(spec, str) else list(spec)
     if not items:
         raise UnknownIndex("no index given: name B3 index codes (e.g. IBOV) or 'all'")
     if ALL.upper() in map(_key, items):

@@ -20,7 +20,6 @@ REDUCTOR_PRECISION, REDUCTOR_SCALE = 24, 8
 #: Theoretical quantities are stored as ``int64``.
 QUANTITY_MAX = 2**63 - 1
 
-
 #: The weights' and the reductor's types as Hive, Athena and Spark spell them.
 WEIGHT_TYPE: Final = f"decimal({WEIGHT_PRECISION},{WEIGHT_SCALE})"
 REDUCTOR_TYPE: Final = f"decimal({REDUCTOR_PRECISION},{REDUCTOR_SCALE})"

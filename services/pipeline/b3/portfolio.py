@@ -273,22 +273,17 @@ def join(pages: Sequence[Page[H]]) -> tuple[H, int, tuple[Asset, ...]]:
     ranked = [asset.cont for asset in assets if asset.cont is not None]
     if ranked and len(ranked) != len(assets):
         raise SchemaDrift(f"{len(assets) - len(ranked)} of {len(assets)} rows lack 'cont'")
-    repeated = sorted(str(cont) for cont, n in Counter(ranked).items() if n > 1)
-    if repeated:
+    if repeated := sorted(str(cont) for cont, n in Counter(ranked).items() if n > 1):
         raise SchemaDrift(f"'cont' {', '.join(repeated)} appear(s) on several rows")
     return first.header, first.total_records, assets
 
 
 def assemble(
-    index: str,
-    pages: Sequence[Page[Header]],
-    sources: Sequence[PageSource],
-    fetched_at: datetime,
+    index: str, pages: Sequence[Page[Header]], sources: Sequence[PageSource], fetched_at: datetime
 ) -> Portfolio:
     """The day's pages joined (:func:`join`), every asset with its sector (segment 2)."""
     header, total_records, assets = join(pages)
-    unsectored = [asset.cod for asset in assets if asset.segment is None]
-    if unsectored:
+    if unsectored := [asset.cod for asset in assets if asset.segment is None]:
         raise SchemaDrift(
             f"{len(unsectored)} of {len(assets)} assets have no sector (segment), "
             f"e.g. {', '.join(unsectored[:5])}: was segment 2 honoured?"

@@ -80,7 +80,6 @@ def _ahead_schema(dataset: Dataset, meaning: str) -> pa.Schema:
     )
 
 
-#: Each dataset's raw schema.
 SCHEMAS = {
     DAILY: RAW_SCHEMA,
     THEORETICAL: _ahead_schema(THEORETICAL, "the cycle containing the session, YYYY-MM"),
@@ -156,10 +155,7 @@ def write_raw(lake: Lake, outcome: Portfolio | NoPreview, *, writer: str) -> Wri
     index, dt = outcome.index, outcome.trading_date
     dataset = outcome.dataset if isinstance(outcome, Portfolio) else PREVIEW
     where = datasets.partition(dataset, index, dt)
-    answers = [
-        (archived_key(where, f"{name}.json"), answer.body)
-        for name, answer in outcome.answers.items()
-    ]
+    answers = [(archived_key(where, f"{name}.json"), a.body) for name, a in outcome.answers.items()]
     if isinstance(outcome, Portfolio):
         pages = [(archived_key(where, _archived_name(s)), s.body) for s in outcome.sources]
         key, data = datasets.object_key(dataset, index, dt), to_parquet_bytes(to_table(outcome))
@@ -175,14 +171,9 @@ def write_raw(lake: Lake, outcome: Portfolio | NoPreview, *, writer: str) -> Wri
 
 
 def _write(
-    lake: Lake,
-    outcome: Portfolio | NoPreview,
-    archives: Sequence[tuple[str, bytes]],
-    key: str,
-    data: bytes,
-    rows: int,
-    writer: str,
-) -> Written:
+    lake: Lake, outcome: Portfolio | NoPreview, archives: Sequence[tuple[str, bytes]],
+    key: str, data: bytes, rows: int, writer: str,
+) -> Written:  # fmt: skip
     """The archived bodies first, ``key`` last (the S3-event rule reacts to it), deleting
     this call's writes if one fails; then what an earlier scrape left and this one did not
     write is removed, so the partition describes one scrape."""
@@ -201,10 +192,9 @@ def _write(
         raise
     for old in stale - {*written, key}:
         lake.delete(old)
-    sha256, uri = hashlib.sha256(data).hexdigest(), lake.uri_of(key)
     return Written(
-        outcome.index, outcome.trading_date, key, uri, rows, tuple(uris), stored.version,
-        stored.etag, sha256,
+        outcome.index, outcome.trading_date, key, lake.uri_of(key), rows, tuple(uris),
+        stored.version, stored.etag, hashlib.sha256(data).hexdigest(),
     )  # fmt: skip
 
 

@@ -16,7 +16,6 @@ Day = tuple[str, str]
 #: ``(dt, index_code, ticker)``: one refined partition.
 PartitionValues = tuple[str, str, str]
 
-#: The one file of each refined partition.
 REFINED_FILE_NAME: Final = "part-00000.snappy.parquet"
 
 _DT, _INDEX, _TICKER = settings.REFINED_PARTITION_KEYS

@@ -17,17 +17,11 @@ from services.pipeline.validate.contract import check_trading_day
 
 
 def scrape(
-    index: str = settings.DEFAULT_INDEX,
-    *,
-    lake_uri: str,
-    dataset: str = DAY,
-    base_url: str | None = None,
-    page_size: int = settings.B3_PAGE_SIZE,
-    policy: RetryPolicy | None = None,
-    limits: Limits | None = None,
-    writer: str = settings.WRITER_CLI,
-    now: datetime | None = None,
-) -> dict[str, Any]:
+    index: str = settings.DEFAULT_INDEX, *, lake_uri: str, dataset: str = DAY,
+    base_url: str | None = None, page_size: int = settings.B3_PAGE_SIZE,
+    policy: RetryPolicy | None = None, limits: Limits | None = None,
+    writer: str = settings.WRITER_CLI, now: datetime | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Fetch, check and write ``dataset`` of ``index`` (nothing unless every check passed);
     return the summary: its pin (``version`` with ``etag`` or ``object_sha256``), and for a
     preview ``status`` ``none`` (B3 has none now) or ``kept`` (one stored earlier stays)."""

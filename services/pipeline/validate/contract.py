@@ -60,13 +60,9 @@ _THEORETICAL = re.compile(
 
 
 def validate(
-    uri: str,
-    version: str | None = None,
-    *,
-    lake: Lake | None = None,
-    now: datetime | None = None,
-    max_rows: int = settings.MAX_RAW_ROWS,
-) -> dict[str, Any]:
+    uri: str, version: str | None = None, *, lake: Lake | None = None,
+    now: datetime | None = None, max_rows: int = settings.MAX_RAW_ROWS,
+) -> dict[str, Any]:  # fmt: skip
     """Check ``version`` (default: the latest) of the raw object, or the inbox object to
     promote, at ``uri``; return ``{dt, index, rows, uri}`` and the pin of the raw bytes
     that passed (``sha256``, the store's ``version`` and ``etag``): what the Glue job
@@ -81,15 +77,14 @@ def validate(
         )
     except NotARawKey as error:
         raise NotARawObject(str(error)) from None
-    index, dt = day.index, day.dt
-    lake = lake or open_lake(root)
+    dt, lake = day.dt, lake or open_lake(root)
     source = f"{settings.INBOX_PREFIX}/{key.partition('/')[2]}" if promote else key
     stored = lake.read_object(source, version or NO_VERSION)
     table = check_raw(stored.data, uri, dt, now or calendar.now(), max_rows)
     pin = lake.write_pinned(key, stored.data) if promote else stored
     return {
         "dt": dt.isoformat(),
-        "index": index,
+        "index": day.index,
         "rows": table.num_rows,
         "uri": lake.uri_of(key),
         "sha256": hashlib.sha256(stored.data).hexdigest(),
@@ -183,8 +178,7 @@ def check_values(table: pa.Table) -> None:
     download = pc.all(pc.starts_with(table["source_url"], PROVENANCE)).as_py()
     required = [f.name for f in RAW_SCHEMA if not f.nullable] + ([] if download else ["segment"])
     for name in required:
-        empty = table[name].null_count
-        if empty:
+        if empty := table[name].null_count:
             raise MissingValues(f"column {name} is null in {empty} of {table.num_rows} rows")
 
 
@@ -220,12 +214,10 @@ def check_codes_and_signs(table: pa.Table, now: datetime) -> None:
     if (latest := pc.max(table["fetched_at"]).as_py()) > now + CLOCK_SKEW:
         raise SchemaDrift(f"column fetched_at: {latest:%Y-%m-%d %H:%M} UTC is after now")
     for name in NUMBER_COLUMNS:
-        negative = pc.sum(pc.less(table[name], 0)).as_py() or 0
-        if negative:
+        if negative := pc.sum(pc.less(table[name], 0)).as_py() or 0:
             raise SchemaDrift(f"column {name} is negative in {negative} of {table.num_rows} rows")
     for name in portfolio.TEXT_MAX:  # as the scraper: a file dropped by hand may not bring it
-        lost = pc.sum(pc.match_substring(table[name], portfolio.LOST)).as_py() or 0
-        if lost:
+        if lost := pc.sum(pc.match_substring(table[name], portfolio.LOST)).as_py() or 0:
             rule = portfolio.LOST_RULE
             raise SchemaDrift(f"column {name} holds {rule} in {lost} of {table.num_rows} rows")
 
@@ -234,12 +226,11 @@ def totals_of(table: pa.Table) -> RowTotals:
     """The reconciliation totals, counted by Arrow (quantities summed without overflow)."""
     counts = pc.value_counts(table["cod"])
     duplicated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
-    quantity = pc.sum(pc.cast(table["theoricalQty"], pa.decimal128(38, 0))).as_py()
     weight = pc.sum(table["part"]).as_py()
     return RowTotals(
         rows=table.num_rows,
         duplicated=tuple(sorted(duplicated.to_pylist())),
-        quantity=int(quantity or 0),
+        quantity=int(pc.sum(pc.cast(table["theoricalQty"], pa.decimal128(38, 0))).as_py() or 0),
         weight=weight if weight is not None else Decimal(0),
     )
 

@@ -69,8 +69,6 @@ def catalogued(glue: Any, database: str, names: Iterable[str]) -> set[str]:
 
 @dataclass
 class Report:
-    """A page being written: its HTML parts and the charts drawn for it."""
-
     out_dir: Path
     name: str
     parts: list[str] = field(default_factory=list)
@@ -133,11 +131,8 @@ def build(
     out_dir: Path,
     available: Collection[str] = frozenset(),
 ) -> Report:
-    """Query, draw and write ``out_dir/report-<index>-<dt>.html``.
-
-    ``earlier``: the index's days before ``dt`` (:func:`days_before`); ``available``: the
-    tables of :data:`SECTION_TABLES` in the catalogue (:func:`catalogued`).
-    """
+    """Query, draw and write ``out_dir/report-<index>-<dt>.html``; ``earlier``: the index's
+    days before ``dt`` (:func:`days_before`), ``available``: :func:`catalogued`'s tables."""
     first, previous = (earlier[0], earlier[-1]) if earlier else (dt, dt)
     values = {"dt": dt, "index_code": index, "previous_dt": previous}
 
@@ -212,7 +207,6 @@ def _moves(report: Report, rows: Rows, earlier: str, dt: str) -> None:
 def _ahead(
     report: Report, ask: Callable[[str], Rows], available: Collection[str], index: str, dt: str
 ) -> None:
-    """The sections about the portfolio ahead, each saying why when it has nothing."""
     for (table, query, heading, none), section in zip(
         SECTIONS, (_theoretical, _rebalance), strict=True
     ):

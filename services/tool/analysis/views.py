@@ -49,10 +49,8 @@ def views() -> dict[str, View]:
         text = path.read_text(encoding="utf-8")
         description, columns = header(text, "Columns")
         pairs = (c.strip().split(" ", 1) for c in re.split(r",(?![^()]*\))", columns))
-        select = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
-        found[path.stem] = View(
-            path.stem, description, tuple((n, k) for n, k in pairs), select.strip()
-        )
+        select = "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
+        found[path.stem] = View(path.stem, description, tuple((n, k) for n, k in pairs), select)
     return found
 
 

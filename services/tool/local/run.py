@@ -107,8 +107,7 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
             output = progress.outputs[state] or {}  # a Map whose every iteration failed failed
             done = output.get("validated") or output.get("ahead")
             lost = kind == "MapStateExited" and output.get("failed") and not done
-            current.status = "failed" if lost else "succeeded"
-            current.ended = event["timestamp"]
+            current.status, current.ended = "failed" if lost else "succeeded", event["timestamp"]
         elif kind in {"TaskFailed", "LambdaFunctionFailed", "TaskTimedOut"} and current:
             current.retries += 1
         elif kind == "ExecutionFailed" and progress.error is None:
@@ -123,8 +122,6 @@ def fold(events: Iterable[Mapping[str, Any]]) -> Progress:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How an execution ended, with its folded history and final output."""
-
     execution_arn: str
     status: str
     progress: Progress
@@ -159,13 +156,9 @@ def wait_for_execution(stack: Deployed, uri: str, known: Iterable[str], timeout:
 
 
 def finish(stack: Deployed, arn: str) -> str:
-    """Finish what a FAILED execution left; return the ARN to follow.
-
-    Where the endpoint has RedriveExecution (AWS) the execution is redriven. Where it has
-    not (MiniStack), an execution is started with what the failed state had in hand (its
-    input): the failures to retry and the pins it validated but did not refine. It goes
-    straight to ``RetryFailed`` and ``RefineRetried``, the states a redrive reruns.
-    """
+    """Finish what a FAILED execution left: redrive it (AWS), else (MiniStack) start one with
+    what the failed state had in hand (its input: failures to retry, pins validated but not
+    refined), straight to ``RetryFailed`` and ``RefineRetried``; return the ARN to follow."""
     sfn = boto3.client("stepfunctions")
     try:
         sfn.redrive_execution(executionArn=arn)
@@ -213,7 +206,6 @@ def refine_executions(sfn: Any, arn: str) -> list[str]:
 def follow(
     arn: str, on_progress: Callable[[Progress], None] = lambda _: None, timeout: float = 1800
 ) -> Outcome:
-    """Poll the execution until it ends, reporting progress; return how it ended."""
     sfn, began = boto3.client("stepfunctions"), time.monotonic()
     while True:
         described = sfn.describe_execution(executionArn=arn)
@@ -279,7 +271,6 @@ def summary(stack: Deployed, outcome: Outcome) -> dict[str, Any]:
 
 
 def _ahead(stack: Deployed, lake: S3Lake, scraped: dict[str, Any]) -> dict[str, Any]:
-    """A dataset ahead the run scraped, with what it refined of it."""
     table = AHEAD_TABLES.get(str(scraped.get("dataset")))
     if table is None or scraped.get("status") not in {"stored", "kept"}:
         return scraped
